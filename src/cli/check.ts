@@ -1,0 +1,13 @@
+/** `portico check -c FILE`: like `nginx -t`, loads and compiles without listening. */
+import { loadConfigFile } from '../config/load.js';
+import { compile } from '../compile/compile.js';
+import { silentLog } from '../log/error-log.js';
+
+export async function check(file: string): Promise<number> {
+  const { config, warnings } = await loadConfigFile(file);
+  const compiled = compile(config, { log: silentLog() }, file);
+  compiled.pools.destroy();
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  process.stdout.write(`${file}: configuration is valid\n`);
+  return 0;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * `portico` command line: parses flags and calls the programmatic API. Exit codes and error
+ * printing are decided here and nowhere else: 0 ok, 1 bad config or failed start, 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+
+const HELP = `Usage: portico <command> [options]
+
+Commands:
+  run     [-c FILE]   start serving (default FILE: ./portico.yaml)
+  check   [-c FILE]   validate a config and exit 0, or print every error and exit 1
+  schema              print the JSON Schema of the config (for editors)
+
+Options:
+  -c, --config FILE   config file (YAML or JSON)
+  -h, --help          show this help
+  -v, --version       print the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`portico: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`portico ${version()}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const file = values.config ?? 'portico.yaml';
+  switch (command) {
+    case 'run':
+      return (await import('./run.js')).run(file);
+    case 'check':
+      return (await import('./check.js')).check(file);
+    case 'schema': {
+      const { jsonSchema } = await import('../config/schema.js');
+      process.stdout.write(JSON.stringify(jsonSchema(), null, 2) + '\n');
+      return 0;
+    }
+    default:
+      process.stderr.write(`portico: unknown command '${command}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(err.problems.join('\n') + '\n');
+    else process.stderr.write(`portico: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

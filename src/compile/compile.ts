@@ -1,0 +1,153 @@
+/**
+ * Validated config -> what the server runs: per listen address a host table, per virtual
+ * host a location table, per route a ready handler. Everything a request would otherwise
+ * look up in config objects is decided here, once.
+ */
+import type { PorticoConfig, RouteConfig, ServerConfig } from '../config/schema.js';
+import { parseListen, type ListenAddress } from '../config/address.js';
+import { parseLocation, type LocationSpec } from '../config/location-syntax.js';
+import { ConfigError } from '../errors.js';
+import { cidrMatcher, type CidrMatcher } from '../http/cidr.js';
+import { HostTable } from './host-table.js';
+import { LocationTable } from './location-table.js';
+import { compileHeaderOps, type HeaderOps } from './header-ops.js';
+import type { RouteContext, RouteHandler } from '../handlers/handler.js';
+import { proxyHandler } from '../handlers/proxy.js';
+import { respondHandler } from '../handlers/respond.js';
+import { redirectHandler } from '../handlers/redirect.js';
+import { UpstreamPools } from '../upstream/pool.js';
+import type { ErrorLog } from '../log/error-log.js';
+
+export interface Route {
+  readonly name: string;
+  readonly handler: RouteHandler;
+  readonly responseHeaders: HeaderOps;
+}
+
+export interface VirtualHost {
+  readonly name: string;
+  readonly trustedProxies: CidrMatcher;
+  readonly locations: LocationTable<Route>;
+}
+
+export interface ListenerPlan {
+  readonly address: ListenAddress;
+  /** "127.0.0.1:8080" or "*:8080". */
+  readonly key: string;
+  readonly hosts: HostTable<VirtualHost>;
+}
+
+export interface CompiledConfig {
+  readonly listeners: readonly ListenerPlan[];
+  readonly pools: UpstreamPools;
+}
+
+export interface CompileDeps {
+  log: ErrorLog;
+}
+
+export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
+  const problems: string[] = [];
+  const pools = new UpstreamPools();
+  const plans = new Map<string, { address: ListenAddress; hosts: HostTable<VirtualHost>; catchAll?: string; explicitDefault?: string }>();
+
+  config.servers.forEach((server, si) => {
+    const where = `servers[${si}]`;
+    const vhost: VirtualHost = {
+      name: server.hosts?.[0] ?? where,
+      trustedProxies: cidrMatcher(server.trusted_proxies),
+      locations: new LocationTable<Route>(),
+    };
+    server.routes.forEach((route, ri) => {
+      const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
+      const compiled = compileRoute(route, spec, `${where}.routes[${ri}] ${route.path}`, deps, pools);
+      const err = vhost.locations.add(spec, compiled, route.proxy !== undefined);
+      if (err) problems.push(`${file}: ${where}.routes[${ri}].path: ${err}`);
+    });
+    for (const text of listOf(server.listen)) {
+      const address = parseListen(text)!;
+      const key = `${address.host ?? '*'}:${address.port}`;
+      let plan = plans.get(key);
+      if (!plan) {
+        plan = { address, hosts: new HostTable<VirtualHost>() };
+        plans.set(key, plan);
+      }
+      addServerNames(plan, server, vhost, where, key, file, problems);
+    }
+  });
+
+  checkOverlaps([...plans.keys()], file, problems);
+  if (problems.length > 0) {
+    pools.destroy();
+    throw new ConfigError(problems);
+  }
+  return {
+    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts })),
+    pools,
+  };
+}
+
+function listOf<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function addServerNames(
+  plan: { hosts: HostTable<VirtualHost>; catchAll?: string; explicitDefault?: string },
+  server: ServerConfig,
+  vhost: VirtualHost,
+  where: string,
+  key: string,
+  file: string,
+  problems: string[],
+): void {
+  // nginx: the first server on an address is its default, unless one says `default`.
+  if (server.default) {
+    if (plan.explicitDefault) problems.push(`${file}: ${where}.default: ${plan.explicitDefault} is already the default server for ${key}`);
+    plan.explicitDefault = where;
+    plan.hosts.setDefault(vhost);
+  } else if (!plan.hosts.defaultServer) {
+    plan.hosts.setDefault(vhost);
+  }
+  if (!server.hosts || server.hosts.length === 0) {
+    // A server without hosts answers any host on its addresses.
+    if (plan.catchAll) problems.push(`${file}: ${where}: ${plan.catchAll} already answers every host on ${key}; give one of them 'hosts'`);
+    plan.catchAll = where;
+    if (!plan.explicitDefault) plan.hosts.setDefault(vhost);
+    return;
+  }
+  server.hosts.forEach((name, hi) => {
+    const err = plan.hosts.add(name, vhost);
+    if (err) problems.push(`${file}: ${where}.hosts[${hi}]: ${err} (${key})`);
+  });
+}
+
+/** "*:8080" and "127.0.0.1:8080" cannot both be bound. */
+function checkOverlaps(keys: string[], file: string, problems: string[]): void {
+  const wildcardPorts = new Set(keys.filter((k) => k.startsWith('*:')).map((k) => k.slice(2)));
+  for (const key of keys) {
+    const port = key.slice(key.lastIndexOf(':') + 1);
+    if (!key.startsWith('*:') && wildcardPorts.has(port) && port !== '0')
+      problems.push(`${file}: listen ${key} overlaps ':${port}' (every address); use the same listen address in both servers`);
+  }
+}
+
+function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, deps: CompileDeps, pools: UpstreamPools): Route {
+  const ctx: RouteContext = {
+    name,
+    requestHeaders: compileHeaderOps(route.request_headers),
+    responseHeaders: compileHeaderOps(route.response_headers),
+    stripPrefix: stripPrefixOf(route, spec),
+  };
+  let handler: RouteHandler;
+  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, log: deps.log });
+  else if (route.respond) handler = respondHandler(route.respond, ctx);
+  else handler = redirectHandler(route.redirect!, ctx);
+  return { name, handler, responseHeaders: ctx.responseHeaders };
+}
+
+function stripPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
+  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
+  if (route.strip_prefix !== true || spec.kind === 'regex') return undefined;
+  // "/api/" strips to "/x" for "/api/x": keep the slash that separates.
+  return spec.path.length > 1 && spec.path.endsWith('/') ? spec.path.slice(0, -1) : spec.path;
+}

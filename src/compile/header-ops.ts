@@ -1,0 +1,48 @@
+/**
+ * Per-route header edits (`request_headers` / `response_headers`: set, add, remove), compiled
+ * once. Headers travel as node's flat raw form [name, value, name, value, ...], which keeps
+ * repeated headers such as Set-Cookie intact and costs no object per request.
+ */
+import type { HeaderOpsConfig } from '../config/schema.js';
+import type { Exchange } from '../server/exchange.js';
+import { compileTemplate, type Template } from './template.js';
+
+export interface HeaderOps {
+  /** Lower-cased names dropped from the incoming set (removed ones and the ones `set` replaces). */
+  readonly drop: ReadonlySet<string>;
+  /** Headers appended after filtering: `set` first, then `add`. */
+  readonly append: ReadonlyArray<readonly [name: string, value: Template]>;
+  readonly empty: boolean;
+}
+
+export const NO_HEADER_OPS: HeaderOps = { drop: new Set(), append: [], empty: true };
+
+export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
+  if (!cfg) return NO_HEADER_OPS;
+  const drop = new Set<string>();
+  const append: [string, Template][] = [];
+  for (const name of cfg.remove ?? []) drop.add(name.toLowerCase());
+  for (const [name, value] of Object.entries(cfg.set ?? {})) {
+    drop.add(name.toLowerCase());
+    append.push([name, compileTemplate(value)]);
+  }
+  for (const [name, value] of Object.entries(cfg.add ?? {})) append.push([name, compileTemplate(value)]);
+  if (drop.size === 0 && append.length === 0) return NO_HEADER_OPS;
+  return { drop, append, empty: false };
+}
+
+/** Applies the ops to a flat header list, returning a new list. */
+export function applyHeaderOps(ops: HeaderOps, headers: readonly string[], ex: Exchange): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (ops.drop.size > 0 && ops.drop.has(name.toLowerCase())) continue;
+    out.push(name, headers[i + 1]!);
+  }
+  appendHeaders(ops, out, ex);
+  return out;
+}
+
+export function appendHeaders(ops: HeaderOps, out: string[], ex: Exchange): void {
+  for (const [name, value] of ops.append) out.push(name, value(ex));
+}

@@ -1,0 +1,70 @@
+/**
+ * Placeholders in header values and redirect targets, compiled once into a function so a
+ * request only concatenates strings. Known placeholders (Caddy's names):
+ *   {host} {hostport} {scheme} {method} {uri} {path} {query} {remote_ip} {client_ip}
+ *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route)
+ * A value without "{" compiles to a constant.
+ */
+import type { Exchange } from '../server/exchange.js';
+import { hostWithoutPort } from '../http/host.js';
+
+export type Template = (ex: Exchange) => string;
+
+const PLACEHOLDER = /\{([a-z_]+(?:\.[A-Za-z0-9_-]+)?)\}/g;
+
+function part(name: string): Template | string {
+  switch (name) {
+    case 'host':
+      return (ex) => hostWithoutPort(ex.hostHeader);
+    case 'hostport':
+      return (ex) => ex.hostHeader;
+    case 'scheme':
+      return (ex) => ex.scheme;
+    case 'method':
+      return (ex) => ex.req.method ?? '';
+    case 'uri':
+      return (ex) => ex.req.url ?? '';
+    case 'path':
+      return (ex) => ex.path;
+    case 'query':
+      return (ex) => ex.query.slice(1);
+    case 'remote_ip':
+      return (ex) => ex.peerIp;
+    case 'client_ip':
+      return (ex) => ex.clientIp;
+  }
+  if (name.startsWith('header.')) {
+    const header = name.slice(7).toLowerCase();
+    return (ex) => {
+      const v = ex.req.headers[header];
+      return Array.isArray(v) ? v.join(', ') : (v ?? '');
+    };
+  }
+  if (name.startsWith('re.')) {
+    const key = name.slice(3);
+    const index = /^\d+$/.test(key) ? Number(key) : undefined;
+    return (ex) => (index !== undefined ? ex.captures?.[index] : ex.captures?.groups?.[key]) ?? '';
+  }
+  return `{${name}}`; // unknown: kept literally, as Caddy does
+}
+
+export function compileTemplate(text: string): Template {
+  if (!text.includes('{')) return () => text;
+  const parts: (Template | string)[] = [];
+  let last = 0;
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    parts.push(part(m[1]!));
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  if (parts.every((p) => typeof p === 'string')) {
+    const constant = parts.join('');
+    return () => constant;
+  }
+  return (ex) => {
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : p(ex);
+    return out;
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Parsing of the two address forms the config uses: listen addresses (":8080",
+ * "127.0.0.1:8080", "[::1]:8080", "8080") and upstream addresses ("127.0.0.1:8000",
+ * "localhost:3000", "http://app:8000").
+ */
+export interface ListenAddress {
+  /** undefined means every interface (IPv6 and IPv4 where the OS allows). */
+  host: string | undefined;
+  port: number;
+}
+
+export interface UpstreamAddress {
+  host: string;
+  port: number;
+  /** "host:port" as written in logs and used as the pool key. */
+  key: string;
+}
+
+const PORT = /^\d{1,5}$/;
+
+function parsePort(text: string, allowZero: boolean): number | undefined {
+  if (!PORT.test(text)) return undefined;
+  const port = Number(text);
+  if (port > 65535 || (port === 0 && !allowZero)) return undefined;
+  return port;
+}
+
+/** Splits "host:port", "[v6]:port" or ":port"; host is '' when absent. */
+function splitHostPort(text: string): { host: string; port: string } | undefined {
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0 || text[end + 1] !== ':') return undefined;
+    return { host: text.slice(1, end), port: text.slice(end + 2) };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) return undefined;
+  const host = text.slice(0, colon);
+  if (host.includes(':')) return undefined; // bare IPv6 needs brackets
+  return { host, port: text.slice(colon + 1) };
+}
+
+export function parseListen(text: string): ListenAddress | undefined {
+  if (PORT.test(text)) {
+    const port = parsePort(text, true);
+    return port === undefined ? undefined : { host: undefined, port };
+  }
+  const parts = splitHostPort(text);
+  if (!parts) return undefined;
+  const port = parsePort(parts.port, true);
+  if (port === undefined) return undefined;
+  return { host: parts.host === '' || parts.host === '*' ? undefined : parts.host, port };
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function parseUpstream(text: string): UpstreamAddress | undefined {
+  let rest = text;
+  if (rest.startsWith('http://')) rest = rest.slice(7);
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  const parts = splitHostPort(rest);
+  if (!parts || parts.host === '') return undefined;
+  const port = parsePort(parts.port, false);
+  if (port === undefined) return undefined;
+  const v6 = text.includes('[');
+  if (!v6 && !HOSTNAME.test(parts.host)) return undefined;
+  return { host: parts.host, port, key: v6 ? `[${parts.host}]:${port}` : `${parts.host}:${port}` };
+}

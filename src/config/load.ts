@@ -1,0 +1,126 @@
+/**
+ * Turns a config file into a validated PorticoConfig, or a ConfigError whose every problem
+ * names file, line, column and key path ("portico.yaml:12:9: servers[0].routes[2].proxy.to:
+ * expected host:port, got 'localhost:'").
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type PorticoConfig } from './schema.js';
+import { ConfigError } from '../errors.js';
+
+export interface LoadedConfig {
+  config: PorticoConfig;
+  file: string;
+  warnings: string[];
+}
+
+export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return { config: parseConfigText(text, file), file, warnings: [] };
+}
+
+/** Parses YAML (JSON is a subset) and validates it. */
+export function parseConfigText(text: string, file: string): PorticoConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return `${file}:${pos.line}:${pos.col}: ${firstLine(e.message)}`;
+      }),
+    );
+  }
+  return validateDocument(doc.toJS(), doc, lines, file);
+}
+
+/** Validates a plain object (from any adapter); positions come from `doc` when given. */
+export function validateConfig(value: unknown, file: string): PorticoConfig {
+  return validateDocument(value, undefined, undefined, file);
+}
+
+function validateDocument(value: unknown, doc: Document | undefined, lines: LineCounter | undefined, file: string): PorticoConfig {
+  if (value === null || value === undefined) throw new ConfigError([`${file}: the config is empty; expected a 'servers' list`]);
+  const result = configSchema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    const where = doc && lines ? position(doc, lines, path) : undefined;
+    const prefix = where ? `${file}:${where.line}:${where.col}` : file;
+    const keyPath = formatPath(path);
+    return `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}`;
+  });
+  throw new ConfigError(problems);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!;
+}
+
+/** servers[0].routes[2].proxy.to */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += (out ? '.' : '') + String(seg);
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return `required ${issue.expected} is missing`;
+      return `expected ${issue.expected}, got ${show(issue.input)}`;
+    case 'unrecognized_keys':
+      return `unknown key '${issue.keys[0]}'`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(issue.input)}`;
+    case 'invalid_union': {
+      // Report the closest alternative rather than zod's generic "invalid input".
+      const inner = issue.errors.flat()[0];
+      return inner ? describe(inner as z.core.$ZodIssue) : `unexpected value ${show(issue.input)}`;
+    }
+    case 'too_small':
+      if (issue.origin === 'array') return `expected at least ${issue.minimum} item(s)`;
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+/** Line and column of the deepest node along `path` that exists in the document. */
+function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } | undefined {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0];
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+      if (!pair) break;
+      const key = pair.key as Node;
+      offset = key.range?.[0] ?? offset;
+      node = pair.value;
+      if (node && (node as Node).range && !isMap(node) && !isSeq(node)) offset = (node as Node).range![0];
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return offset === undefined ? undefined : lines.linePos(offset);
+}

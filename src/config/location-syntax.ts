@@ -1,0 +1,49 @@
+/**
+ * The `path` of a route, written as an nginx `location` argument:
+ *   "/api/"        prefix
+ *   "= /exact"     exact match
+ *   "^~ /static/"  prefix that, when it is the longest match, skips the regex routes
+ *   "~ \.php$"     case-sensitive regex
+ *   "~* \.jpg$"    case-insensitive regex
+ * (nginx: https://nginx.org/en/docs/http/ngx_http_core_module.html#location)
+ */
+export type LocationSpec =
+  | { kind: 'exact'; path: string }
+  | { kind: 'prefix'; path: string; noRegex: boolean }
+  | { kind: 'regex'; regex: RegExp; source: string };
+
+export function parseLocation(text: string): LocationSpec | string {
+  const trimmed = text.trim();
+  const space = trimmed.search(/\s/);
+  const modifier = space > 0 ? trimmed.slice(0, space) : '';
+  const rest = space > 0 ? trimmed.slice(space).trim() : trimmed;
+  switch (modifier) {
+    case '=':
+      return checkPath(rest) ?? { kind: 'exact', path: rest };
+    case '^~':
+      return checkPath(rest) ?? { kind: 'prefix', path: rest, noRegex: true };
+    case '~':
+    case '~*':
+      return compileRegex(rest, modifier === '~*');
+    default:
+      if (space > 0) return `unknown modifier '${modifier}' (use =, ^~, ~ or ~*)`;
+      return checkPath(trimmed) ?? { kind: 'prefix', path: trimmed, noRegex: false };
+  }
+}
+
+function checkPath(path: string): string | undefined {
+  if (path === '') return 'expected a path after the modifier';
+  if (!path.startsWith('/')) return `expected a path starting with '/', got '${path}'`;
+  return undefined;
+}
+
+function compileRegex(source: string, caseInsensitive: boolean): LocationSpec | string {
+  if (source === '') return 'expected a regular expression after the modifier';
+  // PCRE's (?P<name>...) is the spelling nginx users know; JavaScript spells it (?<name>...).
+  const js = source.replace(/\(\?P</g, '(?<');
+  try {
+    return { kind: 'regex', regex: new RegExp(js, caseInsensitive ? 'i' : ''), source };
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+}

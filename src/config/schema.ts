@@ -1,0 +1,149 @@
+/**
+ * The one schema of Portico's configuration. Every format (YAML, JSON, and the nginx and
+ * Caddyfile adapters) ends up as this shape; `portico schema` prints it as JSON Schema.
+ */
+import { z } from 'zod';
+import { isDuration, parseDuration } from './duration.js';
+import { parseListen, parseUpstream } from './address.js';
+import { parseLocation } from './location-syntax.js';
+import { isCidrList } from '../http/cidr.js';
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number().nonnegative()])
+    .default(fallback)
+    .superRefine((v, ctx) => {
+      if (typeof v === 'string' && !isDuration(v))
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 500ms or 2m, got '${v}'` });
+    })
+    .transform((v) => parseDuration(v))
+    .describe(`Duration ("500ms", "30s", "2m") or seconds; default ${fallback}`);
+
+const listen = z.string().superRefine((v, ctx) => {
+  if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'` });
+});
+
+const upstream = z.string().superRefine((v, ctx) => {
+  if (!parseUpstream(v)) ctx.addIssue({ code: 'custom', message: `expected host:port, got '${v}'` });
+});
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
+
+const headerOps = z
+  .object({
+    set: z.record(headerName, z.string()).optional().describe('Replace these headers (placeholders such as {host} allowed)'),
+    add: z.record(headerName, z.string()).optional().describe('Append these headers, keeping existing ones'),
+    remove: z.array(headerName).optional().describe('Remove these headers'),
+  })
+  .strict();
+
+const proxy = z
+  .object({
+    to: z.union([upstream, z.array(upstream).min(1)]).describe('Upstream address(es), host:port'),
+    connect_timeout: duration('5s').describe('Time to establish the upstream connection (-> 502/504)'),
+    read_timeout: duration('60s').describe('Time to wait for response headers, and between body reads (-> 504)'),
+    keepalive_timeout: duration('1500ms').describe(
+      'How long an idle upstream connection is kept; shorter than gunicorn keep-alive (2s) to avoid reset races',
+    ),
+    keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
+  })
+  .strict();
+
+const respond = z
+  .object({
+    status: z.number().int().min(100).max(599).default(200),
+    body: z.string().default(''),
+    headers: z.record(headerName, z.string()).optional(),
+  })
+  .strict();
+
+const redirect = z
+  .object({
+    to: z.string().min(1).describe('Target; placeholders such as {host} and {uri} allowed'),
+    status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
+  })
+  .strict();
+
+const route = z
+  .object({
+    path: z
+      .string()
+      .superRefine((v, ctx) => {
+        const spec = parseLocation(v);
+        if (typeof spec === 'string') ctx.addIssue({ code: 'custom', message: spec });
+      })
+      .describe('nginx location syntax: "/prefix", "= /exact", "^~ /prefix", "~ regex", "~* regex"'),
+    strip_prefix: z
+      .union([z.boolean(), z.string().startsWith('/')])
+      .optional()
+      .describe('Remove this prefix (true: the route path) from the path sent upstream'),
+    request_headers: headerOps.optional(),
+    response_headers: headerOps.optional(),
+    proxy: proxy.optional(),
+    respond: respond.optional(),
+    redirect: redirect.optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const handlers = (['proxy', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
+    if (handlers.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          handlers.length === 0
+            ? 'expected one handler: proxy, respond or redirect'
+            : `expected one handler, got ${handlers.join(' and ')}`,
+      });
+    if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
+      const spec = parseLocation(r.path);
+      if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
+        ctx.addIssue({ code: 'custom', path: ['strip_prefix'], message: 'strip_prefix: true needs a prefix path; give the prefix as a string' });
+    }
+  });
+
+const server = z
+  .object({
+    listen: z.union([listen, z.array(listen).min(1)]).default([':8080']).describe('Addresses to listen on'),
+    hosts: z.array(z.string().min(1)).optional().describe('Host names: exact, "*.example.com", "www.example.*"; none: any host'),
+    default: z.boolean().default(false).describe('Default server of its listen addresses (nginx default_server)'),
+    trusted_proxies: z
+      .array(z.string())
+      .default([])
+      .superRefine((v, ctx) => {
+        const bad = isCidrList(v);
+        if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `expected CIDRs or 'private_ranges', got '${bad}'` });
+      })
+      .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
+    routes: z.array(route).min(1),
+  })
+  .strict();
+
+const accessLog = z
+  .object({
+    format: z.enum(['combined', 'json']).default('combined'),
+    output: z.string().default('stdout').describe("'stdout', 'stderr' or a file path"),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    servers: z.array(server).min(1),
+    access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
+    log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
+  })
+  .strict();
+
+/** The config as written (before defaults). */
+export type PorticoConfigInput = z.input<typeof configSchema>;
+/** The validated config, defaults filled in, durations in milliseconds. */
+export type PorticoConfig = z.output<typeof configSchema>;
+export type ServerConfig = PorticoConfig['servers'][number];
+export type RouteConfig = ServerConfig['routes'][number];
+export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
+export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
+
+export function jsonSchema(): object {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,16 @@
+/** `redirect`: a Location built from a template ("https://{host}{uri}"), with 3xx status. */
+import type { RouteConfig } from '../config/schema.js';
+import { compileTemplate } from '../compile/template.js';
+import type { RouteContext, RouteHandler } from './handler.js';
+import { send } from './send.js';
+
+export function redirectHandler(cfg: NonNullable<RouteConfig['redirect']>, ctx: RouteContext): RouteHandler {
+  const location = compileTemplate(cfg.to);
+  const status = cfg.status;
+  const ops = ctx.responseHeaders;
+  return {
+    handle(ex) {
+      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops);
+    },
+  };
+}

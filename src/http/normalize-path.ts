@@ -1,0 +1,42 @@
+/**
+ * nginx's `$uri`: the request path percent-decoded, with "//" merged and "." / ".." resolved.
+ * Routes match on this form, so "/static/../admin/" is routed as "/admin/" and no encoding
+ * trick reaches a route it should not. Returns undefined for a path nginx answers with 400:
+ * bad percent-encoding, invalid UTF-8, a NUL byte, or ".." above the root.
+ */
+export function normalizePath(raw: string): string | undefined {
+  if (raw.charCodeAt(0) !== 47 /* / */) return undefined;
+  // Fast path: nothing to decode, merge or resolve (the common case).
+  if (raw.indexOf('%') < 0 && raw.indexOf('//') < 0 && raw.indexOf('/.') < 0) return raw;
+  let decoded: string;
+  try {
+    decoded = raw.indexOf('%') < 0 ? raw : decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0')) return undefined;
+  const out: string[] = [];
+  const segments = decoded.split('/');
+  // segments[0] is '' (the leading slash); the last one decides the trailing slash.
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const last = i === segments.length - 1;
+    if (seg === '' || seg === '.') {
+      if (last) out.push('');
+      continue;
+    }
+    if (seg === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      if (last) out.push('');
+      continue;
+    }
+    out.push(seg);
+  }
+  return '/' + out.join('/');
+}
+
+/** Percent-encodes a decoded path for sending upstream (keeps '/' and RFC 3986 pchars). */
+export function encodePath(path: string): string {
+  return encodeURI(path).replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
+}

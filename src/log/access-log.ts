@@ -1,0 +1,111 @@
+/**
+ * The access log: one line per request in nginx's `combined` format (default) or JSON, to
+ * stdout, stderr or a file. Writes go through sonic-boom (pino.destination), which batches
+ * lines while a write is in flight, so logging costs one string per request.
+ */
+import { pino } from 'pino';
+import type { Exchange } from '../server/exchange.js';
+
+type Destination = ReturnType<typeof pino.destination>;
+
+export interface AccessLogConfig {
+  format: 'combined' | 'json';
+  output: string;
+}
+
+export class AccessLog {
+  readonly #dest: Destination;
+  readonly #format: (ex: Exchange, status: number) => string;
+
+  constructor(cfg: AccessLogConfig) {
+    const dest = cfg.output === 'stdout' ? 1 : cfg.output === 'stderr' ? 2 : cfg.output;
+    this.#dest = pino.destination({ dest, sync: false, mkdir: typeof dest === 'string' });
+    this.#dest.on('error', () => {}); // a full disk must not take the server down
+    this.#format = cfg.format === 'json' ? jsonLine : combinedLine;
+  }
+
+  write(ex: Exchange, status: number): void {
+    this.#dest.write(this.#format(ex, status));
+  }
+
+  flush(): void {
+    try {
+      this.#dest.flushSync();
+    } catch {
+      // the destination may already be closed
+    }
+  }
+}
+
+function header(ex: Exchange, lower: string): string {
+  const raw = ex.req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === lower.length && raw[i]!.toLowerCase() === lower) return raw[i + 1]!;
+  return '';
+}
+
+/** nginx escapes '"', '\' and bytes outside printable ASCII as \xHH in log variables. */
+function esc(text: string): string {
+  if (!/[\x00-\x1f"\\\x7f-\uffff]/.test(text)) return text;
+  return text.replace(/[\x00-\x1f"\\\x7f-\uffff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? c : '\\x' + code.toString(16).toUpperCase().padStart(2, '0');
+  });
+}
+
+// $time_local is formatted once per second, not per request.
+let cachedSecond = -1;
+let cachedTime = '';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function timeLocal(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    const d = new Date(now);
+    const offset = -d.getTimezoneOffset();
+    const sign = offset >= 0 ? '+' : '-';
+    const abs = Math.abs(offset);
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    cachedTime =
+      `${p2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
+      `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ` +
+      `${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)}`;
+    cachedSecond = second;
+  }
+  return cachedTime;
+}
+
+function dash(text: string): string {
+  return text === '' ? '-' : esc(text);
+}
+
+/** $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" */
+function combinedLine(ex: Exchange, status: number): string {
+  const req = ex.req;
+  return (
+    `${ex.clientIp} - - [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.bytesSent} ` +
+    `"${dash(header(ex, 'referer'))}" "${dash(header(ex, 'user-agent'))}"\n`
+  );
+}
+
+function jsonLine(ex: Exchange, status: number): string {
+  const req = ex.req;
+  return (
+    JSON.stringify({
+      time: new Date().toISOString(),
+      remote_addr: ex.clientIp,
+      peer: ex.peerIp,
+      method: req.method,
+      uri: req.url,
+      protocol: `HTTP/${req.httpVersion}`,
+      host: ex.hostHeader,
+      status,
+      bytes_sent: ex.bytesSent,
+      duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
+      route: ex.routeName,
+      upstream: ex.upstream,
+      referer: header(ex, 'referer') || undefined,
+      user_agent: header(ex, 'user-agent') || undefined,
+    }) + '\n'
+  );
+}

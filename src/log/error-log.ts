@@ -1,0 +1,69 @@
+/**
+ * The error log: JSON lines on stderr through pino (like Caddy's default), one line per
+ * failure naming route, upstream and cause.
+ */
+import { pino, type Logger } from 'pino';
+import type { Exchange } from '../server/exchange.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export class ErrorLog {
+  readonly logger: Logger;
+
+  constructor(level: LogLevel = 'info', destination: number | string = 2) {
+    this.logger = pino(
+      {
+        level,
+        base: undefined,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      pino.destination({ dest: destination, sync: false }),
+    );
+  }
+
+  upstreamFailure(ex: Exchange, cause: string, status: number): void {
+    this.logger.error(
+      {
+        route: ex.routeName,
+        upstream: ex.upstream,
+        status,
+        method: ex.req.method,
+        uri: ex.req.url,
+        client: ex.clientIp,
+      },
+      `upstream failed: ${cause}`,
+    );
+  }
+
+  info(msg: string, fields?: object): void {
+    this.logger.info(fields ?? {}, msg);
+  }
+
+  warn(msg: string, fields?: object): void {
+    this.logger.warn(fields ?? {}, msg);
+  }
+
+  error(msg: string, fields?: object): void {
+    this.logger.error(fields ?? {}, msg);
+  }
+
+  debug(msg: string, fields?: object): void {
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug(fields ?? {}, msg);
+  }
+
+  flush(): void {
+    try {
+      this.logger.flush();
+    } catch {
+      // nothing to do when stderr is gone
+    }
+  }
+}
+
+/** A logger that drops everything (tests and embedding). */
+export function silentLog(): ErrorLog {
+  const log = new ErrorLog('error');
+  log.logger.level = 'silent';
+  return log;
+}

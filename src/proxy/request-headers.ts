@@ -1,0 +1,131 @@
+/**
+ * The header list sent upstream, built in one pass over the client's raw headers:
+ *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1);
+ *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it);
+ *  - X-Forwarded-*, X-Real-IP and Forwarded from a peer outside `trusted_proxies` are
+ *    dropped and written anew, so a client cannot spoof its address (ANCHORS §3.8);
+ *    from a trusted peer the X-Forwarded-For chain is kept and the peer appended;
+ *  - `Expect` is answered by Portico itself (node sends 100 Continue), not forwarded;
+ *  - the route's `request_headers` edits apply last, so a config can override anything.
+ */
+import type { Exchange } from '../server/exchange.js';
+import { appendHeaders, type HeaderOps } from '../compile/header-ops.js';
+import { connectionTokens, dropNamed } from './hop-by-hop.js';
+
+const enum Kind {
+  Pass,
+  Drop,
+  Connection,
+  Forwarded,
+  XForwardedFor,
+  XForwardedProto,
+  XForwardedHost,
+  ContentLength,
+  TransferEncoding,
+  Upgrade,
+}
+
+const KINDS = new Map<string, Kind>([
+  ['connection', Kind.Connection],
+  ['keep-alive', Kind.Drop],
+  ['proxy-connection', Kind.Drop],
+  ['proxy-authorization', Kind.Drop],
+  ['te', Kind.Drop],
+  ['trailer', Kind.Drop],
+  ['transfer-encoding', Kind.TransferEncoding],
+  ['upgrade', Kind.Upgrade],
+  ['http2-settings', Kind.Drop],
+  ['expect', Kind.Drop],
+  ['x-real-ip', Kind.Forwarded],
+  ['forwarded', Kind.Forwarded],
+  ['x-forwarded-for', Kind.XForwardedFor],
+  ['x-forwarded-proto', Kind.XForwardedProto],
+  ['x-forwarded-host', Kind.XForwardedHost],
+  ['content-length', Kind.ContentLength],
+]);
+
+export interface UpstreamRequestHead {
+  headers: string[];
+  /** The request has a body to stream (Content-Length > 0 or chunked). */
+  hasBody: boolean;
+}
+
+/**
+ * @param upgrade keep `Upgrade` and send `Connection: upgrade` (WebSocket handshake).
+ */
+export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: boolean): UpstreamRequestHead {
+  const raw = ex.req.rawHeaders;
+  const trusted = ex.peerTrusted;
+  const out: string[] = [];
+  let nominated: string[] | undefined;
+  let xff = '';
+  let xfp = '';
+  let xfh = '';
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (ops.drop.size > 0 && ops.drop.has(lower)) continue;
+    const kind = KINDS.get(lower);
+    if (kind === undefined) {
+      // Any other X-Forwarded-* (Port, Prefix, Server) is as spoofable as the rest.
+      if (!trusted && lower.startsWith('x-forwarded-')) continue;
+      out.push(name, value);
+      continue;
+    }
+    switch (kind) {
+      case Kind.Drop:
+        break;
+      case Kind.Connection:
+        connectionTokens(value, (nominated ??= []));
+        break;
+      case Kind.Forwarded:
+        if (trusted) out.push(name, value);
+        break;
+      case Kind.XForwardedFor:
+        if (trusted) xff = xff === '' ? value : `${xff}, ${value}`;
+        break;
+      case Kind.XForwardedProto:
+        if (trusted) xfp = value;
+        break;
+      case Kind.XForwardedHost:
+        if (trusted) xfh = value;
+        break;
+      case Kind.ContentLength:
+        if (value !== '0') hasBody = true;
+        out.push(name, value);
+        break;
+      case Kind.TransferEncoding:
+        hasBody = true; // node has de-chunked it; undici re-chunks a body of unknown length
+        break;
+      case Kind.Upgrade:
+        if (upgrade) out.push(name, value);
+        break;
+    }
+  }
+  const headers = nominated ? dropNamed(out, nominated) : out;
+  if (upgrade) headers.push('Connection', 'upgrade');
+  headers.push(
+    'X-Forwarded-For',
+    xff === '' ? ex.peerIp : `${xff}, ${ex.peerIp}`,
+    'X-Real-IP',
+    ex.clientIp,
+    'X-Forwarded-Proto',
+    xfp === '' ? ex.scheme : xfp,
+  );
+  const host = xfh === '' ? ex.hostHeader : xfh;
+  if (host !== '') headers.push('X-Forwarded-Host', host);
+  if (ops.empty) return { headers, hasBody };
+  // The route's `set`/`remove` also replace the forwarding headers computed above.
+  const edited = ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
+  appendHeaders(ops, edited, ex);
+  return { headers: edited, hasBody };
+}
+
+const FORWARDING = ['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host'];
+
+function dropForwardingOverrides(headers: string[], ops: HeaderOps): string[] {
+  const names = FORWARDING.filter((n) => ops.drop.has(n));
+  return names.length === 0 ? headers : dropNamed(headers, names);
+}

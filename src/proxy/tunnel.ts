@@ -1,0 +1,129 @@
+/**
+ * WebSocket (and any HTTP/1.1 Upgrade) proxying: the handshake is forwarded with the same
+ * header rules as any request, the upstream's 101 goes back to the client, and from then on
+ * bytes are tunnelled both ways. Both legs are destroyed as soon as either side closes or
+ * errors (node-http-proxy#1510 leaked them with end()), and tunnels have no idle timeout:
+ * Streamlit and Vite keep theirs open for hours (nginx's 60s proxy_read_timeout kills them).
+ */
+import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Exchange } from '../server/exchange.js';
+import type { ErrorLog } from '../log/error-log.js';
+import { clientResponseHeaders } from './response-headers.js';
+import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import { classifyUpstreamError } from './upstream-error.js';
+
+export interface TunnelTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly readTimeout: number;
+  readonly responseHeaders: HeaderOps;
+  readonly log: ErrorLog;
+}
+
+/** Open tunnels, so a shutdown can close them. */
+export const openTunnels = new Set<Duplex>();
+
+export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[]): void {
+  ex.upstream = target.address;
+  const upstreamReq = request({
+    host: target.host,
+    port: target.port,
+    method: ex.req.method,
+    path,
+    headers,
+    setHost: false,
+    agent: false,
+  });
+  let settled = false;
+  const fail = (cause: string, status: number) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    target.log.upstreamFailure(ex, cause, status);
+    upstreamReq.destroy();
+    writeHead(client, status, ['Content-Length', '0', 'Connection', 'close']);
+    client.end();
+    ex.res.statusCode = status;
+  };
+  // One deadline covers connect and the handshake answer, as read_timeout does for requests.
+  const timer = setTimeout(() => fail('upstream did not answer the upgrade within read_timeout', 504), target.readTimeout);
+  timer.unref();
+  client.on('error', () => upstreamReq.destroy());
+  client.once('close', () => {
+    if (!settled) {
+      settled = true;
+      clearTimeout(timer);
+      upstreamReq.destroy();
+    }
+  });
+  upstreamReq.on('error', (err) => {
+    const failure = classifyUpstreamError(err);
+    fail(failure.cause, failure.status);
+  });
+
+  upstreamReq.on('response', (res: IncomingMessage) => {
+    // The upstream declined the upgrade (403, 404, ...): relay it as a plain response.
+    if (settled) return void res.destroy();
+    settled = true;
+    clearTimeout(timer);
+    ex.res.statusCode = res.statusCode ?? 502;
+    writeHead(client, res.statusCode ?? 502, withOps(target, clientResponseHeaders(res.rawHeaders), ex), res.statusMessage);
+    res.on('data', (chunk: Buffer) => {
+      ex.bytesSent += chunk.length;
+      client.write(chunk);
+    });
+    res.on('end', () => client.end());
+    res.on('error', () => client.destroy());
+  });
+
+  upstreamReq.on('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+    if (settled) return void upstream.destroy();
+    settled = true;
+    clearTimeout(timer);
+    ex.res.statusCode = 101;
+    // Upgrade and Connection are hop-by-hop but are the handshake itself: keep them.
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex);
+    headers.push('Connection', 'Upgrade', 'Upgrade', res.headers.upgrade ?? 'websocket');
+    writeHead(client, 101, headers, res.statusMessage);
+    if (upstreamHead.length > 0) client.write(upstreamHead);
+    splice(client, upstream);
+  });
+
+  if (head.length > 0) client.unshift(head);
+  upstreamReq.end();
+}
+
+function withOps(target: TunnelTarget, headers: string[], ex: Exchange): string[] {
+  return target.responseHeaders.empty ? headers : applyHeaderOps(target.responseHeaders, headers, ex);
+}
+
+function writeHead(socket: Duplex, status: number, headers: string[], message?: string): void {
+  if (!socket.writable) return;
+  let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  socket.write(head + '\r\n', 'latin1');
+}
+
+/** Tunnels bytes both ways; either side closing or failing destroys both. */
+function splice(client: Duplex, upstream: Socket): void {
+  for (const s of [client, upstream] as (Duplex & Partial<Socket>)[]) {
+    s.setTimeout?.(0);
+    s.setNoDelay?.(true);
+    s.setKeepAlive?.(true, 30_000); // notice peers that vanished without a FIN
+  }
+  openTunnels.add(client);
+  const destroyBoth = () => {
+    openTunnels.delete(client);
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on('error', destroyBoth);
+  upstream.on('error', destroyBoth);
+  client.on('close', destroyBoth);
+  upstream.on('close', destroyBoth);
+  client.pipe(upstream);
+  upstream.pipe(client);
+}

@@ -1,0 +1,154 @@
+/**
+ * From a node request to a route: pick the virtual host by Host, normalize the path, find the
+ * location, run its handler; log when the response is done. Also the Upgrade (WebSocket) path.
+ * Nothing here may throw into node: a bug in a handler becomes a 500 and a log line.
+ */
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
+import { Exchange } from './exchange.js';
+import { normalizePath } from '../http/normalize-path.js';
+import { hostWithoutPort } from '../http/host.js';
+import { normalizeIp } from '../http/cidr.js';
+import { clientIpFrom } from '../http/client-ip.js';
+import { send, sendError } from '../handlers/send.js';
+import { NO_HEADER_OPS } from '../compile/header-ops.js';
+import type { AccessLog } from '../log/access-log.js';
+import type { ErrorLog } from '../log/error-log.js';
+
+export interface DispatchDeps {
+  accessLog: AccessLog | undefined;
+  errorLog: ErrorLog;
+  scheme: 'http' | 'https';
+  /** Requests in flight, for graceful shutdown. */
+  inFlight: { count: number; onIdle: (() => void) | null };
+}
+
+interface Prepared {
+  ex: Exchange;
+  vhost: VirtualHost;
+}
+
+export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
+  const { accessLog, errorLog, scheme, inFlight } = deps;
+
+  /** Parses what every request needs; answers 400 itself and returns undefined on bad input. */
+  function prepare(req: IncomingMessage, res: ServerResponse): Prepared | undefined {
+    const raw = req.rawHeaders;
+    let hostHeader = '';
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 4 && name.toLowerCase() === 'host') {
+        hostHeader = raw[i + 1]!;
+        hosts++;
+      }
+    }
+    let url = req.url ?? '/';
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
+      const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(url);
+      if (m) {
+        hostHeader = m[1]!;
+        url = m[2] === '' ? '/' : m[2]!;
+      }
+    }
+    const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
+    const vhost = plan.hosts.match(hostWithoutPort(hostHeader));
+    const trusted = vhost !== undefined && !vhost.trustedProxies.empty && vhost.trustedProxies.has(peerIp);
+    const clientIp = trusted ? clientIpFrom(raw, peerIp, vhost.trustedProxies) : peerIp;
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q);
+    const path = normalizePath(rawPath);
+    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
+    // RFC 9112 §3.2: more than one Host is a 400; a path we cannot normalize is too (nginx).
+    if (hosts > 1 || path === undefined || vhost === undefined) {
+      sendError(ex, 400, NO_HEADER_OPS);
+      res.shouldKeepAlive = false;
+      return undefined;
+    }
+    return { ex, vhost };
+  }
+
+  function locate(ex: Exchange, vhost: VirtualHost): Route | undefined {
+    const found = vhost.locations.match(ex.path);
+    if (found === undefined) {
+      sendError(ex, 404, NO_HEADER_OPS);
+      return undefined;
+    }
+    if ('redirectTo' in found) {
+      // nginx's 301 from "/admin" to "/admin/" for a proxied "/admin/" location.
+      send(ex, 301, ['Location', found.redirectTo + ex.query, 'Content-Length', '0'], '', NO_HEADER_OPS);
+      return undefined;
+    }
+    ex.routeName = found.route.name;
+    ex.captures = found.captures;
+    return found.route;
+  }
+
+  function finish(ex: Exchange): void {
+    const res = ex.res;
+    if (!res.writableFinished) {
+      // The client went away first: stop the upstream work it started.
+      ex.abortUpstream?.();
+    }
+    accessLog?.write(ex, res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499);
+    if (--inFlight.count === 0) inFlight.onIdle?.();
+  }
+
+  function run(ex: Exchange, route: Route, action: () => void): void {
+    try {
+      action();
+    } catch (err) {
+      errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
+      if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
+      else ex.res.destroy();
+    }
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    inFlight.count++;
+    const prepared = prepare(req, res);
+    if (prepared === undefined) {
+      res.once('close', () => {
+        if (--inFlight.count === 0) inFlight.onIdle?.();
+      });
+      return;
+    }
+    const { ex, vhost } = prepared;
+    res.once('close', () => finish(ex));
+    const route = locate(ex, vhost);
+    if (route) run(ex, route, () => route.handler.handle(ex));
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    // A response bound to the raw socket lets every handler answer an upgrade request as usual.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as never);
+    res.once('finish', () => socket.end());
+    inFlight.count++;
+    const prepared = prepare(req, res);
+    if (prepared === undefined) {
+      if (--inFlight.count === 0) inFlight.onIdle?.();
+      return;
+    }
+    const { ex, vhost } = prepared;
+    const route = locate(ex, vhost);
+    if (route?.handler.upgrade) {
+      res.detachSocket(socket as never);
+      // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
+      const upgrade = route.handler.upgrade;
+      run(ex, route, () => upgrade(ex, socket, head));
+      socket.once('close', () => accessLog?.write(ex, ex.res.statusCode));
+      if (--inFlight.count === 0) inFlight.onIdle?.();
+      return;
+    }
+    res.once('close', () => finish(ex));
+    if (route) run(ex, route, () => route.handler.handle(ex));
+  }
+
+  return { onRequest, onUpgrade };
+}

@@ -1,0 +1,47 @@
+/**
+ * One request as it moves through Portico: the node req/res, what routing decided, and what
+ * the access log reports. A class with every field set in the constructor keeps the object
+ * shape stable for V8 on the hot path.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class Exchange {
+  /** The location that matched, for logs ("servers[0].routes[1] /api/"). */
+  routeName = '-';
+  /** nginx `$uri`: decoded, normalized path used for routing. */
+  path: string;
+  /** Path as received (still encoded), without the query. */
+  rawPath: string;
+  /** "?a=b" or "". */
+  query: string;
+  /** Regex captures of a `~` route, for {re.N} placeholders. */
+  captures: RegExpExecArray | null = null;
+  /** Upstream address that served the request, for logs. */
+  upstream = '-';
+  bytesSent = 0;
+  /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
+  abortUpstream: (() => void) | null = null;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    /** The TCP peer. */
+    readonly peerIp: string,
+    /** The client as far as we can tell: the peer, or the right-most untrusted X-Forwarded-For entry. */
+    readonly clientIp: string,
+    readonly scheme: 'http' | 'https',
+    /** Whether the peer is a trusted proxy (its X-Forwarded-* are kept). */
+    readonly peerTrusted: boolean,
+    readonly startedAt: number,
+    /** The Host header as sent (with port), or '' for HTTP/1.0 without Host. */
+    readonly hostHeader: string,
+    path: string,
+    rawPath: string,
+    query: string,
+  ) {
+    this.path = path;
+    this.rawPath = rawPath;
+    this.query = query;
+  }
+
+}
