@@ -49,13 +49,16 @@ function validateDocument(value: unknown, doc: Document | undefined, lines: Line
   if (value === null || value === undefined) throw new ConfigError([`${file}: the config is empty; expected a 'servers' list`]);
   const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  // Reported in file order, as an editor would list them.
+  const located = result.error.issues.map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    const where = doc && lines ? position(doc, lines, path) : undefined;
+    const where = doc && lines ? position(doc, lines, path, issue.code === 'unrecognized_keys') : undefined;
     const prefix = where ? `${file}:${where.line}:${where.col}` : file;
     const keyPath = formatPath(path);
-    return `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}`;
+    return { line: where?.line ?? 0, col: where?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
   });
+  located.sort((a, b) => a.line - b.line || a.col - b.col);
+  const problems = located.map((p) => p.text);
   throw new ConfigError(problems);
 }
 
@@ -103,18 +106,28 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** Line and column of the deepest node along `path` that exists in the document. */
-function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): { line: number; col: number } | undefined {
+/**
+ * Line and column of the deepest node along `path` that exists in the document: the value
+ * when there is one, the key itself for an unknown key.
+ */
+function position(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PropertyKey[],
+  atKey: boolean,
+): { line: number; col: number } | undefined {
   let node: unknown = doc.contents;
   let offset = (doc.contents as Node | null)?.range?.[0];
-  for (const seg of path) {
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
       if (!pair) break;
       const key = pair.key as Node;
-      offset = key.range?.[0] ?? offset;
-      node = pair.value;
-      if (node && (node as Node).range && !isMap(node) && !isSeq(node)) offset = (node as Node).range![0];
+      const value = pair.value as Node | null;
+      const last = i === path.length - 1;
+      offset = (last && atKey) || !value?.range ? (key.range?.[0] ?? offset) : value.range[0];
+      node = value;
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg] as Node | undefined;
       if (!item) break;

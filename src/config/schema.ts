@@ -109,9 +109,11 @@ const server = z
     trusted_proxies: z
       .array(z.string())
       .default([])
-      .superRefine((v, ctx) => {
-        const bad = isCidrList(v);
-        if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `expected CIDRs or 'private_ranges', got '${bad}'` });
+      .superRefine((list, ctx) => {
+        list.forEach((entry, i) => {
+          if (isCidrList([entry]) !== undefined)
+            ctx.addIssue({ code: 'custom', path: [i], message: `expected a CIDR, an IP address or 'private_ranges', got '${entry}'` });
+        });
       })
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
     routes: z.array(route).min(1),

@@ -1,0 +1,142 @@
+// The portico command: check / schema / run, exit codes, and a graceful stop on SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { runCli, startCli } from '../helpers/cli.js';
+import { startUpstream } from '../helpers/upstream.js';
+
+async function tempConfig(t: { after: (fn: () => Promise<void>) => void }, name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+test('--version and --help', async () => {
+  const v = await runCli(['--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^portico \d+\.\d+\.\d+\n$/);
+  const h = await runCli(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /portico <command>/);
+  const bad = await runCli(['frobnicate']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown command 'frobnicate'/);
+});
+
+test('check: a valid config exits 0', async (t) => {
+  const file = await tempConfig(t, 'portico.yaml', 'servers:\n  - routes:\n      - path: /\n        proxy: { to: "127.0.0.1:3000" }\n');
+  const r = await runCli(['check', '-c', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /configuration is valid/);
+});
+
+test('check: an invalid config exits 1 with every error, naming file and line', async (t) => {
+  const file = await tempConfig(
+    t,
+    'bad.yaml',
+    'servers:\n  - routes:\n      - path: /api/\n        proxy: { to: "localhost:" }\n      - path: "~ ("\n        respond: {}\n',
+  );
+  const r = await runCli(['check', '-c', file]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0]!, /bad\.yaml:4:22: servers\[0\]\.routes\[0\]\.proxy\.to: expected host:port, got 'localhost:'/);
+  assert.match(lines[1]!, /bad\.yaml:5:15: servers\[0\]\.routes\[1\]\.path: invalid regular expression/);
+});
+
+test('check: compile-time conflicts are errors too (duplicate location, host used twice)', async (t) => {
+  const file = await tempConfig(
+    t,
+    'dup.yaml',
+    `servers:
+  - hosts: [a.test]
+    routes:
+      - { path: /x/, respond: {} }
+      - { path: /x/, respond: {} }
+  - hosts: [a.test]
+    routes:
+      - { path: /, respond: {} }
+`,
+  );
+  const r = await runCli(['check', '-c', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /servers\[0\]\.routes\[1\]\.path: duplicate location "\/x\/"/);
+  assert.match(r.stderr, /servers\[1\]\.hosts\[0\]: host 'a\.test' is used by two servers/);
+});
+
+test('check: a missing file is a clear error', async () => {
+  const r = await runCli(['check', '-c', 'does-not-exist.yaml']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /does-not-exist\.yaml: cannot read config: ENOENT/);
+});
+
+test('schema prints a JSON Schema editors can use', async () => {
+  const r = await runCli(['schema']);
+  assert.equal(r.code, 0);
+  const schema = JSON.parse(r.stdout) as { $schema: string; properties: Record<string, unknown> };
+  assert.match(schema.$schema, /json-schema\.org/);
+  assert.ok(schema.properties.servers);
+});
+
+test('run: a bad config exits 1 and starts nothing', async (t) => {
+  const file = await tempConfig(t, 'portico.yaml', 'servers:\n  - routes: [{ path: /, proxy: { to: "nope" } }]\n');
+  const r = await runCli(['run', '-c', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /portico\.yaml:2:38: servers\[0\]\.routes\[0\]\.proxy\.to: expected host:port, got 'nope'/);
+});
+
+test('run: SIGTERM lets the request in flight finish, then exits 0', async (t) => {
+  let arrived!: () => void;
+  const arrivedP = new Promise<void>((r) => (arrived = r));
+  let release!: () => void;
+  const releaseP = new Promise<void>((r) => (release = r));
+  const upstream = await startUpstream((_req, res) => {
+    arrived();
+    void releaseP.then(() => res.end('finished'));
+  });
+  t.after(() => upstream.close());
+  const file = await tempConfig(
+    t,
+    'portico.yaml',
+    `access_log: false\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, proxy: { to: "${upstream.address}" } }\n`,
+  );
+  const portico = await startCli(['run', '-c', file]);
+  t.after(() => {
+    if (portico.child.exitCode === null) portico.child.kill('SIGKILL');
+  });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: portico.port, path: '/slow' }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await arrivedP;
+  portico.child.kill('SIGTERM');
+  // The listener closes while the request is still in flight...
+  await new Promise<void>((resolve) => {
+    const probe = () => {
+      const req = request({ host: '127.0.0.1', port: portico.port, path: '/', agent: false });
+      req.on('error', () => resolve());
+      req.on('response', (res) => {
+        res.resume();
+        setTimeout(probe, 20);
+      });
+      req.end();
+    };
+    probe();
+  });
+  // ...and the request still completes.
+  release();
+  assert.deepEqual(await response, { status: 200, body: 'finished' });
+  const [code] = await once(portico.child, 'exit');
+  assert.equal(code, 0, portico.stderr());
+});
