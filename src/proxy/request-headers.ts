@@ -2,9 +2,10 @@
  * The header list sent upstream, built in one pass over the client's raw headers:
  *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1);
  *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it);
- *  - X-Forwarded-*, X-Real-IP and Forwarded from a peer outside `trusted_proxies` are
- *    dropped and written anew, so a client cannot spoof its address (ANCHORS §3.8);
- *    from a trusted peer the X-Forwarded-For chain is kept and the peer appended;
+ *  - X-Forwarded-* and Forwarded from a peer outside `trusted_proxies` are dropped and
+ *    X-Forwarded-* written anew, so a client cannot spoof its address (ANCHORS §3.8); from a
+ *    trusted peer the X-Forwarded-For chain is kept and the peer appended;
+ *  - X-Real-IP is always Portico's own (the client address derived from the chain);
  *  - `Expect` is answered by Portico itself (node sends 100 Continue), not forwarded;
  *  - the route's `request_headers` edits apply last, so a config can override anything.
  */
@@ -36,7 +37,9 @@ const KINDS = new Map<string, Kind>([
   ['upgrade', Kind.Upgrade],
   ['http2-settings', Kind.Drop],
   ['expect', Kind.Drop],
-  ['x-real-ip', Kind.Forwarded],
+  // Always written anew below: a trusted proxy's copy would reach the upstream as a second
+  // value ("9.9.9.9, 1.2.3.4"), and frameworks read the first one.
+  ['x-real-ip', Kind.Drop],
   ['forwarded', Kind.Forwarded],
   ['x-forwarded-for', Kind.XForwardedFor],
   ['x-forwarded-proto', Kind.XForwardedProto],
