@@ -28,6 +28,14 @@ export interface ForwardTarget {
  */
 const STALE_RETRIES = 2;
 
+/**
+ * The same error is what an upstream that crashed while handling the request looks like, so
+ * only methods that are safe to repeat are retried (RFC 9110 §9.2.2; nginx never passes a
+ * POST, PATCH or LOCK on once it was sent, Go's transport neither): a bodiless POST that
+ * charged a card must not run twice.
+ */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 export function forward(ex: Exchange, target: ForwardTarget, path: string, headers: string[], hasBody: boolean): void {
   ex.upstream = target.address;
   dispatch(new Relay(ex, target, path, headers, hasBody, 0));
@@ -121,6 +129,7 @@ class Relay implements Dispatcher.DispatchHandler {
       failure.staleConnection &&
       !ex.res.headersSent &&
       this.attempt < STALE_RETRIES &&
+      IDEMPOTENT.has(ex.req.method!) &&
       (!this.hasBody || !ex.req.readableDidRead)
     ) {
       dispatch(new Relay(ex, this.target, this.path, this.headers, this.hasBody, this.attempt + 1));

@@ -64,8 +64,9 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
     // RFC 9112 §3.2: more than one Host is a 400; a path we cannot normalize is too (nginx).
     if (hosts > 1 || path === undefined || vhost === undefined) {
-      sendError(ex, 400, NO_HEADER_OPS);
+      // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
       res.shouldKeepAlive = false;
+      sendError(ex, 400, NO_HEADER_OPS);
       return undefined;
     }
     return { ex, vhost };

@@ -3,7 +3,7 @@
  * client normalizes headers and framing, which is exactly what some tests must observe),
  * a small response parser, a node:http client that keeps raw headers, and bounded waits.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { once } from 'node:events';
 
@@ -235,4 +235,60 @@ export function rawValues(rawHeaders: readonly string[], name: string): string[]
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lower) out.push(rawHeaders[i + 1]!);
   return out;
+}
+
+export interface RawUpstream {
+  server: NetServer;
+  port: number;
+  address: string;
+  /** Every connection accepted, in order. */
+  sockets: Socket[];
+  close(): Promise<void>;
+}
+
+/** A TCP server on loopback speaking whatever the test writes; closes every socket on close(). */
+export async function startRawUpstream(onConnection: (socket: Socket) => void): Promise<RawUpstream> {
+  const sockets: Socket[] = [];
+  const server = createNetServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    address: `127.0.0.1:${port}`,
+    sockets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Splits a raw byte stream into request heads ("GET / HTTP/1.1\r\n..."), for raw upstreams without bodies. */
+export function onRequestHeads(socket: Socket, each: (head: string, index: number) => void): void {
+  let buf = '';
+  let n = 0;
+  socket.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    let end: number;
+    while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+      const head = buf.slice(0, end);
+      buf = buf.slice(end + 4);
+      each(head, n++);
+    }
+  });
+}
+
+/** A port nothing listens on (bound once, then closed). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
