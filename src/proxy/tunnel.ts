@@ -53,11 +53,10 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
   timer.unref();
   client.on('error', () => upstreamReq.destroy());
   client.once('close', () => {
-    if (!settled) {
-      settled = true;
-      clearTimeout(timer);
-      upstreamReq.destroy();
-    }
+    settled = true;
+    clearTimeout(timer);
+    // Also stops relaying a refusal nobody reads any more (after an upgrade splice() owns both).
+    upstreamReq.destroy();
   });
   upstreamReq.on('error', (err) => {
     const failure = classifyUpstreamError(err);
@@ -70,7 +69,11 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     settled = true;
     clearTimeout(timer);
     ex.res.statusCode = res.statusCode ?? 502;
-    writeHead(client, res.statusCode ?? 502, withOps(target, clientResponseHeaders(res.rawHeaders), ex), res.statusMessage);
+    // The connection ends with this response (a chunked body arrives de-chunked and is then
+    // delimited by the close), so say so.
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex);
+    headers.push('Connection', 'close');
+    writeHead(client, res.statusCode ?? 502, headers, res.statusMessage);
     res.on('data', (chunk: Buffer) => {
       ex.bytesSent += chunk.length;
       client.write(chunk);
@@ -107,7 +110,14 @@ function writeHead(socket: Duplex, status: number, headers: string[], message?: 
   socket.write(head + '\r\n', 'latin1');
 }
 
-/** Tunnels bytes both ways; either side closing or failing destroys both. */
+/**
+ * Tunnels bytes both ways with backpressure. When one side ends (sends FIN), the other gets
+ * what is still buffered for it and then a FIN; once that went out both sockets are
+ * destroyed. WebSocket has no half-close, and Portico's client sockets allow half-open
+ * connections (node's http server does), so without this a client that went away would leave
+ * the upstream socket open forever (node-http-proxy#1510 leaked them the same way). A reset,
+ * an error or a socket destroyed without an orderly end destroys both at once.
+ */
 function splice(client: Duplex, upstream: Socket): void {
   for (const s of [client, upstream] as (Duplex & Partial<Socket>)[]) {
     s.setTimeout?.(0);
@@ -120,10 +130,15 @@ function splice(client: Duplex, upstream: Socket): void {
     client.destroy();
     upstream.destroy();
   };
-  client.on('error', destroyBoth);
-  upstream.on('error', destroyBoth);
-  client.on('close', destroyBoth);
-  upstream.on('close', destroyBoth);
-  client.pipe(upstream);
-  upstream.pipe(client);
+  link(client, upstream, destroyBoth);
+  link(upstream, client, destroyBoth);
+}
+
+function link(from: Duplex, to: Duplex, destroyBoth: () => void): void {
+  from.on('error', destroyBoth);
+  from.once('close', () => {
+    if (!from.readableEnded) destroyBoth();
+  });
+  to.once('finish', destroyBoth); // the FIN pipe() sent after `from` ended is out
+  from.pipe(to);
 }
