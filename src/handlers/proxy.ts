@@ -52,17 +52,18 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
 /**
  * The path sent upstream: as the client sent it (nginx's proxy_pass without a URI part), or
- * with `strip_prefix` removed. Stripping works on the raw path when it is already normal, so
- * encoded bytes reach the upstream untouched; otherwise on the normalized path, re-encoded.
+ * with `strip_prefix` removed. Stripping cuts the raw path whenever normalizing it only
+ * decoded percent-escapes (no "//" or dot segments), so encoded bytes reach the upstream
+ * untouched: "/api/group%2Fproject" must stay one segment, not become "/group/project".
+ * Otherwise it cuts the normalized path and re-encodes it (nginx's proxy_pass with a URI).
  */
 export function upstreamPath(ex: Exchange, strip: string | undefined): string {
-  if (strip === undefined) return ex.rawPath + ex.query;
+  const raw = ex.rawPath;
+  if (strip === undefined || !ex.path.startsWith(strip)) return raw + ex.query;
   let rest: string;
-  if (ex.rawPath === ex.path) {
-    if (!ex.rawPath.startsWith(strip)) return ex.rawPath + ex.query;
-    rest = ex.rawPath.slice(strip.length);
+  if (raw.startsWith(strip) && (raw === ex.path || (raw.indexOf('//') < 0 && raw.indexOf('/.') < 0))) {
+    rest = raw.slice(strip.length);
   } else {
-    if (!ex.path.startsWith(strip)) return ex.rawPath + ex.query;
     rest = encodePath(ex.path.slice(strip.length));
   }
   if (rest.charCodeAt(0) !== 47 /* / */) rest = '/' + rest;
