@@ -1,7 +1,8 @@
 /**
  * The header list sent upstream, built in one pass over the client's raw headers:
  *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1);
- *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it);
+ *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it),
+ *    except that an absolute-form request's authority replaces it, as it did for routing;
  *  - X-Forwarded-* and Forwarded from a peer outside `trusted_proxies` are dropped and
  *    X-Forwarded-* written anew, so a client cannot spoof its address (ANCHORS §3.8); from a
  *    trusted peer the X-Forwarded-For chain is kept and the peer appended;
@@ -24,6 +25,7 @@ const enum Kind {
   ContentLength,
   TransferEncoding,
   Upgrade,
+  Host,
 }
 
 const KINDS = new Map<string, Kind>([
@@ -45,6 +47,7 @@ const KINDS = new Map<string, Kind>([
   ['x-forwarded-proto', Kind.XForwardedProto],
   ['x-forwarded-host', Kind.XForwardedHost],
   ['content-length', Kind.ContentLength],
+  ['host', Kind.Host],
 ]);
 
 export interface UpstreamRequestHead {
@@ -104,6 +107,11 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         break;
       case Kind.Upgrade:
         if (upgrade) out.push(name, value);
+        break;
+      case Kind.Host:
+        // The Host routing used: the header itself, or the authority of an absolute-form
+        // request ("GET http://a.example/ HTTP/1.1", RFC 9112 §3.2.2), which replaces it.
+        out.push(name, ex.hostHeader);
         break;
     }
   }

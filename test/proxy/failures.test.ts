@@ -213,6 +213,30 @@ test('request smuggling attempts: 400, connection closed, nothing reaches the up
   await stillServes(portico);
 });
 
+test('a malformed chunked body while proxying: 400, connection closed, upstream request aborted', async (t) => {
+  let started = false;
+  let aborted = false;
+  const upstream = await startUpstream((_req, res) => res.end('complete'));
+  upstream.server.prependListener('request', (req: IncomingMessage) => {
+    started = true;
+    req.once('aborted', () => (aborted = true));
+  });
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  const client = await RawClient.connect(portico.port);
+  client.write('POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+  await eventually(() => started, 'the request to be on its way upstream');
+  client.write('ZZZ\r\nnot a chunk\r\n\r\n');
+  const res = await client.response();
+  assert.equal(res.status, 400);
+  await client.untilClosed();
+  assert.ok(!client.buf.includes('HTTP/1.1'), 'no second response on the connection');
+  await eventually(() => aborted, 'the upstream request to be aborted');
+  assert.deepEqual(errorRecords(portico), [], 'a client error is not an upstream failure');
+  await stillServes(portico);
+});
+
 test('headers over 16 KiB: 431 and the connection closed', async (t) => {
   const upstream = await startUpstream();
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });

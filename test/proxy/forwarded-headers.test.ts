@@ -155,3 +155,16 @@ test('request_headers remove drops a forwarding header and set/add apply to othe
   assert.deepEqual(rawValues(raw, 'x-client'), ['127.0.0.1']);
   assert.deepEqual(rawValues(raw, 'x-tag'), ['orig', 'a']);
 });
+
+test('absolute-form request: its authority is the Host the upstream sees, as it was for routing', async (t) => {
+  const upstream = await startUpstream();
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  const res = await rawRequest(portico.port, 'GET http://site.example:8080/abs?q=1 HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n');
+  assert.equal(res.status, 200);
+  const seen = upstream.seen[0]!;
+  assert.equal(seen.url, '/abs?q=1');
+  assert.deepEqual(rawValues(seen.rawHeaders, 'host'), ['site.example:8080']);
+  assert.deepEqual(rawValues(seen.rawHeaders, 'x-forwarded-host'), ['site.example:8080']);
+});

@@ -346,3 +346,13 @@ test('an upgrade request to a respond route gets the response and the connection
   assert.equal(res.body.toString(), 'no sockets here');
   await client.untilClosed();
 });
+
+test('an upgrade request with a path above the root: 400 and closed, nothing reaches the upstream', async (t) => {
+  const { upstream, portico } = await setup(t);
+  const client = await RawClient.connect(portico.port);
+  client.write(handshake('/../chat', randomBytes(16).toString('base64')));
+  const res = await client.response();
+  assert.equal(res.status, 400);
+  await client.untilClosed();
+  assert.equal(upstream.handshakes.length, 0);
+});
