@@ -1,0 +1,62 @@
+// Markdown output: one table per scenario, and the machine the figures come from.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+
+function firstLine(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return 'not found';
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0];
+}
+
+export function machineInfo() {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch {}
+  const nproc = firstLine('nproc', []);
+  const git = firstLine('git', ['-C', new URL('../..', import.meta.url).pathname, 'describe', '--always', '--dirty']);
+  return [
+    `- portico: git ${git}`,
+    `- date: ${new Date().toISOString()}; load average before the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `- nproc: ${nproc === 'not found' ? availableParallelism() : nproc}; CPU: ${cpu}`,
+    `- node ${process.version}; ${firstLine('nginx', ['-v'])}; caddy ${firstLine('caddy', ['version'])}; ${firstLine('wrk', ['-v']).replace(/ Copyright.*/, '')}`,
+  ].join('\n');
+}
+
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const fmtMs = (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) + ' ms' : '-');
+
+function errorText(r) {
+  const e = r.errors;
+  const parts = [];
+  for (const k of ['connect', 'read', 'write', 'timeout']) if (e[k]) parts.push(`${k} ${e[k]}`);
+  if (r.non2xx) parts.push(`non-2xx/3xx ${r.non2xx}`);
+  return parts.length ? parts.join(', ') : '0';
+}
+
+/** rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds }] */
+export function table(scenario, rows) {
+  const base = rows.find((r) => r.proxy === 'nginx' && r.result)?.result.rps;
+  const lines = [
+    `### (${scenario.id}) ${scenario.title}`,
+    '',
+    `\`${scenario.wrk}\``,
+    '',
+    '| proxy | req/s | MiB/s | p50 | p99 | errors | peak RSS MiB | req per CPU-s | vs nginx |',
+    '|---|--:|--:|--:|--:|---|--:|--:|--:|',
+  ];
+  for (const row of rows) {
+    if (!row.result) {
+      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | | |`);
+      continue;
+    }
+    const r = row.result;
+    const perCpu = row.cpuSeconds > 0 ? r.requests / row.cpuSeconds : NaN;
+    lines.push(
+      `| ${row.proxy} | ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu)} | ${base ? fmt(r.rps / base, 2) + 'x' : '-'} |`,
+    );
+  }
+  if (scenario.note) lines.push('', scenario.note);
+  return lines.join('\n');
+}

@@ -1,0 +1,181 @@
+// The origin and the proxies under test: generated configs, start commands, which PID to measure.
+// Everything listens on 127.0.0.1; every file goes under the run's temp directory.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, childrenOf } from './proc.mjs';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Temp paths nginx would otherwise put under its compiled-in prefix. */
+function nginxCommon(dir) {
+  for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { recursive: true });
+  return `
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log error;
+events { worker_connections 8192; }
+`;
+}
+function nginxTemps(dir) {
+  return `
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;`;
+}
+
+function startNginx(name, dir, conf) {
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  // -e: the error log used before the config is read (else the compiled-in /var/log path).
+  const log = join(dir, 'error.log');
+  const h = start(name, 'nginx', ['-p', dir, '-e', log, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { logFile: log });
+  h.stopSignal = 'SIGQUIT';
+  return h;
+}
+
+/** The measured PID of an nginx: its one worker (the master only supervises). */
+function nginxWorker(h) {
+  return childrenOf(h.pid)[0] ?? h.pid;
+}
+
+/**
+ * The origin: nginx serving /1k and /1m from files, and POST /upload which reads the whole body
+ * before answering (the body is read for proxy_pass, then not forwarded to the /sink location).
+ */
+export function startOrigin(tmp, port) {
+  const dir = join(tmp, 'origin');
+  const www = join(dir, 'www');
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, '1k'), Buffer.alloc(1024, 'a'));
+  writeFileSync(join(www, '1m'), Buffer.alloc(1024 * 1024, 'b'));
+  const conf = `${nginxCommon(dir)}
+http {
+  access_log off;${nginxTemps(dir)}
+  default_type application/octet-stream;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  open_file_cache max=16 inactive=60s;
+  upstream self { server 127.0.0.1:${port}; keepalive 16; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    root ${www};
+    client_max_body_size 2m;
+    client_body_buffer_size 2m;
+    location = /upload {
+      proxy_pass http://self/sink;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+    }
+    location = /sink { return 200 "ok\\n"; }
+  }
+}
+`;
+  return startNginx('origin (nginx)', dir, conf);
+}
+
+/** The proxies: start(tmp, port, originPort) -> handle; pid(handle) -> the process to measure. */
+export const proxies = {
+  nginx: {
+    start(tmp, port, originPort) {
+      const dir = join(tmp, 'nginx-proxy');
+      mkdirSync(dir, { recursive: true });
+      const conf = `${nginxCommon(dir)}
+http {
+  access_log off;${nginxTemps(dir)}
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:${originPort}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    client_max_body_size 2m;
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+      return startNginx('nginx', dir, conf);
+    },
+    pid: nginxWorker,
+  },
+
+  caddy: {
+    start(tmp, port, originPort) {
+      const dir = join(tmp, 'caddy');
+      mkdirSync(dir, { recursive: true });
+      const caddyfile = `{
+	admin off
+	auto_https off
+	storage file_system ${dir}/data
+	log {
+		output stderr
+		level ERROR
+	}
+}
+
+http://127.0.0.1:${port} {
+	bind 127.0.0.1
+	reverse_proxy 127.0.0.1:${originPort} {
+		transport http {
+			keepalive 90s
+			keepalive_idle_conns 128
+			keepalive_idle_conns_per_host 64
+		}
+	}
+}
+`;
+      writeFileSync(join(dir, 'Caddyfile'), caddyfile);
+      const env = { ...process.env, GOMAXPROCS: '1', HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
+      return start('caddy', 'caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+        env,
+        logFile: join(dir, 'stderr.log'),
+        cwd: dir,
+      });
+    },
+    pid: (h) => h.pid,
+  },
+
+  portico: {
+    start(tmp, port, originPort) {
+      const dir = join(tmp, 'portico');
+      mkdirSync(dir, { recursive: true });
+      const yaml = `access_log: false
+log_level: error
+shutdown_timeout: 2s
+servers:
+  - listen: ["127.0.0.1:${port}"]
+    routes:
+      - path: /
+        proxy:
+          to: "127.0.0.1:${originPort}"
+          keepalive_connections: 64
+`;
+      writeFileSync(join(dir, 'portico.yaml'), yaml);
+      const main = join(repo, 'dist', 'src', 'cli', 'main.js');
+      return start('portico', process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
+        logFile: join(dir, 'stderr.log'),
+        cwd: dir,
+      });
+    },
+    pid: (h) => h.pid,
+  },
+
+  'http-proxy': {
+    start(tmp, port, originPort) {
+      const dir = join(tmp, 'http-proxy');
+      mkdirSync(dir, { recursive: true });
+      const script = join(repo, 'bench', 'http-proxy-peer.mjs');
+      return start('http-proxy', process.execPath, [script, String(port), String(originPort)], {
+        logFile: join(dir, 'stderr.log'),
+        cwd: repo,
+      });
+    },
+    pid: (h) => h.pid,
+  },
+};
