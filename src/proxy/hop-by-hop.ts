@@ -16,11 +16,15 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
-/** Lower-cased tokens of a Connection header value ("close, X-Secret" -> ["close", "x-secret"]). */
+/**
+ * Lower-cased header names a Connection header value nominates ("close, X-Secret" ->
+ * ["x-secret"]). `Host` is never one: "Connection: Host" would otherwise let a client strip
+ * the Host that routing used, and the upstream would see the pool's address instead.
+ */
 export function connectionTokens(value: string, into: string[]): void {
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') into.push(t);
+    if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade' && t !== 'host') into.push(t);
   }
 }
 

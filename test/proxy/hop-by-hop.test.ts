@@ -5,11 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startPortico, proxyTo } from '../helpers/portico.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { RawClient, all, one, rawRequest, rawValues } from './support.js';
+import { RawClient, all, one, onRequestHeads, rawRequest, rawValues, startRawUpstream } from './support.js';
 
 test('hop-by-hop request headers and Connection-named ones do not reach the upstream', async (t) => {
   const upstream = await startUpstream();
@@ -60,31 +58,34 @@ test('several Connection headers and odd spacing nominate every listed header', 
   assert.deepEqual(rawValues(raw, 'x-three'), ['3']);
 });
 
-/** A raw upstream answering every request with `response` (keeps the connection open). */
-async function rawUpstream(response: string): Promise<{ server: Server; address: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((socket) => {
-    let buf = '';
-    socket.on('error', () => {});
-    socket.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      let end: number;
-      while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
-        requests.push(buf.slice(0, end));
-        buf = buf.slice(end + 4);
-        socket.write(response);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
+test('Connection cannot nominate away Host or the forwarding headers Portico writes', async (t) => {
+  const upstream = await startUpstream();
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
+  const res = await rawRequest(
+    portico.port,
+    'GET / HTTP/1.1\r\nHost: app.example\r\nConnection: Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host\r\n\r\n',
+  );
+  assert.equal(res.status, 200);
+  const raw = upstream.seen[0]!.rawHeaders;
+  assert.deepEqual(rawValues(raw, 'host'), ['app.example']);
+  assert.deepEqual(rawValues(raw, 'x-forwarded-for'), ['127.0.0.1']);
+  assert.deepEqual(rawValues(raw, 'x-real-ip'), ['127.0.0.1']);
+  assert.deepEqual(rawValues(raw, 'x-forwarded-proto'), ['http']);
+  assert.deepEqual(rawValues(raw, 'x-forwarded-host'), ['app.example']);
+});
+
+/** A raw upstream answering every request with `response` (keeps the connection open). */
+async function rawUpstream(response: string) {
+  const requests: string[] = [];
+  const upstream = await startRawUpstream((socket) =>
+    onRequestHeads(socket, (head) => {
+      requests.push(head);
+      socket.write(response);
+    }),
+  );
+  return { ...upstream, requests };
 }
 
 test('hop-by-hop response headers and Connection-named ones do not reach the client', async (t) => {
@@ -105,13 +106,7 @@ test('hop-by-hop response headers and Connection-named ones do not reach the cli
     ].join('\r\n'),
   );
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
-  const sockets = new Set<import('node:net').Socket>();
-  upstream.server.on('connection', (s) => sockets.add(s));
-  t.after(async () => {
-    await portico.close();
-    for (const s of sockets) s.destroy();
-    await closeServer(upstream.server);
-  });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
 
   const res = await rawRequest(portico.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
   assert.equal(res.status, 200);
@@ -147,13 +142,7 @@ test('several Set-Cookie headers reach the client as separate headers, in order'
 test('a chunked upstream response is re-framed for the client and the connection stays usable', async (t) => {
   const upstream = await rawUpstream('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
-  const sockets = new Set<import('node:net').Socket>();
-  upstream.server.on('connection', (s) => sockets.add(s));
-  t.after(async () => {
-    await portico.close();
-    for (const s of sockets) s.destroy();
-    await closeServer(upstream.server);
-  });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
 
   const client = await RawClient.connect(portico.port);
   t.after(() => client.destroy());
