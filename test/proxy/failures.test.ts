@@ -374,6 +374,19 @@ test('a non-idempotent request the upstream may have processed is never replayed
   }
 });
 
+test('a bodiless POST on a reused connection the upstream drops is not replayed: 502', async (t) => {
+  // Indistinguishable from the keep-alive race, but the upstream may have run it.
+  const { upstream, state } = await oneRequestPerConnection('destroy');
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  assert.equal((await http(`${portico.url}/first`)).status, 200);
+  const res = await http(`${portico.url}/charge`, { method: 'POST', headers: { 'Content-Length': '0' } });
+  assert.equal(res.status, 502);
+  assert.deepEqual(state.dropped, ['POST /charge HTTP/1.1']);
+  assert.equal(state.served, 1);
+});
+
 test('a POST with a body on a connection dropped mid-request is not replayed: 502', async (t) => {
   const { upstream, state } = await oneRequestPerConnection('destroy');
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
