@@ -6,7 +6,7 @@ import { UpstreamSet } from '../upstream/upstream-set.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { Exchange } from '../server/exchange.js';
 import { encodePath } from '../http/normalize-path.js';
-import { forward, type ForwardTarget } from '../proxy/forward.js';
+import { relay, type RelayTarget } from '../proxy/relay.js';
 import { tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import type { RouteContext, RouteHandler } from './handler.js';
@@ -16,7 +16,7 @@ export interface ProxyDeps {
   log: ErrorLog;
 }
 
-type Target = ForwardTarget & TunnelTarget;
+type Target = RelayTarget & TunnelTarget;
 
 export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDeps): RouteHandler {
   const targets = (Array.isArray(cfg.to) ? cfg.to : [cfg.to]).map((text): Target => {
@@ -28,7 +28,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       pool: deps.pools.get(address, {
         connectTimeout: cfg.connect_timeout,
         keepAliveTimeout: cfg.keepalive_timeout,
-        connections: cfg.keepalive_connections,
+        maxConnections: cfg.keepalive_connections,
       }),
       readTimeout: cfg.read_timeout,
       responseHeaders: ctx.responseHeaders,
@@ -38,10 +38,18 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const upstreams = new UpstreamSet(targets);
   const strip = ctx.stripPrefix;
   const requestOps = ctx.requestHeaders;
+  const readTimeout = cfg.read_timeout;
   return {
     handle(ex) {
-      const { headers, hasBody } = upstreamRequestHeaders(ex, requestOps, false);
-      forward(ex, upstreams.pick(), upstreamPath(ex, strip), headers, hasBody);
+      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+      relay(ex, upstreams.pick(), {
+        method: ex.req.method!,
+        path: upstreamPath(ex, strip),
+        headers,
+        body: hasBody ? ex.req : null,
+        chunked,
+        readTimeout,
+      });
     },
     upgrade(ex, socket, head) {
       const { headers } = upstreamRequestHeaders(ex, requestOps, true);

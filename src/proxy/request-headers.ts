@@ -54,6 +54,8 @@ export interface UpstreamRequestHead {
   headers: string[];
   /** The request has a body to stream (Content-Length > 0 or chunked). */
   hasBody: boolean;
+  /** The body has no Content-Length (it came chunked) and goes upstream chunked too. */
+  chunked: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   let xfp = '';
   let xfh = '';
   let hasBody = false;
+  let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -103,7 +106,8 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         out.push(name, value);
         break;
       case Kind.TransferEncoding:
-        hasBody = true; // node has de-chunked it; undici re-chunks a body of unknown length
+        hasBody = true; // node has de-chunked it; the upstream client re-chunks it
+        chunked = true;
         break;
       case Kind.Upgrade:
         if (upgrade) out.push(name, value);
@@ -127,11 +131,11 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   );
   const host = xfh === '' ? ex.hostHeader : xfh;
   if (host !== '') headers.push('X-Forwarded-Host', host);
-  if (ops.empty) return { headers, hasBody };
+  if (ops.empty) return { headers, hasBody, chunked };
   // The route's `set`/`remove` also replace the forwarding headers computed above.
   const edited = ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
   appendHeaders(ops, edited, ex);
-  return { headers: edited, hasBody };
+  return { headers: edited, hasBody, chunked };
 }
 
 const FORWARDING = ['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host'];

@@ -1,16 +1,16 @@
 /**
  * Upstream response headers as sent to the client: hop-by-hop and `Connection`-named headers
  * dropped (RFC 9110 §7.6.1), everything else kept in order, repeated Set-Cookie included.
- * undici hands them over as raw Buffers; latin1 keeps every byte as it came.
+ * Names and values are latin1 strings as node's parser produced them, so every byte passes as it came.
  */
 import { HOP_BY_HOP, connectionTokens, dropNamed } from './hop-by-hop.js';
 
-export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]): string[] {
+export function clientResponseHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   let nominated: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const value = raw[i + 1]!.toString('latin1');
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connectionTokens(value, (nominated ??= []));

@@ -5,30 +5,31 @@
 export interface UpstreamFailure {
   status: 502 | 504;
   cause: string;
-  /** A keep-alive race: the reused connection was closed by the upstream; safe to retry on a new one. */
-  staleConnection: boolean;
 }
 
 export function classifyUpstreamError(err: Error & { code?: string }): UpstreamFailure {
   const code = err.code ?? '';
   switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return { status: 504, cause: 'connect timeout', staleConnection: false };
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return { status: 504, cause: 'upstream sent no response headers within read_timeout', staleConnection: false };
-    case 'UND_ERR_BODY_TIMEOUT':
-      return { status: 504, cause: 'upstream body stalled longer than read_timeout', staleConnection: false };
+    case 'CONNECT_TIMEOUT':
+      return { status: 504, cause: 'connect timeout' };
+    case 'READ_TIMEOUT':
+      return { status: 504, cause: err.message };
     case 'ECONNREFUSED':
-      return { status: 502, cause: 'connection refused', staleConnection: false };
+      return { status: 502, cause: 'connection refused' };
+    case 'BAD_RESPONSE':
+      return { status: 502, cause: err.message };
+    case 'CLOSED':
+      return { status: 502, cause: err.message };
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-      return { status: 502, cause: `connection closed by upstream (${code})`, staleConnection: true };
+      return { status: 502, cause: `connection reset by upstream (${code})` };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { status: 502, cause: `cannot resolve upstream host (${code})`, staleConnection: false };
+      return { status: 502, cause: `cannot resolve upstream host (${code})` };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { status: 502, cause: `upstream unreachable (${code})` };
     default:
-      return { status: 502, cause: code ? `${code}: ${err.message}` : err.message, staleConnection: false };
+      return { status: 502, cause: code ? `${code}: ${err.message}` : err.message };
   }
 }

@@ -1,53 +1,39 @@
 /**
- * Keep-alive connection pools to upstream addresses (undici `Pool`), one per address and
- * transport settings, shared by every route that proxies there.
+ * The upstream connection pools of a compiled config: one per address and transport settings,
+ * shared by every route that proxies there.
  */
-import { Pool } from 'undici';
 import type { UpstreamAddress } from '../config/address.js';
-
-export interface PoolOptions {
-  connectTimeout: number;
-  keepAliveTimeout: number;
-  connections: number;
-}
+import { H1Pool, type H1PoolOptions } from './h1/pool.js';
+import { available } from './h1/http-parser.js';
 
 export class UpstreamPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, H1Pool>();
 
-  get(address: UpstreamAddress, opts: PoolOptions): Pool {
-    const key = `${address.key}|${opts.connectTimeout}|${opts.keepAliveTimeout}|${opts.connections}`;
+  constructor() {
+    if (!available) {
+      throw new Error(
+        `this node (${process.version}) does not expose its HTTP parser (_http_common.HTTPParser), which Portico's upstream client uses; use node 20, 22 or 24`,
+      );
+    }
+  }
+
+  get(address: UpstreamAddress, opts: H1PoolOptions): H1Pool {
+    const key = `${address.key}|${opts.connectTimeout}|${opts.keepAliveTimeout}|${opts.maxConnections}`;
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = new Pool(`http://${address.key}`, {
-        connections: opts.connections,
-        pipelining: 1,
-        connect: { timeout: opts.connectTimeout },
-        // Idle connections must die before the upstream closes them (gunicorn: 2s), or a
-        // request races the close (caddy#6452). A server's Keep-Alive hint can only shorten it.
-        keepAliveTimeout: opts.keepAliveTimeout,
-        keepAliveMaxTimeout: opts.keepAliveTimeout,
-        keepAliveTimeoutThreshold: 500,
-        // Timeouts are per request (route's read_timeout); these are only the fallbacks.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        strictContentLength: true,
-        maxHeaderSize: 64 * 1024,
-      });
-      // A pool-level error must never become an uncaught exception.
-      pool.on('connectionError', () => {});
+      pool = new H1Pool(address.host, address.port, opts);
       this.#pools.set(key, pool);
     }
     return pool;
   }
 
-  /** Waits for requests in flight, then closes every connection. */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#pools.values()].map((p) => p.close()));
-    this.#pools.clear();
+  /** Closes idle connections; requests in flight finish on theirs. */
+  close(): void {
+    for (const p of this.#pools.values()) p.close();
   }
 
   destroy(): void {
-    for (const p of this.#pools.values()) void p.destroy().catch(() => {});
+    for (const p of this.#pools.values()) p.destroy();
     this.#pools.clear();
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * One proxied round trip over Portico's HTTP/1.1 upstream client: the response is written to
+ * the client as it is parsed, with backpressure both ways (a full client socket pauses the
+ * upstream socket), and a request that met a keep-alive race is sent again on a new
+ * connection. No intermediate streams or promises on this path.
+ */
+import type { Exchange } from '../server/exchange.js';
+import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import { clientResponseHeaders } from './response-headers.js';
+import { classifyUpstreamError } from './upstream-error.js';
+import { sendError } from '../handlers/send.js';
+import type { ErrorLog } from '../log/error-log.js';
+import type { H1Pool } from '../upstream/h1/pool.js';
+import type { ResponseSink, UpstreamError, UpstreamExchangeControl, UpstreamRequest } from '../upstream/h1/types.js';
+
+export interface RelayTarget {
+  readonly pool: H1Pool;
+  /** "host:port", for logs. */
+  readonly address: string;
+  readonly responseHeaders: HeaderOps;
+  readonly log: ErrorLog;
+}
+
+/** A keep-alive race is retried on a new connection at most this many times. */
+const STALE_RETRIES = 2;
+
+/**
+ * Only idempotent requests are sent again (RFC 9110 §9.2.2; nginx and Go do the same): the
+ * upstream may have run a POST before its connection dropped, and running it twice is worse
+ * than a 502.
+ */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest): void {
+  ex.upstream = target.address;
+  target.pool.request(req, new Relay(ex, target, req, 0));
+}
+
+class Relay implements ResponseSink {
+  #conn: UpstreamExchangeControl | null = null;
+  #clientGone = false;
+  #settled = false;
+
+  constructor(
+    readonly ex: Exchange,
+    readonly target: RelayTarget,
+    readonly req: UpstreamRequest,
+    readonly attempt: number,
+  ) {
+    ex.abortUpstream = this.#onClientGone;
+  }
+
+  readonly #onClientGone = (): void => {
+    this.#clientGone = true;
+    if (this.#conn !== null) this.#conn.abort();
+    else this.target.pool.cancel(this);
+  };
+
+  readonly #resume = (): void => {
+    this.#conn?.resume();
+  };
+
+  bind(conn: UpstreamExchangeControl): void {
+    this.#conn = conn;
+    if (this.#clientGone) conn.abort();
+  }
+
+  onHeaders(status: number, statusText: string, rawHeaders: string[]): void {
+    const res = this.ex.res;
+    if (this.#clientGone || res.destroyed) return;
+    const filtered = clientResponseHeaders(rawHeaders);
+    const ops = this.target.responseHeaders;
+    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex);
+    try {
+      if (statusText) res.writeHead(status, statusText, headers);
+      else res.writeHead(status, headers);
+    } catch (err) {
+      // A header node refuses to send (e.g. a bad character): the upstream's fault.
+      this.#settled = true;
+      this.#conn?.abort();
+      this.#fail(`invalid response header from upstream: ${(err as Error).message}`, 502);
+    }
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#settled) return true;
+    const res = this.ex.res;
+    this.ex.bytesSent += chunk.length;
+    if (res.write(chunk)) return true;
+    res.once('drain', this.#resume);
+    return false;
+  }
+
+  onEnd(): void {
+    this.ex.abortUpstream = null;
+    if (!this.#settled) this.ex.res.end();
+  }
+
+  onError(err: UpstreamError, retryable: boolean): void {
+    const ex = this.ex;
+    ex.abortUpstream = null;
+    // A client abort is logged as 499 by the access log; a client whose body broke off gets its
+    // 400 from the server's parser. Neither is an upstream failure.
+    if (this.#clientGone || this.#settled || err.code === 'CLIENT_BODY') return;
+    if (retryable && this.attempt < STALE_RETRIES && !ex.res.headersSent && IDEMPOTENT.has(this.req.method)) {
+      this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.attempt + 1), true);
+      return;
+    }
+    const failure = classifyUpstreamError(err);
+    this.#fail(failure.cause, failure.status);
+  }
+
+  #fail(cause: string, status: number): void {
+    const ex = this.ex;
+    this.target.log.upstreamFailure(ex, cause, status);
+    if (ex.res.headersSent) ex.res.destroy();
+    else sendError(ex, status, this.target.responseHeaders);
+  }
+}

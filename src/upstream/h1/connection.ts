@@ -1,0 +1,300 @@
+/**
+ * One keep-alive HTTP/1.1 connection to an upstream, parsing responses with node's native
+ * llhttp. It carries one request at a time (no pipelining): writes the head in one syscall,
+ * streams the body with backpressure (chunked when its length is unknown), and hands the
+ * response to a ResponseSink as it is parsed, pausing the socket when the sink is full.
+ */
+import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { HTTPParser, type NodeHttpParser } from './http-parser.js';
+import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
+
+export interface ConnectionOwner {
+  /** The response is complete and the connection can carry another request. */
+  release(conn: UpstreamConnection): void;
+  /** The connection is gone (closed, failed, aborted). */
+  forget(conn: UpstreamConnection): void;
+}
+
+const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+const PARSER_RESOURCE = {};
+
+export class UpstreamConnection implements UpstreamExchangeControl {
+  readonly socket: Socket;
+  readonly #parser: NodeHttpParser;
+  readonly #owner: ConnectionOwner;
+  #connected = false;
+  #destroyed = false;
+  /** Requests completed on this connection; > 0 means the socket is being reused. */
+  #served = 0;
+  #sink: ResponseSink | null = null;
+  #skipBody = false;
+  #interim = false;
+  #keepAlive = false;
+  #responseStarted = false;
+  #responseDone = false;
+  #body: BodyPump | null = null;
+  #pendingHeaders: string[] | null = null;
+  readonly #idleTimeout: number;
+
+  constructor(host: string, port: number, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
+    this.#owner = owner;
+    this.#idleTimeout = idleTimeout;
+    const P = HTTPParser!;
+    const parser = new P();
+    parser.initialize(P.RESPONSE, PARSER_RESOURCE, MAX_RESPONSE_HEADER_SIZE, 0);
+    parser[P.kOnHeaders] = this.#onHeaderChunk;
+    parser[P.kOnHeadersComplete] = this.#onHeadersComplete;
+    parser[P.kOnBody] = this.#onBody;
+    parser[P.kOnMessageComplete] = this.#onMessageComplete;
+    parser[P.kOnExecute] = noop;
+    this.#parser = parser;
+    const socket = connect({ host, port, noDelay: true });
+    socket.setTimeout(connectTimeout);
+    socket.on('connect', () => (this.#connected = true));
+    socket.on('data', this.#onData);
+    socket.on('timeout', this.#onTimeout);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onSocketError);
+    socket.on('close', this.#onClose);
+    this.socket = socket;
+  }
+
+  get reused(): boolean {
+    return this.#served > 0;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  send(req: UpstreamRequest, sink: ResponseSink): void {
+    this.#sink = sink;
+    this.#skipBody = req.method === 'HEAD';
+    this.#interim = false;
+    this.#keepAlive = false;
+    this.#responseStarted = false;
+    this.#responseDone = false;
+    sink.bind(this);
+    if (this.#connected) this.socket.setTimeout(req.readTimeout);
+    else this.socket.once('connect', () => this.socket.setTimeout(req.readTimeout));
+    const h = req.headers;
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+    if (req.body !== null && req.chunked) head += 'Transfer-Encoding: chunked\r\n';
+    this.socket.write(head + '\r\n', 'latin1');
+    this.#body = req.body === null ? null : new BodyPump(req.body, this.socket, req.chunked, this);
+  }
+
+  /** Whether the request body has been fully written (or there was none). */
+  get #requestSent(): boolean {
+    return this.#body === null || this.#body.done;
+  }
+
+  /** Whether any of the body was taken from the client (a retry could not replay it). */
+  get bodyTouched(): boolean {
+    return this.#body !== null && this.#body.touched;
+  }
+
+  resume(): void {
+    if (!this.#destroyed) this.socket.resume();
+  }
+
+  abort(): void {
+    this.#sink = null;
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#body?.stop();
+    this.socket.destroy();
+    this.#owner.forget(this);
+    // Closing the parser inside one of its own callbacks is unsafe; node defers it too.
+    setImmediate(closeParser, this.#parser);
+  }
+
+  /** The client's body broke off: this request can't be completed upstream. */
+  abortFromBody(): void {
+    this.#fail(new UpstreamError('CLIENT_BODY', 'client closed the connection while sending the request body'));
+  }
+
+  /** Body done and response done: back to the pool, or closed. */
+  bodyFinished(): void {
+    if (this.#responseDone) this.#recycle();
+  }
+
+  #recycle(): void {
+    if (this.#destroyed) return;
+    this.#body = null;
+    if (!this.#keepAlive) return this.destroy();
+    this.#served++;
+    this.socket.setTimeout(this.#idleTimeout);
+    this.#owner.release(this);
+  }
+
+  #fail(err: UpstreamError): void {
+    const sink = this.#sink;
+    this.#sink = null;
+    const retryable = this.#served > 0 && !this.#responseStarted && !this.bodyTouched;
+    this.destroy();
+    if (sink && !this.#responseDone) sink.onError(err, retryable);
+  }
+
+  readonly #onData = (data: Buffer): void => {
+    if (this.#sink === null) {
+      // Bytes nobody asked for on an idle connection: its framing can't be trusted.
+      this.destroy();
+      return;
+    }
+    this.#responseStarted = true;
+    const ret = this.#parser.execute(data);
+    if (typeof ret !== 'number') this.#fail(new UpstreamError('BAD_RESPONSE', `invalid response from upstream (${ret.code ?? ret.message})`));
+  };
+
+  readonly #onHeaderChunk = (headers: string[]): void => {
+    // llhttp delivers more than 32 header pairs in pieces before headers-complete.
+    (this.#pendingHeaders ??= []).push(...headers);
+  };
+
+  readonly #onHeadersComplete = (
+    _major: number,
+    _minor: number,
+    headers: string[] | undefined,
+    _method: unknown,
+    _url: unknown,
+    status: number,
+    statusText: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number => {
+    let all = headers ?? [];
+    if (this.#pendingHeaders !== null) {
+      all = headers ? this.#pendingHeaders.concat(headers) : this.#pendingHeaders;
+      this.#pendingHeaders = null;
+    }
+    if (status < 200) {
+      if (status === 101 || upgrade) {
+        this.#fail(new UpstreamError('BAD_RESPONSE', 'upstream switched protocols on a request that did not ask to'));
+        return 1;
+      }
+      this.#interim = true; // 100/102/103: wait for the final response
+      return 1;
+    }
+    this.#keepAlive = keepAlive;
+    this.#sink?.onHeaders(status, statusText, all);
+    return this.#skipBody ? 1 : 0;
+  };
+
+  readonly #onBody = (chunk: Buffer): void => {
+    if (this.#sink !== null && !this.#sink.onData(chunk)) this.socket.pause();
+  };
+
+  readonly #onMessageComplete = (): void => {
+    if (this.#interim) {
+      this.#interim = false;
+      return;
+    }
+    const sink = this.#sink;
+    this.#sink = null;
+    this.#responseDone = true;
+    sink?.onEnd();
+    // A response that arrives before its request body was sent (an early 413): the rest of
+    // the body would be read as the next request, so the connection is not reused.
+    if (this.#requestSent) this.#recycle();
+    else this.destroy();
+  };
+
+  readonly #onTimeout = (): void => {
+    if (this.#sink === null) return this.destroy(); // idle keep-alive connection expired
+    if (!this.#connected) return this.#fail(new UpstreamError('CONNECT_TIMEOUT', 'connect timeout'));
+    this.#fail(
+      new UpstreamError(
+        'READ_TIMEOUT',
+        this.#responseStarted ? 'upstream body stalled longer than read_timeout' : 'upstream sent no response headers within read_timeout',
+      ),
+    );
+  };
+
+  readonly #onEnd = (): void => {
+    // A body delimited by the connection closing ends here.
+    if (this.#sink !== null && this.#responseStarted) this.#parser.finish();
+    if (this.#sink !== null) this.#fail(new UpstreamError('CLOSED', 'connection closed by upstream before the response was complete'));
+    else this.destroy();
+  };
+
+  readonly #onSocketError = (err: Error & { code?: string }): void => {
+    this.#fail(new UpstreamError(err.code ?? 'SOCKET', err.message));
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#sink !== null) this.#fail(new UpstreamError('CLOSED', 'connection closed by upstream'));
+    else this.destroy();
+  };
+}
+
+/** Streams a request body to the upstream socket, pausing the client when the socket is full. */
+class BodyPump {
+  done = false;
+  touched = false;
+
+  constructor(
+    readonly body: Readable,
+    readonly socket: Socket,
+    readonly chunked: boolean,
+    readonly conn: UpstreamConnection,
+  ) {
+    body.on('data', this.#onData);
+    body.on('end', this.#onEnd);
+    body.on('error', this.#onError);
+    body.on('aborted', this.#onError);
+    socket.on('drain', this.#onDrain);
+  }
+
+  stop(): void {
+    this.body.off('data', this.#onData);
+    this.body.off('end', this.#onEnd);
+    this.body.off('aborted', this.#onError);
+    // The 'error' listener stays: a client stream erroring later must not become uncaught.
+    this.socket.off('drain', this.#onDrain);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.touched = true;
+    let ok: boolean;
+    if (this.chunked) {
+      this.socket.cork();
+      this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      this.socket.write(chunk);
+      ok = this.socket.write('\r\n', 'latin1');
+      this.socket.uncork();
+    } else {
+      ok = this.socket.write(chunk);
+    }
+    if (!ok) this.body.pause();
+  };
+
+  readonly #onDrain = (): void => {
+    this.body.resume();
+  };
+
+  readonly #onEnd = (): void => {
+    if (this.chunked) this.socket.write('0\r\n\r\n', 'latin1');
+    this.done = true;
+    this.stop();
+    this.conn.bodyFinished();
+  };
+
+  readonly #onError = (): void => {
+    // The client's body broke off: the upstream request cannot be completed.
+    this.stop();
+    this.conn.abortFromBody();
+  };
+}
+
+function noop(): void {}
+
+function closeParser(parser: NodeHttpParser): void {
+  parser.close();
+}

@@ -1,0 +1,95 @@
+/**
+ * Keep-alive connections to one upstream address. Idle connections are reused most recent
+ * first (the least likely to have been closed by the upstream meanwhile); at most
+ * `maxConnections` exist, and requests beyond that wait in order.
+ */
+import { UpstreamConnection, type ConnectionOwner } from './connection.js';
+import type { ResponseSink, UpstreamRequest } from './types.js';
+
+export interface H1PoolOptions {
+  connectTimeout: number;
+  /** Idle connections are closed after this long. */
+  keepAliveTimeout: number;
+  maxConnections: number;
+}
+
+interface Waiting {
+  req: UpstreamRequest;
+  sink: ResponseSink;
+}
+
+export class H1Pool implements ConnectionOwner {
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #queue: Waiting[] = [];
+  readonly #all = new Set<UpstreamConnection>();
+  #open = 0;
+  #closed = false;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly options: H1PoolOptions,
+  ) {}
+
+  /**
+   * Sends a request. `fresh` skips idle connections (a retry after a keep-alive race) and may
+   * exceed the connection limit by that one connection.
+   */
+  request(req: UpstreamRequest, sink: ResponseSink, fresh = false): void {
+    if (!fresh) {
+      const idle = this.#idle.pop();
+      if (idle !== undefined) return idle.send(req, sink);
+      if (this.#open >= this.options.maxConnections) {
+        this.#queue.push({ req, sink });
+        return;
+      }
+    }
+    this.#connect().send(req, sink);
+  }
+
+  /** Removes a request still waiting for a connection (its client went away). */
+  cancel(sink: ResponseSink): void {
+    const i = this.#queue.findIndex((w) => w.sink === sink);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  get stats(): { open: number; idle: number; waiting: number } {
+    return { open: this.#open, idle: this.#idle.length, waiting: this.#queue.length };
+  }
+
+  release(conn: UpstreamConnection): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) return conn.send(next.req, next.sink);
+    if (this.#closed) return conn.destroy();
+    this.#idle.push(conn);
+  }
+
+  forget(conn: UpstreamConnection): void {
+    this.#open--;
+    this.#all.delete(conn);
+    const i = this.#idle.lastIndexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    // A slot is free: the first waiting request gets a new connection.
+    const next = this.#closed ? undefined : this.#queue.shift();
+    if (next !== undefined) this.#connect().send(next.req, next.sink);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#idle.splice(0)) conn.destroy();
+  }
+
+  /** Closes every connection, busy ones included (their requests fail). */
+  destroy(): void {
+    this.close();
+    this.#queue.length = 0;
+    for (const conn of [...this.#all]) conn.destroy();
+  }
+
+  #connect(): UpstreamConnection {
+    this.#open++;
+    const conn = new UpstreamConnection(this.host, this.port, this.options.connectTimeout, this.options.keepAliveTimeout, this);
+    this.#all.add(conn);
+    return conn;
+  }
+}

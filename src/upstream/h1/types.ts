@@ -1,0 +1,49 @@
+/** The contract between the HTTP/1.1 upstream client and whoever relays its response. */
+import type { Readable } from 'node:stream';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form request target: path and query. */
+  path: string;
+  /** Flat [name, value, ...] list, already filtered; Content-Length included when known. */
+  headers: string[];
+  /** null: no body. */
+  body: Readable | null;
+  /** The body has no Content-Length: send it with Transfer-Encoding: chunked. */
+  chunked: boolean;
+  /** Idle time allowed while waiting for the response (headers, then between body reads). */
+  readTimeout: number;
+}
+
+/** Receives one response. Exactly one of onEnd / onError ends it. */
+export interface ResponseSink {
+  /** Called with the connection the request was given, so the sink can pause, resume or abort it. */
+  bind(conn: UpstreamExchangeControl): void;
+  onHeaders(status: number, statusText: string, headers: string[]): void;
+  /** Return false to pause the upstream socket until `resume()`. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  /**
+   * @param retryable the request failed on a reused keep-alive connection before any response
+   *   byte arrived and before any of its body was read: it can be sent again on a new connection.
+   */
+  onError(err: UpstreamError, retryable: boolean): void;
+}
+
+export interface UpstreamExchangeControl {
+  resume(): void;
+  /** Gives up on the request: the connection is destroyed, no more sink calls. */
+  abort(): void;
+}
+
+export type UpstreamErrorCode = 'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'BAD_RESPONSE' | 'CLOSED' | string;
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly code: UpstreamErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
