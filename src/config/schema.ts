@@ -133,6 +133,10 @@ export const configSchema = z
     servers: z.array(server).min(1),
     access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(1024)])
+      .default(1)
+      .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
   })
   .strict();

@@ -19,7 +19,9 @@ export class AccessLog {
 
   constructor(cfg: AccessLogConfig) {
     const dest = cfg.output === 'stdout' ? 1 : cfg.output === 'stderr' ? 2 : cfg.output;
-    this.#dest = pino.destination({ dest, sync: false, mkdir: typeof dest === 'string' });
+    // maxWrite 4096 (PIPE_BUF): each write holds whole lines and is atomic, so the lines of
+    // several workers sharing stdout or a file never interleave mid-line.
+    this.#dest = pino.destination({ dest, sync: false, mkdir: typeof dest === 'string', maxWrite: 4096 });
     this.#dest.on('error', () => {}); // a full disk must not take the server down
     this.#format = cfg.format === 'json' ? jsonLine : combinedLine;
   }

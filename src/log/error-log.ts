@@ -18,7 +18,7 @@ export class ErrorLog {
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
       },
-      pino.destination({ dest: destination, sync: false }),
+      pino.destination({ dest: destination, sync: false, maxWrite: 4096 }),
     );
   }
 

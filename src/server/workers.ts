@@ -1,0 +1,71 @@
+/**
+ * Multi-core: `workers: auto | N` forks N processes sharing the listening sockets (node's
+ * cluster; the primary hands connections out round robin, like nginx's accept mutex keeps
+ * workers even). A worker that dies is replaced, with a growing delay if it keeps dying, so
+ * a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
+ * rate-limit state, as each nginx worker does without a shared memory zone.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { ErrorLog } from '../log/error-log.js';
+
+export function workerCount(setting: 'auto' | number): number {
+  return setting === 'auto' ? availableParallelism() : setting;
+}
+
+export interface Supervisor {
+  /** Graceful stop of every worker (each drains within shutdown_timeout); resolves when all exited. */
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+const MAX_RESTART_DELAY_MS = 10_000;
+
+/** Runs in the primary: forks `count` workers, replaces dead ones, stops them on request. */
+export function superviseWorkers(count: number, log: ErrorLog, onListening: (address: string, port: number) => void): Supervisor {
+  let stopping = false;
+  let restartDelay = 100;
+  const seen = new Set<string>();
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    const startedAt = Date.now();
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      // A worker that lived a while died of something transient: restart at once. One that
+      // dies right after starting is crash-looping: back off.
+      const quick = Date.now() - startedAt < 2000;
+      restartDelay = quick ? Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS) : 100;
+      log.error('worker died; starting a new one', { pid: worker.process.pid, code, signal, restart_in_ms: restartDelay });
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, restartDelay).unref();
+    });
+    return worker;
+  };
+
+  cluster.on('listening', (_worker, address) => {
+    const key = `${address.address ?? ''}|${address.port}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    onListening(address.address ?? '', address.port);
+  });
+  for (let i = 0; i < count; i++) fork();
+
+  return {
+    stop(signal) {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+      return Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve());
+              w.process.kill(signal);
+            }),
+        ),
+      ).then(() => undefined);
+    },
+  };
+}
+
+export const isPrimary = (): boolean => cluster.isPrimary;
