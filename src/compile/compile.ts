@@ -15,6 +15,8 @@ import type { RouteContext, RouteHandler } from '../handlers/handler.js';
 import { proxyHandler } from '../handlers/proxy.js';
 import { respondHandler } from '../handlers/respond.js';
 import { redirectHandler } from '../handlers/redirect.js';
+import { filesHandler } from '../handlers/files.js';
+import { dirname, resolve } from 'node:path';
 import { UpstreamPools } from '../upstream/pool.js';
 import type { ErrorLog } from '../log/error-log.js';
 
@@ -44,11 +46,14 @@ export interface CompiledConfig {
 
 export interface CompileDeps {
   log: ErrorLog;
+  /** Where relative `files` directories resolve; default: the config file's directory. */
+  baseDir?: string;
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
   const pools = new UpstreamPools();
+  deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
   const plans = new Map<string, { address: ListenAddress; hosts: HostTable<VirtualHost>; catchAll?: string; explicitDefault?: string }>();
 
   config.servers.forEach((server, si) => {
@@ -140,6 +145,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, deps
   };
   let handler: RouteHandler;
   if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, log: deps.log });
+  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: deps.baseDir!, pools, log: deps.log });
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   return { name, handler, responseHeaders: ctx.responseHeaders };

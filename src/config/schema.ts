@@ -64,6 +64,80 @@ const redirect = z
   })
   .strict();
 
+/** `files`: serve a directory from disk (nginx root/alias/index/try_files, Caddy file_server). */
+const codings = ['br', 'zstd', 'gzip'] as const;
+const fileName = z
+  .string()
+  .min(1)
+  .refine((v) => !v.includes('/') && v !== '.' && v !== '..', 'expected a file name without "/"');
+
+const files = z
+  .object({
+    root: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory the request path is appended to (nginx root); relative to the config file\'s directory'),
+    alias: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Directory that replaces the route's prefix (nginx alias); on a regex route a template using {re.N} captures; relative to the config file's directory",
+      ),
+    index: z.array(fileName).default(['index.html']).describe('Files tried, in order, for a request ending in "/"'),
+    try_files: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'Candidates tried in order (nginx try_files): "{path}" or "$uri" is the request path under the served directory, a trailing "/" tries a directory\'s index; the last may be "=404" (any status)',
+      ),
+    fallback: z
+      .object({ proxy })
+      .strict()
+      .optional()
+      .describe('What answers instead of a 404 (and any method but GET/HEAD): a proxy to the app ("static else app", nginx try_files ... @app)'),
+    browse: z
+      .union([z.boolean(), z.enum(['html', 'json'])])
+      .default(false)
+      .describe('Directory listings: false, "html", "json", or true (JSON when Accept asks for it, else HTML)'),
+    hidden: z.boolean().default(false).describe('Serve files and directories whose name starts with "." (".well-known" always is)'),
+    follow_symlinks_outside: z.boolean().default(false).describe('Follow symlinks that lead outside the served directory (otherwise 403)'),
+    cache_control: z.string().optional().describe('Cache-Control sent with files (200, 206, 304)'),
+    expires: z
+      .union([z.enum(['off', 'max']), z.string(), z.number().nonnegative()])
+      .default('off')
+      .superRefine((v, ctx) => {
+        if (typeof v === 'string' && v !== 'off' && v !== 'max' && !isDuration(v))
+          ctx.addIssue({ code: 'custom', message: `expected 'off', 'max' or a duration such as 30d, got '${v}'` });
+      })
+      .transform((v) => (v === 'off' || v === 'max' ? v : parseDuration(v)))
+      .describe('nginx expires: a duration sets Expires and Cache-Control max-age (unless cache_control is given); "max" ~10 years'),
+    precompressed: z
+      .array(z.enum(codings))
+      .default([])
+      .describe('Serve FILE.br / FILE.zst / FILE.gz sidecars when the client accepts them; list order breaks ties (Caddy precompressed, nginx gzip_static)'),
+    etag: z.boolean().default(true).describe('Send ETag ("<mtime ms hex>-<size hex>") and honour If-Match / If-None-Match'),
+    file_cache_valid: duration('1s').describe(
+      "How long a file's metadata (and a small file's bytes) are trusted before the disk is checked again (nginx open_file_cache_valid); 0 checks on every request",
+    ),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if ((f.root === undefined) === (f.alias === undefined))
+      ctx.addIssue({ code: 'custom', message: 'expected one of root or alias' });
+    const list = f.try_files ?? [];
+    list.forEach((entry, i) => {
+      if (!entry.startsWith('=')) return;
+      if (i !== list.length - 1) ctx.addIssue({ code: 'custom', path: ['try_files', i], message: 'a status ("=404") may only be the last entry' });
+      else if (!/^=[1-5]\d\d$/.test(entry)) ctx.addIssue({ code: 'custom', path: ['try_files', i], message: `expected a status such as =404, got '${entry}'` });
+      else if (f.fallback) ctx.addIssue({ code: 'custom', path: ['try_files', i], message: 'give either a final status or a fallback, not both' });
+    });
+    if (list.length > 0 && list.every((e) => e.startsWith('=')))
+      ctx.addIssue({ code: 'custom', path: ['try_files'], message: 'expected at least one file candidate before the status' });
+  });
+
 const route = z
   .object({
     path: z
@@ -82,16 +156,17 @@ const route = z
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
+    files: files.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
-    const handlers = (['proxy', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
+    const handlers = (['proxy', 'files', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
         code: 'custom',
         message:
           handlers.length === 0
-            ? 'expected one handler: proxy, respond or redirect'
+            ? 'expected one handler: proxy, files, respond or redirect'
             : `expected one handler, got ${handlers.join(' and ')}`,
       });
     if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
@@ -99,6 +174,8 @@ const route = z
       if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
         ctx.addIssue({ code: 'custom', path: ['strip_prefix'], message: 'strip_prefix: true needs a prefix path; give the prefix as a string' });
     }
+    if (r.files?.alias?.includes('{') && (parseLocation(r.path) as { kind?: string }).kind !== 'regex')
+      ctx.addIssue({ code: 'custom', path: ['files', 'alias'], message: 'placeholders in alias need a regex route ("~ ^/img/(.+)$")' });
   });
 
 const server = z
@@ -148,6 +225,7 @@ export type PorticoConfig = z.output<typeof configSchema>;
 export type ServerConfig = PorticoConfig['servers'][number];
 export type RouteConfig = ServerConfig['routes'][number];
 export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
+export type FilesConfig = NonNullable<RouteConfig['files']>;
 export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
 
 export function jsonSchema(): object {

@@ -46,7 +46,7 @@ test('every error is reported, not just the first', () => {
   assert.match(out[2]!, /^portico\.yaml:5:22: servers\[0\]\.routes\[0\]\.proxy\.to: expected host:port, got '127\.0\.0\.1:99999'/);
   assert.match(out[3]!, /^portico\.yaml:5:55: servers\[0\]\.routes\[0\]\.proxy\.read_timeout: expected a duration/);
   assert.match(out[4]!, /^portico\.yaml:6:9: servers\[0\]\.routes\[1\]: expected one handler, got respond and redirect/);
-  assert.match(out[5]!, /^portico\.yaml:9:9: servers\[0\]\.routes\[2\]: expected one handler: proxy, respond or redirect/);
+  assert.match(out[5]!, /^portico\.yaml:9:9: servers\[0\]\.routes\[2\]: expected one handler: proxy, files, respond or redirect/);
   assert.match(out[6]!, /^portico\.yaml:10:9: servers\[0\]\.routes\[2\]\.prox: unknown key 'prox'/);
 });
 

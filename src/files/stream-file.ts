@@ -1,0 +1,71 @@
+/**
+ * Writes a response body from an open file: pieces of our own bytes and byte ranges of the
+ * file, read in chunks and written only as fast as the client takes them (a false from
+ * `write` waits for 'drain'), so a 1 GiB file costs one chunk of memory. Nothing is shared
+ * between responses: every chunk is a fresh buffer the socket may hold until it is sent.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FsBinding } from './fs-binding.js';
+import type { Piece } from './range.js';
+
+const CHUNK = 128 * 1024;
+
+/**
+ * Streams `pieces` and ends the response; closes `fd` in every case. A file that got shorter
+ * than announced ends the response early by destroying it (its length was already promised).
+ */
+export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pieces: readonly Piece[], onError: (err: Error) => void): void {
+  let index = 0;
+  let position = -1;
+  let done = false;
+
+  const finish = (err?: Error) => {
+    if (done) return;
+    done = true;
+    fs.close(fd);
+    if (err) {
+      onError(err);
+      res.destroy();
+    }
+  };
+  res.once('close', () => finish());
+
+  const next = (): void => {
+    while (!done) {
+      if (res.destroyed) return finish();
+      const piece = pieces[index];
+      if (piece === undefined) {
+        res.end();
+        return finish();
+      }
+      if (Buffer.isBuffer(piece)) {
+        index++;
+        if (!res.write(piece)) return void res.once('drain', next);
+        continue;
+      }
+      if (position < 0) position = piece.start;
+      const length = Math.min(CHUNK, piece.end + 1 - position);
+      const buf = Buffer.allocUnsafe(length);
+      fs.read(fd, buf, length, position, (err, bytes) => {
+        if (done) return;
+        if (err) return finish(err);
+        if (bytes === 0) return finish(new Error('file shrank while being sent'));
+        position += bytes;
+        if (position > piece.end) {
+          index++;
+          position = -1;
+        }
+        if (res.write(bytes === length ? buf : buf.subarray(0, bytes))) next();
+        else res.once('drain', next);
+      });
+      return;
+    }
+  };
+  next();
+}
+
+/** The same pieces from bytes in memory (a cached small file). */
+export function writePieces(res: ServerResponse, body: Buffer, pieces: readonly Piece[]): void {
+  for (const piece of pieces) res.write(Buffer.isBuffer(piece) ? piece : body.subarray(piece.start, piece.end + 1));
+  res.end();
+}
