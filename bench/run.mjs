@@ -120,7 +120,7 @@ async function main() {
     try {
       await waitReady(h, `http://127.0.0.1:${port}/1k`);
       running.push({ name, h, port, pid: proxies[name].pid(h) });
-      log(`${name} on 127.0.0.1:${port} (measured pid ${running.at(-1).pid})`);
+      log(`${name} on 127.0.0.1:${port} (measured pid ${[].concat(running.at(-1).pid).join('+')})`);
     } catch (err) {
       failed.set(name, 'did not start');
       log(`${name} FAILED to start: ${err.message}\n--- ${name} output ---\n${tail(h.logFile, 40)}\n---`);

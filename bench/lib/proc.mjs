@@ -136,6 +136,7 @@ const clkTck = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).st
 
 /** User + system CPU seconds used so far by `pid` (all its threads). */
 export function cpuSeconds(pid) {
+  if (Array.isArray(pid)) return pid.reduce((sum, p) => sum + cpuSeconds(p), 0);
   const f = statFields(pid);
   if (!f) return NaN;
   return (Number(f[11]) + Number(f[12])) / clkTck; // utime (14), stime (15)
@@ -156,6 +157,11 @@ function statusKiB(pid, key) {
  * covers just this window and catches spikes between samples.
  */
 export function sampleRss(pid, everyMs = 200) {
+  if (Array.isArray(pid)) {
+    // Several processes (Portico's workers): the sum of their peaks.
+    const stops = pid.map((p) => sampleRss(p, everyMs));
+    return () => stops.reduce((sum, stop) => sum + stop(), 0);
+  }
   let hwmReset = false;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');

@@ -141,30 +141,8 @@ http://127.0.0.1:${port} {
     pid: (h) => h.pid,
   },
 
-  portico: {
-    start(tmp, port, originPort) {
-      const dir = join(tmp, 'portico');
-      mkdirSync(dir, { recursive: true });
-      const yaml = `access_log: false
-log_level: error
-shutdown_timeout: 2s
-servers:
-  - listen: ["127.0.0.1:${port}"]
-    routes:
-      - path: /
-        proxy:
-          to: "127.0.0.1:${originPort}"
-          keepalive_connections: 64
-`;
-      writeFileSync(join(dir, 'portico.yaml'), yaml);
-      const main = join(repo, 'dist', 'src', 'cli', 'main.js');
-      return start('portico', process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
-        logFile: join(dir, 'stderr.log'),
-        cwd: dir,
-      });
-    },
-    pid: (h) => h.pid,
-  },
+  portico: porticoWith(1),
+  'portico-2w': porticoWith(2),
 
   'http-proxy': {
     start(tmp, port, originPort) {
@@ -179,3 +157,34 @@ servers:
     pid: (h) => h.pid,
   },
 };
+
+/** Portico with `workers` processes; with more than one, the primary and its workers are measured together. */
+function porticoWith(workers) {
+  const name = workers === 1 ? 'portico' : `portico-${workers}w`;
+  return {
+    start(tmp, port, originPort) {
+      const dir = join(tmp, name);
+      mkdirSync(dir, { recursive: true });
+      const yaml = `access_log: false
+log_level: error
+shutdown_timeout: 2s
+workers: ${workers}
+servers:
+  - listen: ["127.0.0.1:${port}"]
+    routes:
+      - path: /
+        proxy:
+          to: "127.0.0.1:${originPort}"
+          keepalive_connections: 64
+`;
+      writeFileSync(join(dir, 'portico.yaml'), yaml);
+      const main = join(repo, 'dist', 'src', 'cli', 'main.js');
+      return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
+        logFile: join(dir, 'stderr.log'),
+        cwd: dir,
+      });
+    },
+    pid: (h) => (workers === 1 ? h.pid : [h.pid, ...childrenOf(h.pid)]),
+  };
+}
+
