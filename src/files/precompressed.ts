@@ -3,7 +3,7 @@
  * FILE.zst and FILE.gz are served instead of FILE when the client accepts that coding. No
  * compression happens at run time. The choice follows Accept-Encoding (RFC 9110 §12.5.3):
  * q=0 refuses a coding, a higher q wins, ties go to the configured order; identity competes
- * too, so "gzip;q=0.5, identity" gets the plain file.
+ * when the client weighs it, so "gzip;q=0.5, identity" gets the plain file.
  */
 export type Coding = 'br' | 'zstd' | 'gzip';
 
@@ -45,7 +45,9 @@ function choose(header: string, configured: readonly Coding[]): readonly Coding[
     q.set(token === 'x-gzip' ? 'gzip' : token, weight);
   }
   const star = q.get('*');
-  const weightOf = (c: string) => q.get(c) ?? (c === 'identity' ? (star ?? 1) : (star ?? 0));
+  const weightOf = (c: string) => q.get(c) ?? star ?? 0;
+  // Identity only competes when the client weighed it ("identity;q=1" or "*"): an unlisted
+  // identity is acceptable but not preferred (a client sending "gzip;q=0.8" wants gzip).
   const identity = weightOf('identity');
   return configured
     .map((c, i) => ({ c, i, w: weightOf(c) }))
