@@ -98,14 +98,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (--inFlight.count === 0) inFlight.onIdle?.();
   }
 
-  function run(ex: Exchange, route: Route, action: () => void): void {
-    try {
-      action();
-    } catch (err) {
-      errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
-      if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
-      else ex.res.destroy();
-    }
+  function failed(ex: Exchange, route: Route, err: unknown): void {
+    errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
+    if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
+    else ex.res.destroy();
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -120,7 +116,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const { ex, vhost } = prepared;
     res.once('close', () => finish(ex));
     const route = locate(ex, vhost);
-    if (route) run(ex, route, () => route.handler.handle(ex));
+    if (route === undefined) return;
+    try {
+      route.handler.handle(ex);
+    } catch (err) {
+      failed(ex, route, err);
+    }
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -141,14 +142,23 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
-      const upgrade = route.handler.upgrade;
-      run(ex, route, () => upgrade(ex, socket, head));
+      try {
+        route.handler.upgrade(ex, socket, head);
+      } catch (err) {
+        errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
+        socket.destroy();
+      }
       socket.once('close', () => accessLog?.write(ex, ex.res.statusCode));
       if (--inFlight.count === 0) inFlight.onIdle?.();
       return;
     }
     res.once('close', () => finish(ex));
-    if (route) run(ex, route, () => route.handler.handle(ex));
+    if (route === undefined) return;
+    try {
+      route.handler.handle(ex);
+    } catch (err) {
+      failed(ex, route, err);
+    }
   }
 
   return { onRequest, onUpgrade };
