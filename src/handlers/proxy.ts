@@ -42,7 +42,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   return {
     handle(ex) {
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
-      relay(ex, upstreams.pick(), {
+      const target = upstreams.pick();
+      // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
+      // does, the upstream's own address stands in).
+      if (ex.hostHeader === '') headers.push('Host', target.address);
+      relay(ex, target, {
         method: ex.req.method!,
         path: upstreamPath(ex, strip),
         headers,
@@ -53,7 +57,9 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     },
     upgrade(ex, socket, head) {
       const { headers } = upstreamRequestHeaders(ex, requestOps, true);
-      tunnel(ex, socket, head, upstreams.pick(), upstreamPath(ex, strip), headers);
+      const target = upstreams.pick();
+      if (ex.hostHeader === '') headers.push('Host', target.address);
+      tunnel(ex, socket, head, target, upstreamPath(ex, strip), headers);
     },
   };
 }

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { startPortico, proxyTo } from '../helpers/portico.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { RawClient, all, delay, json, one, rawValues, within } from './support.js';
+import { RawClient, all, delay, json, one, rawRequest, rawValues, within } from './support.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -201,4 +201,14 @@ test('a 20 MiB response streams with backpressure to a slow reader, intact', asy
   );
   assert.equal(got.length, SIZE);
   assert.equal(sha256(got), sha256(big));
+});
+
+test('HTTP/1.0 without Host: the upstream gets its own address as Host and the response arrives', async (t) => {
+  const { portico, upstream, close } = await proxied();
+  t.after(close);
+  const res = await rawRequest(portico.port, 'GET /old-client HTTP/1.0\r\n\r\n');
+  assert.equal(res.status, 200);
+  assert.equal(json(res).url, '/old-client');
+  assert.equal(upstream.seen[0]!.headers.host, upstream.address);
+  assert.equal(upstream.seen[0]!.headers['x-forwarded-host'], undefined);
 });
