@@ -8,9 +8,9 @@
  * ctime drops the cached bytes and makes new validators. Polling on use was chosen over
  * fs.watch: watches are per directory, unreliable on network filesystems and in containers,
  * and cost a descriptor each, while one stat a second per hot file costs nothing measurable.
- * Open descriptors are not cached: small files are served from memory with no system call at
- * all, and for large ones an open() per request is noise next to the transfer; not sharing
- * descriptors also means none can be closed under a stream that still reads it.
+ * Open descriptors are not cached: files up to 1 MiB are served from memory with no system
+ * call at all, and for larger ones an open() per request is noise next to the transfer; not
+ * sharing descriptors also means none can be closed under a stream that still reads it.
  */
 import { sep } from 'node:path';
 import type { FileStat, FsBinding } from './fs-binding.js';
@@ -40,9 +40,9 @@ export interface FileCacheOptions {
   valid: number;
   /** Refuse ('outside') files whose real path leaves the directory. */
   confine: boolean;
-  /** Files up to this size are kept in memory. */
+  /** Files up to this size are kept in memory (default 1 MiB). */
   smallFile?: number;
-  /** Most bytes kept in memory. */
+  /** Most bytes kept in memory (default 64 MiB); the oldest entries' bytes go first. */
   maxBytes?: number;
   maxEntries?: number;
   now?: () => number;
@@ -71,14 +71,12 @@ export class FileCache {
     this.#fs = fs;
     this.#valid = options.valid;
     this.#confine = options.confine;
-    this.#smallFile = options.smallFile ?? 64 * 1024;
-    this.#maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    // Measured (wrk -c64, one process): from memory 1 KiB 59k req/s vs 16k streamed,
+    // 60 KiB 43k vs 10k, 1 MiB 3.6k vs 1.1k. Up to 1 MiB covers most JS/CSS bundles.
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#smallFile = Math.min(options.smallFile ?? 1024 * 1024, this.#maxBytes);
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? (() => performance.now());
-  }
-
-  get smallFile(): number {
-    return this.#smallFile;
   }
 
   /** The entry for an absolute path already checked to be inside the directory. */
@@ -98,12 +96,12 @@ export class FileCache {
     if (entry.body !== undefined) return entry.body;
     const stat = entry.stat;
     if (entry.kind !== 'file' || stat === undefined || stat.size > this.#smallFile) return undefined;
-    if (this.#bytes + stat.size > this.#maxBytes) return undefined;
     return (entry.reading ??= this.#fs.readFile(entry.path).then(
       (buf) => {
         entry.reading = undefined;
         // The file changed between stat and read: serve nothing from memory this time.
         if (entry.stat !== stat || buf.length !== stat.size) return undefined;
+        this.#makeRoom(buf.length, entry);
         entry.body = buf;
         this.#bytes += buf.length;
         return buf;
@@ -152,6 +150,16 @@ export class FileCache {
       entry.lastModified = new Date(entry.mtimeSec * 1000).toUTCString();
     }
     this.#dropBody(entry);
+  }
+
+  /** Drops the bytes of the oldest entries until `size` more fit in the budget. */
+  #makeRoom(size: number, keep: FileEntry): void {
+    if (this.#bytes + size <= this.#maxBytes) return;
+    for (const entry of this.#entries.values()) {
+      if (entry === keep || entry.body === undefined) continue;
+      this.#dropBody(entry);
+      if (this.#bytes + size <= this.#maxBytes) return;
+    }
   }
 
   #dropBody(entry: FileEntry): void {

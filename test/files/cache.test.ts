@@ -15,6 +15,8 @@ import { makeSite, serveFiles } from './support.js';
 
 const T1 = Date.UTC(2024, 0, 1) / 1000;
 const T2 = Date.UTC(2024, 5, 1) / 1000;
+/** Above the 1 MiB kept in memory. */
+const LARGE = 1024 * 1024 + 1;
 
 test('file_cache_valid: 0 — a file changed, removed or created on disk is served as it is now', async (t) => {
   const site = await makeSite();
@@ -38,11 +40,11 @@ test('file_cache_valid: 0 — a file changed, removed or created on disk is serv
 
   // A large (streamed) file too.
   const big = join(site.root, 'big.bin');
-  await writeFile(big, Buffer.alloc(100_000, 1));
-  assert.equal((await http(`${portico.url}/big.bin`)).body.length, 100_000);
-  await writeFile(big, Buffer.alloc(150_000, 2));
+  await writeFile(big, Buffer.alloc(LARGE, 1));
+  assert.equal((await http(`${portico.url}/big.bin`)).body.length, LARGE);
+  await writeFile(big, Buffer.alloc(LARGE + 1000, 2));
   const grown = await http(`${portico.url}/big.bin`);
-  assert.equal(grown.body.length, 150_000);
+  assert.equal(grown.body.length, LARGE + 1000);
   assert.equal(grown.body[0], 2);
 
   await rm(file);
@@ -106,7 +108,7 @@ test('FileCache under a fake clock: trusted for `valid` ms, then re-checked; byt
 test('FileCache: concurrent misses share one stat; missing, outside and large files', async (t) => {
   const site = await makeSite();
   t.after(() => site.cleanup());
-  await writeFile(join(site.root, 'large.bin'), Buffer.alloc(70 * 1024));
+  await writeFile(join(site.root, 'large.bin'), Buffer.alloc(LARGE));
   const fs = counting();
   const cache = new FileCache(site.root, fs, { valid: 1000, confine: true, now: () => 0 });
   const path = join(site.root, 'hello.txt');
@@ -123,4 +125,23 @@ test('FileCache: concurrent misses share one stat; missing, outside and large fi
   assert.equal(cache.body(large), undefined); // streamed, not kept
   const loose = new FileCache(site.root, fs, { valid: 1000, confine: false, now: () => 0 });
   assert.equal((await loose.lookup(join(site.root, 'link-out'))).kind, 'file');
+});
+
+test('FileCache: the memory budget drops the oldest bytes first', async (t) => {
+  const site = await makeSite();
+  t.after(() => site.cleanup());
+  const cache = new FileCache(site.root, nodeFs, { valid: 1000, confine: true, maxBytes: 30, now: () => 0 });
+  const hello = await cache.lookup(join(site.root, 'hello.txt')); // 13 bytes
+  const data = await cache.lookup(join(site.root, 'data.json')); // 12 bytes
+  const app = await cache.lookup(join(site.root, 'app.js')); // 25 bytes
+  assert.ok(await cache.body(hello));
+  assert.ok(await cache.body(data));
+  assert.ok(hello.body && data.body);
+  assert.equal((await cache.body(app))!.length, 25);
+  assert.equal(hello.body, undefined);
+  assert.equal(data.body, undefined);
+  assert.ok(app.body);
+  const big = await cache.lookup(join(site.root, 'index.html'));
+  assert.ok(await cache.body(big)); // 14 bytes: app.js (older) makes room
+  assert.equal(app.body, undefined);
 });
