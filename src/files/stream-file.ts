@@ -66,6 +66,10 @@ export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pie
 
 /** The same pieces from bytes in memory (a cached small file). */
 export function writePieces(res: ServerResponse, body: Buffer, pieces: readonly Piece[]): void {
+  if (pieces.length === 1 && !Buffer.isBuffer(pieces[0]) && pieces[0]!.start === 0 && pieces[0]!.end === body.length - 1) {
+    res.end(body); // the common case: one write, head and body together
+    return;
+  }
   for (const piece of pieces) res.write(Buffer.isBuffer(piece) ? piece : body.subarray(piece.start, piece.end + 1));
   res.end();
 }
