@@ -147,7 +147,9 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
         break;
       }
     }
-    const size = variant.stat!.size;
+    // Another request may have re-checked the entry while this one waited for a sidecar.
+    if (variant.kind !== 'file' || variant.stat === undefined) return notFound(ex);
+    const size = variant.stat.size;
     // A coding is another representation, so another tag (RFC 9110 §8.8.3).
     const etag = !useEtag ? undefined : coding === undefined ? variant.etag : `${variant.etag.slice(0, -1)}-${coding}"`;
     const validators: Validators = { etag, mtimeSec: variant.mtimeSec };

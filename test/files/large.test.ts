@@ -86,3 +86,28 @@ test('1 GiB through Portico: every byte arrives, memory stays flat', async (t) =
   assert.equal(tail.toString(), 'END');
   assert.ok(peak < 256 * 1024 * 1024, `array buffers grew by ${peak} bytes`);
 });
+
+test('a file that shrinks while it is sent: the response is cut (its length was promised) and logged', async (t) => {
+  const site = await makeSite();
+  const path = join(site.root, 'shrinks.bin');
+  await sparse(path, 64 * 1024 * 1024);
+  const portico = await serveFiles('/', { root: site.root });
+  t.after(async () => {
+    await portico.close();
+    await site.cleanup();
+  });
+  const socket = connect({ host: '127.0.0.1', port: portico.port });
+  await once(socket, 'connect');
+  socket.write('GET /shrinks.bin HTTP/1.1\r\nHost: a\r\n\r\n');
+  let received = 0;
+  socket.on('data', (chunk: Buffer) => (received += chunk.length));
+  await once(socket, 'data');
+  socket.pause();
+  const fh = await open(path, 'r+');
+  await fh.truncate(0);
+  await fh.close();
+  socket.resume();
+  await within(once(socket, 'close'), 30_000, 'the cut connection');
+  assert.ok(received < 64 * 1024 * 1024, `received ${received} bytes`);
+  assert.ok(portico.errors.some((e) => e.msg === 'file read failed' && String(e.err).includes('shrank')), JSON.stringify(portico.errors));
+});
