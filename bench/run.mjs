@@ -3,7 +3,7 @@
 // one process on one core, measured with wrk scenario by scenario. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,http-proxy)
 //   BENCH_KEEP_TMP=1   keep the temp directory (configs, logs) for inspection
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { freePort, waitReady, stop, stopAll, cpuSeconds, sampleRss } from './lib/proc.mjs';
-import { startOrigin, proxies } from './lib/servers.mjs';
+import { startOrigin, proxies, writeStaticFiles } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { table, machineInfo } from './lib/report.mjs';
 
@@ -39,13 +39,15 @@ const allScenarios = [
     script: upload,
     note: 'MiB/s counts response bytes only (wrk reads); request bodies moved = req/s x 1 MiB.',
   },
+  { id: 'e4k', title: 'static file 4 KiB from disk, 64 connections, 1 thread', path: '/static/4k.bin', t: 1, c: 64, files: true },
+  { id: 'e1m', title: 'static file 1 MiB from disk, 64 connections, 1 thread', path: '/static/1m.bin', t: 1, c: 64, files: true },
 ];
 const only = list(process.env.BENCH_ONLY);
 const scenarios = allScenarios.filter((s) => !only || only.includes(s.id));
 const names = list(process.env.BENCH_PROXIES) ?? Object.keys(proxies);
 const unknown = [...(only ?? []).filter((s) => !allScenarios.some((x) => x.id === s)), ...names.filter((n) => !proxies[n])];
 if (unknown.length || scenarios.length === 0) {
-  console.error(`unknown scenario/proxy: ${unknown.join(', ') || '(none selected)'}; scenarios a,b,c,d; proxies ${Object.keys(proxies).join(',')}`);
+  console.error(`unknown scenario/proxy: ${unknown.join(', ') || '(none selected)'}; scenarios a,b,c,d,e4k,e1m; proxies ${Object.keys(proxies).join(',')}`);
   process.exit(2);
 }
 
@@ -102,6 +104,7 @@ function checkUpload(port) {
 async function main() {
   const machine = machineInfo();
   log(`temp dir ${tmp}; ${duration}s per run after ${warmup}s warmup; scenarios ${scenarios.map((s) => s.id)}; proxies ${names}`);
+  writeStaticFiles(tmp);
   const originPort = await freePort();
   const origin = startOrigin(tmp, originPort);
   try {
@@ -133,6 +136,7 @@ async function main() {
     const rows = [];
     for (const name of names) {
       const p = running.find((r) => r.name === name);
+      if (s.files && proxies[name].files === false) continue; // serves no files itself
       if (!p || p.h.exited) {
         if (p?.h.exited && !failed.has(name)) failed.set(name, `exited ${JSON.stringify(p.h.exited)}`);
         rows.push({ proxy: name, failed: failed.get(name) ?? 'not running' });

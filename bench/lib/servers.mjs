@@ -78,7 +78,18 @@ http {
   return startNginx('origin (nginx)', dir, conf);
 }
 
-/** The proxies: start(tmp, port, originPort) -> handle; pid(handle) -> the process to measure. */
+/** The files the static scenarios (e) serve, under <tmp>/static/, the same for every server. */
+export function writeStaticFiles(tmp) {
+  const dir = join(tmp, 'static');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '4k.bin'), Buffer.alloc(4096, 's'));
+  writeFileSync(join(dir, '1m.bin'), Buffer.alloc(1024 * 1024, 'S'));
+}
+
+/**
+ * The proxies: start(tmp, port, originPort) -> handle; pid(handle) -> the process to measure.
+ * `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
+ */
 export const proxies = {
   nginx: {
     start(tmp, port, originPort) {
@@ -92,6 +103,10 @@ http {
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 2m;
+    location /static/ {
+      root ${tmp};
+      sendfile on;
+    }
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
@@ -121,6 +136,10 @@ http {
 
 http://127.0.0.1:${port} {
 	bind 127.0.0.1
+	handle /static/* {
+		root * ${tmp}
+		file_server
+	}
 	reverse_proxy 127.0.0.1:${originPort} {
 		transport http {
 			keepalive 90s
@@ -145,6 +164,7 @@ http://127.0.0.1:${port} {
   'portico-2w': porticoWith(2),
 
   'http-proxy': {
+    files: false,
     start(tmp, port, originPort) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -172,6 +192,8 @@ workers: ${workers}
 servers:
   - listen: ["127.0.0.1:${port}"]
     routes:
+      - path: /static/
+        files: { root: "${tmp}" }
       - path: /
         proxy:
           to: "127.0.0.1:${originPort}"
