@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Portico benchmark: nginx origin, then nginx / Caddy / Portico / http-proxy in front of it, each
-// one process on one core, measured with wrk scenario by scenario. See docs/benchmarks.md.
+// Portico benchmark: an nginx origin and a WebSocket echo origin, then nginx / Caddy / Portico /
+// http-proxy in front of them, each one process on one core, measured scenario by scenario: wrk
+// for HTTP, bench/lib/ws-load.mjs for WebSocket messages, idle connections held by
+// bench/lib/hold.mjs for memory per connection. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m)
-//   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,http-proxy)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,g,m1,m2)
+//   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
+//   BENCH_M1_CONNS=10000, BENCH_M2_CONNS=9000   connections held in (m1) / (m2)
 //   BENCH_KEEP_TMP=1   keep the temp directory (configs, logs) for inspection
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +15,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { freePort, waitReady, stop, stopAll, cpuSeconds, sampleRss } from './lib/proc.mjs';
-import { startOrigin, proxies, writeStaticFiles } from './lib/servers.mjs';
+import { startOrigin, startWsOrigin, proxies, writeStaticFiles, fdHardLimit } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
-import { table, machineInfo } from './lib/report.mjs';
+import { runWsLoad } from './lib/ws-load.mjs';
+import { measureConnections, killHolders } from './lib/conns.mjs';
+import { table, wsTable, memTable, machineInfo } from './lib/report.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const seconds = (v, d) => {
@@ -41,13 +46,47 @@ const allScenarios = [
   },
   { id: 'e4k', title: 'static file 4 KiB from disk, 64 connections, 1 thread', path: '/static/4k.bin', t: 1, c: 64, files: true },
   { id: 'e1m', title: 'static file 1 MiB from disk, 64 connections, 1 thread', path: '/static/1m.bin', t: 1, c: 64, files: true },
+  {
+    id: 'g',
+    kind: 'ws',
+    title: 'WebSocket echo, 64 connections, 64-byte text messages, one in flight per connection',
+    path: '/ws/echo',
+    c: 64,
+    size: 64,
+  },
+  {
+    id: 'm1',
+    kind: 'mem',
+    mode: 'http',
+    path: '/1k',
+    n: Number(process.env.BENCH_M1_CONNS) || 10_000,
+    procs: 4,
+  },
+  {
+    id: 'm2',
+    kind: 'mem',
+    mode: 'ws',
+    path: '/ws/hold',
+    n: Number(process.env.BENCH_M2_CONNS) || 9_000,
+    procs: 4,
+  },
 ];
+for (const s of allScenarios.filter((x) => x.kind === 'mem')) {
+  s.title =
+    s.mode === 'http'
+      ? `memory per connection: ${s.n.toLocaleString('en-US')} idle keep-alive connections (one GET ${s.path} each)`
+      : `memory per connection: ${s.n.toLocaleString('en-US')} idle WebSocket tunnels`;
+  s.note =
+    `Each proxy restarted just before, then 256 connections opened and closed once; ${s.procs} holder processes (bench/lib/hold.mjs), at most 64 attempts in flight each. ` +
+    `RSS of the proxy process(es) before opening and once settled with all open; KiB per connection = (held - before) / held. ` +
+    `fds: the proxy's open file descriptors (hard limit ${fdHardLimit} per process).`;
+}
 const only = list(process.env.BENCH_ONLY);
 const scenarios = allScenarios.filter((s) => !only || only.includes(s.id));
 const names = list(process.env.BENCH_PROXIES) ?? Object.keys(proxies);
 const unknown = [...(only ?? []).filter((s) => !allScenarios.some((x) => x.id === s)), ...names.filter((n) => !proxies[n])];
 if (unknown.length || scenarios.length === 0) {
-  console.error(`unknown scenario/proxy: ${unknown.join(', ') || '(none selected)'}; scenarios a,b,c,d,e4k,e1m; proxies ${Object.keys(proxies).join(',')}`);
+  console.error(`unknown scenario/proxy: ${unknown.join(', ') || '(none selected)'}; scenarios ${allScenarios.map((s) => s.id).join(',')}; proxies ${Object.keys(proxies).join(',')}`);
   process.exit(2);
 }
 
@@ -68,6 +107,7 @@ let cleaning = null;
 function cleanup() {
   cleaning ??= (async () => {
     currentWrk?.kill('SIGKILL');
+    killHolders();
     await stopAll();
     if (process.env.BENCH_KEEP_TMP) log(`temp directory kept: ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
@@ -80,8 +120,12 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     cleanup().finally(() => process.exit(130));
   });
 }
-// Hard bound: whatever happens, stop after the planned time plus a margin.
-const planned = scenarios.length * names.length * (duration + warmup + 2) + 60;
+// Hard bound: whatever happens, stop after the planned time plus a margin. A memory scenario
+// is bounded per proxy by the holders' deadlines (opening 90 s, settling 15 s, closing 15 s).
+const planned =
+  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : duration + warmup + (s.kind === 'ws' ? 10 : 2)), 0) * names.length +
+  (scenarios.some((s) => s.kind === 'ws') ? duration + warmup + 10 : 0) +
+  60;
 const watchdog = setTimeout(() => {
   log(`still running after ${planned} s: giving up`);
   cleanup().finally(() => process.exit(1));
@@ -114,12 +158,21 @@ async function main() {
     throw new Error(`origin failed: ${err.message}\n${tail(origin.logFile)}`);
   }
   log(`origin nginx on 127.0.0.1:${originPort}`);
+  const wsPort = await freePort();
+  const wsOrigin = startWsOrigin(tmp, wsPort);
+  try {
+    await waitReady(wsOrigin, `http://127.0.0.1:${wsPort}/`);
+  } catch (err) {
+    throw new Error(`WebSocket origin failed: ${err.message}\n${tail(wsOrigin.logFile)}`);
+  }
+  log(`WebSocket echo origin (node) on 127.0.0.1:${wsPort}`);
+  const origins = { http: originPort, ws: wsPort };
 
   const running = [];
   const failed = new Map();
   for (const name of names) {
     const port = await freePort();
-    const h = proxies[name].start(tmp, port, originPort);
+    const h = proxies[name].start(tmp, port, origins);
     try {
       await waitReady(h, `http://127.0.0.1:${port}/1k`);
       running.push({ name, h, port, pid: proxies[name].pid(h) });
@@ -133,6 +186,8 @@ async function main() {
 
   const sections = [];
   for (const s of scenarios) {
+    if (s.kind === 'ws') await wsBaseline(s, wsPort, wsOrigin);
+    if (cleaning) return;
     const rows = [];
     for (const name of names) {
       const p = running.find((r) => r.name === name);
@@ -140,6 +195,16 @@ async function main() {
       if (!p || p.h.exited) {
         if (p?.h.exited && !failed.has(name)) failed.set(name, `exited ${JSON.stringify(p.h.exited)}`);
         rows.push({ proxy: name, failed: failed.get(name) ?? 'not running' });
+        continue;
+      }
+      if (s.kind === 'ws') {
+        rows.push(await wsRun(s, name, p, wsOrigin));
+        if (cleaning) return;
+        continue;
+      }
+      if (s.kind === 'mem') {
+        rows.push(await memRun(s, name, p, origins));
+        if (cleaning) return;
         continue;
       }
       const opts = { url: `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script };
@@ -170,7 +235,7 @@ async function main() {
       }
       await sleep(500);
     }
-    const md = table(s, rows);
+    const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : table(s, rows);
     sections.push(md);
     process.stdout.write(`\n${md}\n`);
   }
@@ -178,7 +243,10 @@ async function main() {
   // Anything the proxies wrote at error level is worth seeing next to the numbers.
   const notes = [];
   for (const p of running) {
-    const lines = tail(p.h.logFile, 1e6).split('\n').filter((l) => l && !l.startsWith('portico: serving'));
+    // Start-up lines are not news (Caddy prints its config line on every start, even at level ERROR).
+    const lines = tail(p.h.logFile, 1e6)
+      .split('\n')
+      .filter((l) => l && !l.startsWith('portico: serving') && !l.includes('"msg":"using provided configuration"'));
     if (lines.length)
       notes.push(`- ${p.name} wrote ${lines.length} log line(s); the last ones:\n\n\`\`\`\n${lines.slice(-5).join('\n')}\n\`\`\``);
   }
@@ -192,13 +260,116 @@ async function main() {
     '# Portico benchmark: latest run',
     '',
     machine,
-    `- ${duration}s per measured run after a ${warmup}s warmup; one worker/process per proxy; origin: nginx, 1 worker`,
+    `- ${duration}s per measured run after a ${warmup}s warmup; one worker/process per proxy (portico-2w: two workers); origins: nginx, 1 worker, and bench/ws-origin.mjs (one Node process) for /ws/`,
     '',
     ...sections.flatMap((x) => [x, '']),
     ...(notes.length ? ['## Notes', '', ...notes, ''] : []),
   ].join('\n');
   writeFileSync(file, doc);
   process.stdout.write(`\nwrote ${relative(process.cwd(), file) || file}\n`);
+}
+
+/** (g) for one proxy: a warmup run, then a measured run with the proxy's CPU time and peak RSS. */
+async function wsRun(s, name, p, wsOrigin) {
+  const opts = { url: `ws://127.0.0.1:${p.port}${s.path}`, connections: s.c, size: s.size };
+  log(`(${s.id}) ${name}: warmup ${warmup}s`);
+  await runWsLoad({ ...opts, duration: warmup }, (c) => (currentWrk = c));
+  if (cleaning) return null;
+  await sleep(300);
+  log(`(${s.id}) ${name}: measuring ${duration}s`);
+  const cpu0 = cpuSeconds(p.pid);
+  const originCpu0 = cpuSeconds(wsOrigin.pid);
+  const rss = sampleRss(p.pid);
+  const run = await runWsLoad({ ...opts, duration }, (c) => (currentWrk = c));
+  const cpu = cpuSeconds(p.pid) - cpu0;
+  const originCpu = cpuSeconds(wsOrigin.pid) - originCpu0;
+  const rssKiB = rss();
+  currentWrk = null;
+  s.cmd ??= `node bench/lib/ws-load.mjs ${run.args.join(' ').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}`;
+  let row;
+  if (!run.parsed) {
+    log(`(${s.id}) ${name}: ws-load gave no result (exit ${run.code})\n${run.out}${run.err}`);
+    row = { proxy: name, failed: `ws-load exit ${run.code}` };
+  } else {
+    const r = run.parsed;
+    log(
+      `(${s.id}) ${name}: ${r.rate.toFixed(0)} msg/s, p99 ${r.p99.toFixed(2)} ms, errors ${JSON.stringify(r.errors)}; ` +
+        `cpu: proxy ${cpu.toFixed(2)} s, origin ${originCpu.toFixed(2)} s, client ${r.cpuSeconds.toFixed(2)} s; rss ${(rssKiB / 1024).toFixed(1)} MiB`,
+    );
+    row = { proxy: name, result: r, cpuSeconds: cpu, rssKiB };
+  }
+  if (p.h.exited) log(`${name} EXITED during (${s.id}): ${JSON.stringify(p.h.exited)}\n${tail(p.h.logFile, 40)}`);
+  await sleep(500);
+  return row;
+}
+
+/** (g) without a proxy: the client straight to the origin, the ceiling of this machine's client + origin. */
+async function wsBaseline(s, wsPort, wsOrigin) {
+  const opts = { url: `ws://127.0.0.1:${wsPort}${s.path}`, connections: s.c, size: s.size };
+  log(`(${s.id}) no proxy: warmup ${warmup}s, measuring ${duration}s`);
+  await runWsLoad({ ...opts, duration: warmup }, (c) => (currentWrk = c));
+  if (cleaning) return;
+  const originCpu0 = cpuSeconds(wsOrigin.pid);
+  const run = await runWsLoad({ ...opts, duration }, (c) => (currentWrk = c));
+  const originCpu = cpuSeconds(wsOrigin.pid) - originCpu0;
+  currentWrk = null;
+  const r = run.parsed;
+  if (!r) {
+    s.note = `Without a proxy the client gave no result (exit ${run.code}).`;
+    return;
+  }
+  const e = Object.entries(r.errors).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'no errors';
+  s.note =
+    `Without a proxy (the client straight to the origin): ${Math.round(r.rate).toLocaleString('en-US')} messages/s, ` +
+    `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${e}; the origin used ${originCpu.toFixed(2)} CPU-s and the client ${r.cpuSeconds.toFixed(2)} CPU-s in ${duration} s.`;
+  log(`(${s.id}) no proxy: ${s.note}`);
+  await sleep(500);
+}
+
+/**
+ * (m1)/(m2) for one proxy, restarted first so that its memory does not depend on the scenarios
+ * before (a process that grew earlier reuses freed memory for new connections).
+ */
+async function memRun(s, name, p, origins) {
+  await stop(p.h, p.h.stopSignal ?? 'SIGTERM');
+  p.port = await freePort();
+  p.h = proxies[name].start(tmp, p.port, origins);
+  try {
+    await waitReady(p.h, `http://127.0.0.1:${p.port}/1k`);
+    p.pid = proxies[name].pid(p.h);
+  } catch (err) {
+    log(`(${s.id}) ${name}: restart FAILED: ${err.message}\n${tail(p.h.logFile, 40)}`);
+    return { proxy: name, failed: 'did not restart' };
+  }
+  log(`(${s.id}) ${name}: restarted on 127.0.0.1:${p.port} (pid ${[].concat(p.pid).join('+')}); holding ${s.n} ${s.mode === 'ws' ? 'WebSocket tunnels' : 'keep-alive connections'}`);
+  let r;
+  try {
+    r = await measureConnections({
+      warm: 256,
+      mode: s.mode,
+      port: p.port,
+      path: s.path,
+      n: s.n,
+      procs: s.procs,
+      pid: p.pid,
+      log: (m) => log(`(${s.id}) ${name}: ${m}`),
+    });
+  } catch (err) {
+    log(`(${s.id}) ${name}: failed: ${err.stack ?? err}`);
+    return { proxy: name, failed: err.message };
+  }
+  if (cleaning) return null;
+  log(
+    `(${s.id}) ${name}: held ${r.held}/${r.n}; rss ${(r.rssBefore / 1024).toFixed(1)} -> ${(r.rssHeld / 1024).toFixed(1)} MiB` +
+      `${r.rssStable ? '' : ' (not settled)'} = ${r.perConnKiB.toFixed(1)} KiB per connection; after closing ${(r.rssAfterClose / 1024).toFixed(1)} MiB; ` +
+      `fds ${r.fdsBefore} -> ${r.fdsHeld} -> ${r.fdsAfter}${r.closeLeft ? `; ${r.closeLeft} connections still open 5 s after the client ended them` : ''}; errors ${JSON.stringify(r.errors)}`,
+  );
+  if (p.h.exited) {
+    log(`${name} EXITED during (${s.id}): ${JSON.stringify(p.h.exited)}\n${tail(p.h.logFile, 40)}`);
+    r.errors['proxy exited'] = 1;
+  }
+  await sleep(1000);
+  return { proxy: name, result: r };
 }
 
 try {

@@ -151,6 +151,22 @@ function statusKiB(pid, key) {
   }
 }
 
+/** Resident set of `pid` (or the sum over several) in KiB, now. */
+export function rssKiB(pid) {
+  if (Array.isArray(pid)) return pid.reduce((sum, p) => sum + rssKiB(p), 0);
+  return statusKiB(pid, 'VmRSS');
+}
+
+/** Open file descriptors of `pid` (or the sum over several). */
+export function fdCount(pid) {
+  if (Array.isArray(pid)) return pid.reduce((sum, p) => sum + fdCount(p), 0);
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Samples the resident set of `pid` every `everyMs` until `stop()` is called; stop() returns the
  * peak in KiB. The kernel's own peak (VmHWM) is reset first when allowed (clear_refs 5), so it

@@ -60,3 +60,61 @@ export function table(scenario, rows) {
   if (scenario.note) lines.push('', scenario.note);
   return lines.join('\n');
 }
+
+const errorList = (e) => {
+  const parts = Object.entries(e ?? {})
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k} ${fmt(v)}`);
+  return parts.length ? parts.join(', ') : '0';
+};
+
+/** (g) WebSocket echo. rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds }], result from ws-load --json. */
+export function wsTable(scenario, rows) {
+  const base = rows.find((r) => r.proxy === 'nginx' && r.result)?.result.rate;
+  const lines = [
+    `### (${scenario.id}) ${scenario.title}`,
+    '',
+    `\`${scenario.cmd}\``,
+    '',
+    '| proxy | messages/s | p50 | p99 | errors | peak RSS MiB | msgs per CPU-s | vs nginx |',
+    '|---|--:|--:|--:|---|--:|--:|--:|',
+  ];
+  for (const row of rows) {
+    if (!row.result) {
+      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | |`);
+      continue;
+    }
+    const r = row.result;
+    const perCpu = row.cpuSeconds > 0 ? r.messages / row.cpuSeconds : NaN;
+    const errs = { ...r.errors };
+    if (r.opened < r.connections) errs['not connected'] = r.connections - r.opened;
+    lines.push(
+      `| ${row.proxy} | ${fmt(r.rate)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorList(errs)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu)} | ${base ? fmt(r.rate / base, 2) + 'x' : '-'} |`,
+    );
+  }
+  if (scenario.note) lines.push('', scenario.note);
+  return lines.join('\n');
+}
+
+/** (m1, m2) memory per connection. rows: [{ proxy, result?, failed? }], result from measureConnections. */
+export function memTable(scenario, rows) {
+  const lines = [
+    `### (${scenario.id}) ${scenario.title}`,
+    '',
+    '| proxy | held | RSS before MiB | RSS held MiB | KiB per connection | proxy fds held / after close | time to open | errors |',
+    '|---|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const row of rows) {
+    if (!row.result) {
+      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | |`);
+      continue;
+    }
+    const r = row.result;
+    const rssHeld = fmt(r.rssHeld / 1024, 1) + (r.rssStable ? '' : ' (not settled)');
+    lines.push(
+      `| ${row.proxy} | ${fmt(r.held)} / ${fmt(r.n)} | ${fmt(r.rssBefore / 1024, 1)} | ${rssHeld} | ${fmt(r.perConnKiB, 1)} | ${fmt(r.fdsHeld)} / ${fmt(r.fdsAfter)} | ${fmt(r.openMs / 1000, 1)} s | ${errorList(r.errors)} |`,
+    );
+  }
+  if (scenario.note) lines.push('', scenario.note);
+  return lines.join('\n');
+}

@@ -1,20 +1,39 @@
 // The origin and the proxies under test: generated configs, start commands, which PID to measure.
 // Everything listens on 127.0.0.1; every file goes under the run's temp directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, childrenOf } from './proc.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Temp paths nginx would otherwise put under its compiled-in prefix. */
-function nginxCommon(dir) {
+/**
+ * The hard limit of open files (`ulimit -Hn`) every process here runs under ("unlimited" is
+ * taken as 65536: nginx preallocates its connection table, so it gets a sensible size).
+ */
+export const fdHardLimit = (() => {
+  const out = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout?.trim();
+  const n = out === 'unlimited' ? 65536 : Number(out);
+  return Number.isFinite(n) && n > 0 ? n : 1024;
+})();
+
+/**
+ * The top of an nginx config, and its temp paths (nginx would otherwise put them under its
+ * compiled-in prefix). With `manyConnections` the worker may use every fd the hard limit allows
+ * (worker_rlimit_nofile) and as many connections (a WebSocket tunnel counts two): the proxy
+ * holds 10,000 idle clients in (m1) and 9,000 tunnels in (m2).
+ */
+function nginxCommon(dir, { manyConnections = false } = {}) {
   for (const d of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { recursive: true });
+  const limits = manyConnections
+    ? `worker_rlimit_nofile ${fdHardLimit};\nevents { worker_connections ${Math.max(1024, fdHardLimit - 64)}; }`
+    : 'events { worker_connections 8192; }';
   return `
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log error;
-events { worker_connections 8192; }
+${limits}
 `;
 }
 function nginxTemps(dir) {
@@ -86,26 +105,45 @@ export function writeStaticFiles(tmp) {
   writeFileSync(join(dir, '1m.bin'), Buffer.alloc(1024 * 1024, 'S'));
 }
 
+/** The WebSocket echo origin (bench/ws-origin.mjs), one Node process. */
+export function startWsOrigin(tmp, port) {
+  const dir = join(tmp, 'ws-origin');
+  mkdirSync(dir, { recursive: true });
+  return start('ws origin (node)', process.execPath, [join(repo, 'bench', 'ws-origin.mjs'), String(port)], {
+    logFile: join(dir, 'stderr.log'),
+    cwd: dir,
+  });
+}
+
 /**
- * The proxies: start(tmp, port, originPort) -> handle; pid(handle) -> the process to measure.
- * `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
+ * The proxies: start(tmp, port, origins) -> handle, where origins = { http, ws } are the ports of
+ * the nginx origin (every path) and of the WebSocket origin (/ws/); pid(handle) -> the process(es)
+ * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
  */
 export const proxies = {
   nginx: {
-    start(tmp, port, originPort) {
+    start(tmp, port, origins) {
       const dir = join(tmp, 'nginx-proxy');
       mkdirSync(dir, { recursive: true });
-      const conf = `${nginxCommon(dir)}
+      const conf = `${nginxCommon(dir, { manyConnections: true })}
 http {
   access_log off;${nginxTemps(dir)}
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:${originPort}; keepalive 64; keepalive_requests 1000000; }
+  upstream origin { server 127.0.0.1:${origins.http}; keepalive 64; keepalive_requests 1000000; }
+  upstream wsorigin { server 127.0.0.1:${origins.ws}; }
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 2m;
     location /static/ {
       root ${tmp};
       sendfile on;
+    }
+    location /ws/ {
+      proxy_pass http://wsorigin;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 1h;
     }
     location / {
       proxy_pass http://origin;
@@ -121,7 +159,7 @@ http {
   },
 
   caddy: {
-    start(tmp, port, originPort) {
+    start(tmp, port, origins) {
       const dir = join(tmp, 'caddy');
       mkdirSync(dir, { recursive: true });
       const caddyfile = `{
@@ -140,7 +178,8 @@ http://127.0.0.1:${port} {
 		root * ${tmp}
 		file_server
 	}
-	reverse_proxy 127.0.0.1:${originPort} {
+	reverse_proxy /ws/* 127.0.0.1:${origins.ws}
+	reverse_proxy 127.0.0.1:${origins.http} {
 		transport http {
 			keepalive 90s
 			keepalive_idle_conns 128
@@ -165,11 +204,11 @@ http://127.0.0.1:${port} {
 
   'http-proxy': {
     files: false,
-    start(tmp, port, originPort) {
+    start(tmp, port, origins) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
       const script = join(repo, 'bench', 'http-proxy-peer.mjs');
-      return start('http-proxy', process.execPath, [script, String(port), String(originPort)], {
+      return start('http-proxy', process.execPath, [script, String(port), String(origins.http), String(origins.ws)], {
         logFile: join(dir, 'stderr.log'),
         cwd: repo,
       });
@@ -182,7 +221,7 @@ http://127.0.0.1:${port} {
 function porticoWith(workers) {
   const name = workers === 1 ? 'portico' : `portico-${workers}w`;
   return {
-    start(tmp, port, originPort) {
+    start(tmp, port, origins) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
       const yaml = `access_log: false
@@ -194,9 +233,12 @@ servers:
     routes:
       - path: /static/
         files: { root: "${tmp}" }
+      - path: /ws/
+        proxy:
+          to: "127.0.0.1:${origins.ws}"
       - path: /
         proxy:
-          to: "127.0.0.1:${originPort}"
+          to: "127.0.0.1:${origins.http}"
           keepalive_connections: 64
 `;
       writeFileSync(join(dir, 'portico.yaml'), yaml);
