@@ -92,6 +92,8 @@ class Relay implements ResponseSink {
   }
 
   onEnd(): void {
+    // The connection goes on to other requests: a late 'drain' of this client must not resume it.
+    this.#conn = null;
     this.ex.abortUpstream = null;
     if (!this.#settled) this.ex.res.end();
   }

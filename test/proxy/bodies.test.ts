@@ -212,3 +212,45 @@ test('HTTP/1.0 without Host: the upstream gets its own address as Host and the r
   assert.equal(upstream.seen[0]!.headers.host, upstream.address);
   assert.equal(upstream.seen[0]!.headers['x-forwarded-host'], undefined);
 });
+
+test('a pooled upstream connection that carried a response to a slow reader serves the next request', async (t) => {
+  const big = randomBytes(4 * 1024 * 1024);
+  const upstream = await startUpstream((req, res) => {
+    if (req.url === '/big') return res.end(big);
+    res.end('next');
+  });
+  // One upstream connection: the second request must reuse the first one's.
+  const portico = await startPortico({
+    servers: [{ routes: [{ path: '/', proxy: { to: upstream.address, keepalive_connections: 1 } }] }],
+  });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+  const slow = await new Promise<Buffer>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: portico.port, path: '/big' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // Read in small sips, so Portico keeps finding the client's socket full.
+        res.pause();
+        setTimeout(() => res.resume(), 2);
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    }).end();
+  });
+  assert.equal(sha256(slow), sha256(big));
+  const next = await within(
+    new Promise<string>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: portico.port, path: '/next' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+        .on('error', reject)
+        .end();
+    }),
+    5000,
+    'the second request on the reused upstream connection',
+  );
+  assert.equal(next, 'next');
+  assert.equal(new Set(upstream.seen.map((r) => r.remotePort)).size, 1, 'both requests used one upstream connection');
+});

@@ -140,6 +140,9 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     if (!this.#keepAlive) return this.destroy();
     this.#served++;
     this.socket.setTimeout(this.#idleTimeout);
+    // A sink that was full when the last body chunk arrived paused the socket; the next
+    // request on this connection must not inherit that (its relay would never resume it).
+    if (this.socket.isPaused()) this.socket.resume(); // resume() on a flowing socket still costs a tick
     this.#owner.release(this);
   }
 
