@@ -1,6 +1,7 @@
 // The origin and the proxies under test: generated configs, start commands, which PID to measure.
 // Everything listens on 127.0.0.1; every file goes under the run's temp directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, childrenOf } from './proc.mjs';
@@ -87,12 +88,28 @@ export function writeStaticFiles(tmp) {
 }
 
 /**
- * The proxies: start(tmp, port, originPort) -> handle; pid(handle) -> the process to measure.
- * `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
+ * The certificate of the HTTPS scenario (h), the same for every proxy: a self-signed ECDSA P-256
+ * certificate for 127.0.0.1, made with openssl under <tmp>/tls/.
+ */
+export function writeTlsFiles(tmp) {
+  const dir = join(tmp, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr || r.error}`);
+  return { cert, key };
+}
+
+/**
+ * The proxies: start(tmp, port, originPort, tls) -> handle; pid(handle) -> the process to measure.
+ * `tls` is { port, cert, key }: also serve the same routes over HTTPS there (scenario h).
+ * `files: false` marks a proxy that cannot serve files itself (left out of scenario e);
+ * `tls: false` one that is left out of scenario h.
  */
 export const proxies = {
   nginx: {
-    start(tmp, port, originPort) {
+    start(tmp, port, originPort, tls) {
       const dir = join(tmp, 'nginx-proxy');
       mkdirSync(dir, { recursive: true });
       const conf = `${nginxCommon(dir)}
@@ -101,7 +118,16 @@ http {
   keepalive_requests 1000000;
   upstream origin { server 127.0.0.1:${originPort}; keepalive 64; keepalive_requests 1000000; }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096;${
+      tls
+        ? `
+    listen 127.0.0.1:${tls.port} ssl backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:1m;`
+        : ''
+    }
     client_max_body_size 2m;
     location /static/ {
       root ${tmp};
@@ -121,6 +147,7 @@ http {
   },
 
   caddy: {
+    tls: false,
     start(tmp, port, originPort) {
       const dir = join(tmp, 'caddy');
       mkdirSync(dir, { recursive: true });
@@ -165,6 +192,7 @@ http://127.0.0.1:${port} {
 
   'http-proxy': {
     files: false,
+    tls: false,
     start(tmp, port, originPort) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -182,7 +210,7 @@ http://127.0.0.1:${port} {
 function porticoWith(workers) {
   const name = workers === 1 ? 'portico' : `portico-${workers}w`;
   return {
-    start(tmp, port, originPort) {
+    start(tmp, port, originPort, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
       const yaml = `access_log: false
@@ -198,7 +226,18 @@ servers:
         proxy:
           to: "127.0.0.1:${originPort}"
           keepalive_connections: 64
-`;
+${
+  tls
+    ? `  - listen: ["127.0.0.1:${tls.port}"]
+    tls: { cert: "${tls.cert}", key: "${tls.key}" }
+    routes:
+      - path: /
+        proxy:
+          to: "127.0.0.1:${originPort}"
+          keepalive_connections: 64
+`
+    : ''
+}`;
       writeFileSync(join(dir, 'portico.yaml'), yaml);
       const main = join(repo, 'dist', 'src', 'cli', 'main.js');
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
