@@ -5,7 +5,7 @@
 // bench/lib/hold.mjs for memory per connection. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,g,m1,m2)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,g,m1,m2)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
 //   BENCH_M1_CONNS=10000, BENCH_M2_CONNS=9000   connections held in (m1) / (m2)
 //   BENCH_KEEP_TMP=1   keep the temp directory (configs, logs) for inspection
@@ -15,7 +15,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { freePort, waitReady, stop, stopAll, cpuSeconds, sampleRss } from './lib/proc.mjs';
-import { startOrigin, startWsOrigin, proxies, writeStaticFiles, fdHardLimit } from './lib/servers.mjs';
+import { startOrigin, startWsOrigin, proxies, writeStaticFiles, writeTlsFiles, fdHardLimit } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
 import { runWsLoad } from './lib/ws-load.mjs';
 import { measureConnections, killHolders } from './lib/conns.mjs';
@@ -46,6 +46,9 @@ const allScenarios = [
   },
   { id: 'e4k', title: 'static file 4 KiB from disk, 64 connections, 1 thread', path: '/static/4k.bin', t: 1, c: 64, files: true },
   { id: 'e1m', title: 'static file 1 MiB from disk, 64 connections, 1 thread', path: '/static/1m.bin', t: 1, c: 64, files: true },
+  // wrk speaks HTTP/1.1 over TLS (1.3 here) with keep-alive: this measures record encryption
+  // on the proxy path, not handshakes.
+  { id: 'h', title: 'HTTPS GET /1k (TLS 1.3, HTTP/1.1 keep-alive), 64 connections, 1 thread', path: '/1k', t: 1, c: 64, tls: true },
   {
     id: 'g',
     kind: 'ws',
@@ -167,15 +170,17 @@ async function main() {
   }
   log(`WebSocket echo origin (node) on 127.0.0.1:${wsPort}`);
   const origins = { http: originPort, ws: wsPort };
+  const tlsFiles = scenarios.some((s) => s.tls) ? writeTlsFiles(tmp) : undefined;
 
   const running = [];
   const failed = new Map();
   for (const name of names) {
     const port = await freePort();
-    const h = proxies[name].start(tmp, port, origins);
+    const tls = tlsFiles && proxies[name].tls !== false ? { ...tlsFiles, port: await freePort() } : undefined;
+    const h = proxies[name].start(tmp, port, origins, tls);
     try {
       await waitReady(h, `http://127.0.0.1:${port}/1k`);
-      running.push({ name, h, port, pid: proxies[name].pid(h) });
+      running.push({ name, h, port, tlsPort: tls?.port, pid: proxies[name].pid(h) });
       log(`${name} on 127.0.0.1:${port} (measured pid ${[].concat(running.at(-1).pid).join('+')})`);
     } catch (err) {
       failed.set(name, 'did not start');
@@ -192,6 +197,7 @@ async function main() {
     for (const name of names) {
       const p = running.find((r) => r.name === name);
       if (s.files && proxies[name].files === false) continue; // serves no files itself
+      if (s.tls && proxies[name].tls === false) continue; // no HTTPS set up for it
       if (!p || p.h.exited) {
         if (p?.h.exited && !failed.has(name)) failed.set(name, `exited ${JSON.stringify(p.h.exited)}`);
         rows.push({ proxy: name, failed: failed.get(name) ?? 'not running' });
@@ -207,7 +213,7 @@ async function main() {
         if (cleaning) return;
         continue;
       }
-      const opts = { url: `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script };
+      const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script };
       log(`(${s.id}) ${name}: warmup ${warmup}s`);
       await runWrk({ ...opts, duration: `${warmup}s` }, (c) => (currentWrk = c));
       if (cleaning) return;
@@ -220,7 +226,7 @@ async function main() {
       const cpu = cpuSeconds(p.pid) - cpu0;
       const rssKiB = rss();
       currentWrk = null;
-      s.wrk ??= `wrk ${run.args.join(' ').replace(/http:\/\/127\.0\.0\.1:\d+/, 'http://127.0.0.1:PORT').replace(upload, 'bench/upload.lua')}`;
+      s.wrk ??= `wrk ${run.args.join(' ').replace(/(https?):\/\/127\.0\.0\.1:\d+/, '$1://127.0.0.1:PORT').replace(upload, 'bench/upload.lua')}`;
       if (!run.parsed) {
         log(`(${s.id}) ${name}: wrk gave no result (exit ${run.code})\n${run.out}${run.err}`);
         rows.push({ proxy: name, failed: `wrk exit ${run.code}` });

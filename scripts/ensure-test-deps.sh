@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and the benchmark drive for real: Django under
 # gunicorn, nginx and Caddy (side-by-side behaviour and benchmarks), wrk, and Chromium for
-# browser tests. Does nothing when they are all there already.
+# browser tests, certutil (libnss3-tools) to give a test browser its own trust store, and
+# pebble (Let's Encrypt's ACME test server) for the ACME tests. Does nothing when they are all there already.
 set -euo pipefail
 
-PACKAGES=(gunicorn python3-django nginx caddy wrk chromium)
+PACKAGES=(gunicorn python3-django nginx caddy wrk chromium libnss3-tools pebble)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -2,6 +2,7 @@
 // Everything listens on 127.0.0.1; every file goes under the run's temp directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, childrenOf } from './proc.mjs';
@@ -116,13 +117,30 @@ export function startWsOrigin(tmp, port) {
 }
 
 /**
+ * The certificate of the HTTPS scenario (h), the same for every proxy: a self-signed ECDSA P-256
+ * certificate for 127.0.0.1, made with openssl under <tmp>/tls/.
+ */
+export function writeTlsFiles(tmp) {
+  const dir = join(tmp, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr || r.error}`);
+  return { cert, key };
+}
+
+/**
+ * `tls` (4th argument of start) is { port, cert, key }: also serve the same routes over HTTPS
+ * there (scenario h); `tls: false` marks a proxy left out of scenario h.
+ *
  * The proxies: start(tmp, port, origins) -> handle, where origins = { http, ws } are the ports of
  * the nginx origin (every path) and of the WebSocket origin (/ws/); pid(handle) -> the process(es)
  * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
  */
 export const proxies = {
   nginx: {
-    start(tmp, port, origins) {
+    start(tmp, port, origins, tls) {
       const dir = join(tmp, 'nginx-proxy');
       mkdirSync(dir, { recursive: true });
       const conf = `${nginxCommon(dir, { manyConnections: true })}
@@ -132,7 +150,16 @@ http {
   upstream origin { server 127.0.0.1:${origins.http}; keepalive 64; keepalive_requests 1000000; }
   upstream wsorigin { server 127.0.0.1:${origins.ws}; }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096;${
+      tls
+        ? `
+    listen 127.0.0.1:${tls.port} ssl backlog=4096;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:1m;`
+        : ''
+    }
     client_max_body_size 2m;
     location /static/ {
       root ${tmp};
@@ -159,6 +186,7 @@ http {
   },
 
   caddy: {
+    tls: false,
     start(tmp, port, origins) {
       const dir = join(tmp, 'caddy');
       mkdirSync(dir, { recursive: true });
@@ -204,6 +232,7 @@ http://127.0.0.1:${port} {
 
   'http-proxy': {
     files: false,
+    tls: false,
     start(tmp, port, origins) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -221,7 +250,7 @@ http://127.0.0.1:${port} {
 function porticoWith(workers) {
   const name = workers === 1 ? 'portico' : `portico-${workers}w`;
   return {
-    start(tmp, port, origins) {
+    start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
       const yaml = `access_log: false
@@ -240,7 +269,18 @@ servers:
         proxy:
           to: "127.0.0.1:${origins.http}"
           keepalive_connections: 64
-`;
+${
+  tls
+    ? `  - listen: ["127.0.0.1:${tls.port}"]
+    tls: { cert: "${tls.cert}", key: "${tls.key}" }
+    routes:
+      - path: /
+        proxy:
+          to: "127.0.0.1:${origins.http}"
+          keepalive_connections: 64
+`
+    : ''
+}`;
       writeFileSync(join(dir, 'portico.yaml'), yaml);
       const main = join(repo, 'dist', 'src', 'cli', 'main.js');
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {

@@ -13,6 +13,8 @@ Commands:
   run     [-c FILE]   start serving (default FILE: ./portico.yaml)
   check   [-c FILE]   validate a config and exit 0, or print every error and exit 1
   schema              print the JSON Schema of the config (for editors)
+  trust   [-c FILE]   create the local CA if needed and install its root in the system trust store
+  untrust [-c FILE]   remove the local root CA from the system trust store
 
 Options:
   -c, --config FILE   config file (YAML or JSON)
@@ -57,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).run(file);
     case 'check':
       return (await import('./check.js')).check(file);
+    case 'trust':
+      return (await import('./trust.js')).trust(values.config);
+    case 'untrust':
+      return (await import('./trust.js')).untrust(values.config);
     case 'schema': {
       const { jsonSchema } = await import('../config/schema.js');
       process.stdout.write(JSON.stringify(jsonSchema(), null, 2) + '\n');

@@ -6,10 +6,29 @@ import { loadConfigFile } from '../config/load.js';
 import { startServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
 import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
+import { compile } from '../compile/compile.js';
+import { ConfigError } from '../errors.js';
+import { InternalCa } from '../tls/internal-ca.js';
+import { resolveDataDir } from '../tls/data-dir.js';
+import type { PorticoConfig } from '../config/schema.js';
 
-function announce(file: string, host: string, port: number): void {
+/**
+ * Before forking workers: the ports that speak TLS (for the announcement), the local CA created
+ * once rather than raced by every worker, and a refusal of ACME, whose orders each worker
+ * would place on its own (not supported with workers yet).
+ */
+async function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Promise<Set<number>> {
+  const compiled = compile(config, { log }, file);
+  compiled.pools.destroy();
+  const acme = compiled.tlsSites.find((s) => s.source.kind === 'acme');
+  if (acme) throw new ConfigError([`${file}: ${acme.where}.tls: ACME with workers > 1 is not supported yet; use workers: 1 or certificate files`]);
+  if (compiled.tlsSites.some((s) => s.source.kind === 'internal')) await InternalCa.open(resolveDataDir(config.data_dir), Date.now(), log);
+  return new Set(compiled.listeners.filter((l) => l.tls).map((l) => l.address.port));
+}
+
+function announce(file: string, host: string, port: number, tls: boolean): void {
   const shown = host === '::' || host === '0.0.0.0' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  process.stderr.write(`portico: serving http://${shown}:${port}/ (${file})\n`);
+  process.stderr.write(`portico: serving ${tls ? 'https' : 'http'}://${shown}:${port}/ (${file})\n`);
 }
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
@@ -19,7 +38,9 @@ export async function run(file: string): Promise<number> {
   const workers = workerCount(config.workers);
   if (workers > 1 && isPrimary()) {
     for (const w of warnings) log.warn(w);
-    const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port));
+    // Workers share the local CA on disk: create it once, here, before any of them needs it.
+    const tlsPorts = await prepareTls(config, log, file);
+    const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port, tlsPorts.has(port)));
     log.info('started workers', { workers });
     onStopSignal((signal) => {
       log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
@@ -36,7 +57,7 @@ export async function run(file: string): Promise<number> {
   process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
   const server = await startServer(config, { errorLog: log, file });
-  if (!worker) for (const a of server.addresses) announce(file, a.host, a.port);
+  if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
   onStopSignal((signal) => {
     if (!worker) log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
     void server.close().then(() => process.exit(0));

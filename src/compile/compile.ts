@@ -19,6 +19,11 @@ import { filesHandler } from '../handlers/files.js';
 import { dirname, resolve } from 'node:path';
 import { UpstreamPools } from '../upstream/pool.js';
 import type { ErrorLog } from '../log/error-log.js';
+import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
+import { httpsRedirectHandler } from '../handlers/https-redirect.js';
+import { NO_HEADER_OPS } from './header-ops.js';
+import { sendError } from '../handlers/send.js';
+import { HTTP01_PREFIX } from '../tls/acme/challenges.js';
 
 export interface Route {
   readonly name: string;
@@ -37,11 +42,24 @@ export interface ListenerPlan {
   /** "127.0.0.1:8080" or "*:8080". */
   readonly key: string;
   readonly hosts: HostTable<VirtualHost>;
+  /** HTTPS: the TLS servers on this address, the default one first. undefined: plain HTTP. */
+  readonly tls: readonly TlsSite[] | undefined;
 }
 
 export interface CompiledConfig {
   readonly listeners: readonly ListenerPlan[];
   readonly pools: UpstreamPools;
+  /** Every TLS server, in config order. */
+  readonly tlsSites: readonly TlsSite[];
+}
+
+interface PlanDraft {
+  address: ListenAddress;
+  hosts: HostTable<VirtualHost>;
+  catchAll?: string;
+  explicitDefault?: string;
+  tls?: TlsSite[];
+  plain?: string;
 }
 
 export interface CompileDeps {
@@ -54,10 +72,25 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   const problems: string[] = [];
   const pools = new UpstreamPools();
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
-  const plans = new Map<string, { address: ListenAddress; hosts: HostTable<VirtualHost>; catchAll?: string; explicitDefault?: string }>();
+  const plans = new Map<string, PlanDraft>();
+  const planFor = (address: ListenAddress, own?: string): [string, PlanDraft] => {
+    // Port 0 (tests) means "any free port": a redirect listener asking for it gets its own.
+    const key = `${address.host ?? '*'}:${address.port}${own && address.port === 0 ? ` (${own})` : ''}`;
+    let plan = plans.get(key);
+    if (!plan) {
+      plan = { address, hosts: new HostTable<VirtualHost>() };
+      plans.set(key, plan);
+    }
+    return [key, plan];
+  };
+  const tlsSites: TlsSite[] = [];
+  const tlsProblems: string[] = [];
 
   config.servers.forEach((server, si) => {
     const where = `servers[${si}]`;
+    const site = planTls(server, where, config, tlsProblems);
+    if (site) tlsSites.push(site);
+    const hsts = site ? hstsValue(server) : undefined;
     const vhost: VirtualHost = {
       name: server.hosts?.[0] ?? where,
       trustedProxies: cidrMatcher(server.trusted_proxies),
@@ -65,21 +98,37 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     };
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
-      const compiled = compileRoute(route, spec, `${where}.routes[${ri}] ${route.path}`, deps, pools);
+      const compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, deps, pools);
       const err = vhost.locations.add(spec, compiled, route.proxy !== undefined);
       if (err) problems.push(`${file}: ${where}.routes[${ri}].path: ${err}`);
     });
     for (const text of listOf(server.listen)) {
-      const address = parseListen(text)!;
-      const key = `${address.host ?? '*'}:${address.port}`;
-      let plan = plans.get(key);
-      if (!plan) {
-        plan = { address, hosts: new HostTable<VirtualHost>() };
-        plans.set(key, plan);
+      const [key, plan] = planFor(parseListen(text)!);
+      // One address speaks either TLS or plain HTTP: the first bytes decide nothing in Portico.
+      if (site) {
+        if (plan.plain) problems.push(`${file}: ${where}.listen: ${key} is plain HTTP for ${plan.plain}; a TLS server needs its own address`);
+        (plan.tls ??= []).push(site);
+        if (server.default) plan.tls.unshift(plan.tls.pop()!);
+      } else {
+        if (plan.tls) problems.push(`${file}: ${where}.listen: ${key} is HTTPS for ${plan.tls[0]!.where}; give this server 'tls' too or another address`);
+        plan.plain ??= where;
       }
       addServerNames(plan, server, vhost, where, key, file, problems);
     }
   });
+  problems.push(...tlsProblems.map((p) => `${file}: ${p}`));
+  // Redirect hosts come last, so a server the config defines on the same address and name wins.
+  for (const site of tlsSites) {
+    for (const address of site.redirectFrom) {
+      const [key, plan] = planFor(address, `${site.where}.http_redirect`);
+      if (plan.tls) {
+        problems.push(`${file}: ${site.where}.http_redirect: ${key} is an HTTPS address; redirect from a plain HTTP one`);
+        continue;
+      }
+      plan.plain ??= `${site.where}.http_redirect`;
+      addRedirectHost(plan, site);
+    }
+  }
 
   checkOverlaps([...plans.keys()], file, problems);
   if (problems.length > 0) {
@@ -87,9 +136,36 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     throw new ConfigError(problems);
   }
   return {
-    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts })),
+    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls })),
     pools,
+    tlsSites,
   };
+}
+
+function addRedirectHost(plan: PlanDraft, site: TlsSite): void {
+  const locations = new LocationTable<Route>();
+  const name = `${site.where} http->https`;
+  locations.add({ kind: 'prefix', path: '/', noRegex: false }, { name, handler: httpsRedirectHandler(site.httpsPort), responseHeaders: NO_HEADER_OPS }, false);
+  // ACME HTTP-01 validation must not be redirected (pending tokens are answered before routing).
+  const notFound: RouteHandler = { handle: (ex) => sendError(ex, 404, NO_HEADER_OPS) };
+  locations.add({ kind: 'prefix', path: HTTP01_PREFIX, noRegex: true }, { name: `${name} acme`, handler: notFound, responseHeaders: NO_HEADER_OPS }, false);
+  const vhost: VirtualHost = { name, trustedProxies: cidrMatcher([]), locations };
+  if (site.hosts.length === 0) {
+    if (plan.catchAll) return;
+    plan.catchAll = name;
+    if (!plan.explicitDefault) plan.hosts.setDefault(vhost);
+    return;
+  }
+  for (const host of site.hosts) plan.hosts.add(host, vhost); // a name already taken stays with its server
+  if (!plan.hosts.defaultServer) plan.hosts.setDefault(vhost);
+}
+
+/** HSTS is one more response header of every route of the server (RFC 6797 §7.1: HTTPS only). */
+function withHsts(route: RouteConfig, hsts: string | undefined): RouteConfig {
+  if (hsts === undefined) return route;
+  const ops = route.response_headers ?? {};
+  if (Object.keys(ops.set ?? {}).some((n) => n.toLowerCase() === 'strict-transport-security')) return route;
+  return { ...route, response_headers: { ...ops, set: { 'Strict-Transport-Security': hsts, ...ops.set } } };
 }
 
 function listOf<T>(value: T | T[]): T[] {
@@ -97,7 +173,7 @@ function listOf<T>(value: T | T[]): T[] {
 }
 
 function addServerNames(
-  plan: { hosts: HostTable<VirtualHost>; catchAll?: string; explicitDefault?: string },
+  plan: PlanDraft,
   server: ServerConfig,
   vhost: VirtualHost,
   where: string,

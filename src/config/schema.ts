@@ -8,6 +8,8 @@ import { parseListen, parseUpstream } from './address.js';
 import { parseLocation } from './location-syntax.js';
 import { isCidrList } from '../http/cidr.js';
 
+export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number().nonnegative()])
@@ -178,6 +180,55 @@ const route = z
       ctx.addIssue({ code: 'custom', path: ['files', 'alias'], message: 'placeholders in alias need a regex route ("~ ^/img/(.+)$")' });
   });
 
+const filePath = z.string().min(1);
+
+const certificateFiles = z
+  .object({
+    cert: filePath.describe('PEM certificate chain, leaf first (fullchain.pem); reloaded when it changes on disk'),
+    key: filePath.describe('PEM private key of the leaf'),
+  })
+  .strict();
+
+const CHALLENGES = ['http-01', 'tls-alpn-01'] as const;
+
+const acmeOptions = z
+  .object({
+    email: z.string().email().optional().describe('Contact address given to the CA (expiry notices)'),
+    directory: z.string().url().optional().describe("ACME directory URL; default: the top-level acme.directory (Let's Encrypt)"),
+    challenges: z
+      .array(z.enum(CHALLENGES))
+      .min(1)
+      .optional()
+      .describe('Challenge types to use, in order of preference; default both: http-01 (needs port 80) and tls-alpn-01 (port 443)'),
+  })
+  .strict();
+
+const tls = z
+  .union([
+    z.enum(['internal', 'acme', 'auto', 'off']),
+    certificateFiles,
+    z.array(certificateFiles).min(1),
+    z.object({ acme: acmeOptions }).strict(),
+  ])
+  .describe(
+    "HTTPS for this server: 'internal' (local CA), 'acme' or { acme: {...} } (public CA), { cert, key } or a list of them (files), " +
+      "'auto' (internal for local names such as localhost, ACME otherwise), 'off'. Default: 'auto' when a listen address uses port 443, else 'off'",
+  );
+
+const hsts = z
+  .union([
+    z.boolean(),
+    z
+      .object({
+        max_age: z.number().int().nonnegative().default(31_536_000).describe('Seconds; default one year'),
+        include_subdomains: z.boolean().default(false),
+        preload: z.boolean().default(false),
+      })
+      .strict(),
+  ])
+  .default(false)
+  .describe('Send Strict-Transport-Security on HTTPS responses (true: max-age one year)');
+
 const server = z
   .object({
     listen: z.union([listen, z.array(listen).min(1)]).default([':8080']).describe('Addresses to listen on'),
@@ -193,6 +244,15 @@ const server = z
         });
       })
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
+    tls: tls.optional(),
+    hsts,
+    http_redirect: z
+      .union([z.literal(false), listen, z.array(listen).min(1)])
+      .optional()
+      .describe(
+        "HTTP address(es) that redirect to this HTTPS server (308) and answer ACME HTTP-01 challenges; default ':80' (same host) " +
+          'when the server listens on port 443, else none',
+      ),
     routes: z.array(route).min(1),
   })
   .strict();
@@ -215,6 +275,20 @@ export const configSchema = z
       .default(1)
       .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
+    data_dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Where the local CA, ACME account and certificates are kept; default $PORTICO_DATA_DIR, $XDG_DATA_HOME/portico or ~/.local/share/portico'),
+    acme: z
+      .object({
+        email: z.string().email().optional(),
+        directory: z.string().url().default(LETS_ENCRYPT).describe("ACME directory URL; default Let's Encrypt production"),
+        ca_root: filePath.optional().describe("PEM file of a CA to trust for the directory's own HTTPS (a test CA such as pebble's)"),
+      })
+      .strict()
+      .default({ directory: LETS_ENCRYPT })
+      .describe('Defaults for every server using ACME'),
   })
   .strict();
 
@@ -227,6 +301,9 @@ export type RouteConfig = ServerConfig['routes'][number];
 export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
 export type FilesConfig = NonNullable<RouteConfig['files']>;
 export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
+export type TlsConfig = NonNullable<ServerConfig['tls']>;
+export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
+export type CertificateFilesConfig = z.output<typeof certificateFiles>;
 
 export function jsonSchema(): object {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

@@ -14,7 +14,7 @@ export function send(ex: Exchange, status: number, headers: string[], body: stri
   }
   const finalHeaders = ops.empty ? headers : applyHeaderOps(ops, headers, ex);
   const noBody = ex.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-  res.writeHead(status, finalHeaders);
+  ex.head(res, status, '', finalHeaders);
   if (noBody) {
     res.end();
   } else {

@@ -72,8 +72,7 @@ class Relay implements ResponseSink {
     const ops = this.target.responseHeaders;
     const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex);
     try {
-      if (statusText) res.writeHead(status, statusText, headers);
-      else res.writeHead(status, headers);
+      this.ex.head(res, status, statusText, headers);
     } catch (err) {
       // A header node refuses to send (e.g. a bad character): the upstream's fault.
       this.#settled = true;

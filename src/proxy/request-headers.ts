@@ -9,6 +9,9 @@
  *  - X-Real-IP is always Portico's own (the client address derived from the chain);
  *  - `Expect` is answered by Portico itself (node sends 100 Continue), not forwarded;
  *  - the route's `request_headers` edits apply last, so a config can override anything.
+ * From HTTP/2 clients: pseudo-headers are dropped, `:authority` becomes Host, cookies split
+ * into several fields are joined into one (RFC 9113 §8.2.3: HTTP/1.1 allows only one), and a
+ * body without Content-Length (DATA frames) goes upstream chunked.
  */
 import type { Exchange } from '../server/exchange.js';
 import { appendHeaders, type HeaderOps } from '../compile/header-ops.js';
@@ -26,6 +29,7 @@ const enum Kind {
   TransferEncoding,
   Upgrade,
   Host,
+  Cookie,
 }
 
 const KINDS = new Map<string, Kind>([
@@ -48,6 +52,12 @@ const KINDS = new Map<string, Kind>([
   ['x-forwarded-host', Kind.XForwardedHost],
   ['content-length', Kind.ContentLength],
   ['host', Kind.Host],
+  ['cookie', Kind.Cookie],
+  [':method', Kind.Drop],
+  [':path', Kind.Drop],
+  [':scheme', Kind.Drop],
+  [':authority', Kind.Drop],
+  [':protocol', Kind.Drop],
 ]);
 
 export interface UpstreamRequestHead {
@@ -71,6 +81,9 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   let xfh = '';
   let hasBody = false;
   let chunked = false;
+  let sawHost = false;
+  let sawLength = false;
+  let cookieAt = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -103,6 +116,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         break;
       case Kind.ContentLength:
         if (value !== '0') hasBody = true;
+        sawLength = true;
         out.push(name, value);
         break;
       case Kind.TransferEncoding:
@@ -115,9 +129,21 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
       case Kind.Host:
         // The Host routing used: the header itself, or the authority of an absolute-form
         // request ("GET http://a.example/ HTTP/1.1", RFC 9112 §3.2.2), which replaces it.
-        out.push(name, ex.hostHeader);
+        if (!sawHost) out.push(name, ex.hostHeader);
+        sawHost = true;
+        break;
+      case Kind.Cookie:
+        if (cookieAt < 0) {
+          cookieAt = out.length + 1;
+          out.push(name, value);
+        } else out[cookieAt] += '; ' + value;
         break;
     }
+  }
+  if (!sawHost && ex.hostHeader !== '') out.unshift('Host', ex.hostHeader); // HTTP/2: from :authority
+  if (!hasBody && !sawLength && ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
+    hasBody = true; // HTTP/2 needs no Content-Length: DATA frames follow the HEADERS frame
+    chunked = true;
   }
   const headers = nominated ? dropNamed(out, nominated) : out;
   if (upgrade) headers.push('Connection', 'upgrade');
@@ -136,6 +162,10 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   const edited = ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
   appendHeaders(ops, edited, ex);
   return { headers: edited, hasBody, chunked };
+}
+
+interface H2Request {
+  stream: { endAfterHeaders: boolean };
 }
 
 const FORWARDING = ['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host'];

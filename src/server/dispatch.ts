@@ -15,11 +15,14 @@ import { send, sendError } from '../handlers/send.js';
 import { NO_HEADER_OPS } from '../compile/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
+import { writeHeadH1, writeHeadH2 } from './head-writer.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
   errorLog: ErrorLog;
   scheme: 'http' | 'https';
+  /** 'h2': requests come from node's HTTP/2 compatibility API (the HTTP/2 side of a TLS listener). */
+  protocol?: 'h1' | 'h2';
   /** Requests in flight, for graceful shutdown. */
   inFlight: { count: number; onIdle: (() => void) | null };
 }
@@ -31,18 +34,26 @@ interface Prepared {
 
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const { accessLog, errorLog, scheme, inFlight } = deps;
+  const h2 = deps.protocol === 'h2';
+  const head = h2 ? writeHeadH2 : writeHeadH1;
 
   /** Parses what every request needs; answers 400 itself and returns undefined on bad input. */
   function prepare(req: IncomingMessage, res: ServerResponse): Prepared | undefined {
     const raw = req.rawHeaders;
     let hostHeader = '';
     let hosts = 0;
+    let authority: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 4 && name.toLowerCase() === 'host') {
         hostHeader = raw[i + 1]!;
         hosts++;
-      }
+      } else if (h2 && name === ':authority') authority = raw[i + 1]!;
+    }
+    // HTTP/2 carries the host in :authority, which wins over a Host header (RFC 9113 §8.3.1).
+    if (authority !== undefined) {
+      hostHeader = authority;
+      hosts = 1;
     }
     let url = req.url ?? '/';
     if (url.charCodeAt(0) !== 47 /* / */) {
@@ -62,8 +73,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const query = q < 0 ? '' : url.slice(q);
     const path = normalizePath(rawPath);
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
-    // RFC 9112 §3.2: more than one Host is a 400; a path we cannot normalize is too (nginx).
-    if (hosts > 1 || path === undefined || vhost === undefined) {
+    ex.head = head;
+    // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
+    // HTTP/1.1 itself, not for HTTP/2); a path we cannot normalize is too (nginx).
+    if (hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined) {
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
       res.shouldKeepAlive = false;
       sendError(ex, 400, NO_HEADER_OPS);

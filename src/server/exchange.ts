@@ -4,6 +4,7 @@
  * shape stable for V8 on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeHeadH1, type HeadWriter } from './head-writer.js';
 
 export class Exchange {
   /** The location that matched, for logs ("servers[0].routes[1] /api/"). */
@@ -21,6 +22,8 @@ export class Exchange {
   bytesSent = 0;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
   abortUpstream: (() => void) | null = null;
+  /** Writes the response head the way this request's protocol needs (HTTP/2 differs). */
+  head: HeadWriter = writeHeadH1;
 
   constructor(
     readonly req: IncomingMessage,

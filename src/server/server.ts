@@ -1,17 +1,17 @@
 /**
- * A running Portico: one node HTTP server per listen address, sharing the compiled routes,
- * and a graceful stop (stop accepting, let requests in flight finish within
- * `shutdown_timeout`, then close what is left).
+ * A running Portico: the node servers of every listen address (server/listeners.ts), sharing
+ * the compiled routes, the TLS runtime when a server uses HTTPS, and a graceful stop (stop
+ * accepting, let requests in flight finish within `shutdown_timeout`, then close what is left).
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompiledConfig } from '../compile/compile.js';
-import { createDispatcher, type DispatchDeps } from './dispatch.js';
+import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog } from '../log/error-log.js';
 import { openTunnels } from '../proxy/tunnel.js';
-import { onClientError } from './client-error.js';
+import { httpListener, tlsListener, type Listener } from './listeners.js';
+import { TlsRuntime } from '../tls/runtime.js';
+import { resolveDataDir } from '../tls/data-dir.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -20,6 +20,8 @@ export interface StartOptions {
   accessLog?: AccessLog | false;
   /** Name of the config file, for error messages. */
   file?: string;
+  /** The clock certificates are issued and renewed by (tests move it forward). */
+  now?: () => number;
 }
 
 export interface BoundAddress {
@@ -27,22 +29,17 @@ export interface BoundAddress {
   key: string;
   host: string;
   port: number;
+  /** Whether the address serves HTTPS. */
+  tls: boolean;
 }
 
 export interface PorticoServer {
   readonly addresses: readonly BoundAddress[];
+  /** The TLS runtime (certificates, local CA), when a server uses HTTPS. */
+  readonly tls: TlsRuntime | undefined;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
-
-/** Node's defaults kill uploads after 5 minutes (requestTimeout); Portico's limits are per read (ANCHORS §3.9). */
-const SERVER_OPTIONS = {
-  requestTimeout: 0,
-  headersTimeout: 60_000,
-  keepAliveTimeout: 75_000, // nginx keepalive_timeout
-  maxHeaderSize: 16 * 1024,
-  requireHostHeader: true,
-};
 
 export async function startServer(config: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
@@ -50,22 +47,27 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
   const compiled: CompiledConfig = compile(config, { log: errorLog }, options.file);
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
-  const servers: Server[] = [];
+  const deps = { accessLog, errorLog, inFlight };
+  let tls: TlsRuntime | undefined;
+  const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
   try {
+    if (compiled.tlsSites.length > 0)
+      tls = await TlsRuntime.start(compiled, { log: errorLog, dataDir: resolveDataDir(config.data_dir), now: options.now ?? Date.now });
     for (const plan of compiled.listeners) {
-      const { onRequest, onUpgrade } = createDispatcher(plan, { accessLog, errorLog, scheme: 'http', inFlight });
-      const server = createHttpServer(SERVER_OPTIONS, onRequest);
-      server.on('upgrade', onUpgrade);
-      server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, errorLog));
-      await listen(server, plan.address.host, plan.address.port);
-      servers.push(server);
-      const bound = server.address() as AddressInfo;
-      addresses.push({ key: plan.key, host: bound.address, port: bound.port });
-      errorLog.info('listening', { address: plan.key, port: bound.port });
+      const listener = plan.tls
+        ? tlsListener(plan, deps, { sni: tls!.sniFor(plan), peek: tls!.peekFor(plan) })
+        : httpListener(plan, deps, tls?.http01);
+      const bound = await listener.listen();
+      listeners.push(listener);
+      addresses.push({ key: plan.key, host: bound.address, port: bound.port, tls: plan.tls !== undefined });
+      // Redirects to an HTTPS address given as port 0 need the port it got.
+      for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = bound.port;
+      errorLog.info('listening', { address: plan.key, port: bound.port, tls: plan.tls !== undefined });
     }
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const l of listeners) l.stopAccepting();
+    tls?.close();
     compiled.pools.destroy();
     throw err;
   }
@@ -73,7 +75,8 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      for (const s of servers) s.close(); // stop accepting; idle keep-alive connections close now
+      for (const l of listeners) l.stopAccepting(); // idle keep-alive connections close now
+      tls?.close();
       if (inFlight.count > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, config.shutdown_timeout);
@@ -84,21 +87,11 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
           };
         });
       }
-      for (const s of servers) s.closeAllConnections();
+      for (const l of listeners) l.destroyAll();
       for (const t of openTunnels) t.destroy();
       compiled.pools.destroy();
       accessLog?.flush();
       errorLog.flush();
     })());
-  return { addresses, close };
-}
-
-function listen(server: Server, host: string | undefined, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  return { addresses, tls, close };
 }

@@ -27,6 +27,8 @@ export interface DjangoOptions {
   password?: string;
   /** Django's ALLOWED_HOSTS. */
   allowedHosts?: string[];
+  /** HTTPS origins Django is served on: sets SECURE_PROXY_SSL_HEADER, Secure cookies, CSRF_TRUSTED_ORIGINS. */
+  httpsOrigins?: string[];
   /** Bounded wait for setup and startup, in ms. */
   timeout?: number;
 }
@@ -74,6 +76,7 @@ export async function startDjango(options: DjangoOptions = {}): Promise<TestDjan
     PORTICO_E2E_ALLOWED_HOSTS: (options.allowedHosts ?? ['127.0.0.1', 'localhost']).join(','),
     PORTICO_E2E_USERNAME: username,
     PORTICO_E2E_PASSWORD: password,
+    PORTICO_E2E_HTTPS_ORIGINS: (options.httpsOrigins ?? []).join(','),
   };
   try {
     await run(PYTHON, ['manage.py', 'prepare_e2e'], { cwd: DJANGO_APP_DIR, env }, timeout);

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { validateConfig } from '../../src/config/load.js';
-import { startServer, type PorticoServer } from '../../src/server/server.js';
+import { startServer, type PorticoServer, type StartOptions } from '../../src/server/server.js';
 import { ErrorLog } from '../../src/log/error-log.js';
 import type { PorticoConfigInput } from '../../src/config/schema.js';
 
@@ -16,7 +16,7 @@ export interface TestPortico {
 }
 
 /** A config whose single server listens on 127.0.0.1:0 unless it says otherwise. */
-export async function startPortico(input: PorticoConfigInput): Promise<TestPortico> {
+export async function startPortico(input: PorticoConfigInput, options: Pick<StartOptions, 'now'> = {}): Promise<TestPortico> {
   const config = validateConfig(
     {
       ...input,
@@ -34,7 +34,7 @@ export async function startPortico(input: PorticoConfigInput): Promise<TestPorti
   });
   const errorLog = new ErrorLog('info');
   (errorLog as { logger: unknown }).logger = pino({ level: 'debug', base: undefined }, sink);
-  const server = await startServer(config, { errorLog });
+  const server = await startServer(config, { errorLog, ...options });
   const port = server.addresses[0]!.port;
   return { server, port, url: `http://127.0.0.1:${port}`, errors, close: () => server.close() };
 }

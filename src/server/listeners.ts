@@ -1,0 +1,140 @@
+/**
+ * The node servers behind one listen address.
+ *
+ * Plain HTTP: one node http.Server.
+ *
+ * HTTPS: an https.Server offering h2 and http/1.1 by ALPN. Connections that chose HTTP/1.1
+ * stay with it, so they get exactly what plain HTTP connections get (header and keep-alive
+ * timeouts, clientError handling, Upgrade for WebSockets, closeAllConnections); connections
+ * that chose h2 are handed to a node HTTP/2 server (no socket of its own) whose compatibility
+ * API feeds the same dispatcher. node's http2.createSecureServer({ allowHTTP1 }) would do
+ * both in one object, but its HTTP/1.1 side has no closeAllConnections() for a graceful stop.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createH2Server } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { ListenerPlan } from '../compile/compile.js';
+import { createDispatcher, type DispatchDeps } from './dispatch.js';
+import { onClientError } from './client-error.js';
+import { H2Sessions } from './h2-sessions.js';
+import { TLS_SETTINGS, ALPN_PROTOCOLS } from '../tls/settings.js';
+import type { SniTable } from '../tls/sni-table.js';
+import type { ErrorLog } from '../log/error-log.js';
+
+/** Node's defaults kill uploads after 5 minutes (requestTimeout); Portico's limits are per read (ANCHORS §3.9). */
+export const SERVER_OPTIONS = {
+  requestTimeout: 0,
+  headersTimeout: 60_000,
+  keepAliveTimeout: 75_000, // nginx keepalive_timeout
+  maxHeaderSize: 16 * 1024,
+  requireHostHeader: true,
+};
+
+export interface Listener {
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting; idle connections close now, busy ones after their request. */
+  stopAccepting(): void;
+  /** Closes whatever is still open. */
+  destroyAll(): void;
+}
+
+type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'>;
+
+/** Requests answered before routing (ACME HTTP-01 challenges); true when it answered. */
+export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
+  const { onRequest, onUpgrade } = createDispatcher(plan, { ...deps, scheme: 'http' });
+  const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
+  const server = createHttpServer(SERVER_OPTIONS, handler);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
+  return {
+    listen: () => listen(server, plan),
+    stopAccepting: () => server.close(),
+    destroyAll: () => server.closeAllConnections(),
+  };
+}
+
+export interface TlsListenerOptions {
+  sni: SniTable;
+  /** Sees each new TCP connection first (TLS-ALPN-01 challenges); calls `pass` for the rest. */
+  peek?: (socket: Socket, pass: (socket: Socket) => void) => void;
+}
+
+export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListenerOptions): Listener {
+  const h1 = createDispatcher(plan, { ...deps, scheme: 'https', protocol: 'h1' });
+  const h2 = createDispatcher(plan, { ...deps, scheme: 'https', protocol: 'h2' });
+  // One key set per listener, kept across certificate swaps, so sessions resume after a reload.
+  const ticketKeys = randomBytes(48);
+  const initial = opts.sni.defaultCertificate;
+  const server: HttpsServer = createHttpsServer(
+    {
+      ...SERVER_OPTIONS,
+      ...TLS_SETTINGS,
+      ALPNProtocols: ALPN_PROTOCOLS,
+      SNICallback: opts.sni.sniCallback,
+      ticketKeys,
+      ...(initial ? { cert: initial.certPem, key: initial.keyPem } : {}),
+    },
+    h1.onRequest,
+  );
+  server.on('upgrade', h1.onUpgrade);
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    deps.errorLog.debug('tls handshake failed', { client: socket.remoteAddress, code: err.code, err: err.message });
+  });
+  opts.sni.onDefaultChange(() => {
+    const cert = opts.sni.defaultCertificate;
+    if (cert) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys });
+  });
+
+  const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
+  h2server.on('request', h2.onRequest as never);
+  const sessions = new H2Sessions(h2server, SERVER_OPTIONS.keepAliveTimeout);
+
+  // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
+  // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.
+  const h1Connection = onlyListener(server, 'secureConnection');
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
+    else h1Connection.call(server, socket);
+  });
+  if (opts.peek) {
+    const peek = opts.peek;
+    const tlsConnection = onlyListener(server, 'connection');
+    const pass = (socket: Socket) => tlsConnection.call(server, socket);
+    server.on('connection', (socket: Socket) => peek(socket, pass));
+  }
+  return {
+    listen: () => listen(server, plan),
+    stopAccepting: () => {
+      server.close();
+      sessions.closeAll();
+    },
+    destroyAll: () => {
+      server.closeAllConnections();
+      sessions.destroyAll();
+    },
+  };
+}
+
+function onlyListener(server: HttpsServer, event: string): (...args: unknown[]) => void {
+  const listeners = server.listeners(event);
+  if (listeners.length !== 1) throw new Error(`node's https.Server has ${listeners.length} '${event}' listeners; expected 1`);
+  server.removeAllListeners(event);
+  return listeners[0] as (...args: unknown[]) => void;
+}
+
+function listen(server: Server | HttpsServer, plan: ListenerPlan): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: plan.address.host, port: plan.address.port }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

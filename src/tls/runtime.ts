@@ -1,0 +1,148 @@
+/**
+ * Everything HTTPS needs while Portico runs: a certificate provider per TLS server (files,
+ * local CA or ACME), an SNI table per TLS listener fed by them, the ACME challenge answers,
+ * and the renewal check. Built once at start from the compiled config.
+ */
+import type { CompiledConfig, ListenerPlan } from '../compile/compile.js';
+import type { TlsSite } from '../compile/tls-plan.js';
+import { HostTable } from '../compile/host-table.js';
+import { SniTable, type OnDemand } from './sni-table.js';
+import type { CertificateSlot } from './slot.js';
+import { FileCertificate } from './file-certificate.js';
+import { InternalCa } from './internal-ca.js';
+import { InternalCertificates } from './internal-certificates.js';
+import { isLocalName } from './local-names.js';
+import { AcmeCertificates } from './acme/acme-certificates.js';
+import { AcmeChallenges } from './acme/challenges.js';
+import type { ErrorLog } from '../log/error-log.js';
+import type { Intercept } from '../server/listeners.js';
+import type { Socket } from 'node:net';
+
+/** How often renewals are checked; leaves are due hours, ACME certificates weeks, ahead. */
+const CHECK_EVERY = 10 * 60_000;
+
+export interface TlsRuntimeDeps {
+  log: ErrorLog;
+  dataDir: string;
+  now: () => number;
+}
+
+interface Provider {
+  slots: CertificateSlot[];
+  onDemand?: OnDemand;
+}
+
+export class TlsRuntime {
+  readonly #providers = new Map<TlsSite, Provider>();
+  readonly #files: FileCertificate[] = [];
+  readonly #internal: InternalCertificates[] = [];
+  readonly #acme: AcmeCertificates[] = [];
+  readonly #challenges = new AcmeChallenges();
+  #ca: InternalCa | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
+
+  private constructor(readonly deps: TlsRuntimeDeps) {}
+
+  static async start(compiled: CompiledConfig, deps: TlsRuntimeDeps): Promise<TlsRuntime> {
+    const rt = new TlsRuntime(deps);
+    try {
+      for (const site of compiled.tlsSites) rt.#providers.set(site, await rt.#provide(site));
+    } catch (err) {
+      rt.close();
+      throw err;
+    }
+    for (const f of rt.#files) f.watch();
+    for (const a of rt.#acme) a.start();
+    if (compiled.tlsSites.length > 0) {
+      rt.#timer = setInterval(() => void rt.checkRenewals(), CHECK_EVERY);
+      rt.#timer.unref();
+    }
+    return rt;
+  }
+
+  /** The local CA, when a server uses it. */
+  get ca(): InternalCa | undefined {
+    return this.#ca;
+  }
+
+  async #provide(site: TlsSite): Promise<Provider> {
+    const { log, now, dataDir } = this.deps;
+    const source = site.source;
+    if (source.kind === 'files') {
+      const slots: CertificateSlot[] = [];
+      for (const [i, pair] of source.files.entries()) {
+        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.files.length > 1 ? `[${i}]` : ''}`, log);
+        const cert = await file.load();
+        if (cert.notAfter.getTime() <= now()) log.warn('tls: certificate has expired', { server: site.where, cert: pair.cert, not_after: cert.notAfter.toISOString() });
+        this.#files.push(file);
+        slots.push(file.slot);
+      }
+      return { slots };
+    }
+    if (source.kind === 'internal') {
+      this.#ca ??= await InternalCa.open(dataDir, now(), log);
+      const accepts = acceptor(site);
+      const certs = new InternalCertificates(this.#ca, { where: site.where, names: site.names, accepts }, now, log);
+      await certs.start();
+      this.#internal.push(certs);
+      return { slots: [certs.slot], onDemand: certs.onDemand };
+    }
+    const acme = new AcmeCertificates(site, source, { dataDir, log, now, challenges: this.#challenges });
+    await acme.load();
+    this.#acme.push(acme);
+    return { slots: [acme.slot] };
+  }
+
+  /** The SNI table of a TLS listener: its servers' certificates, the default server's first. */
+  sniFor(plan: ListenerPlan): SniTable {
+    const table = new SniTable();
+    for (const [i, site] of (plan.tls ?? []).entries()) {
+      const provider = this.#providers.get(site)!;
+      provider.slots.forEach((slot, j) => table.add(slot, i === 0 && j === 0));
+      if (provider.onDemand) table.addOnDemand(provider.onDemand);
+    }
+    return table;
+  }
+
+  /** Answers ACME HTTP-01 requests on plain HTTP listeners, when a server uses ACME. */
+  get http01(): Intercept | undefined {
+    return this.#acme.length > 0 ? this.#challenges.http01 : undefined;
+  }
+
+  /** Intercepts TLS-ALPN-01 validation handshakes on a TLS listener serving an ACME server. */
+  peekFor(plan: ListenerPlan): ((socket: Socket, pass: (socket: Socket) => void) => void) | undefined {
+    const usesAlpn = (plan.tls ?? []).some((s) => s.source.kind === 'acme' && s.source.challenges.includes('tls-alpn-01'));
+    return usesAlpn ? this.#challenges.peek : undefined;
+  }
+
+  /** Renews what is due: the local intermediate and leaves, ACME certificates. */
+  checkRenewals(): Promise<void> {
+    return (this.#checking ??= this.#check().finally(() => (this.#checking = undefined)));
+  }
+
+  async #check(): Promise<void> {
+    const now = this.deps.now();
+    try {
+      const newIntermediate = (await this.#ca?.renewIfDue(now)) ?? false;
+      for (const c of this.#internal) await c.renewIfDue(now, newIntermediate);
+    } catch (err) {
+      this.deps.log.error('tls: renewing local certificates failed', { err: (err as Error).message });
+    }
+    await Promise.all(this.#acme.map((a) => a.renewIfDue(now)));
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    for (const f of this.#files) f.close();
+    for (const a of this.#acme) a.close();
+  }
+}
+
+/** Which names a local-CA server mints certificates for at handshake time. */
+function acceptor(site: TlsSite): (name: string) => boolean {
+  if (site.hosts.length === 0) return isLocalName;
+  const table = new HostTable<true>();
+  for (const h of site.hosts) table.add(h, true);
+  return (name) => table.match(name) === true;
+}
