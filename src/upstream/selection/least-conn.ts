@@ -3,12 +3,12 @@
  * compares conns/weight by cross-multiplying). Ties rotate, so idle equal servers share the
  * load instead of the first one taking every request.
  */
-import type { Candidate, SelectionPolicy } from './policy.js';
+import type { Candidate, SelectRequest, SelectionPolicy } from './policy.js';
 
 export class LeastConn implements SelectionPolicy {
   #offset = 0;
 
-  select<C extends Candidate>(candidates: readonly C[]): C | undefined {
+  select<C extends Candidate>(candidates: readonly C[], _req?: SelectRequest): C | undefined {
     const n = candidates.length;
     if (n === 0) return undefined;
     const start = this.#offset++ % n;

@@ -4,13 +4,13 @@
  * and take the one with fewer requests in flight relative to its weight. Nearly as even as
  * least_conn, without every Portico worker piling onto the same "least loaded" server.
  */
-import type { Candidate, PolicyDeps, SelectionPolicy } from './policy.js';
+import type { Candidate, PolicyDeps, SelectRequest, SelectionPolicy } from './policy.js';
 import { weightedRandom } from './weighted-pick.js';
 
 export class RandomTwo implements SelectionPolicy {
   constructor(readonly deps: PolicyDeps) {}
 
-  select<C extends Candidate>(candidates: readonly C[]): C | undefined {
+  select<C extends Candidate>(candidates: readonly C[], _req?: SelectRequest): C | undefined {
     const a = weightedRandom(candidates, this.deps.random);
     if (a === undefined) return undefined;
     const b = weightedRandom(candidates, this.deps.random, a);

@@ -5,13 +5,13 @@
  * spread out instead of bunched, and over any window of sum(weights) picks each server gets
  * exactly its weight. Equal weights make it plain round robin.
  */
-import type { Candidate, SelectionPolicy } from './policy.js';
+import type { Candidate, SelectRequest, SelectionPolicy } from './policy.js';
 
 export class RoundRobin implements SelectionPolicy {
   /** Running score per server. */
   readonly #current = new Map<Candidate, number>();
 
-  select<C extends Candidate>(candidates: readonly C[]): C | undefined {
+  select<C extends Candidate>(candidates: readonly C[], _req?: SelectRequest): C | undefined {
     let best: C | undefined;
     let bestScore = 0;
     let total = 0;
