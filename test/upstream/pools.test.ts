@@ -7,7 +7,7 @@ import { startPortico } from '../helpers/portico.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { HostRegistry } from '../../src/upstream/host-state.js';
-import { closedPort, eventually, http } from '../proxy/support.js';
+import { closedPort, eventually, http, rawRequest } from '../proxy/support.js';
 
 /** n echo upstreams answering with their own name. */
 async function upstreams(t: { after(fn: () => Promise<unknown>): void }, n: number): Promise<TestUpstream[]> {
@@ -213,4 +213,19 @@ test('no available server: 503 and one error-log line naming the pool and each s
   // fail_timeout is over: one trial each, which fail again (502, not 503).
   assert.equal((await http(`${portico.url}/z`)).status, 502);
   assert.equal((await http(`${portico.url}/z`)).status, 503);
+});
+
+test('HTTP/1.0 without Host through a pool: each try carries the chosen server\'s own address as Host', async (t) => {
+  const dead = await closedPort();
+  const [live] = await upstreams(t, 1);
+  const portico = await startPortico({
+    servers: [{ routes: [{ path: '/', proxy: { to: { servers: [`127.0.0.1:${dead}`, live!.address], policy: 'first', max_fails: 0 } } }] }],
+  });
+  t.after(() => portico.close());
+  const res = await rawRequest(portico.port, 'GET /old-client HTTP/1.0\r\n\r\n');
+  assert.equal(res.status, 200);
+  assert.deepEqual(
+    live!.seen[0]!.rawHeaders.filter((_, i, h) => i % 2 === 1 && h[i - 1]!.toLowerCase() === 'host'),
+    [live!.address],
+  );
 });
