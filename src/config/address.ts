@@ -63,8 +63,8 @@ export function parseListen(text: string): ListenAddress | undefined {
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
- * An upstream server: "host:port" or "http://host:port" (plain HTTP), "https://host[:port]"
- * (TLS, port 443 by default), or "unix:/path/to.sock" (nginx's spelling; Caddy's
+ * An upstream server: "host:port" or "http://host[:port]" (plain HTTP, port 80 by default),
+ * "https://host[:port]" (TLS, port 443 by default), or "unix:/path/to.sock" (nginx's spelling; Caddy's
  * "unix//path" is accepted too). A trailing "/" is allowed; any other path is not, since
  * upstreams carry no path (as in Caddy).
  */
@@ -76,14 +76,18 @@ export function parseUpstream(text: string): UpstreamAddress | undefined {
   }
   let rest = text;
   let scheme: 'http' | 'https' = 'http';
-  if (rest.startsWith('http://')) rest = rest.slice(7);
-  else if (rest.startsWith('https://')) {
+  let defaultPort = '';
+  if (rest.startsWith('http://')) {
+    rest = rest.slice(7);
+    defaultPort = ':80';
+  } else if (rest.startsWith('https://')) {
     rest = rest.slice(8);
     scheme = 'https';
+    defaultPort = ':443';
   }
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   const hasPort = rest.startsWith('[') ? rest.includes(']:') : rest.includes(':');
-  if (scheme === 'https' && !hasPort) rest += ':443';
+  if (!hasPort) rest += defaultPort; // a bare host needs its port; a URL has a default
   const parts = splitHostPort(rest);
   if (!parts || parts.host === '') return undefined;
   const port = parsePort(parts.port, false);

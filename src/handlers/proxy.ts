@@ -25,7 +25,7 @@ export interface ProxyDeps {
 type Target = RelayTarget & TunnelTarget;
 
 export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDeps): RouteHandler {
-  const group: UpstreamGroup = 'upstream' in cfg.to ? deps.groups.get(cfg.to.upstream) : deps.groups.inline(ctx.name, cfg.to.pool, ctx.name);
+  const group: UpstreamGroup = 'upstream' in cfg.to ? deps.groups.get(cfg.to.upstream) : deps.groups.inline(ctx.name, cfg.to.pool);
   const targets = group.members.map(
     (u): Target => ({
       transport: u.transport,

@@ -44,10 +44,12 @@ export class UpstreamGroups {
   readonly #checks: CheckPlan[] = [];
   readonly #started: string[] = [];
   readonly #deps: Required<UpstreamDeps>;
+  readonly #file: string;
   /** Config problems found while building (a CA file that cannot be read). */
   readonly problems: string[] = [];
 
   constructor(named: Record<string, UpstreamPoolConfig> | undefined, deps: UpstreamDeps, file: string) {
+    this.#file = file;
     this.#deps = {
       clock: systemClock,
       hosts: hostRegistry,
@@ -62,9 +64,9 @@ export class UpstreamGroups {
     return this.#named.get(name)!; // references are checked by the schema
   }
 
-  /** A pool written inline in a route. */
-  inline(name: string, pool: UpstreamPoolConfig, where: string): UpstreamGroup {
-    return this.#build(name, pool, where);
+  /** A pool written inline in a route; `route` names it in logs ("servers[0].routes[1] /api/"). */
+  inline(route: string, pool: UpstreamPoolConfig): UpstreamGroup {
+    return this.#build(route, pool, `${this.#file}: ${route}: proxy.to`);
   }
 
   /** Starts the active health checks (when the server starts listening). */

@@ -74,7 +74,7 @@ export function transportFor(address: UpstreamAddress, tls: UpstreamTls | undefi
     key: `${address_}|${settings.id}`,
     address: address_,
     ready: 'secureConnect',
-    authority: port === 443 ? host : hostPort,
+    authority: port === 443 ? (host.includes(':') ? `[${host}]` : host) : hostPort,
     dial: () => {
       const socket = tlsConnect(options);
       socket.setNoDelay(true);

@@ -149,3 +149,16 @@ servers:
   );
   assert.equal(hosts.size, 0, 'a failed compile gives its host states back');
 });
+
+test('upstream address forms', async () => {
+  const { parseUpstream } = await import('../../src/config/address.js');
+  const key = (a: string) => parseUpstream(a)?.key;
+  assert.equal(key('127.0.0.1:8000'), '127.0.0.1:8000');
+  assert.equal(key('http://app'), 'app:80');
+  assert.equal(key('http://app:8001/'), 'app:8001');
+  assert.equal(key('https://api.internal'), 'https://api.internal:443');
+  assert.equal(key('https://[::1]:8443'), 'https://[::1]:8443');
+  assert.equal(key('unix:/run/gunicorn.sock'), 'unix:/run/gunicorn.sock');
+  assert.equal(key('unix//run/gunicorn.sock'), 'unix:/run/gunicorn.sock', "Caddy's spelling");
+  for (const bad of ['localhost', 'localhost:', 'unix:relative.sock', 'http://app/path', 'ftp://x:1', '::1:80']) assert.equal(key(bad), undefined, bad);
+});
