@@ -2,7 +2,6 @@
 // Everything listens on 127.0.0.1; every file goes under the run's temp directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, childrenOf } from './proc.mjs';

@@ -7,6 +7,7 @@ export async function check(file: string): Promise<number> {
   const { config, warnings } = await loadConfigFile(file);
   const compiled = compile(config, { log: silentLog() }, file);
   compiled.pools.destroy();
+  compiled.groups.close();
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`${file}: configuration is valid\n`);
   return 0;

@@ -18,6 +18,9 @@ import { redirectHandler } from '../handlers/redirect.js';
 import { filesHandler } from '../handlers/files.js';
 import { dirname, resolve } from 'node:path';
 import { UpstreamPools } from '../upstream/pool.js';
+import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
+import type { Exchange } from '../server/exchange.js';
+import { compileRouteMatch } from './route-match.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
 import { httpsRedirectHandler } from '../handlers/https-redirect.js';
@@ -34,7 +37,7 @@ export interface Route {
 export interface VirtualHost {
   readonly name: string;
   readonly trustedProxies: CidrMatcher;
-  readonly locations: LocationTable<Route>;
+  readonly locations: LocationTable<Route, Exchange>;
 }
 
 export interface ListenerPlan {
@@ -51,6 +54,8 @@ export interface CompiledConfig {
   readonly pools: UpstreamPools;
   /** Every TLS server, in config order. */
   readonly tlsSites: readonly TlsSite[];
+  /** Load-balanced pools: `start()` their health checks when serving, `close()` when done. */
+  readonly groups: UpstreamGroups;
 }
 
 interface PlanDraft {
@@ -64,14 +69,17 @@ interface PlanDraft {
 
 export interface CompileDeps {
   log: ErrorLog;
-  /** Where relative `files` directories resolve; default: the config file's directory. */
+  /** Where relative `files` directories and `tls.ca` files resolve; default: the config file's directory. */
   baseDir?: string;
+  /** Tests: a fake clock, a private host-state or health-check registry, a seeded random. */
+  upstream?: Partial<Pick<UpstreamDeps, 'clock' | 'hosts' | 'checkers' | 'policy'>>;
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
   const pools = new UpstreamPools();
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
+  const groups = new UpstreamGroups(config.upstreams, { ...deps.upstream, log: deps.log, baseDir: deps.baseDir! }, file);
   const plans = new Map<string, PlanDraft>();
   const planFor = (address: ListenAddress, own?: string): [string, PlanDraft] => {
     // Port 0 (tests) means "any free port": a redirect listener asking for it gets its own.
@@ -94,12 +102,12 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     const vhost: VirtualHost = {
       name: server.hosts?.[0] ?? where,
       trustedProxies: cidrMatcher(server.trusted_proxies),
-      locations: new LocationTable<Route>(),
+      locations: new LocationTable<Route, Exchange>(),
     };
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
-      const compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, deps, pools);
-      const err = vhost.locations.add(spec, compiled, route.proxy !== undefined);
+      const compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, deps, pools, groups);
+      const err = vhost.locations.add(spec, compiled, route.proxy !== undefined, compileRouteMatch(route.match));
       if (err) problems.push(`${file}: ${where}.routes[${ri}].path: ${err}`);
     });
     for (const text of listOf(server.listen)) {
@@ -131,19 +139,22 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   }
 
   checkOverlaps([...plans.keys()], file, problems);
+  problems.push(...groups.problems);
   if (problems.length > 0) {
     pools.destroy();
+    groups.close();
     throw new ConfigError(problems);
   }
   return {
     listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls })),
     pools,
     tlsSites,
+    groups,
   };
 }
 
 function addRedirectHost(plan: PlanDraft, site: TlsSite): void {
-  const locations = new LocationTable<Route>();
+  const locations = new LocationTable<Route, Exchange>();
   const name = `${site.where} http->https`;
   locations.add({ kind: 'prefix', path: '/', noRegex: false }, { name, handler: httpsRedirectHandler(site.httpsPort), responseHeaders: NO_HEADER_OPS }, false);
   // ACME HTTP-01 validation must not be redirected (pending tokens are answered before routing).
@@ -212,7 +223,14 @@ function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   }
 }
 
-function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, deps: CompileDeps, pools: UpstreamPools): Route {
+function compileRoute(
+  route: RouteConfig,
+  spec: LocationSpec,
+  name: string,
+  deps: CompileDeps,
+  pools: UpstreamPools,
+  groups: UpstreamGroups,
+): Route {
   const ctx: RouteContext = {
     name,
     requestHeaders: compileHeaderOps(route.request_headers),
@@ -220,8 +238,8 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, deps
     stripPrefix: stripPrefixOf(route, spec),
   };
   let handler: RouteHandler;
-  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, log: deps.log });
-  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: deps.baseDir!, pools, log: deps.log });
+  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log: deps.log });
+  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: deps.baseDir!, pools, groups, log: deps.log });
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   return { name, handler, responseHeaders: ctx.responseHeaders };

@@ -4,29 +4,18 @@
  */
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.js';
-import { parseListen, parseUpstream } from './address.js';
+import { duration } from './duration-schema.js';
+import { parseListen } from './address.js';
 import { parseLocation } from './location-syntax.js';
 import { isCidrList } from '../http/cidr.js';
+import { proxyTarget, upstreamPool, UPSTREAM_NAME } from './upstream-schema.js';
+import { routeMatch } from './match-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number().nonnegative()])
-    .default(fallback)
-    .superRefine((v, ctx) => {
-      if (typeof v === 'string' && !isDuration(v))
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 500ms or 2m, got '${v}'` });
-    })
-    .transform((v) => parseDuration(v))
-    .describe(`Duration ("500ms", "30s", "2m") or seconds; default ${fallback}`);
 
 const listen = z.string().superRefine((v, ctx) => {
   if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'` });
-});
-
-const upstream = z.string().superRefine((v, ctx) => {
-  if (!parseUpstream(v)) ctx.addIssue({ code: 'custom', message: `expected host:port, got '${v}'` });
 });
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
@@ -41,7 +30,7 @@ const headerOps = z
 
 const proxy = z
   .object({
-    to: z.union([upstream, z.array(upstream).min(1)]).describe('Upstream address(es), host:port'),
+    to: proxyTarget,
     connect_timeout: duration('5s').describe('Time to establish the upstream connection (-> 502/504)'),
     read_timeout: duration('60s').describe('Time to wait for response headers, and between body reads (-> 504)'),
     keepalive_timeout: duration('1500ms').describe(
@@ -153,6 +142,7 @@ const route = z
       .union([z.boolean(), z.string().startsWith('/')])
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
+    match: routeMatch.optional(),
     request_headers: headerOps.optional(),
     response_headers: headerOps.optional(),
     proxy: proxy.optional(),
@@ -267,6 +257,10 @@ const accessLog = z
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
+    upstreams: z
+      .record(z.string().regex(UPSTREAM_NAME, 'expected a name of letters, digits, "_" and "-"'), upstreamPool)
+      .optional()
+      .describe('Named upstream pools (nginx upstream blocks), referenced by name from proxy.to'),
     servers: z.array(server).min(1),
     access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -290,7 +284,29 @@ export const configSchema = z
       .default({ directory: LETS_ENCRYPT })
       .describe('Defaults for every server using ACME'),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    // proxy.to naming a pool: it must exist (checked here, where `upstreams` is known). zod
+    // runs this even when parts failed to parse, so nothing below may assume their shape.
+    cfg.servers?.forEach?.((server, si) =>
+      server?.routes?.forEach?.((route, ri) => {
+        const proxies: [unknown, PropertyKey[]][] = [
+          [route?.proxy?.to, ['proxy', 'to']],
+          [route?.files?.fallback?.proxy?.to, ['files', 'fallback', 'proxy', 'to']],
+        ];
+        for (const [to, path] of proxies) {
+          if (typeof to !== 'object' || to === null || !('upstream' in to)) continue;
+          const name = String(to.upstream);
+          if (cfg.upstreams?.[name] === undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['servers', si, 'routes', ri, ...path],
+              message: `expected host:port, got '${name}' (and no pool of that name is defined under 'upstreams')`,
+            });
+        }
+      }),
+    );
+  });
 
 /** The config as written (before defaults). */
 export type PorticoConfigInput = z.input<typeof configSchema>;
@@ -299,6 +315,7 @@ export type PorticoConfig = z.output<typeof configSchema>;
 export type ServerConfig = PorticoConfig['servers'][number];
 export type RouteConfig = ServerConfig['routes'][number];
 export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
+export type { UpstreamPoolConfig } from './upstream-schema.js';
 export type FilesConfig = NonNullable<RouteConfig['files']>;
 export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
 export type TlsConfig = NonNullable<ServerConfig['tls']>;

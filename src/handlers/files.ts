@@ -31,6 +31,7 @@ import { listedEntries, listingHtml, listingJson } from '../files/listing.js';
 import { streamPieces, writePieces } from '../files/stream-file.js';
 import { compileTryFiles } from '../files/try-files.js';
 import { proxyHandler } from './proxy.js';
+import type { UpstreamGroups } from '../upstream/groups.js';
 import { send, sendError } from './send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
 
@@ -40,6 +41,7 @@ export interface FilesDeps {
   /** Relative root/alias resolve against this (the config file's directory). */
   baseDir: string;
   pools: UpstreamPools;
+  groups: UpstreamGroups;
   log: ErrorLog;
   /** Tests: a fake file system or clock. */
   fs?: FsBinding;

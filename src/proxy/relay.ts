@@ -29,23 +29,43 @@ const STALE_RETRIES = 2;
  * upstream may have run a POST before its connection dropped, and running it twice is worse
  * than a 502.
  */
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+export const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest): void {
+/**
+ * Follows one attempt for a load-balanced request (src/proxy/balanced.ts): it records the
+ * outcome for passive health and may send the request to another server instead of letting
+ * this attempt answer the client. A plain route has none.
+ */
+export interface AttemptObserver {
+  /** The response head arrived. True: drop this response, the observer sent the request elsewhere. */
+  onStatus(status: number): boolean;
+  /**
+   * The attempt failed before its response reached the client. True: the observer sent the
+   * request elsewhere (nothing more happens here); false: the client gets the 502/504.
+   */
+  onFailure(err: UpstreamError, connected: boolean, bodyTouched: boolean): boolean;
+  /** The attempt is over for good: response relayed (err null), failed, or the client left. */
+  onSettled(err: UpstreamError | null): void;
+}
+
+export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest, observer: AttemptObserver | null = null): void {
   ex.upstream = target.address;
-  target.pool.request(req, new Relay(ex, target, req, 0));
+  target.pool.request(req, new Relay(ex, target, req, 0, observer));
 }
 
 class Relay implements ResponseSink {
   #conn: UpstreamExchangeControl | null = null;
   #clientGone = false;
   #settled = false;
+  /** The observer took the request elsewhere: this attempt says nothing more. */
+  #handedOff = false;
 
   constructor(
     readonly ex: Exchange,
     readonly target: RelayTarget,
     readonly req: UpstreamRequest,
     readonly attempt: number,
+    readonly observer: AttemptObserver | null,
   ) {
     ex.abortUpstream = this.#onClientGone;
   }
@@ -54,6 +74,7 @@ class Relay implements ResponseSink {
     this.#clientGone = true;
     if (this.#conn !== null) this.#conn.abort();
     else this.target.pool.cancel(this);
+    this.observer?.onSettled(null);
   };
 
   readonly #resume = (): void => {
@@ -68,7 +89,14 @@ class Relay implements ResponseSink {
   onHeaders(status: number, statusText: string, rawHeaders: string[]): void {
     const res = this.ex.res;
     if (this.#clientGone || res.destroyed) return;
+    if (this.observer !== null && this.observer.onStatus(status)) {
+      this.#handedOff = true;
+      this.#settled = true;
+      this.#conn?.abort();
+      return;
+    }
     const filtered = clientResponseHeaders(rawHeaders);
+    if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
     const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex);
     try {
@@ -77,6 +105,7 @@ class Relay implements ResponseSink {
       // A header node refuses to send (e.g. a bad character): the upstream's fault.
       this.#settled = true;
       this.#conn?.abort();
+      this.observer?.onSettled(null);
       this.#fail(`invalid response header from upstream: ${(err as Error).message}`, 502);
     }
   }
@@ -94,18 +123,28 @@ class Relay implements ResponseSink {
     // The connection goes on to other requests: a late 'drain' of this client must not resume it.
     this.#conn = null;
     this.ex.abortUpstream = null;
+    if (this.#handedOff) return;
     if (!this.#settled) this.ex.res.end();
+    this.observer?.onSettled(null);
   }
 
   onError(err: UpstreamError, retryable: boolean): void {
     const ex = this.ex;
+    if (this.#handedOff) return;
     ex.abortUpstream = null;
     // A client abort is logged as 499 by the access log; a client whose body broke off gets its
     // 400 from the server's parser. Neither is an upstream failure.
-    if (this.#clientGone || this.#settled || err.code === 'CLIENT_BODY') return;
+    if (this.#clientGone) return; // the observer was told when the client left
+    if (this.#settled || err.code === 'CLIENT_BODY') return void this.observer?.onSettled(null);
     if (retryable && this.attempt < STALE_RETRIES && !ex.res.headersSent && IDEMPOTENT.has(this.req.method)) {
-      this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.attempt + 1), true);
+      // A keep-alive race: the same server again on a new connection; the same attempt.
+      this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.attempt + 1, this.observer), true);
       return;
+    }
+    if (this.observer !== null) {
+      const conn = this.#conn;
+      if (!ex.res.headersSent && this.observer.onFailure(err, conn?.connected ?? false, conn?.bodyTouched ?? false)) return;
+      this.observer.onSettled(err);
     }
     const failure = classifyUpstreamError(err);
     this.#fail(failure.cause, failure.status);

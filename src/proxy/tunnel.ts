@@ -13,10 +13,11 @@ import type { ErrorLog } from '../log/error-log.js';
 import { clientResponseHeaders } from './response-headers.js';
 import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { classifyUpstreamError } from './upstream-error.js';
+import type { Transport } from '../upstream/transport.js';
 
 export interface TunnelTarget {
-  readonly host: string;
-  readonly port: number;
+  /** How the upstream is reached (TCP, TLS or unix socket). */
+  readonly transport: Transport;
   readonly address: string;
   readonly readTimeout: number;
   readonly responseHeaders: HeaderOps;
@@ -28,14 +29,14 @@ export const openTunnels = new Set<Duplex>();
 
 export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[]): void {
   ex.upstream = target.address;
+  const transport = target.transport;
   const upstreamReq = request({
-    host: target.host,
-    port: target.port,
+    createConnection: () => transport.dial(),
     method: ex.req.method,
     path,
     headers,
     setHost: false,
-    agent: false,
+    // No `agent`: with one, node ignores createConnection (agent: false makes a new Agent).
   });
   let settled = false;
   const fail = (cause: string, status: number) => {
@@ -97,6 +98,13 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
 
   if (head.length > 0) client.unshift(head);
   upstreamReq.end();
+}
+
+/** Answers an upgrade request that cannot be tunnelled (no upstream available) and closes. */
+export function refuseUpgrade(ex: Exchange, client: Duplex, status: number): void {
+  ex.res.statusCode = status;
+  writeHead(client, status, ['Content-Length', '0', 'Connection', 'close']);
+  client.end();
 }
 
 function withOps(target: TunnelTarget, headers: string[], ex: Exchange): string[] {

@@ -86,7 +86,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function locate(ex: Exchange, vhost: VirtualHost): Route | undefined {
-    const found = vhost.locations.match(ex.path);
+    const found = vhost.locations.match(ex.path, ex);
     if (found === undefined) {
       sendError(ex, 404, NO_HEADER_OPS);
       return undefined;

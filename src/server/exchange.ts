@@ -24,6 +24,8 @@ export class Exchange {
   abortUpstream: (() => void) | null = null;
   /** Writes the response head the way this request's protocol needs (HTTP/2 differs). */
   head: HeadWriter = writeHeadH1;
+  /** A Set-Cookie value Portico adds to the proxied response (sticky sessions), or null. */
+  setCookie: string | null = null;
 
   constructor(
     readonly req: IncomingMessage,

@@ -4,7 +4,7 @@
  * accepting, let requests in flight finish within `shutdown_timeout`, then close what is left).
  */
 import type { PorticoConfig } from '../config/schema.js';
-import { compile, type CompiledConfig } from '../compile/compile.js';
+import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog } from '../log/error-log.js';
@@ -22,6 +22,8 @@ export interface StartOptions {
   file?: string;
   /** The clock certificates are issued and renewed by (tests move it forward). */
   now?: () => number;
+  /** Tests: a fake clock and private registries for the upstream pools. */
+  upstream?: CompileDeps['upstream'];
 }
 
 export interface BoundAddress {
@@ -45,7 +47,7 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
   const accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
-  const compiled: CompiledConfig = compile(config, { log: errorLog }, options.file);
+  const compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const deps = { accessLog, errorLog, inFlight };
   let tls: TlsRuntime | undefined;
@@ -69,8 +71,11 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
     for (const l of listeners) l.stopAccepting();
     tls?.close();
     compiled.pools.destroy();
+    compiled.groups.close();
     throw err;
   }
+  // Active health checks run while the config is being served.
+  compiled.groups.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -89,6 +94,7 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
       }
       for (const l of listeners) l.destroyAll();
       for (const t of openTunnels) t.destroy();
+      compiled.groups.close();
       compiled.pools.destroy();
       accessLog?.flush();
       errorLog.flush();

@@ -2,8 +2,8 @@
  * The upstream connection pools of a compiled config: one per address and transport settings,
  * shared by every route that proxies there.
  */
-import type { UpstreamAddress } from '../config/address.js';
 import { H1Pool, type H1PoolOptions } from './h1/pool.js';
+import type { Transport } from './transport.js';
 import { available } from './h1/http-parser.js';
 
 export class UpstreamPools {
@@ -17,11 +17,11 @@ export class UpstreamPools {
     }
   }
 
-  get(address: UpstreamAddress, opts: H1PoolOptions): H1Pool {
-    const key = `${address.key}|${opts.connectTimeout}|${opts.keepAliveTimeout}|${opts.maxConnections}`;
+  get(transport: Transport, opts: H1PoolOptions): H1Pool {
+    const key = `${transport.key}|${opts.connectTimeout}|${opts.keepAliveTimeout}|${opts.maxConnections}`;
     let pool = this.#pools.get(key);
     if (!pool) {
-      pool = new H1Pool(address.host, address.port, opts);
+      pool = new H1Pool(transport, opts);
       this.#pools.set(key, pool);
     }
     return pool;

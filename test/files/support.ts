@@ -14,6 +14,7 @@ import { parseLocation, type LocationSpec } from '../../src/config/location-synt
 import { filesHandler } from '../../src/handlers/files.js';
 import { NO_HEADER_OPS } from '../../src/compile/header-ops.js';
 import { Exchange } from '../../src/server/exchange.js';
+import { UpstreamGroups } from '../../src/upstream/groups.js';
 import { UpstreamPools } from '../../src/upstream/pool.js';
 import { silentLog } from '../../src/log/error-log.js';
 import type { FsBinding } from '../../src/files/fs-binding.js';
@@ -87,7 +88,14 @@ export async function startBare(route: { path: string; files: Record<string, unk
   const handler = filesHandler(
     config.servers[0]!.routes[0]!.files!,
     { name: 'bare', responseHeaders: NO_HEADER_OPS, requestHeaders: NO_HEADER_OPS, stripPrefix: undefined },
-    { spec, baseDir: process.cwd(), pools: new UpstreamPools(), log: silentLog(), fs },
+    {
+      spec,
+      baseDir: process.cwd(),
+      pools: new UpstreamPools(),
+      groups: new UpstreamGroups(undefined, { log: silentLog(), baseDir: process.cwd() }, 'bare'),
+      log: silentLog(),
+      fs,
+    },
   );
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';

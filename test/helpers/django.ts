@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +59,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startDjango(options: DjangoOptions = {}): Promise<TestDjango> {
+/** A Django project made ready to serve (database, static files, user) in its own temp dir. */
+export interface PreparedDjango {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  username: string;
+  password: string;
+  mediaRoot: string;
+  timeout: number;
+  /** Removes the temp dir. */
+  cleanup(): Promise<void>;
+}
+
+export async function prepareDjango(options: DjangoOptions = {}): Promise<PreparedDjango> {
   const username = options.username ?? 'alice';
   const password = options.password ?? 'correct horse battery staple';
   const timeout = options.timeout ?? 30_000;
@@ -78,66 +91,149 @@ export async function startDjango(options: DjangoOptions = {}): Promise<TestDjan
     PORTICO_E2E_PASSWORD: password,
     PORTICO_E2E_HTTPS_ORIGINS: (options.httpsOrigins ?? []).join(','),
   };
+  const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await run(PYTHON, ['manage.py', 'prepare_e2e'], { cwd: DJANGO_APP_DIR, env }, timeout);
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
     throw err;
   }
+  return { dir, env, username, password, mediaRoot, timeout, cleanup };
+}
 
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const child = spawn(
-    GUNICORN,
-    [
-      '--workers', '2',
-      '--bind', address,
-      '--chdir', DJANGO_APP_DIR,
-      '--graceful-timeout', '5',
-      '--access-logfile', '-',
-      'project.wsgi:application',
-    ],
-    // Own process group, so the SIGKILL fallback also reaches the workers.
-    { cwd: DJANGO_APP_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
+export interface GunicornOptions {
+  /** 'tcp' (default: a free loopback port) or 'unix' (a socket in the prepared dir). */
+  bind?: 'tcp' | 'unix';
+  workers?: number;
+}
+
+/** One gunicorn master (sync workers) serving a prepared Django; can be killed and started again. */
+export interface Gunicorn {
+  /** What a Portico `proxy.to` takes: "127.0.0.1:port" or "unix:/path.sock". */
+  address: string;
+  /** Every run's gunicorn output (access log lines included), concatenated. */
+  output(): string;
+  /** Access-log lines whose request line starts with `GET <pathPrefix>`, over every run. */
+  requests(pathPrefix: string): number;
+  /** Signal to the whole process group (master and workers); resolves when the master is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same address; resolves when it answers. */
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM, SIGKILL after 8s). */
+  close(): Promise<void>;
+}
+
+export async function startGunicorn(prepared: PreparedDjango, options: GunicornOptions = {}): Promise<Gunicorn> {
+  const unix = options.bind === 'unix';
+  const address = unix ? `unix:${join(prepared.dir, `gunicorn-${Math.random().toString(36).slice(2, 8)}.sock`)}` : `127.0.0.1:${await freePort()}`;
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const start = async () => {
+    child = spawn(
+      GUNICORN,
+      [
+        '--workers', String(options.workers ?? 2),
+        '--worker-class', 'sync',
+        '--bind', address,
+        '--chdir', DJANGO_APP_DIR,
+        '--graceful-timeout', '5',
+        '--access-logfile', '-',
+        'project.wsgi:application',
+      ],
+      // Own process group, so a kill reaches the workers too.
+      { cwd: DJANGO_APP_DIR, env: prepared.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    const c = child;
+    c.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    c.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    try {
+      await waitUntilAnswering(address, c, () => output, prepared.timeout);
+    } catch (err) {
+      await stop(c, exited);
+      throw err;
+    }
+  };
+  await start();
+  return {
+    address,
+    output: () => output,
+    requests: (prefix) => output.split('\n').filter((l) => l.includes(`"GET ${prefix}`)).length,
+    async kill(signal = 'SIGKILL') {
+      const c = child!;
+      try {
+        process.kill(-c.pid!, signal);
+      } catch {
+        c.kill(signal);
+      }
+      await exited;
+    },
+    start,
+    close: () => stop(child!, exited),
+  };
+}
+
+export async function startDjango(options: DjangoOptions = {}): Promise<TestDjango> {
+  const prepared = await prepareDjango(options);
+  let gunicorn: Gunicorn;
+  try {
+    gunicorn = await startGunicorn(prepared);
+  } catch (err) {
+    await prepared.cleanup();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await stop(child, exited);
-      await rm(dir, { recursive: true, force: true });
+      await gunicorn.close();
+      await prepared.cleanup();
     })());
-
-  try {
-    await waitUntilAnswering(`http://${address}/api/me/`, child, () => output, timeout);
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { address, port, username, password, mediaRoot, output: () => output, close };
+  const port = Number(gunicorn.address.slice(gunicorn.address.lastIndexOf(':') + 1));
+  return {
+    address: gunicorn.address,
+    port,
+    username: prepared.username,
+    password: prepared.password,
+    mediaRoot: prepared.mediaRoot,
+    output: gunicorn.output,
+    close,
+  };
 }
 
-/** Polls until Django answers 200, the process dies, or the deadline passes. */
-async function waitUntilAnswering(url: string, child: ChildProcess, output: () => string, timeout: number): Promise<void> {
+/** Polls /api/me/ until Django answers 200, the process dies, or the deadline passes. */
+async function waitUntilAnswering(address: string, child: ChildProcess, output: () => string, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
   let last = '';
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`gunicorn exited (${child.exitCode ?? child.signalCode}) before answering:\n${output()}`);
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
+      const status = await probe(address);
+      if (status === 200) return;
+      last = `status ${status}`;
     } catch (err) {
-      last = String((err as Error).cause ?? err);
+      last = String((err as Error).message);
     }
-    if (Date.now() > deadline) throw new Error(`gunicorn did not answer ${url} within ${timeout} ms (${last}):\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`gunicorn did not answer ${address} within ${timeout} ms (${last}):\n${output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** GET /api/me/?ready over TCP or a unix socket; resolves with the status. */
+function probe(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const where = address.startsWith('unix:')
+      ? { socketPath: address.slice(5) }
+      : { host: '127.0.0.1', port: Number(address.slice(address.lastIndexOf(':') + 1)) };
+    const req = httpRequest({ ...where, path: '/api/me/?ready', headers: { Host: '127.0.0.1' }, agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** SIGTERM to the gunicorn master we started (graceful), SIGKILL to its process group after 8s. */

@@ -16,7 +16,7 @@ export interface TestPortico {
 }
 
 /** A config whose single server listens on 127.0.0.1:0 unless it says otherwise. */
-export async function startPortico(input: PorticoConfigInput, options: Pick<StartOptions, 'now'> = {}): Promise<TestPortico> {
+export async function startPortico(input: PorticoConfigInput, options: Pick<StartOptions, 'now' | 'upstream'> = {}): Promise<TestPortico> {
   const config = validateConfig(
     {
       ...input,

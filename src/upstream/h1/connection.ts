@@ -4,8 +4,9 @@
  * streams the body with backpressure (chunked when its length is unknown), and hands the
  * response to a ResponseSink as it is parsed, pausing the socket when the sink is full.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { Transport } from '../transport.js';
 import { HTTPParser, type NodeHttpParser } from './http-parser.js';
 import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
 
@@ -42,9 +43,11 @@ export class UpstreamConnection implements UpstreamExchangeControl {
    */
   #bodyLeft = 0;
   #bypass = false;
+  /** A request body waiting for the connection: it is read from the client only once the upstream is reachable. */
+  #pendingBody: UpstreamRequest | null = null;
   readonly #idleTimeout: number;
 
-  constructor(host: string, port: number, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
+  constructor(transport: Transport, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
     this.#owner = owner;
     this.#idleTimeout = idleTimeout;
     const P = HTTPParser!;
@@ -56,9 +59,10 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     parser[P.kOnMessageComplete] = this.#onMessageComplete;
     parser[P.kOnExecute] = noop;
     this.#parser = parser;
-    const socket = connect({ host, port, noDelay: true });
+    const socket = transport.dial();
+    // connect_timeout covers the TLS handshake too: both must finish before a request can go.
     socket.setTimeout(connectTimeout);
-    socket.on('connect', () => (this.#connected = true));
+    socket.once(transport.ready, this.#onReady);
     socket.on('data', this.#onData);
     socket.on('timeout', this.#onTimeout);
     socket.on('end', this.#onEnd);
@@ -69,6 +73,11 @@ export class UpstreamConnection implements UpstreamExchangeControl {
 
   get reused(): boolean {
     return this.#served > 0;
+  }
+
+  /** Whether the connection was established (TLS: handshake done): before that, nothing reached the upstream. */
+  get connected(): boolean {
+    return this.#connected;
   }
 
   get destroyed(): boolean {
@@ -85,19 +94,33 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#bypass = false;
     this.#bodyLeft = 0;
     sink.bind(this);
-    if (this.#connected) this.socket.setTimeout(req.readTimeout);
-    else this.socket.once('connect', () => this.socket.setTimeout(req.readTimeout));
     const h = req.headers;
     let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
     for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
     if (req.body !== null && req.chunked) head += 'Transfer-Encoding: chunked\r\n';
     this.socket.write(head + '\r\n', 'latin1');
-    this.#body = req.body === null ? null : new BodyPump(req.body, this.socket, req.chunked, this);
+    if (this.#connected) {
+      this.socket.setTimeout(req.readTimeout);
+      this.#body = req.body === null ? null : new BodyPump(req.body, this.socket, req.chunked, this);
+    } else {
+      // Not a byte of the body is taken from the client before the upstream is reachable, so
+      // a connection that fails can be retried on another server with the body intact.
+      this.#pendingBody = req;
+    }
   }
+
+  readonly #onReady = (): void => {
+    this.#connected = true;
+    const req = this.#pendingBody;
+    this.#pendingBody = null;
+    if (req === null || this.#destroyed) return;
+    this.socket.setTimeout(req.readTimeout);
+    if (req.body !== null) this.#body = new BodyPump(req.body, this.socket, req.chunked, this);
+  };
 
   /** Whether the request body has been fully written (or there was none). */
   get #requestSent(): boolean {
-    return this.#body === null || this.#body.done;
+    return this.#pendingBody === null && (this.#body === null || this.#body.done);
   }
 
   /** Whether any of the body was taken from the client (a retry could not replay it). */
@@ -137,6 +160,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   #recycle(): void {
     if (this.#destroyed) return;
     this.#body = null;
+    this.#pendingBody = null;
     if (!this.#keepAlive) return this.destroy();
     this.#served++;
     this.socket.setTimeout(this.#idleTimeout);
@@ -299,9 +323,12 @@ class BodyPump {
     body.on('error', this.#onError);
     body.on('aborted', this.#onError);
     socket.on('drain', this.#onDrain);
+    body.resume(); // a body a failed attempt paused flows again for this one
   }
 
   stop(): void {
+    // Paused, not left flowing: a body no one has read yet keeps its bytes for the next try.
+    if (!this.done) this.body.pause();
     this.body.off('data', this.#onData);
     this.body.off('end', this.#onEnd);
     this.body.off('aborted', this.#onError);

@@ -5,6 +5,7 @@
  */
 import { UpstreamConnection, type ConnectionOwner } from './connection.js';
 import type { ResponseSink, UpstreamRequest } from './types.js';
+import type { Transport } from '../transport.js';
 
 export interface H1PoolOptions {
   connectTimeout: number;
@@ -26,8 +27,7 @@ export class H1Pool implements ConnectionOwner {
   #closed = false;
 
   constructor(
-    readonly host: string,
-    readonly port: number,
+    readonly transport: Transport,
     readonly options: H1PoolOptions,
   ) {}
 
@@ -88,7 +88,7 @@ export class H1Pool implements ConnectionOwner {
 
   #connect(): UpstreamConnection {
     this.#open++;
-    const conn = new UpstreamConnection(this.host, this.port, this.options.connectTimeout, this.options.keepAliveTimeout, this);
+    const conn = new UpstreamConnection(this.transport, this.options.connectTimeout, this.options.keepAliveTimeout, this);
     this.#all.add(conn);
     return conn;
   }

@@ -9,6 +9,12 @@ export interface UpstreamRequest {
   headers: string[];
   /** null: no body. */
   body: Readable | null;
+  /**
+   * A fresh stream of the same body bytes, when the body was buffered whole before proxying
+   * (request buffering sets it). Only such a body can be sent again to another server after
+   * some of it went to a failed one; a streamed client body cannot be read twice.
+   */
+  replayBody?: (() => Readable) | undefined;
   /** The body has no Content-Length: send it with Transfer-Encoding: chunked. */
   chunked: boolean;
   /** Idle time allowed while waiting for the response (headers, then between body reads). */
@@ -31,6 +37,10 @@ export interface ResponseSink {
 }
 
 export interface UpstreamExchangeControl {
+  /** The connection was established (TLS: handshake done); before that nothing reached the upstream. */
+  readonly connected: boolean;
+  /** Some of the request body was taken from the client (it cannot be streamed again). */
+  readonly bodyTouched: boolean;
   resume(): void;
   /** Gives up on the request: the connection is destroyed, no more sink calls. */
   abort(): void;

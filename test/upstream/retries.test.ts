@@ -1,0 +1,153 @@
+// Retries across servers (nginx proxy_next_upstream): what is retried, what never is, and the
+// bounds (tries, try_duration). Every pool uses policy `first` and max_fails 0, so each
+// request meets the failing server first.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortico } from '../helpers/portico.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { HostRegistry } from '../../src/upstream/host-state.js';
+import type { PorticoConfigInput } from '../../src/config/schema.js';
+import { closedPort, http, json, onRequestHeads, startRawUpstream } from '../proxy/support.js';
+
+type Pool = NonNullable<PorticoConfigInput['upstreams']>[string];
+
+function pool(servers: string[], extra: Partial<Pool> = {}): Pool {
+  return { servers, policy: 'first', max_fails: 0, ...extra };
+}
+
+async function portico(t: { after(fn: () => Promise<unknown>): void }, to: Pool, proxy: Record<string, unknown> = {}, clock?: FakeClock) {
+  const p = await startPortico(
+    { servers: [{ routes: [{ path: '/', proxy: { to, ...proxy } }] }] },
+    clock ? { upstream: { clock, hosts: new HostRegistry() } } : {},
+  );
+  t.after(() => p.close());
+  return p;
+}
+
+/** A raw upstream that reads each request head, then resets the connection. */
+async function resetting(t: { after(fn: () => Promise<unknown>): void }) {
+  const heads: string[] = [];
+  const up = await startRawUpstream((socket) =>
+    onRequestHeads(socket, (head) => {
+      heads.push(head);
+      setImmediate(() => socket.resetAndDestroy());
+    }),
+  );
+  t.after(() => up.close());
+  return { up, heads };
+}
+
+test('connection refused: any request goes to the next server, a POST body intact', async (t) => {
+  const dead = await closedPort();
+  const live = await startUpstream();
+  t.after(() => live.close());
+  const p = await portico(t, pool([`127.0.0.1:${dead}`, live.address]));
+  assert.equal((await http(`${p.url}/get`)).status, 200);
+  const body = Buffer.alloc(200_000, 'x');
+  const r = await http(`${p.url}/post`, { method: 'POST', body });
+  assert.equal(r.status, 200);
+  assert.equal(json<{ bodyLength: number }>(r).bodyLength, body.length);
+  assert.equal(live.seen.at(-1)!.body.equals(body), true);
+});
+
+test('reset after the request was sent: GET and bodiless DELETE are retried; POST, and PUT with a body, are not', async (t) => {
+  const { up: bad, heads } = await resetting(t);
+  const live = await startUpstream();
+  t.after(() => live.close());
+  const p = await portico(t, pool([bad.address, live.address]));
+  assert.equal((await http(`${p.url}/a`)).status, 200);
+  assert.equal((await http(`${p.url}/b`, { method: 'DELETE' })).status, 200);
+  assert.equal((await http(`${p.url}/c`, { method: 'POST', body: 'pay once' })).status, 502);
+  assert.equal((await http(`${p.url}/d`, { method: 'POST' })).status, 502);
+  // PUT is idempotent, but its body was streamed to the failed server and cannot be read twice.
+  assert.equal((await http(`${p.url}/e`, { method: 'PUT', body: 'x'.repeat(1000) })).status, 502);
+  assert.deepEqual(
+    live.seen.map((s) => `${s.method} ${s.url}`),
+    ['GET /a', 'DELETE /b'],
+  );
+  assert.equal(heads.length, 5, 'every request met the failing server first');
+});
+
+test('503 from a server: retried for idempotent methods only when retry.on says so', async (t) => {
+  const unavailable = await startUpstream((_q, res) => res.writeHead(503, { 'X-From': 'sick' }).end('sick'));
+  const live = await startUpstream();
+  t.after(() => Promise.all([unavailable.close(), live.close()]));
+  const on = await portico(t, pool([unavailable.address, live.address], { retry: { on: ['error', 'timeout', 'http_503'] } }));
+  const off = await portico(t, pool([unavailable.address, live.address]));
+  const got = await http(`${on.url}/x`);
+  assert.equal(got.status, 200);
+  assert.equal(got.headers['x-from'], undefined, 'nothing of the dropped 503 reaches the client');
+  assert.equal((await http(`${on.url}/y`, { method: 'POST', body: 'once' })).status, 503);
+  assert.equal((await http(`${off.url}/z`)).status, 503);
+  assert.deepEqual(
+    live.seen.map((s) => `${s.method} ${s.url}`),
+    ['GET /x'],
+  );
+});
+
+test('retry.tries bounds the servers tried', async (t) => {
+  const bad = [await resetting(t), await resetting(t), await resetting(t)];
+  const p = await portico(t, pool(bad.map((b) => b.up.address), { retry: { tries: 2 } }));
+  assert.equal((await http(`${p.url}/`)).status, 502);
+  assert.deepEqual(
+    bad.map((b) => b.heads.length),
+    [1, 1, 0],
+  );
+});
+
+test('retry.try_duration: no new try once it has passed since the first (fake clock)', async (t) => {
+  const clock = new FakeClock();
+  const slowHeads: string[] = [];
+  const slow = await startRawUpstream((socket) =>
+    onRequestHeads(socket, (head) => {
+      slowHeads.push(head);
+      clock.advance(10_000); // the first try took 10s before failing
+      socket.resetAndDestroy();
+    }),
+  );
+  const live = await startUpstream();
+  t.after(() => Promise.all([slow.close(), live.close()]));
+  const bounded = await portico(t, pool([slow.address, live.address], { retry: { try_duration: '10s' } }), {}, clock);
+  assert.equal((await http(`${bounded.url}/late`)).status, 502);
+  assert.equal(live.seen.length, 0);
+  const generous = await portico(t, pool([slow.address, live.address], { retry: { try_duration: '10001ms' } }), {}, clock);
+  assert.equal((await http(`${generous.url}/in-time`)).status, 200);
+  assert.equal(slowHeads.length, 2);
+});
+
+test('read timeout: a GET goes to the next server, a POST gets its 504', async (t) => {
+  const silent = await startUpstream(() => {}); // never answers
+  const live = await startUpstream();
+  t.after(() => Promise.all([silent.close(), live.close()]));
+  const p = await portico(t, pool([silent.address, live.address]), { read_timeout: '200ms' });
+  assert.equal((await http(`${p.url}/get`)).status, 200);
+  assert.equal((await http(`${p.url}/post`, { method: 'POST', body: 'x' })).status, 504);
+  assert.deepEqual(
+    live.seen.map((s) => s.url),
+    ['/get'],
+  );
+});
+
+test('once the response has started, a failure is never retried', async (t) => {
+  const partial = await startRawUpstream((socket) =>
+    onRequestHeads(socket, () => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf');
+      setImmediate(() => socket.resetAndDestroy());
+    }),
+  );
+  const live = await startUpstream();
+  t.after(() => Promise.all([partial.close(), live.close()]));
+  const p = await portico(t, pool([partial.address, live.address]));
+  await assert.rejects(http(`${p.url}/`), /aborted|socket hang up|ECONNRESET/);
+  assert.equal(live.seen.length, 0);
+});
+
+test('retry.on without error: a refused connection is not retried', async (t) => {
+  const dead = await closedPort();
+  const live = await startUpstream();
+  t.after(() => live.close());
+  const p = await portico(t, pool([`127.0.0.1:${dead}`, live.address], { retry: { on: ['timeout'] } }));
+  assert.equal((await http(`${p.url}/`)).status, 502);
+  assert.equal(live.seen.length, 0);
+});
