@@ -96,7 +96,10 @@ test('run: SIGTERM lets the request in flight finish, then exits 0', async (t) =
   const arrivedP = new Promise<void>((r) => (arrived = r));
   let release!: () => void;
   const releaseP = new Promise<void>((r) => (release = r));
-  const upstream = await startUpstream((_req, res) => {
+  // Only /slow waits; the probes below must not (one accepted just before the listener closed
+  // would otherwise wait for the release, which waits for the probes).
+  const upstream = await startUpstream((req, res) => {
+    if (req.url !== '/slow') return res.end('probe');
     arrived();
     void releaseP.then(() => res.end('finished'));
   });
