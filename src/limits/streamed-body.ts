@@ -34,5 +34,11 @@ export function watchStreamedBody(ex: Exchange, maxBodySize: number, bodyTimeout
     else sendError(ex, 408, ops);
   });
   req.once('end', stop);
-  if (ex.contentLength < 0 && maxBodySize !== Infinity) req.on('data', count);
+  if (ex.contentLength < 0 && maxBodySize !== Infinity) {
+    // A 'data' listener would start the flow before the upstream client takes the body (it
+    // waits until the upstream is reachable, so a failed connect can go elsewhere with the body
+    // intact): keep it paused; the upstream client resumes it.
+    if (req.readableFlowing !== true) req.pause();
+    req.on('data', count);
+  }
 }
