@@ -15,6 +15,8 @@ Commands:
   schema              print the JSON Schema of the config (for editors)
   trust   [-c FILE]   create the local CA if needed and install its root in the system trust store
   untrust [-c FILE]   remove the local root CA from the system trust store
+  hash-password [--cost N]
+                      read a password on stdin, print its bcrypt hash (for basic_auth)
 
 Options:
   -c, --config FILE   config file (YAML or JSON)
@@ -37,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        cost: { type: 'string' },
       },
     });
   } catch (err) {
@@ -63,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./trust.js')).trust(values.config);
     case 'untrust':
       return (await import('./trust.js')).untrust(values.config);
+    case 'hash-password':
+      return (await import('./hash-password.js')).hashPasswordCommand(values.cost);
     case 'schema': {
       const { jsonSchema } = await import('../config/schema.js');
       process.stdout.write(JSON.stringify(jsonSchema(), null, 2) + '\n');

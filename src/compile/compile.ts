@@ -17,6 +17,9 @@ import { respondHandler } from '../handlers/respond.js';
 import { redirectHandler } from '../handlers/redirect.js';
 import { filesHandler } from '../handlers/files.js';
 import { dirname, resolve } from 'node:path';
+import { closeHandler } from '../handlers/close.js';
+import { shieldRoute } from '../shield/guards.js';
+import { Zones } from '../shield/zones.js';
 import { UpstreamPools } from '../upstream/pool.js';
 import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../server/exchange.js';
@@ -65,6 +68,8 @@ interface PlanDraft {
   explicitDefault?: string;
   tls?: TlsSite[];
   plain?: string;
+  /** The server whose `unknown_host` replaced the default server, and its policy. */
+  unknownHost?: { where: string; policy: string };
 }
 
 export interface CompileDeps {
@@ -73,6 +78,17 @@ export interface CompileDeps {
   baseDir?: string;
   /** Tests: a fake clock, a private host-state or health-check registry, a seeded random. */
   upstream?: Partial<Pick<UpstreamDeps, 'clock' | 'hosts' | 'checkers' | 'policy'>>;
+  /** Clock of the rate limiters (tests inject one). */
+  now?: () => number;
+}
+
+/** What every route needs from the config's top level. */
+interface Shared {
+  deps: CompileDeps;
+  pools: UpstreamPools;
+  groups: UpstreamGroups;
+  zones: Zones;
+  client: PorticoConfig['client'];
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
@@ -93,6 +109,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   };
   const tlsSites: TlsSite[] = [];
   const tlsProblems: string[] = [];
+  const shared: Shared = { deps, pools, groups, zones: new Zones(deps.now), client: config.client };
 
   config.servers.forEach((server, si) => {
     const where = `servers[${si}]`;
@@ -106,7 +123,13 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     };
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
-      const compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, deps, pools, groups);
+      let compiled: Route;
+      try {
+        compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, shared);
+      } catch (err) {
+        problems.push(`${file}: ${where}.routes[${ri}]: ${(err as Error).message}`);
+        return;
+      }
       const err = vhost.locations.add(spec, compiled, route.proxy !== undefined, compileRouteMatch(route.match));
       if (err) problems.push(`${file}: ${where}.routes[${ri}].path: ${err}`);
     });
@@ -122,6 +145,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
         plan.plain ??= where;
       }
       addServerNames(plan, server, vhost, where, key, file, problems);
+      addUnknownHostPolicy(plan, server, where, key, file, problems);
     }
   });
   problems.push(...tlsProblems.map((p) => `${file}: ${p}`));
@@ -138,6 +162,8 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     }
   }
 
+  for (const [key, plan] of plans) applyUnknownHostPolicy(plan, key, file, problems);
+  problems.push(...shared.zones.problems.map((p) => `${file}: ${p}`));
   checkOverlaps([...plans.keys()], file, problems);
   problems.push(...groups.problems);
   if (problems.length > 0) {
@@ -213,6 +239,46 @@ function addServerNames(
   });
 }
 
+/**
+ * `unknown_host: close | 421`: a request whose Host matches no server on the address is
+ * answered by a synthetic default server instead of the first (nginx's catch-all
+ * `server { listen 80 default_server; return 444; }`). It conflicts with a server that
+ * answers any host or is marked `default`, which would also claim those requests.
+ */
+function addUnknownHostPolicy(plan: PlanDraft, server: ServerConfig, where: string, key: string, file: string, problems: string[]): void {
+  const policy = server.unknown_host;
+  if (policy === 'default') return;
+  const text = String(policy);
+  if (plan.unknownHost && plan.unknownHost.policy !== text)
+    problems.push(`${file}: ${where}.unknown_host: ${plan.unknownHost.where} says '${plan.unknownHost.policy}' for ${key}; use one policy per address`);
+  plan.unknownHost ??= { where, policy: text };
+}
+
+/** Once every server is known: the unknown-host policy becomes the address's default server. */
+function applyUnknownHostPolicy(plan: PlanDraft, key: string, file: string, problems: string[]): void {
+  const policy = plan.unknownHost;
+  if (!policy) return;
+  const other = plan.catchAll ?? plan.explicitDefault;
+  if (other) {
+    const why = plan.catchAll ? 'it has no hosts' : 'default: true';
+    problems.push(`${file}: ${policy.where}.unknown_host: ${other} already answers unknown hosts on ${key} (${why}); remove one of them`);
+    return;
+  }
+  const name = `${policy.where}.unknown_host`;
+  const handler = policy.policy === 'close' ? closeHandler() : statusHandler(421);
+  const locations = new LocationTable<Route, Exchange>();
+  locations.add({ kind: 'prefix', path: '/', noRegex: false }, { name, handler, responseHeaders: NO_HEADER_OPS }, false);
+  plan.hosts.setDefault({ name, trustedProxies: cidrMatcher([]), locations });
+}
+
+function statusHandler(status: number): RouteHandler {
+  return {
+    handle(ex) {
+      sendError(ex, status, NO_HEADER_OPS);
+    },
+  };
+}
+
 /** "*:8080" and "127.0.0.1:8080" cannot both be bound. */
 function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   const wildcardPorts = new Set(keys.filter((k) => k.startsWith('*:')).map((k) => k.slice(2)));
@@ -223,25 +289,25 @@ function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   }
 }
 
-function compileRoute(
-  route: RouteConfig,
-  spec: LocationSpec,
-  name: string,
-  deps: CompileDeps,
-  pools: UpstreamPools,
-  groups: UpstreamGroups,
-): Route {
+function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared): Route {
+  const maxBodySize = route.max_body_size ?? shared.client.max_body_size;
   const ctx: RouteContext = {
     name,
     requestHeaders: compileHeaderOps(route.request_headers),
     responseHeaders: compileHeaderOps(route.response_headers),
     stripPrefix: stripPrefixOf(route, spec),
+    maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
+    client: { bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
   };
   let handler: RouteHandler;
-  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log: deps.log });
-  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: deps.baseDir!, pools, groups, log: deps.log });
+  const { pools, groups } = shared;
+  const log = shared.deps.log;
+  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log });
+  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: shared.deps.baseDir!, pools, groups, log });
+  else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
+  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
   return { name, handler, responseHeaders: ctx.responseHeaders };
 }
 

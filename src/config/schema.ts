@@ -10,9 +10,9 @@ import { parseLocation } from './location-syntax.js';
 import { isCidrList } from '../http/cidr.js';
 import { proxyTarget, upstreamPool, UPSTREAM_NAME } from './upstream-schema.js';
 import { routeMatch } from './match-schema.js';
+import * as shield from './shield-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
-
 
 const listen = z.string().superRefine((v, ctx) => {
   if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'` });
@@ -37,6 +37,7 @@ const proxy = z
       'How long an idle upstream connection is kept; shorter than gunicorn keep-alive (2s) to avoid reset races',
     ),
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
+    buffering: shield.buffering,
   })
   .strict();
 
@@ -45,6 +46,7 @@ const respond = z
     status: z.number().int().min(100).max(599).default(200),
     body: z.string().default(''),
     headers: z.record(headerName, z.string()).optional(),
+    close: z.boolean().default(false).describe('Close the connection without answering (nginx return 444); status, body and headers are ignored'),
   })
   .strict();
 
@@ -149,6 +151,11 @@ const route = z
     respond: respond.optional(),
     redirect: redirect.optional(),
     files: files.optional(),
+    max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
+    access: shield.access.optional(),
+    basic_auth: shield.basicAuth.optional(),
+    limit_req: shield.limitReq.optional(),
+    limit_conn: shield.limitConn.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -243,6 +250,7 @@ const server = z
         "HTTP address(es) that redirect to this HTTPS server (308) and answer ACME HTTP-01 challenges; default ':80' (same host) " +
           'when the server listens on port 443, else none',
       ),
+    unknown_host: shield.unknownHost,
     routes: z.array(route).min(1),
   })
   .strict();
@@ -283,6 +291,7 @@ export const configSchema = z
       .strict()
       .default({ directory: LETS_ENCRYPT })
       .describe('Defaults for every server using ACME'),
+    client: shield.client,
   })
   .strict()
   .superRefine((cfg, ctx) => {

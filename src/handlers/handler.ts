@@ -24,4 +24,8 @@ export interface RouteContext {
   requestHeaders: HeaderOps;
   /** Path prefix removed before proxying, if any. */
   stripPrefix: string | undefined;
+  /** Largest request body in bytes; Infinity: no limit. */
+  maxBodySize: number;
+  /** Client-side timeouts in ms (config `client`). */
+  client: { bodyTimeout: number; sendTimeout: number };
 }

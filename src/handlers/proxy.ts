@@ -2,6 +2,8 @@
  * `proxy`: forwards to an upstream pool over keep-alive connections; WebSockets are tunnelled.
  * A pool of one plain server compiles to the direct path (no selection, no health, no retry
  * bookkeeping); anything else goes through BalancedRequest (src/proxy/balanced.ts).
+ * With buffering.request (the default) a request body is read completely before the upstream
+ * is contacted; with buffering.response a slow client's response is spooled (relay.ts).
  */
 import type { ProxyConfig } from '../config/schema.js';
 import type { UpstreamPools } from '../upstream/pool.js';
@@ -10,10 +12,14 @@ import type { UpstreamGroup } from '../upstream/group.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { Exchange } from '../server/exchange.js';
 import { encodePath } from '../http/normalize-path.js';
-import { relay, type RelayTarget } from '../proxy/relay.js';
+import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
 import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
+import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
+import { watchStreamedBody } from '../limits/streamed-body.js';
+import type { UpstreamRequest } from '../upstream/h1/types.js';
+import { sendError } from './send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
 
 export interface ProxyDeps {
@@ -43,6 +49,47 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const strip = ctx.stripPrefix;
   const requestOps = ctx.requestHeaders;
   const readTimeout = cfg.read_timeout;
+  const buffering = cfg.buffering;
+  const relayOpts: RelayOptions = {
+    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size } : null,
+    sendTimeout: ctx.client.sendTimeout,
+  };
+  const bodyOpts: RequestBufferingOptions | null = buffering.request
+    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log }
+    : null;
+
+  /**
+   * A request with a body: read it whole first (buffering.request), or stream it with its
+   * limits watched; then `send` it. Requests without a body take the direct paths below.
+   */
+  function withBody(ex: Exchange, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
+    const method = ex.req.method!;
+    const path = upstreamPath(ex, strip);
+    if (ex.expectsContinue) {
+      ex.expectsContinue = false;
+      ex.res.writeContinue();
+    }
+    if (bodyOpts === null) {
+      send({ method, path, headers, body: ex.req, chunked, readTimeout });
+      watchStreamedBody(ex, ctx.maxBodySize, ctx.client.bodyTimeout, ctx.responseHeaders);
+      return;
+    }
+    bufferRequestBody(ex, bodyOpts, (body) => {
+      // De-chunked: WSGI needs the length (Django ticket #28668).
+      if (chunked) headers.push('Content-Length', String(body.length));
+      body.stream.once('error', (err) => bodyFailed(ex, err));
+      send({ method, path, headers, body: body.stream, chunked: false, readTimeout });
+    });
+  }
+
+  /** The spooled body could not be read back (a disk error): the upstream request is void. */
+  function bodyFailed(ex: Exchange, err: Error): void {
+    if (ex.res.writableEnded || ex.res.destroyed) return;
+    deps.log.error('cannot read buffered request body', { route: ex.routeName, err: err.message });
+    ex.abortUpstream?.();
+    if (ex.res.headersSent) ex.res.destroy();
+    else sendError(ex, 500, ctx.responseHeaders);
+  }
 
   if (group.trivial) {
     const target = targets[0]!;
@@ -52,14 +99,8 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
         // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
         // does, the upstream's own address stands in).
         if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
-        relay(ex, target, {
-          method: ex.req.method!,
-          path: upstreamPath(ex, strip),
-          headers,
-          body: hasBody ? ex.req : null,
-          chunked,
-          readTimeout,
-        });
+        if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
+        relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip), headers, body: null, chunked: false, readTimeout }, relayOpts);
       },
       upgrade(ex, socket, head) {
         const { headers } = upstreamRequestHeaders(ex, requestOps, true);
@@ -69,18 +110,13 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     };
   }
 
-  const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log };
+  const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
   return {
     handle(ex) {
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
-      new BalancedRequest(ex, route, {
-        method: ex.req.method!,
-        path: upstreamPath(ex, strip),
-        headers,
-        body: hasBody ? ex.req : null,
-        chunked,
-        readTimeout,
-      }).start();
+      // The server is chosen once the body is in (buffering.request): the one free now.
+      if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
+      new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip), headers, body: null, chunked: false, readTimeout }).start();
     },
     upgrade(ex, socket, head) {
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts

@@ -23,8 +23,13 @@ export function send(ex: Exchange, status: number, headers: string[], body: stri
   }
 }
 
-/** A short plain-text error page ("502 Bad Gateway"), like Caddy's empty-bodied errors but readable. */
-export function sendError(ex: Exchange, status: number, ops: HeaderOps): void {
+/**
+ * A short plain-text error page ("502 Bad Gateway"), like Caddy's empty-bodied errors but
+ * readable. `extraHeaders` (Retry-After, WWW-Authenticate) come before the route's edits.
+ */
+export function sendError(ex: Exchange, status: number, ops: HeaderOps, extraHeaders?: readonly string[]): void {
   const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
-  send(ex, status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], body, ops);
+  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)];
+  if (extraHeaders) headers.push(...extraHeaders);
+  send(ex, status, headers, body, ops);
 }

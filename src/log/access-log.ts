@@ -85,7 +85,7 @@ function dash(text: string): string {
 function combinedLine(ex: Exchange, status: number): string {
   const req = ex.req;
   return (
-    `${ex.clientIp} - - [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.bytesSent} ` +
+    `${ex.clientIp} - ${dash(ex.remoteUser)} [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.bytesSent} ` +
     `"${dash(header(ex, 'referer'))}" "${dash(header(ex, 'user-agent'))}"\n`
   );
 }
@@ -97,6 +97,7 @@ function jsonLine(ex: Exchange, status: number): string {
       time: new Date().toISOString(),
       remote_addr: ex.clientIp,
       peer: ex.peerIp,
+      remote_user: ex.remoteUser || undefined,
       method: req.method,
       uri: req.url,
       protocol: `HTTP/${req.httpVersion}`,

@@ -24,7 +24,7 @@ import type { SelectRequest } from '../upstream/selection/policy.js';
 import type { Waiter } from '../upstream/wait-queue.js';
 import { failureKind } from '../upstream/conditions.js';
 import type { UpstreamError, UpstreamRequest } from '../upstream/h1/types.js';
-import { IDEMPOTENT, relay, type AttemptObserver, type RelayTarget } from './relay.js';
+import { IDEMPOTENT, relay, type AttemptObserver, type RelayOptions, type RelayTarget } from './relay.js';
 import { sendError } from '../handlers/send.js';
 
 export interface BalancedRoute {
@@ -33,6 +33,8 @@ export interface BalancedRoute {
   readonly targets: readonly RelayTarget[];
   readonly responseHeaders: HeaderOps;
   readonly log: ErrorLog;
+  /** Response buffering and send_timeout of the route. */
+  readonly relayOptions: RelayOptions;
 }
 
 /** The request as the selection policies see it (client address, URI, headers, cookie). */
@@ -113,7 +115,7 @@ export class BalancedRequest extends ExchangeSelectRequest implements AttemptObs
     if (this.#firstTryAt === 0) this.#firstTryAt = this.route.group.clock.now();
     upstream.passive.picked(upstream.state);
     upstream.state.begin();
-    relay(this.ex, this.route.targets[upstream.index]!, this.#withHost(upstream), this);
+    relay(this.ex, this.route.targets[upstream.index]!, this.#withHost(upstream), this.route.relayOptions, this);
   }
 
   /**

@@ -12,6 +12,8 @@ import { sendError } from '../handlers/send.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { H1Pool } from '../upstream/h1/pool.js';
 import type { ResponseSink, UpstreamError, UpstreamExchangeControl, UpstreamRequest } from '../upstream/h1/types.js';
+import { ResponseBuffer, bufferable, type ResponseBufferingOptions } from '../buffering/response-buffer.js';
+import { SendTimer } from '../limits/send-timer.js';
 
 export interface RelayTarget {
   readonly pool: H1Pool;
@@ -19,6 +21,14 @@ export interface RelayTarget {
   readonly address: string;
   readonly responseHeaders: HeaderOps;
   readonly log: ErrorLog;
+}
+
+/** Per route, compiled once. */
+export interface RelayOptions {
+  /** null: the response is relayed with backpressure only (buffering.response: false). */
+  readonly buffering: ResponseBufferingOptions | null;
+  /** send_timeout, armed while the client's socket is full. */
+  readonly sendTimeout: number;
 }
 
 /** A keep-alive race is retried on a new connection at most this many times. */
@@ -48,9 +58,9 @@ export interface AttemptObserver {
   onSettled(err: UpstreamError | null): void;
 }
 
-export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest, observer: AttemptObserver | null = null): void {
+export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest, opts: RelayOptions, observer: AttemptObserver | null = null): void {
   ex.upstream = target.address;
-  target.pool.request(req, new Relay(ex, target, req, 0, observer));
+  target.pool.request(req, new Relay(ex, target, req, opts, 0, observer));
 }
 
 class Relay implements ResponseSink {
@@ -59,11 +69,18 @@ class Relay implements ResponseSink {
   #settled = false;
   /** The observer took the request elsewhere: this attempt says nothing more. */
   #handedOff = false;
+  /** Upstream response headers, read only if the client turns out slow (bufferable()). */
+  #rawHeaders: string[] | null = null;
+  /** Set once the client's socket was full and the response may be buffered. */
+  #buffer: ResponseBuffer | null = null;
+  #bufferable: boolean | undefined = undefined;
+  #sendTimer: SendTimer | null = null;
 
   constructor(
     readonly ex: Exchange,
     readonly target: RelayTarget,
     readonly req: UpstreamRequest,
+    readonly opts: RelayOptions,
     readonly attempt: number,
     readonly observer: AttemptObserver | null,
   ) {
@@ -78,6 +95,7 @@ class Relay implements ResponseSink {
   };
 
   readonly #resume = (): void => {
+    this.#sendTimer?.disarm();
     this.#conn?.resume();
   };
 
@@ -95,6 +113,7 @@ class Relay implements ResponseSink {
       this.#conn?.abort();
       return;
     }
+    this.#rawHeaders = rawHeaders;
     const filtered = clientResponseHeaders(rawHeaders);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
@@ -112,10 +131,21 @@ class Relay implements ResponseSink {
 
   onData(chunk: Buffer): boolean {
     if (this.#settled) return true;
+    if (this.#buffer !== null) return this.#buffer.push(chunk);
     const res = this.ex.res;
     this.ex.bytesSent += chunk.length;
     if (res.write(chunk)) return true;
+    // The client is slower than the upstream, for now.
+    const buffering = this.opts.buffering;
+    if (buffering !== null && (this.#bufferable ??= bufferable(this.#rawHeaders!))) {
+      // Up to memory_limit, node's own write buffer holds the backlog: a client that is merely
+      // a moment behind drains it at once and no disk is touched. Beyond it, spool to disk.
+      if (res.writableLength < buffering.memory) return true;
+      this.#buffer = new ResponseBuffer(this.ex, buffering, this.opts.sendTimeout, this.#resume);
+      return true;
+    }
     res.once('drain', this.#resume);
+    (this.#sendTimer ??= new SendTimer(res, this.opts.sendTimeout)).arm();
     return false;
   }
 
@@ -124,7 +154,10 @@ class Relay implements ResponseSink {
     this.#conn = null;
     this.ex.abortUpstream = null;
     if (this.#handedOff) return;
-    if (!this.#settled) this.ex.res.end();
+    if (!this.#settled) {
+      if (this.#buffer !== null) this.#buffer.end();
+      else this.ex.res.end();
+    }
     this.observer?.onSettled(null);
   }
 
@@ -138,7 +171,7 @@ class Relay implements ResponseSink {
     if (this.#settled || err.code === 'CLIENT_BODY') return void this.observer?.onSettled(null);
     if (retryable && this.attempt < STALE_RETRIES && !ex.res.headersSent && IDEMPOTENT.has(this.req.method)) {
       // A keep-alive race: the same server again on a new connection; the same attempt.
-      this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.attempt + 1, this.observer), true);
+      this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.opts, this.attempt + 1, this.observer), true);
       return;
     }
     if (this.observer !== null) {
@@ -152,6 +185,8 @@ class Relay implements ResponseSink {
 
   #fail(cause: string, status: number): void {
     const ex = this.ex;
+    this.#sendTimer?.disarm();
+    this.#buffer?.destroy();
     this.target.log.upstreamFailure(ex, cause, status);
     if (ex.res.headersSent) ex.res.destroy();
     else sendError(ex, status, this.target.responseHeaders);

@@ -25,6 +25,8 @@ export interface DispatchDeps {
   protocol?: 'h1' | 'h2';
   /** Requests in flight, for graceful shutdown. */
   inFlight: { count: number; onIdle: (() => void) | null };
+  /** Request head limits (config `client`); the header size itself is node's maxHeaderSize. */
+  limits: { maxHeaders: number; maxUriLength: number };
 }
 
 interface Prepared {
@@ -36,6 +38,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const { accessLog, errorLog, scheme, inFlight } = deps;
   const h2 = deps.protocol === 'h2';
   const head = h2 ? writeHeadH2 : writeHeadH1;
+  const maxHeaderFields = deps.limits.maxHeaders * 2;
+  const maxUriLength = deps.limits.maxUriLength;
 
   /** Parses what every request needs; answers 400 itself and returns undefined on bad input. */
   function prepare(req: IncomingMessage, res: ServerResponse): Prepared | undefined {
@@ -43,12 +47,17 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let hostHeader = '';
     let hosts = 0;
     let authority: string | undefined;
+    let contentLength = -1;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 4 && name.toLowerCase() === 'host') {
         hostHeader = raw[i + 1]!;
         hosts++;
-      } else if (h2 && name === ':authority') authority = raw[i + 1]!;
+      } else if (h2 && name === ':authority') {
+        authority = raw[i + 1]!;
+      } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
+        contentLength = Number(raw[i + 1]); // node's parser has validated it
+      }
     }
     // HTTP/2 carries the host in :authority, which wins over a Host header (RFC 9113 §8.3.1).
     if (authority !== undefined) {
@@ -74,15 +83,20 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const path = normalizePath(rawPath);
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
     ex.head = head;
-    // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
-    // HTTP/1.1 itself, not for HTTP/2); a path we cannot normalize is too (nginx).
-    if (hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined) {
+    ex.contentLength = contentLength;
+    // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
+    const status =
+      raw.length > maxHeaderFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
+      // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
+      // HTTP/1.1 itself, not for HTTP/2); a path we cannot normalize is too (nginx).
+      : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined ? 400 : 0;
+    if (status !== 0) {
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
       res.shouldKeepAlive = false;
-      sendError(ex, 400, NO_HEADER_OPS);
+      sendError(ex, status, NO_HEADER_OPS);
       return undefined;
     }
-    return { ex, vhost };
+    return { ex, vhost: vhost! };
   }
 
   function locate(ex: Exchange, vhost: VirtualHost): Route | undefined {
@@ -107,7 +121,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    accessLog?.write(ex, res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499);
+    accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
     if (--inFlight.count === 0) inFlight.onIdle?.();
   }
 
@@ -118,6 +132,19 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    serve(req, res, false);
+  }
+
+  /**
+   * `Expect: 100-continue`: node leaves the 100 to us when this listener exists, so a request
+   * refused by its headers (413, 401, 403, 429) is refused before the client sends its body;
+   * whoever reads the body sends the 100 (ex.expectsContinue).
+   */
+  function onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
+    serve(req, res, true);
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     inFlight.count++;
     const prepared = prepare(req, res);
     if (prepared === undefined) {
@@ -127,6 +154,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       return;
     }
     const { ex, vhost } = prepared;
+    ex.expectsContinue = expectsContinue;
     res.once('close', () => finish(ex));
     const route = locate(ex, vhost);
     if (route === undefined) return;
@@ -174,5 +202,5 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
   }
 
-  return { onRequest, onUpgrade };
+  return { onRequest, onCheckContinue, onUpgrade };
 }

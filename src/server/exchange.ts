@@ -26,6 +26,14 @@ export class Exchange {
   head: HeadWriter = writeHeadH1;
   /** A Set-Cookie value Portico adds to the proxied response (sticky sessions), or null. */
   setCookie: string | null = null;
+  /** The request's Content-Length, or -1 without one (no body, or chunked). */
+  contentLength = -1;
+  /** The client sent `Expect: 100-continue` and no 100 was sent yet: whoever reads the body sends it. */
+  expectsContinue = false;
+  /** The basic-auth user, for the access log (nginx $remote_user). */
+  remoteUser = '';
+  /** Status for the access log when no response was written on purpose (444: closed unanswered). */
+  logStatus = 0;
 
   constructor(
     readonly req: IncomingMessage,

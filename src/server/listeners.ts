@@ -23,15 +23,33 @@ import { H2Sessions } from './h2-sessions.js';
 import { TLS_SETTINGS, ALPN_PROTOCOLS } from '../tls/settings.js';
 import type { SniTable } from '../tls/sni-table.js';
 import type { ErrorLog } from '../log/error-log.js';
+import type { ClientConfig } from '../config/shield-schema.js';
 
-/** Node's defaults kill uploads after 5 minutes (requestTimeout); Portico's limits are per read (ANCHORS §3.9). */
-export const SERVER_OPTIONS = {
-  requestTimeout: 0,
-  headersTimeout: 60_000,
-  keepAliveTimeout: 75_000, // nginx keepalive_timeout
-  maxHeaderSize: 16 * 1024,
-  requireHostHeader: true,
-};
+/**
+ * node's http server options from the config's `client` block. Node's own defaults would kill
+ * uploads after 5 minutes (requestTimeout); Portico's limits are per read instead (ANCHORS
+ * §3.9): the head within header_timeout, the body with body_timeout between reads
+ * (limits/body-timeout.ts), responses with send_timeout while the client is not reading.
+ */
+export function serverOptions(client: ClientConfig) {
+  return {
+    requestTimeout: 0,
+    headersTimeout: client.header_timeout,
+    // node checks header deadlines on this interval (30s by default), which would let a
+    // slowloris connection live up to 30s past header_timeout.
+    connectionsCheckingInterval: Math.min(5_000, Math.max(250, Math.floor(client.header_timeout / 4))),
+    keepAliveTimeout: client.keepalive_timeout,
+    maxHeaderSize: client.max_header_size,
+    requireHostHeader: true,
+  };
+}
+
+/** Limits and handlers every HTTP/1.1 server gets, plain or TLS. */
+function shieldH1(server: Server | HttpsServer, client: ClientConfig, onCheckContinue: (req: IncomingMessage, res: ServerResponse) => void): void {
+  // One above the limit: node drops headers past maxHeadersCount, dispatch answers 431 for them.
+  server.maxHeadersCount = client.max_headers + 1;
+  server.on('checkContinue', onCheckContinue);
+}
 
 export interface Listener {
   listen(): Promise<AddressInfo>;
@@ -41,15 +59,16 @@ export interface Listener {
   destroyAll(): void;
 }
 
-type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'>;
+type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'> & { client: ClientConfig };
 
 /** Requests answered before routing (ACME HTTP-01 challenges); true when it answered. */
 export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
-  const { onRequest, onUpgrade } = createDispatcher(plan, { ...deps, scheme: 'http' });
+  const { onRequest, onCheckContinue, onUpgrade } = createDispatcher(plan, { ...deps, scheme: 'http' });
   const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
-  const server = createHttpServer(SERVER_OPTIONS, handler);
+  const server = createHttpServer(serverOptions(deps.client), handler);
+  shieldH1(server, deps.client, onCheckContinue);
   server.on('upgrade', onUpgrade);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   return {
@@ -73,7 +92,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   const initial = opts.sni.defaultCertificate;
   const server: HttpsServer = createHttpsServer(
     {
-      ...SERVER_OPTIONS,
+      ...serverOptions(deps.client),
       ...TLS_SETTINGS,
       ALPNProtocols: ALPN_PROTOCOLS,
       SNICallback: opts.sni.sniCallback,
@@ -82,6 +101,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     },
     h1.onRequest,
   );
+  shieldH1(server, deps.client, h1.onCheckContinue);
   server.on('upgrade', h1.onUpgrade);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
@@ -94,7 +114,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
   h2server.on('request', h2.onRequest as never);
-  const sessions = new H2Sessions(h2server, SERVER_OPTIONS.keepAliveTimeout);
+  const sessions = new H2Sessions(h2server, deps.client.keepalive_timeout);
 
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
   // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.

@@ -49,7 +49,8 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
   const compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
-  const deps = { accessLog, errorLog, inFlight };
+  const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
+  const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];

@@ -87,7 +87,7 @@ export async function startBare(route: { path: string; files: Record<string, unk
   const spec = parseLocation(route.path) as LocationSpec;
   const handler = filesHandler(
     config.servers[0]!.routes[0]!.files!,
-    { name: 'bare', responseHeaders: NO_HEADER_OPS, requestHeaders: NO_HEADER_OPS, stripPrefix: undefined },
+    { name: 'bare', responseHeaders: NO_HEADER_OPS, requestHeaders: NO_HEADER_OPS, stripPrefix: undefined, maxBodySize: Infinity, client: { bodyTimeout: 0, sendTimeout: 0 } },
     {
       spec,
       baseDir: process.cwd(),

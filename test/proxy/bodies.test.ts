@@ -14,9 +14,9 @@ import { RawClient, all, delay, json, one, rawRequest, rawValues, within } from 
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function proxied(handler?: Parameters<typeof startUpstream>[0]) {
+async function proxied(handler?: Parameters<typeof startUpstream>[0], proxyExtra: Record<string, unknown> = {}) {
   const upstream = await startUpstream(handler);
-  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address, proxyExtra) }] }] });
   return { upstream, portico, close: () => Promise.all([portico.close(), upstream.close()]) };
 }
 
@@ -70,11 +70,13 @@ for (const status of [204, 304]) {
   });
 }
 
-function hashingUpstream() {
+function hashingUpstream(proxyExtra: Record<string, unknown> = {}) {
   return proxied((req, res, body) => {
     res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ sha: sha256(body), length: body.length, te: req.headers['transfer-encoding'] ?? null }));
-  });
+    res.end(
+      JSON.stringify({ sha: sha256(body), length: body.length, te: req.headers['transfer-encoding'] ?? null, cl: req.headers['content-length'] ?? null }),
+    );
+  }, proxyExtra);
 }
 
 test('POST with Content-Length: a few MiB arrive intact', async (t) => {
@@ -95,12 +97,16 @@ test('POST with Content-Length: a few MiB arrive intact', async (t) => {
     'upload',
   );
   assert.equal(res.status, 200);
-  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te: null });
+  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te: null, cl: String(body.length) });
   assert.deepEqual(rawValues(upstream.seen[0]!.rawHeaders, 'content-length'), [String(body.length)]);
 });
 
-test('chunked POST: a few MiB in uneven chunks arrive intact', async (t) => {
-  const { portico, close } = await hashingUpstream();
+for (const [buffering, expected] of [
+  [true, 'de-chunked: sent upstream with Content-Length (request buffering, the default)'],
+  [false, 'streamed upstream chunked (buffering: false)'],
+] as const)
+test(`chunked POST: a few MiB in uneven chunks arrive intact, ${expected}`, async (t) => {
+  const { portico, close } = await hashingUpstream({ buffering });
   t.after(close);
   const body = randomBytes(2 * 1024 * 1024 + 333);
   const res = await within(
@@ -124,7 +130,9 @@ test('chunked POST: a few MiB in uneven chunks arrive intact', async (t) => {
     'chunked upload',
   );
   assert.equal(res.status, 200);
-  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te: 'chunked' });
+  const te = buffering ? null : 'chunked';
+  const cl = buffering ? String(body.length) : null;
+  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te, cl });
 });
 
 test('Expect: 100-continue: the client gets 100 Continue, then the response', async (t) => {
@@ -140,11 +148,11 @@ test('Expect: 100-continue: the client gets 100 Continue, then the response', as
   client.write(body);
   const res = await client.response();
   assert.equal(res.status, 200);
-  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te: null });
+  assert.deepEqual(json(res), { sha: sha256(body), length: body.length, te: null, cl: String(body.length) });
   assert.deepEqual(rawValues(upstream.seen[0]!.rawHeaders, 'expect'), []);
 });
 
-test('a 20 MiB response streams with backpressure to a slow reader, intact', async (t) => {
+test('buffering.response false: a 20 MiB response streams with backpressure to a slow reader, intact', async (t) => {
   const SIZE = 20 * 1024 * 1024;
   const big = Buffer.alloc(SIZE);
   for (let i = 0; i < SIZE; i += 4) big.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i);
@@ -162,7 +170,7 @@ test('a 20 MiB response streams with backpressure to a slow reader, intact', asy
       res.end();
     };
     pump();
-  });
+  }, { buffering: { response: false } });
   t.after(close);
 
   const got = await within(

@@ -142,7 +142,7 @@ test('client aborting before the response: the upstream request is aborted and i
   assert.deepEqual(errorRecords(portico), [], 'a client abort is not an upstream failure');
 });
 
-test('client aborting mid-upload: the upstream request is aborted', async (t) => {
+test('client aborting mid-upload (buffering: false): the upstream request is aborted', async (t) => {
   let upstreamReq: IncomingMessage | undefined;
   let aborted = false;
   const server = createServer((req, res) => {
@@ -154,7 +154,7 @@ test('client aborting mid-upload: the upstream request is aborted', async (t) =>
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(address) }] }] });
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(address, { buffering: false }) }] }] });
   t.after(async () => {
     await portico.close();
     server.closeAllConnections();
@@ -213,7 +213,7 @@ test('request smuggling attempts: 400, connection closed, nothing reaches the up
   await stillServes(portico);
 });
 
-test('a malformed chunked body while proxying: 400, connection closed, upstream request aborted', async (t) => {
+test('a malformed chunked body while proxying (buffering: false): 400, connection closed, upstream request aborted', async (t) => {
   let started = false;
   let aborted = false;
   const upstream = await startUpstream((_req, res) => res.end('complete'));
@@ -221,7 +221,7 @@ test('a malformed chunked body while proxying: 400, connection closed, upstream 
     started = true;
     req.once('aborted', () => (aborted = true));
   });
-  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address, { buffering: false }) }] }] });
   t.after(() => Promise.all([portico.close(), upstream.close()]));
 
   const client = await RawClient.connect(portico.port);

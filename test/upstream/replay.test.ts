@@ -42,6 +42,7 @@ async function setup(t: { after(fn: () => Promise<unknown> | void): void }, repl
     })),
     responseHeaders: NO_HEADER_OPS,
     log,
+    relayOptions: { buffering: null, sendTimeout: 0 },
   };
   // A front server that buffers the body whole, as request buffering will, then proxies it.
   const front = createServer((req: IncomingMessage, res: ServerResponse) => {

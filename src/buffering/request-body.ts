@@ -1,0 +1,107 @@
+/**
+ * Request buffering (nginx proxy_request_buffering on): the whole body is read from the client
+ * (memory up to `memory`, then a private temp file) before the upstream is contacted, so a
+ * client trickling an upload never holds a sync worker (gunicorn's deploy docs). The upstream
+ * then gets it at loopback speed with a Content-Length: a chunked upload is de-chunked, since
+ * WSGI apps read an empty body without one (Django ticket #28668).
+ *
+ * The body limit is enforced as bytes arrive (413 as soon as it is exceeded), the body timeout
+ * between reads (408), and the spool is destroyed in every outcome: used, refused, or the
+ * client gone.
+ */
+import { Readable } from 'node:stream';
+import type { Exchange } from '../server/exchange.js';
+import type { HeaderOps } from '../compile/header-ops.js';
+import type { ErrorLog } from '../log/error-log.js';
+import { Spool } from './spool.js';
+import { armBodyTimeout } from '../limits/body-timeout.js';
+import { rejectRequest } from '../limits/discard.js';
+import { sendError } from '../handlers/send.js';
+
+export interface RequestBufferingOptions {
+  /** Largest body accepted; Infinity: no limit. */
+  maxBodySize: number;
+  memory: number;
+  bodyTimeout: number;
+  ops: HeaderOps;
+  log: ErrorLog;
+}
+
+export interface BufferedBody {
+  length: number;
+  /** The body, read back from memory and disk. */
+  stream: Readable;
+}
+
+export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
+  const req = ex.req;
+  const spool = new Spool({ memory: opts.memory, file: Infinity });
+  let done = false;
+  const stop = () => {
+    done = true;
+    disarm();
+    req.off('data', onData);
+    req.off('end', onEnd);
+    spool.onSpace = null;
+  };
+  const onData = (chunk: Buffer) => {
+    if (spool.total + chunk.length > opts.maxBodySize) {
+      stop();
+      spool.destroy();
+      return rejectRequest(ex, 413, opts.ops);
+    }
+    if (!spool.push(chunk)) {
+      if (spool.error) return failDisk(spool.error);
+      req.pause(); // the disk is behind: let the client wait, not memory grow
+    }
+  };
+  const onEnd = () => {
+    stop();
+    spool.end();
+    ex.abortUpstream = null;
+    onBody({ length: spool.total, stream: spoolStream(spool) });
+  };
+  const failDisk = (err: Error) => {
+    stop();
+    spool.destroy();
+    opts.log.error('cannot buffer request body', { route: ex.routeName, err: err.message });
+    ex.res.shouldKeepAlive = false;
+    sendError(ex, 500, opts.ops);
+  };
+  const disarm = armBodyTimeout(ex, opts.bodyTimeout, () => {
+    if (done) return;
+    stop();
+    spool.destroy();
+    // The client went quiet mid-body: its connection cannot carry another request.
+    ex.res.shouldKeepAlive = false;
+    sendError(ex, 408, opts.ops);
+  });
+  spool.onSpace = () => {
+    if (!done) req.resume();
+  };
+  // The client going away, and every other end of the exchange, frees the spool.
+  ex.abortUpstream = () => {
+    stop();
+    spool.destroy();
+  };
+  ex.res.once('close', () => spool.destroy());
+  req.on('data', onData);
+  req.on('end', onEnd);
+}
+
+/** A Readable over a spool that was ended; destroying it (or reaching its end) frees the spool. */
+function spoolStream(spool: Spool): Readable {
+  return new Readable({
+    highWaterMark: 64 * 1024,
+    read() {
+      spool.read((err, chunk) => {
+        if (err) this.destroy(err);
+        else this.push(chunk);
+      });
+    },
+    destroy(err, cb) {
+      spool.destroy();
+      cb(err);
+    },
+  });
+}

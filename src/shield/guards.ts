@@ -1,0 +1,165 @@
+/**
+ * The checks in front of a route's handler, composed once at compile time. A route with none
+ * configured gets only the body-size check (one comparison); the others wrap the handler only
+ * when their config key is present, so the default hot path carries no option checks.
+ *
+ * Order, cheapest and most decisive first, so a refused request costs little:
+ *   1. max_body_size  413 when Content-Length says too much, before any body byte is read
+ *   2. access         403 for a client IP the allow/deny rules refuse
+ *   3. limit_req      429 (configurable) beyond rate + burst, or a delay within the burst
+ *   4. limit_conn     429 (configurable) beyond the requests in progress per key
+ *   5. basic_auth     401 (bcrypt's cost is paid only by requests that passed the limits)
+ *   6. the handler
+ * nginx runs limit_req/limit_conn (preaccess) before allow/deny and auth_basic (access) too;
+ * here allow/deny comes first because a denied address should not use up anyone's rate.
+ */
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { RouteConfig } from '../config/schema.js';
+import type { Exchange } from '../server/exchange.js';
+import type { RouteHandler } from '../handlers/handler.js';
+import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import { compileTemplate, type Template } from '../compile/template.js';
+import { rejectRequest } from '../limits/discard.js';
+import { AccessList } from './access-list.js';
+import { BasicAuth, loadUsers } from './basic-auth.js';
+import { REJECT, PASS } from './rate-limiter.js';
+import type { Zones } from './zones.js';
+
+type Refuse = (status: number, headers?: string[]) => void;
+type Check = (ex: Exchange, pass: () => void, refuse: Refuse, gone: () => boolean) => void;
+
+export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: HeaderOps, maxBodySize: number, zones: Zones, where: string): RouteHandler {
+  let handler = inner;
+  if (route.basic_auth) handler = wrap(handler, ops, basicAuthCheck(route.basic_auth));
+  if (route.limit_conn) handler = wrap(handler, ops, limitConnCheck(route.limit_conn, zones, where));
+  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where));
+  if (route.access) {
+    const list = new AccessList(route.access);
+    handler = wrap(handler, ops, (ex, pass, refuse) => (list.allows(ex.clientIp) ? pass() : refuse(403)));
+  }
+  return bodySizeGuard(handler, ops, maxBodySize);
+}
+
+function bodySizeGuard(inner: RouteHandler, ops: HeaderOps, max: number): RouteHandler {
+  if (max === Infinity) return inner;
+  const guarded: RouteHandler = {
+    handle(ex) {
+      if (ex.contentLength > max) rejectRequest(ex, 413, ops);
+      else inner.handle(ex);
+    },
+  };
+  if (inner.upgrade) guarded.upgrade = inner.upgrade; // a handshake has no body
+  return guarded;
+}
+
+function wrap(inner: RouteHandler, ops: HeaderOps, check: Check): RouteHandler {
+  const guarded: RouteHandler = {
+    handle(ex) {
+      check(
+        ex,
+        () => inner.handle(ex),
+        (status, headers) => rejectRequest(ex, status, ops, headers),
+        () => ex.res.destroyed,
+      );
+    },
+  };
+  const upgrade = inner.upgrade;
+  if (upgrade) {
+    guarded.upgrade = (ex, socket, head) =>
+      check(
+        ex,
+        () => upgrade(ex, socket, head),
+        (status, headers) => refuseUpgrade(ex, socket, status, ops, headers),
+        () => socket.destroyed,
+      );
+  }
+  return guarded;
+}
+
+/** A refusal on a raw upgrade socket (the response object is detached from it by then). */
+function refuseUpgrade(ex: Exchange, socket: Duplex, status: number, ops: HeaderOps, extra?: string[]): void {
+  const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
+  let headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length), ...(extra ?? [])];
+  if (!ops.empty) headers = applyHeaderOps(ops, headers, ex);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  ex.res.statusCode = status; // for the access log
+  if (socket.writable) socket.end(`${head}Connection: close\r\n\r\n${body}`);
+}
+
+function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string): Check {
+  const limiter = zones.rate(cfg, where);
+  const key = keyOf(cfg.key);
+  const burst = cfg.burst;
+  const delay = cfg.nodelay ? Infinity : (cfg.delay ?? 0);
+  const status = cfg.status;
+  return (ex, pass, refuse, gone) => {
+    const k = key(ex);
+    if (k === '') return pass(); // nginx: requests with an empty key are not accounted
+    const wait = limiter.take(k, burst, delay);
+    if (wait === PASS) return pass();
+    if (wait === REJECT) return refuse(status, ['Retry-After', String(limiter.retryAfter(k, burst))]);
+    setTimeout(() => {
+      if (!gone()) pass();
+    }, wait).unref();
+  };
+}
+
+function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>, zones: Zones, where: string): Check {
+  const limiter = zones.conn(cfg, where);
+  const key = keyOf(cfg.key);
+  const { max, status } = cfg;
+  return (ex, pass, refuse) => {
+    const k = key(ex);
+    if (k === '') return pass();
+    if (!limiter.acquire(k, max)) return refuse(status);
+    // An upgrade counts while its tunnel is open, a request until its response is done.
+    const h1 = ex.req.httpVersionMajor === 1;
+    const socket = ex.req.socket;
+    const release = () => {
+      ex.res.off('close', release);
+      if (h1) socket.off('close', release);
+      limiter.release(k);
+    };
+    ex.res.once('close', release);
+    if (h1) socket.once('close', release); // an upgrade's response object never closes
+    pass();
+  };
+}
+
+function basicAuthCheck(cfg: NonNullable<RouteConfig['basic_auth']>): Check {
+  const auth = new BasicAuth(loadUsers(cfg), cfg.realm);
+  const challenge = ['WWW-Authenticate', auth.challenge];
+  return (ex, pass, refuse, gone) => {
+    const header = authorization(ex.req.rawHeaders);
+    if (header === '') return refuse(401, challenge);
+    const user = auth.cached(header);
+    if (user !== undefined) {
+      ex.remoteUser = user;
+      return pass();
+    }
+    auth.verify(header).then(
+      (result) => {
+        if (gone()) return;
+        if (result === null) return refuse(401, challenge);
+        ex.remoteUser = result.user;
+        pass();
+      },
+      () => {
+        if (!gone()) refuse(500);
+      },
+    );
+  };
+}
+
+function authorization(raw: readonly string[]): string {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') return raw[i + 1]!;
+  return '';
+}
+
+function keyOf(template: string): Template {
+  if (template === '{client_ip}') return (ex) => ex.clientIp;
+  if (template === '{remote_ip}') return (ex) => ex.peerIp;
+  return compileTemplate(template);
+}

@@ -1,0 +1,34 @@
+/**
+ * Password hashes for basic auth: bcrypt, through bcryptjs (pure JavaScript, no native build,
+ * maintained, 26M weekly downloads). bcrypt rather than Node's built-in scrypt because it is
+ * what existing credentials are already in: `htpasswd -B` ($2y$), Caddy's basic_auth and
+ * `caddy hash-password` ($2a$), so the nginx and Caddy adapters can take user files and hashes
+ * as they are. The price is CPU on the event loop (bcryptjs yields between rounds, but the
+ * work is done on the main thread); basic-auth.ts therefore remembers verified credentials,
+ * and a route under attack should also have limit_req.
+ */
+import bcrypt from 'bcryptjs';
+
+/** $2a$ / $2b$ / $2y$, cost 04-31, 22 chars of salt and 31 of hash. */
+const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+
+/** OWASP's minimum; about 70 ms per check in bcryptjs on one core. `hash-password --cost` raises it. */
+export const DEFAULT_COST = 10;
+
+export function isPasswordHash(text: string): boolean {
+  return BCRYPT.test(text);
+}
+
+export function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
+  return bcrypt.hash(password, cost);
+}
+
+/** Constant-time for a given hash (bcrypt compares every byte). */
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return bcrypt.compare(password, hash);
+}
+
+/** bcrypt reads only the first 72 bytes of a password. */
+export function passwordTooLong(password: string): boolean {
+  return Buffer.byteLength(password) > 72;
+}
