@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { First } from '../../../src/upstream/selection/first.js';
 import { FakeCandidate, fakeRequest, runPolicySuite } from './policy.suite.js';
 
-runPolicySuite('first', () => new First(), { skipSpread: 'first sends everything to the first available server, by design' });
+runPolicySuite('first', () => new First(), { concentrates: true });
 
 test('first: the first available server in config order, the next one only when it is not', () => {
   const servers = [new FakeCandidate('primary'), new FakeCandidate('secondary'), new FakeCandidate('third')];

@@ -65,8 +65,8 @@ export function seeded(seed: number): () => number {
 export const deps = (seed = 42): PolicyDeps => ({ random: seeded(seed) });
 
 export interface SuiteOptions {
-  /** Why the "every available server gets requests" case does not apply, if it does not. */
-  skipSpread?: string;
+  /** The policy sends everything to one server by design (`first`): it must not spread. */
+  concentrates?: boolean;
 }
 
 export function runPolicySuite(name: string, create: (deps: PolicyDeps) => SelectionPolicy, opts: SuiteOptions = {}): void {
@@ -128,12 +128,13 @@ export function runPolicySuite(name: string, create: (deps: PolicyDeps) => Selec
     }
   });
 
-  test(`${name} (suite): every available server gets requests`, { skip: opts.skipSpread }, () => {
+  const spread = opts.concentrates ? 'all requests go to one server' : 'every available server gets requests';
+  test(`${name} (suite): ${spread}`, () => {
     const servers = pool();
     const policy = create(deps());
     const seen = new Set<Candidate>();
     for (let i = 0; i < 400; i++) seen.add(policy.select(servers, variedRequest(i))!);
-    assert.equal(seen.size, servers.length);
+    assert.equal(seen.size, opts.concentrates ? 1 : servers.length);
   });
 
   test(`${name} (suite): a request without the headers or cookies a policy may read still gets a server`, () => {
