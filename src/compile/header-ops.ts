@@ -43,6 +43,10 @@ export function applyHeaderOps(ops: HeaderOps, headers: readonly string[], ex: E
   return out;
 }
 
+/** A value that comes out empty is not sent (nginx: "if the value is an empty string, the field is not passed"). */
 export function appendHeaders(ops: HeaderOps, out: string[], ex: Exchange): void {
-  for (const [name, value] of ops.append) out.push(name, value(ex));
+  for (const [name, value] of ops.append) {
+    const v = value(ex);
+    if (v !== '') out.push(name, v);
+  }
 }

@@ -11,6 +11,7 @@ import { isCidrList } from '../http/cidr.js';
 import { proxyTarget, upstreamPool, UPSTREAM_NAME } from './upstream-schema.js';
 import { routeMatch } from './match-schema.js';
 import * as shield from './shield-schema.js';
+import { checkRewriteRegex } from './rewrite-syntax.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -38,6 +39,35 @@ const proxy = z
     ),
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
     buffering: shield.buffering,
+    path_prefix: z
+      .string()
+      .startsWith('/')
+      .optional()
+      .describe(
+        "Replaces the route's prefix (or strip_prefix) in the path sent upstream, literally, as nginx's proxy_pass with a URI part: " +
+          'path /api/ with path_prefix /v1/ sends /api/x as /v1/x',
+      ),
+  })
+  .strict();
+
+/**
+ * nginx's `rewrite REGEX REPLACEMENT [flag]` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#rewrite):
+ * run in order; a match replaces the path (and the query when `to` has a "?").
+ */
+const rewriteRule = z
+  .object({
+    match: z
+      .string()
+      .superRefine((v, ctx) => {
+        const err = checkRewriteRegex(v);
+        if (err) ctx.addIssue({ code: 'custom', message: err });
+      })
+      .describe('Regular expression tested against the normalized path; a leading (?i) ignores case'),
+    to: z.string().min(1).describe('New path (placeholders such as {re.1} allowed); "http://", "https://" or "{scheme}" at the start makes it a redirect'),
+    flag: z
+      .enum(['last', 'break', 'redirect', 'permanent'])
+      .optional()
+      .describe('last: choose the route again; break: keep this route; redirect: 302; permanent: 301; none: go on with the next rule'),
   })
   .strict();
 
@@ -145,6 +175,8 @@ const route = z
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
+    rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
+    access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: headerOps.optional(),
     response_headers: headerOps.optional(),
     proxy: proxy.optional(),
@@ -168,6 +200,11 @@ const route = z
             ? 'expected one handler: proxy, files, respond or redirect'
             : `expected one handler, got ${handlers.join(' and ')}`,
       });
+    if (r.proxy?.path_prefix !== undefined && typeof r.strip_prefix !== 'string') {
+      const spec = parseLocation(r.path);
+      if (typeof spec !== 'string' && spec.kind === 'regex')
+        ctx.addIssue({ code: 'custom', path: ['proxy', 'path_prefix'], message: 'path_prefix on a regex route needs strip_prefix as a string (the part it replaces)' });
+    }
     if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
       const spec = parseLocation(r.path);
       if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
@@ -251,6 +288,7 @@ const server = z
           'when the server listens on port 443, else none',
       ),
     unknown_host: shield.unknownHost,
+    rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
     routes: z.array(route).min(1),
   })
   .strict();
@@ -330,6 +368,7 @@ export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
 export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
+export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
 
 export function jsonSchema(): object {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

@@ -15,8 +15,15 @@ export class Exchange {
   rawPath: string;
   /** "?a=b" or "". */
   query: string;
-  /** Regex captures of a `~` route, for {re.N} placeholders. */
+  /** Regex captures of a `~` route or of the last matching rewrite, for {re.N} placeholders. */
   captures: RegExpExecArray | null = null;
+  /**
+   * A `break` rewrite changed the path inside the chosen route: the proxy sends the new path
+   * as it is, without its prefix replacement (nginx ignores proxy_pass's URI part then).
+   */
+  rewritten = false;
+  /** The route said `access_log: false`. */
+  skipAccessLog = false;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
   bytesSent = 0;

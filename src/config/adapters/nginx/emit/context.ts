@@ -1,0 +1,38 @@
+/**
+ * What every emitter shares while one nginx config is translated: diagnostics, the upstream
+ * and map blocks of `http`, and variable conversion that reports at the directive's place.
+ */
+import type { Diagnostics } from '../../diagnostics.js';
+import type { Directive } from '../parser.js';
+import { convert, type VariableEnv } from '../variables.js';
+import type { UpstreamDef } from './upstreams.js';
+import type { MapDef } from './maps.js';
+
+export interface AdaptContext {
+  diag: Diagnostics;
+  upstreams: ReadonlyMap<string, UpstreamDef>;
+  maps: ReadonlyMap<string, MapDef>;
+  /** Variables defined by map (and set, which is not supported but must not be "unknown"). */
+  defined: ReadonlySet<string>;
+  /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
+  prefix: string;
+}
+
+/** Per-server facts that variables need ($server_name) and regex captures in scope. */
+export interface ValueScope {
+  constants: Map<string, string>;
+  captures: Set<string>;
+}
+
+/**
+ * A directive argument as a Portico template; undefined (and an error or a warning at the
+ * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
+ */
+export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string): string | undefined {
+  const env: VariableEnv = { defined: ctx.defined, captures: vs.captures, constants: vs.constants };
+  const r = convert(value, env);
+  if (r.ok) return r.template;
+  if (r.unknown !== undefined) ctx.diag.error(d, `unknown "${r.unknown}" variable`);
+  else ctx.diag.warn(d, `${what}: Portico cannot compute $${r.unsupported}; left out`);
+  return undefined;
+}

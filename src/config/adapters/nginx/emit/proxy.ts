@@ -1,0 +1,147 @@
+/**
+ * `proxy_pass` and the directives around it (https://nginx.org/en/docs/http/ngx_http_proxy_module.html)
+ * -> a Portico `proxy` handler and the route's `request_headers`:
+ *  - `proxy_pass http://host:port` sends the path as received; with a URI part
+ *    (`http://host/v1/`) the location's prefix is replaced by it, literally (`path_prefix`);
+ *  - `proxy_set_header` is inherited only by levels that set none (resolved by the caller);
+ *    without `Host` in the list nginx sends `Host: $proxy_host`, and so does the adapted route;
+ *  - Portico already sets X-Forwarded-For/-Proto/-Host and X-Real-IP and handles Connection and
+ *    Upgrade (WebSockets) itself, so the usual lines for those are left out rather than copied;
+ *  - `proxy_connect_timeout`, `proxy_read_timeout` map to `connect_timeout`, `read_timeout`.
+ */
+import type { Directive } from '../parser.js';
+import { effective, effectiveOne, type LocationNode, type Scope } from '../scope.js';
+import { template, type AdaptContext, type ValueScope } from './context.js';
+import { hostPort } from './upstreams.js';
+import { variablesIn } from '../variables.js';
+import { duration, parseTime } from './values.js';
+
+export interface ProxyOutput {
+  /** undefined: nothing Portico can proxy to (the route answers 502). */
+  proxy: Record<string, unknown> | undefined;
+  requestHeaders: { set?: Record<string, string>; remove?: string[] } | undefined;
+  hideHeaders: string[];
+}
+
+/** Lines Portico does by itself: header name -> the nginx values that mean "the usual thing". */
+const PORTICO_DOES: Record<string, readonly string[]> = {
+  'x-forwarded-for': ['$proxy_add_x_forwarded_for'],
+  'x-real-ip': ['$remote_addr'],
+  'x-forwarded-proto': ['$scheme'],
+  host: ['$http_host'],
+};
+const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding']);
+
+export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): ProxyOutput | undefined {
+  const target = parseTarget(d, ctx);
+  if (!target) return undefined;
+  const { to, proxyHost, uri } = target;
+  if (to.length === 0) return { proxy: undefined, requestHeaders: undefined, hideHeaders: [] };
+  const proxy: Record<string, unknown> = { to: to.length === 1 ? to[0] : to };
+  if (uri !== undefined) {
+    const m = node?.match;
+    if (!m || m.kind === 'regex' || m.kind === 'named' || d.block) {
+      ctx.diag.error(
+        d,
+        `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`,
+      );
+      return undefined;
+    }
+    proxy.path_prefix = uri;
+  }
+  for (const [name, key] of [
+    ['proxy_connect_timeout', 'connect_timeout'],
+    ['proxy_read_timeout', 'read_timeout'],
+  ] as const) {
+    const t = effectiveOne(scope, name);
+    if (!t) continue;
+    const ms = parseTime(t.args[0]!);
+    if (ms === undefined) ctx.diag.error(t, `"${name}" directive invalid value`);
+    else proxy[key] = duration(ms);
+  }
+  if (target.keepaliveTimeout !== undefined) proxy.keepalive_timeout = duration(target.keepaliveTimeout);
+  vs.constants.set('proxy_host', proxyHost);
+  vs.constants.set('proxy_port', proxyHost.includes(':') ? proxyHost.slice(proxyHost.lastIndexOf(':') + 1) : '80');
+  return { proxy, requestHeaders: requestHeaders(scope, proxyHost, ctx, vs), hideHeaders: effective(scope, 'proxy_hide_header').map((h) => h.args[0]!) };
+}
+
+interface Target {
+  to: string[];
+  /** nginx's $proxy_host: what it sends as Host by default. */
+  proxyHost: string;
+  uri: string | undefined;
+  keepaliveTimeout: number | undefined;
+}
+
+function parseTarget(d: Directive, ctx: AdaptContext): Target | undefined {
+  let url = d.args[0]!;
+  const m = /^(https?):\/\/(.*)$/i.exec(url);
+  if (!m) {
+    ctx.diag.error(d, `invalid URL prefix in "${url}"`);
+    return undefined;
+  }
+  if (m[1]!.toLowerCase() === 'https') {
+    ctx.diag.warn(d, `proxy_pass "${url}": Portico cannot proxy to HTTPS upstreams yet; the route answers 502`);
+    return { to: [], proxyHost: '', uri: undefined, keepaliveTimeout: undefined };
+  }
+  url = m[2]!;
+  if (url.startsWith('unix:')) {
+    ctx.diag.warn(d, `proxy_pass "${d.args[0]}": Portico cannot proxy to unix sockets yet; the route answers 502`);
+    return { to: [], proxyHost: 'localhost', uri: undefined, keepaliveTimeout: undefined };
+  }
+  const slash = url.indexOf('/');
+  let authority = slash < 0 ? url : url.slice(0, slash);
+  let uri = slash < 0 ? undefined : url.slice(slash);
+  // `http://app$request_uri` sends the URI as received: what proxy_pass without a URI part does.
+  if (authority.endsWith('$request_uri')) {
+    authority = authority.slice(0, -'$request_uri'.length);
+    uri = undefined;
+  }
+  if (variablesIn(authority).length > 0 || (uri !== undefined && variablesIn(uri).length > 0)) {
+    ctx.diag.warn(d, `proxy_pass "${d.args[0]}": Portico cannot choose the upstream or its path from variables; the route answers 502`);
+    return { to: [], proxyHost: '', uri: undefined, keepaliveTimeout: undefined };
+  }
+  const upstream = ctx.upstreams.get(authority.includes(':') ? authority.slice(0, authority.lastIndexOf(':')) : authority);
+  if (upstream) {
+    if (authority.includes(':')) {
+      ctx.diag.error(d, `upstream "${upstream.name}" may not have port ${authority.slice(authority.lastIndexOf(':') + 1)}`);
+      return undefined;
+    }
+    const to = upstream.servers.filter((s) => !s.down && !s.backup && s.address !== undefined).map((s) => s.address!);
+    if (to.length === 0) ctx.diag.warn(d, `upstream "${upstream.name}" has no server Portico can use; the route answers 502`);
+    return { to, proxyHost: upstream.name, uri, keepaliveTimeout: upstream.keepaliveTimeout };
+  }
+  const address = hostPort(authority, 80);
+  if (!address) {
+    ctx.diag.error(d, `invalid host in "${d.args[0]}"`);
+    return undefined;
+  }
+  return { to: [address], proxyHost: authority, uri, keepaliveTimeout: undefined };
+}
+
+function requestHeaders(scope: Scope, proxyHost: string, ctx: AdaptContext, vs: ValueScope): ProxyOutput['requestHeaders'] {
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  let hasHost = false;
+  for (const h of effective(scope, 'proxy_set_header')) {
+    const [name, value] = h.args as [string, string];
+    const lower = name.toLowerCase();
+    if (lower === 'host') hasHost = true;
+    if (HOP_BY_HOP.has(lower)) continue; // Portico manages these (keep-alive, WebSocket upgrades)
+    if (PORTICO_DOES[lower]?.includes(value)) continue;
+    if (value === '') {
+      remove.push(name);
+      continue;
+    }
+    if (value.includes('$proxy_add_x_forwarded_for')) {
+      ctx.diag.warn(h, `proxy_set_header ${name}: $proxy_add_x_forwarded_for is only carried over as X-Forwarded-For (Portico's own); left out`);
+      continue;
+    }
+    const t = template(ctx, vs, h, value, `proxy_set_header ${name}`);
+    if (t !== undefined) set[name] = t;
+  }
+  // nginx's default when no level sets Host: the name written in proxy_pass.
+  if (!hasHost && proxyHost !== '') set.Host = proxyHost;
+  if (Object.keys(set).length === 0 && remove.length === 0) return undefined;
+  return { ...(Object.keys(set).length > 0 ? { set } : {}), ...(remove.length > 0 ? { remove } : {}) };
+}

@@ -1,0 +1,75 @@
+/**
+ * One location (or a server's fallback) -> one Portico route: its rewrite rules, its handler
+ * (a `return`, a `proxy_pass`, or the static files nginx would serve), and the headers and
+ * logging that apply there after inheritance.
+ */
+import type { LocationNode, Scope } from '../scope.js';
+import { effectiveOne, own } from '../scope.js';
+import type { AdaptContext, ValueScope } from './context.js';
+import { emitProxy } from './proxy.js';
+import { emitScript } from './rewrite.js';
+import { responseHeaders } from './headers.js';
+import { isLogOff } from './logs.js';
+
+export type RouteInput = Record<string, unknown> & { path: string };
+
+const OTHER_PASSES = ['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass'];
+
+export function emitRoute(
+  path: string,
+  scope: Scope,
+  node: LocationNode | undefined,
+  named: ReadonlyMap<string, LocationNode>,
+  ctx: AdaptContext,
+  serverValues: ValueScope,
+): RouteInput | undefined {
+  const vs: ValueScope = { constants: new Map(serverValues.constants), captures: new Set(serverValues.captures) };
+  if (node?.match.kind === 'regex') for (const m of node.match.source.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)) vs.captures.add(m[1]!);
+  const route: RouteInput = { path };
+  const script = emitScript(scope, ctx, vs);
+  if (script.rules.length > 0) route.rewrite = script.rules;
+  let hide: string[] = [];
+  if (script.terminal) Object.assign(route, script.terminal);
+  else {
+    const handler = contentHandler(scope, node, named, ctx, vs);
+    Object.assign(route, handler.handler);
+    hide = handler.hide;
+  }
+  const response = responseHeaders(scope, hide, ctx, vs);
+  if (response) route.response_headers = response;
+  if (isLogOff(scope)) route.access_log = false;
+  return route;
+}
+
+interface Content {
+  handler: Record<string, unknown>;
+  hide: string[];
+}
+
+function contentHandler(scope: Scope, node: LocationNode | undefined, named: ReadonlyMap<string, LocationNode>, ctx: AdaptContext, vs: ValueScope): Content {
+  const pass = own(scope, 'proxy_pass')[0];
+  if (pass) {
+    const out = emitProxy(pass, scope, node, ctx, vs);
+    if (!out?.proxy) return { handler: { respond: { status: 502 } }, hide: [] };
+    const handler: Record<string, unknown> = { proxy: out.proxy };
+    if (out.requestHeaders) handler.request_headers = out.requestHeaders;
+    return { handler, hide: out.hideHeaders };
+  }
+  if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
+  const tryFiles = own(scope, 'try_files')[0];
+  const at = scope.block ?? tryFiles;
+  if (tryFiles) {
+    const last = tryFiles.args[tryFiles.args.length - 1]!;
+    const code = /^=(\d{3})$/.exec(last);
+    if (code) return { handler: { respond: { status: Number(code[1]) } }, hide: [] };
+    const fallback = last.startsWith('@') ? named.get(last) : undefined;
+    if (fallback) {
+      ctx.diag.warn(tryFiles, `try_files: Portico does not serve static files yet, so every request goes to "${last}"`);
+      return contentHandler(fallback.scope, fallback, named, ctx, vs);
+    }
+    if (last.startsWith('@')) ctx.diag.error(tryFiles, `named location "${last}" not found`);
+  }
+  const root = effectiveOne(scope, 'root')?.args[0] ?? effectiveOne(scope, 'alias')?.args[0] ?? `${ctx.prefix}/html`;
+  if (at) ctx.diag.warn(at, `${node ? `location "${node.text}"` : 'this server'} serves files from "${root}" in nginx; Portico does not serve static files yet and answers 404`);
+  return { handler: { respond: { status: 404 } }, hide: [] };
+}

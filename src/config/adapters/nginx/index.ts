@@ -1,0 +1,69 @@
+/**
+ * The nginx adapter: nginx.conf (or bare server blocks, as in conf.d/default.conf) -> Portico's
+ * canonical config, plus a warning for each thing it could not carry over. Errors are what
+ * `nginx -t` would reject, with file:line; nothing starts then.
+ */
+import { dirname } from 'node:path';
+import { ConfigError } from '../../../errors.js';
+import { Diagnostics, where, type SourceError } from '../diagnostics.js';
+import { parseText, type Directive } from './parser.js';
+import { checkTree, topContext } from './check.js';
+import { makeScope } from './scope.js';
+import { collectUpstreams } from './emit/upstreams.js';
+import { collectMaps } from './emit/maps.js';
+import { emitServers } from './emit/servers.js';
+import { globalLogs } from './emit/logs.js';
+import type { AdaptContext } from './emit/context.js';
+import type { AdaptResult } from '../adapter.js';
+
+export interface NginxOptions {
+  /** nginx's prefix (its default root is PREFIX/html); Debian's is /usr/share/nginx. */
+  prefix?: string;
+}
+
+export function adaptNginx(text: string, file: string, options: NginxOptions = {}): AdaptResult {
+  const dirs = parseText(text, file, { confDir: dirname(file) });
+  if (!Array.isArray(dirs)) throw sourceError(dirs);
+  const diag = new Diagnostics();
+  const top = topContext(dirs);
+  checkTree(dirs, top, diag);
+  diag.throwIfErrors();
+
+  const httpBlock = top === 'main' ? dirs.find((d) => d.name === 'http') : undefined;
+  const httpDirs = top === 'main' ? (httpBlock?.block ?? []) : dirs;
+  const http = makeScope('http', undefined, httpBlock, httpDirs);
+  const maps = collectMaps(httpDirs, diag);
+  const ctx: AdaptContext = {
+    diag,
+    upstreams: collectUpstreams(httpDirs, diag),
+    maps,
+    defined: new Set([...maps.keys(), ...setVariables(httpDirs)]),
+    prefix: options.prefix ?? '/usr/share/nginx',
+  };
+  const servers = emitServers(http, ctx);
+  const logs = globalLogs(allDirectives(dirs), top === 'main' ? [...dirs, ...httpDirs] : httpDirs, ctx);
+  if (servers.length === 0 && diag.errors.length === 0) {
+    diag.error({ file, line: 1 }, 'no server block Portico can run (an nginx config needs http { server { ... } })');
+  }
+  diag.throwIfErrors();
+  const config: Record<string, unknown> = {};
+  if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
+  if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
+  config.servers = servers;
+  return { config, warnings: diag.warningLines() };
+}
+
+function sourceError(e: SourceError): ConfigError {
+  return new ConfigError([e.line > 0 ? `${where(e)}: ${e.message}` : `${e.file}: ${e.message}`]);
+}
+
+function allDirectives(dirs: readonly Directive[]): Directive[] {
+  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' ? allDirectives(d.block) : [])]);
+}
+
+/** `set $name ...` anywhere: nginx knows the variable even though Portico does not set it. */
+function setVariables(dirs: readonly Directive[]): string[] {
+  return allDirectives(dirs)
+    .filter((d) => d.name === 'set' && d.args[0]?.startsWith('$'))
+    .map((d) => d.args[0]!.slice(1));
+}
