@@ -10,6 +10,8 @@ events { worker_connections 256; }
 
 http {
     include temp_paths.conf;
+    include mime.types;
+    default_type application/octet-stream;
     access_log off;
 
     upstream app {
@@ -39,6 +41,7 @@ http {
         location /prefix/ { proxy_pass http://app; }
         location /prefix/longer/ { return 200 "longer prefix\\n"; }
         location ^~ /noregex/ { return 200 "noregex\\n"; }
+        location ~ ^/img/(\\w+)/(.+)$ { alias images/$1/$2; }
         location ~ \\.php$ { return 200 "php\\n"; }
         location ~* \\.(png|jpg)$ { return 200 "image\\n"; }
         location ~ ^/prefix/.*\\.php$ { return 200 "second regex\\n"; }
@@ -134,8 +137,19 @@ http {
             location ~ \\.css$ { return 200 "nx css\\n"; }
         }
 
-        # --- named location as a try_files fallback (no file is ever found here)
-        location /spa/ { try_files /nonexistent-file @app; }
+        # --- static files (^~ keeps the image regex above away from them)
+        root html;
+        location = /favicon.ico { access_log off; log_not_found off; }
+        location /pages/ { }
+        location ^~ /static/ { alias static-files/; }
+        location ^~ /media/ { root data; }
+        location ^~ /spa/ { try_files $uri $uri/ /spa/index.html; }
+        location /idx/ { index home.html index.html; }
+        location /exp/ { expires 1h; }
+        location ^~ /files-or-app/ { try_files $uri @app; }
+        location /only-files/ { try_files $uri =404; }
+
+        # --- named location as a try_files fallback
         location @app { proxy_pass http://app; }
     }
 
@@ -162,6 +176,41 @@ http {
 
 const HOST = 'example.test';
 
+/** Portico labels text with its charset; nginx's mime.types does not (and has no charset_types by default). */
+const charset = (type: string) => ({
+  field: 'header.content-type',
+  nginx: type,
+  portico: `${type}; charset=utf-8`,
+  why: 'Portico adds charset=utf-8 to text types (docs/differences.md)',
+});
+const htmlType = charset('text/html');
+
+/** `return CODE TEXT`: nginx types the text by the request's extension (its mime.types), Portico with default_type. */
+const returnType = (nginx: string) => ({
+  field: 'header.content-type',
+  nginx,
+  portico: 'application/octet-stream',
+  why: "Portico labels `return` text with default_type; nginx first looks the request's extension up in its types",
+});
+
+/** Files under the prefix of each copy (nginx's prefix also gets Debian's mime.types; Portico's uses its built-in copy). */
+export const STATIC_FILES: Record<string, string> = {
+  'html/pages/index.html': '<h1>home</h1>\n',
+  'html/pages/page.html': '<p>page</p>\n',
+  'html/favicon.ico': 'ICO-BYTES',
+  'html/spa/index.html': '<div id=app></div>\n',
+  'html/spa/app.png': 'PNG-SPA',
+  'html/idx/home.html': '<p>home index</p>\n',
+  'html/exp/data.bin': 'BINARY',
+  'html/files-or-app/here.png': 'PNG-HERE',
+  'static-files/app.css': 'body { color: red }\n',
+  'static-files/logo.png': 'PNG-LOGO-BYTES',
+  'static-files/.env': 'SECRET=1\n',
+  'static-files/sub/index.html': '<p>sub</p>\n',
+  'data/media/photo.jpg': 'JPEG-BYTES',
+  'images/cats/tom.png': 'PNG-TOM',
+};
+
 export const CASES: Case[] = [
   // location precedence
   { name: 'prefix / catches everything else', path: '/anything/at/all' },
@@ -171,20 +220,9 @@ export const CASES: Case[] = [
   { name: 'longest prefix', path: '/prefix/a' },
   { name: 'longer prefix beats shorter', path: '/prefix/longer/x' },
   { name: '^~ beats a matching regex', path: '/noregex/a.php' },
-  { name: 'regex beats a plain prefix', path: '/prefix/a.png' },
+  { name: 'regex beats a plain prefix', path: '/prefix/a.png', differs: [returnType('image/png')] },
   { name: 'first matching regex in file order', path: '/prefix/a.php' },
-  {
-    name: 'case-insensitive regex',
-    path: '/x/PHOTO.JPG',
-    differs: [
-      {
-        field: 'header.content-type',
-        nginx: 'image/jpeg',
-        portico: 'text/plain',
-        why: "nginx labels `return` text by the request's extension first; Portico with default_type (text/plain here)",
-      },
-    ],
-  },
+  { name: 'case-insensitive regex', path: '/x/PHOTO.JPG', differs: [returnType('image/jpeg')] },
   { name: 'case-sensitive regex does not match other case', path: '/x/a.PHP' },
   { name: 'regex on the decoded path', path: '/x/a%2Ephp' },
   { name: 'routing on the normalized path, raw path sent upstream', path: '/noregex/../prefix/a' },
@@ -278,17 +316,50 @@ export const CASES: Case[] = [
 
   // nested locations
   { name: 'nested: parent prefix proxies', path: '/nest/a' },
-  { name: 'nested: regex inside the prefix', path: '/nest/a.txt' },
+  { name: 'nested: regex inside the prefix', path: '/nest/a.txt', differs: [returnType('text/plain')] },
   { name: 'nested: deeper prefix', path: '/nest/deeper/x' },
-  { name: 'nested: deeper prefix, the parent level regex still applies', path: '/nest/deeper/x.txt' },
+  { name: 'nested: deeper prefix, the parent level regex still applies', path: '/nest/deeper/x.txt', differs: [returnType('text/plain')] },
   { name: 'nested: outer regex after the inner ones', path: '/nest/a.php' },
-  { name: 'nested under ^~: inner regex runs', path: '/nx/a.css' },
+  { name: 'nested under ^~: inner regex runs', path: '/nx/a.css', differs: [returnType('text/css')] },
   { name: 'nested under ^~: outer regexes do not', path: '/nx/a.php' },
   { name: 'nested under ^~: plain', path: '/nx/a' },
   { name: 'regex outside the nested prefix', path: '/other/a.txt' },
 
-  // named location
-  { name: 'try_files falls back to a named location', path: '/spa/route?x=1' },
+  // static files (root, alias, index, try_files, expires)
+  { name: 'an empty location serves files from the server root', path: '/pages/page.html', differs: [htmlType] },
+  { name: 'the index file of a directory', path: '/pages/', differs: [htmlType] },
+  {
+    name: 'favicon in an exact location (access_log off)',
+    path: '/favicon.ico',
+    differs: [{ field: 'header.content-type', nginx: 'image/x-icon', portico: 'image/vnd.microsoft.icon', why: "Portico's types come from mime-db, not nginx's mime.types" }],
+  },
+  { name: 'alias: a stylesheet', path: '/static/app.css', differs: [charset('text/css')] },
+  { name: 'alias: an image', path: '/static/logo.png' },
+  { name: 'alias: a missing file is 404', path: '/static/missing.png' },
+  { name: 'alias: a directory without slash is 301', path: '/static/sub' },
+  { name: 'alias: a directory index', path: '/static/sub/', differs: [htmlType] },
+  { name: 'alias: no traversal out of the directory', path: '/static/../nginx.conf' },
+  {
+    name: 'dot-files',
+    path: '/static/.env',
+    differs: [
+      { field: 'status', nginx: 200, portico: 404, why: 'Portico refuses dot-files (.env, .git) unless `hidden: true`; nginx serves them' },
+      { field: 'body', nginx: 'SECRET=1\n', portico: undefined, why: 'the same refused dot-file' },
+      { field: 'header.content-type', nginx: 'application/octet-stream', portico: undefined, why: 'the same refused dot-file' },
+    ],
+  },
+  { name: 'root in a location: the path is appended', path: '/media/photo.jpg' },
+  { name: 'HEAD of a file', method: 'HEAD', path: '/static/logo.png' },
+  { name: 'a byte range', path: '/static/logo.png', headers: [['Range', 'bytes=0-3']], compare: ['content-range', 'content-length'] },
+  { name: 'try_files: an existing file', path: '/spa/app.png' },
+  { name: 'try_files: a client-side route falls back to index.html', path: '/spa/some/route', differs: [htmlType] },
+  { name: 'index: the first index file that exists', path: '/idx/', differs: [htmlType] },
+  { name: 'expires: Cache-Control max-age', path: '/exp/data.bin' },
+  { name: 'alias with regex captures', path: '/img/cats/tom.png' },
+  { name: 'try_files falls back to a named location that proxies', path: '/files-or-app/route?x=1' },
+  { name: 'try_files: an existing file is served, not proxied', path: '/files-or-app/here.png' },
+  { name: 'try_files =404', path: '/only-files/nothing' },
+  { name: 'try_files: POST goes to the named location', method: 'POST', path: '/files-or-app/form', body: 'x=1' },
 
   // virtual hosts
   { name: 'wildcard server name', path: '/w', host: 'a.wild.test' },

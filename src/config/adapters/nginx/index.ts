@@ -46,6 +46,8 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     diag.error({ file, line: 1 }, 'no server block Portico can run (an nginx config needs http { server { ... } })');
   }
   diag.throwIfErrors();
+  // With the access log off everywhere, routes need not say so one by one.
+  if (logs.accessLog === false) for (const s of servers) for (const r of s.routes as Record<string, unknown>[]) delete r.access_log;
   const config: Record<string, unknown> = {};
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;

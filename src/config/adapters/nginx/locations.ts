@@ -201,7 +201,7 @@ function flatPath(node: LocationNode, top: readonly LocationNode[], diag: Diagno
   return `${ci ? '~*' : '~'} ^${guard}[\\s\\S]*?(?:${m.source})`;
 }
 
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** "`p` is the prefix nginx finds on this level": starts with p, and not with a longer sibling extending p. */
 function foundAt(p: LocationNode, top: readonly LocationNode[]): string {

@@ -61,7 +61,6 @@ const IGNORE: Support = { kind: 'ignore' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
 
 // Why a directive is not carried over, shared by families.
-const NO_FILES = 'Portico does not serve static files yet';
 const NO_TLS = 'Portico has no TLS yet';
 const NO_LB = 'Portico has no load-balancing options yet';
 const NO_SHIELD = 'Portico has no buffering, limits or access control yet';
@@ -149,16 +148,16 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   if: spec(C.sl, '1+', 'none', warn('"if" is not supported; its block is ignored'), { block: 'directives' }),
 
   // --- http core: files
-  root: spec(C.hslLif, '1', 'scalar', warn(NO_FILES), { unique: true }),
-  alias: spec(C.loc, '1', 'none', warn(NO_FILES), { unique: true }),
-  index: spec(C.hsl, '1+', 'array', warn(NO_FILES)),
-  try_files: spec(C.sl, '2+', 'none', warn(NO_FILES), { unique: true }),
-  autoindex: unsupported(C.hsl, 'flag', NO_FILES),
+  root: spec(C.hslLif, '1', 'scalar', MAP, { unique: true }),
+  alias: spec(C.loc, '1', 'none', MAP, { unique: true }),
+  index: spec(C.hsl, '1+', 'array', MAP),
+  try_files: spec(C.sl, '2+', 'none', MAP, { unique: true }),
+  autoindex: spec(C.hsl, 'flag', 'scalar', MAP),
   autoindex_exact_size: tuning(C.hsl, 'flag'),
-  autoindex_format: tuning(C.hsl),
+  autoindex_format: spec(C.hsl, '1', 'scalar', MAP),
   autoindex_localtime: tuning(C.hsl, 'flag'),
-  expires: spec(C.hslLif, '12', 'scalar', warn(NO_FILES)),
-  etag: tuning(C.hsl, 'flag'),
+  expires: spec(C.hslLif, '12', 'scalar', MAP),
+  etag: spec(C.hsl, 'flag', 'scalar', MAP),
   if_modified_since: tuning(C.hsl),
   max_ranges: tuning(C.hsl),
   disable_symlinks: tuning(C.hsl, '12'),
@@ -168,8 +167,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   open_file_cache_errors: tuning(C.hsl, 'flag'),
   open_file_cache_events: tuning(C.hsl, 'flag'),
   log_not_found: tuning(C.hsl, 'flag'),
-  gzip_static: unsupported(C.hsl, '1', NO_FILES),
-  random_index: unsupported(C.loc, 'flag', NO_FILES),
+  gzip_static: spec(C.hsl, '1', 'scalar', MAP),
+  random_index: unsupported(C.loc, 'flag', 'random index files are not supported'),
   sendfile: tuning(C.hslLif, 'flag'),
   sendfile_max_chunk: tuning(C.hsl),
   aio: tuning(C.hsl),

@@ -4,12 +4,13 @@
  * logging that apply there after inheritance.
  */
 import type { LocationNode, Scope } from '../scope.js';
-import { effectiveOne, own } from '../scope.js';
+import { own } from '../scope.js';
 import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
+import { emitFiles } from './files.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -56,20 +57,17 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
-  const tryFiles = own(scope, 'try_files')[0];
-  const at = scope.block ?? tryFiles;
-  if (tryFiles) {
-    const last = tryFiles.args[tryFiles.args.length - 1]!;
-    const code = /^=(\d{3})$/.exec(last);
-    if (code) return { handler: { respond: { status: Number(code[1]) } }, hide: [] };
-    const fallback = last.startsWith('@') ? named.get(last) : undefined;
-    if (fallback) {
-      ctx.diag.warn(tryFiles, `try_files: Portico does not serve static files yet, so every request goes to "${last}"`);
-      return contentHandler(fallback.scope, fallback, named, ctx, vs);
+  const out = emitFiles(scope, node, named, ctx, vs);
+  if (!out) return { handler: { respond: { status: 404 } }, hide: [] };
+  const handler: Record<string, unknown> = { files: out.files };
+  if (out.fallback) {
+    const fb = contentHandler(out.fallback.scope, out.fallback, named, ctx, vs);
+    if (fb.handler.proxy) {
+      out.files.fallback = { proxy: fb.handler.proxy };
+      if (fb.handler.request_headers) handler.request_headers = fb.handler.request_headers;
+    } else if (fb.handler.respond) {
+      ctx.diag.warn(out.fallback.scope.block!, `named location "${out.fallback.text}" does not proxy: Portico's try_files fallback is a proxy; a miss is 404`);
     }
-    if (last.startsWith('@')) ctx.diag.error(tryFiles, `named location "${last}" not found`);
   }
-  const root = effectiveOne(scope, 'root')?.args[0] ?? effectiveOne(scope, 'alias')?.args[0] ?? `${ctx.prefix}/html`;
-  if (at) ctx.diag.warn(at, `${node ? `location "${node.text}"` : 'this server'} serves files from "${root}" in nginx; Portico does not serve static files yet and answers 404`);
-  return { handler: { respond: { status: 404 } }, hide: [] };
+  return { handler, hide: [] };
 }

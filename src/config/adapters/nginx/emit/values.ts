@@ -12,7 +12,10 @@ export function parseTime(text: string): number | undefined {
 
 /** Milliseconds as a Portico duration string. */
 export function duration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /** "1m", "10k", "512" -> bytes, or undefined. */
