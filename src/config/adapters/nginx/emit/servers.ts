@@ -72,7 +72,12 @@ function emitRoutes(scope: Scope, names: ServerNames, ctx: AdaptContext): RouteI
     const route = emitRoute(f.path, f.node.scope, f.node, named, ctx, vs);
     if (route) routes.push(route);
   }
-  if (routes.length === 0) ctx.diag.warn(scope.block!, 'this server has no location Portico can serve; left out');
+  // A request no location matches is served in the server's own context (its root, index,
+  // try_files): a "/" route that only wins when nothing else does.
+  if (!top.some((n) => n.match.kind === 'prefix' && n.match.path === '/')) {
+    const route = emitRoute('/', scope, undefined, named, ctx, vs);
+    if (route) routes.push(route);
+  }
   return routes;
 }
 

@@ -34,16 +34,18 @@ export function collectUpstreams(http: readonly Directive[], diag: Diagnostics):
       continue;
     }
     const def: UpstreamDef = { name, d, servers: [], keepaliveTimeout: undefined };
+    let bad = false;
     for (const s of d.block) {
       if (s.name === 'server') {
         const server = parseServer(s, diag);
         if (server) def.servers.push(server);
+        else bad = true;
       } else if (s.name === 'keepalive_timeout') {
         def.keepaliveTimeout = parseTime(s.args[0]!);
         if (def.keepaliveTimeout === undefined) diag.error(s, `"keepalive_timeout" directive invalid value`);
       }
     }
-    if (def.servers.length === 0) diag.error(d, `no servers are inside upstream`);
+    if (def.servers.length === 0 && !bad) diag.error(d, `no servers are inside upstream`);
     out.set(name, def);
   }
   return out;
