@@ -20,8 +20,6 @@ interface Rule {
   to: Template;
   /** Keep the old query (the target does not end in "?"). */
   addArgs: boolean;
-  /** The target carries a query of its own. */
-  hasArgs: boolean;
   redirect: 301 | 302 | undefined;
   flag: 'last' | 'break' | undefined;
 }
@@ -52,7 +50,6 @@ function compileRule(rule: RewriteRuleConfig): Rule {
     regex: compileRewriteRegex(rule.match),
     to: compileTemplate(target, { escapeCaptures: redirect !== undefined }),
     addArgs,
-    hasArgs: target.includes('?'),
     redirect,
     flag: rule.flag === 'last' || rule.flag === 'break' ? rule.flag : undefined,
   };
@@ -66,15 +63,16 @@ function run(rules: readonly Rule[], ex: Exchange): RewriteResult {
     ex.captures = m;
     const value = rule.to(ex);
     const oldArgs = ex.query.slice(1);
+    // The target carries a query of its own when it has a "?" (written, or from a placeholder such as {uri}).
+    const q = value.indexOf('?');
     if (rule.redirect !== undefined) {
       let location = value;
-      if (rule.addArgs && oldArgs !== '') location += (rule.hasArgs ? '&' : '?') + oldArgs;
+      if (rule.addArgs && oldArgs !== '') location += (q >= 0 ? '&' : '?') + oldArgs;
       return { kind: 'redirect', status: rule.redirect, location };
     }
     let path = value;
     let args = rule.addArgs ? oldArgs : '';
-    if (rule.hasArgs) {
-      const q = value.indexOf('?');
+    if (q >= 0) {
       path = value.slice(0, q);
       const own = value.slice(q + 1);
       args = rule.addArgs && oldArgs !== '' ? `${own}&${oldArgs}` : own;

@@ -1,0 +1,133 @@
+/**
+ * Site blocks -> Portico servers (https://caddyserver.com/docs/caddyfile/concepts#addresses).
+ * An address gives the listen port and the host names: `:8080` (any host), `localhost:8080`,
+ * `example.com` (Caddy: HTTPS on 443 plus a redirect on 80), `http://example.com` (port 80),
+ * `*.example.com`. Sites Caddy would serve over HTTPS are warned about and served over plain
+ * HTTP until Portico has TLS. A request no route matches gets Caddy's empty 200.
+ */
+import type { ServerBlock } from './parser.js';
+import type { CaddyContext } from './context.js';
+import type { GlobalOptions } from './global.js';
+import { routesOf, routePath, type Candidate } from './routes.js';
+import { covers, patternRegex } from './matchers.js';
+import { headerConfig } from './directives/headers.js';
+import { nonCapturing } from '../nginx/locations.js';
+
+export interface SiteOutput {
+  server: Record<string, unknown>;
+  accessLog: { format: 'json'; output: string } | false | undefined;
+}
+
+interface Address {
+  host: string | undefined;
+  port: number;
+  tls: boolean;
+}
+
+export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext): SiteOutput | undefined {
+  const addresses = site.keys.map((k) => parseAddress(k.text, g)).filter((a): a is Address => a !== undefined);
+  if (addresses.length === 0) {
+    ctx.diag.error(site, 'a site needs an address (such as :8080 or example.com)');
+    return undefined;
+  }
+  for (const a of addresses) {
+    if (a.tls) ctx.diag.warn(site, `site ${a.host ?? ''}:${a.port}: Caddy serves it over HTTPS; Portico has no TLS yet and serves plain HTTP on :${a.port}`);
+  }
+  let bindHosts: string[] = [];
+  let accessLog: SiteOutput['accessLog'];
+  for (const d of site.directives) {
+    if (d.name === 'bind') bindHosts = d.args.map((t) => t.text);
+    if (d.name === 'log') accessLog = logOption(d, ctx);
+    if (d.name === 'tls') ctx.diag.warn(d, `tls is not carried over: Portico has no TLS yet`);
+  }
+  const ports = [...new Set(addresses.map((a) => a.port))];
+  const listen = bindHosts.length > 0 ? ports.flatMap((p) => bindHosts.map((h) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`))) : ports.map((p) => `:${p}`);
+  const hosts = addresses.some((a) => a.host === undefined) ? [] : [...new Set(addresses.map((a) => a.host!))];
+  const block = routesOf(site.directives, ctx, { siteLevel: true, ordered: false });
+  const server: Record<string, unknown> = { listen };
+  if (hosts.length > 0) server.hosts = hosts;
+  const trusted = [...g.trustedProxies, ...block.trustedProxies];
+  if (trusted.length > 0) server.trusted_proxies = [...new Set(trusted)];
+  if (block.serverRewrites.length > 0) server.rewrite = block.serverRewrites;
+  server.routes = routes(block.candidates, ctx);
+  return { server, accessLog };
+}
+
+function parseAddress(text: string, g: GlobalOptions): Address | undefined {
+  const m = /^(?:(https?):\/\/)?(\[[^\]]+\]|[^:/]*)(?::(\d+))?(\/.*)?$/i.exec(text);
+  if (!m) return undefined;
+  const scheme = m[1]?.toLowerCase();
+  const host = m[2] === '' ? undefined : m[2]!.toLowerCase();
+  const port = m[3] !== undefined ? Number(m[3]) : scheme === 'http' ? g.httpPort : scheme === 'https' ? g.httpsPort : host === undefined ? g.httpPort : g.httpsPort;
+  // Caddy's automatic HTTPS: a host name (or https://, or the HTTPS port), unless http:// or the HTTP port.
+  const tls = !g.autoHttpsOff && scheme !== 'http' && port !== g.httpPort && (scheme === 'https' || host !== undefined || port === g.httpsPort);
+  return { host, port: tls && m[3] === undefined ? g.httpPort : port, tls };
+}
+
+/** `log { output stdout|stderr|discard|file PATH; format ... }` -> Portico's access log (JSON, as Caddy's). */
+function logOption(d: ServerBlock['directives'][number], ctx: CaddyContext): SiteOutput['accessLog'] {
+  let output = 'stderr';
+  for (const sub of d.block ?? []) {
+    const args = sub.args.map((t) => t.text);
+    if (sub.name === 'output') {
+      if (args[0] === 'discard') return false;
+      if (args[0] === 'file' && args[1]) output = args[1];
+      else if (args[0] === 'stdout' || args[0] === 'stderr') output = args[0];
+      else ctx.diag.warn(sub, `log output ${args.join(' ')} is not carried over; logging to stderr`);
+    } else if (sub.name === 'format') {
+      if (args[0] !== 'json' && args[0] !== 'console') ctx.diag.warn(sub, `log format ${args[0] ?? ''} is not carried over: Portico writes JSON lines`);
+    } else if (sub.name !== 'level') ctx.diag.warn(sub, `log ${sub.name} is not carried over`);
+  }
+  return { format: 'json', output };
+}
+
+/** Candidates in Caddy's order -> Portico routes; shadowed ones are dropped, and an empty 200 catches the rest. */
+function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unknown>[] {
+  const kept: Candidate[] = [];
+  for (const c of candidates) {
+    const by = kept.find((k) => covers(k.pattern, c.pattern));
+    if (by) {
+      ctx.diag.warn(c.d, `this ${c.d.name} is never reached: the one at line ${by.d.line} answers first for these paths; left out`);
+      continue;
+    }
+    kept.push(c);
+  }
+  const rendered = kept.map(toRoute);
+  // A route split off for a middleware that turned out to change nothing there (root before a
+  // proxy) is the same as the route after it: drop it.
+  const out = rendered.filter((r, i) => {
+    const next = rendered.slice(i + 1).findIndex((o, j) => kept[i + 1 + j]!.d === kept[i]!.d && covers(kept[i + 1 + j]!.pattern, kept[i]!.pattern));
+    return next < 0 || JSON.stringify({ ...r, path: '' }) !== JSON.stringify({ ...rendered[i + 1 + next]!, path: '' });
+  });
+  if (!kept.some((c) => c.pattern.kind === 'all')) out.push({ path: '/', respond: { status: 200 } });
+  return out;
+}
+
+function toRoute(c: Candidate): Record<string, unknown> {
+  const route: Record<string, unknown> = { path: routePath(c.pattern) };
+  const handler = structuredClone(c.handler);
+  const files = handler.files as Record<string, unknown> | undefined;
+  if (c.state.strip !== undefined) {
+    if (files?.alias !== undefined) {
+      // Files under a stripped prefix: the rest of the path is appended to the directory.
+      const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const strip = c.state.strip;
+      const dir = String(files.alias).replace(/\/$/, '');
+      if (c.pattern.kind === 'prefix' && c.pattern.path.startsWith(strip) && c.pattern.path.slice(strip.length).startsWith('/')) {
+        route.path = `~* ^${esc(strip)}(${esc(c.pattern.path.slice(strip.length))}.*)$`;
+        files.alias = `${dir}{re.1}`;
+      } else {
+        const guard = c.pattern.kind === 'all' ? '' : `(?=${nonCapturing(patternRegex(c.pattern).replace(/^\(\?i\)/, '')) ?? ''})`;
+        route.path = `~* ^${guard}${esc(strip)}(.*)$`;
+        files.alias = `${dir}/{re.1}`;
+      }
+    } else route.strip_prefix = c.state.strip;
+  }
+  if (c.state.rewrite.length > 0) route.rewrite = c.state.rewrite;
+  Object.assign(route, handler);
+  const req = headerConfig(c.state.requestHeaders);
+  if (req) route.request_headers = req;
+  const res = headerConfig(c.state.responseHeaders);
+  if (res) route.response_headers = res;
+  return route;
+}
