@@ -60,7 +60,8 @@ export function echo(req: IncomingMessage, res: ServerResponse, body: Buffer): v
   res.end(JSON.stringify({ url: req.url, bodyLength: body.length }));
 }
 
-export async function observe(port: number, c: Case, tag: string, seen: SeenRequest[]): Promise<Observed> {
+/** `seen`: the upstream's record (or a function gathering several upstreams' records). */
+export async function observe(port: number, c: Case, tag: string, seen: SeenRequest[] | (() => SeenRequest[])): Promise<Observed> {
   const host = c.host ?? 'example.test';
   const lines = [`${c.method ?? 'GET'} ${c.path} HTTP/1.1`, `Host: ${host}`, `X-Case: ${tag}`, 'Connection: close'];
   for (const [n, v] of c.headers ?? []) lines.push(`${n}: ${v}`);
@@ -75,7 +76,7 @@ export async function observe(port: number, c: Case, tag: string, seen: SeenRequ
   // Portico's plain text or nothing; docs/differences.md): their type and body are not compared.
   const own = headers['x-upstream'] === undefined;
   if (res.status >= 300 && own) delete headers['content-type'];
-  const hit = seen.find((s) => s.headers['x-case'] === tag);
+  const hit = (typeof seen === 'function' ? seen() : seen).find((s) => s.headers['x-case'] === tag);
   const upstream = hit && {
     method: hit.method,
     url: hit.url,
