@@ -42,14 +42,11 @@ export function detectFormat(file: string, text: string): AdapterName {
 function sniff(text: string): AdapterName {
   const code = text
     .split('\n')
-    .map((l) => l.replace(/#.*$/, '').trim())
+    .map((l) => l.replace(/(^|\s)#.*$/, '').trim())
     .filter((l) => l !== '');
   if (code.length === 0) return 'yaml';
-  // YAML/JSON: a top-level key or a brace holding a quoted key.
-  if (/^(servers|access_log|log_level|shutdown_timeout|\$schema)\s*:/.test(code[0]!) || /^\{\s*"/.test(code[0]!)) return 'yaml';
-  // nginx statements end in ";" and blocks are "name args {".
-  const semicolons = code.filter((l) => l.endsWith(';')).length;
-  if (semicolons > 0 && /^(http|server|events|upstream|location|map|worker_processes|user|include)\b/.test(code.join('\n').replace(/^\s+/, ''))) return 'nginx';
-  if (semicolons * 2 >= code.length) return 'nginx';
-  return 'caddyfile';
+  // YAML/JSON: a top-level Portico key, or a brace holding a quoted key.
+  if (/^(servers|access_log|log_level|shutdown_timeout|workers|\$schema)\s*:/.test(code[0]!) || /^\{\s*"/.test(code[0]!)) return 'yaml';
+  // nginx ends statements with ";" (before the end of a line or a "}"); a Caddyfile has none.
+  return /;\s*(\}|$)/m.test(code.join('\n')) ? 'nginx' : 'caddyfile';
 }
