@@ -29,6 +29,32 @@ const headerOps = z
   })
   .strict();
 
+/**
+ * Response headers may also be added only to successful and redirect responses, as nginx's
+ * `add_header` does without `always` (https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header).
+ */
+const responseHeaderOps = z
+  .object({
+    set: headerOps.shape.set,
+    add: z
+      .record(
+        headerName,
+        z.union([
+          z.string(),
+          z
+            .object({
+              value: z.string(),
+              success_only: z.boolean().default(false).describe('Only on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses'),
+            })
+            .strict(),
+        ]),
+      )
+      .optional()
+      .describe('Append these headers, keeping existing ones; { value, success_only: true } adds one only to 2xx/3xx answers'),
+    remove: headerOps.shape.remove,
+  })
+  .strict();
+
 const proxy = z
   .object({
     to: proxyTarget,
@@ -178,7 +204,7 @@ const route = z
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: headerOps.optional(),
-    response_headers: headerOps.optional(),
+    response_headers: responseHeaderOps.optional(),
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -364,7 +390,7 @@ export type RouteConfig = ServerConfig['routes'][number];
 export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
 export type { UpstreamPoolConfig } from './upstream-schema.js';
 export type FilesConfig = NonNullable<RouteConfig['files']>;
-export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
+export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']> | NonNullable<RouteConfig['response_headers']>;
 export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;

@@ -117,7 +117,7 @@ class Relay implements ResponseSink {
     const filtered = clientResponseHeaders(rawHeaders);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
-    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex);
+    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex, status);
     try {
       this.ex.head(res, status, statusText, headers);
     } catch (err) {

@@ -97,6 +97,11 @@ http {
             proxy_pass http://app;
         }
 
+        location /success-only/ {
+            add_header X-Own success-only;
+            proxy_pass http://app;
+        }
+
         # --- return
         location = /r301 { return 301 /target; }
         location = /r302 { return 302 https://elsewhere.test$request_uri; }
@@ -290,6 +295,11 @@ export const CASES: Case[] = [
   { name: 'add_header always on an upstream 500', path: '/prefix/boom?status=500' },
   { name: 'add_header at the location drops the server one', path: '/own-add-header/x' },
   { name: 'upstream Location passes through', path: '/prefix/redir?status=302&location=/elsewhere' },
+  { name: 'add_header without always on a 200', path: '/success-only/a' },
+  { name: 'add_header without always: not on a 404', path: '/success-only/a?status=404' },
+  { name: 'add_header without always: not on a 500', path: '/success-only/a?status=500' },
+  { name: 'add_header without always: on a 302', path: '/success-only/a?status=302&location=/b' },
+  { name: 'add_header without always: on a 304', path: '/success-only/a?status=304' },
 
   // return
   { name: 'return 301 with a relative URL', path: '/r301' },

@@ -11,8 +11,8 @@ export function responseHeaders(
   hide: readonly string[],
   ctx: AdaptContext,
   vs: ValueScope,
-): { add?: Record<string, string>; remove?: string[] } | undefined {
-  const add: Record<string, string> = {};
+): { add?: Record<string, string | { value: string; success_only: true }>; remove?: string[] } | undefined {
+  const add: Record<string, string | { value: string; success_only: true }> = {};
   for (const d of effective(scope, 'add_header')) {
     const [name, value, always] = d.args as [string, string, string | undefined];
     if (always !== undefined && always !== 'always') {
@@ -20,17 +20,18 @@ export function responseHeaders(
       continue;
     }
     if (value === '') continue; // nginx adds nothing for an empty value
-    if (always === undefined) {
-      ctx.diag.warn(d, `add_header ${name} without "always": nginx adds it to 2xx and 3xx responses only, Portico to every response`);
-    }
     const t = template(ctx, vs, d, value, `add_header ${name}`);
     if (t === undefined) continue;
-    if (name in add) {
+    // Without `always`, nginx adds it to 2xx/3xx responses only (the trap is kept, on purpose).
+    const entry = always === undefined ? { value: t, success_only: true as const } : t;
+    const before = add[name];
+    if (before !== undefined) {
       ctx.diag.warn(d, `add_header ${name} appears twice: Portico sends the values as one header, comma-separated`);
-      add[name] = `${add[name]}, ${t}`;
-    } else add[name] = t;
+      const joined = `${typeof before === 'string' ? before : before.value}, ${t}`;
+      add[name] = typeof before === 'string' && typeof entry === 'string' ? joined : { value: joined, success_only: true };
+    } else add[name] = entry;
   }
-  const out: { add?: Record<string, string>; remove?: string[] } = {};
+  const out: { add?: Record<string, string | { value: string; success_only: true }>; remove?: string[] } = {};
   if (Object.keys(add).length > 0) out.add = add;
   if (hide.length > 0) out.remove = [...hide];
   return Object.keys(out).length > 0 ? out : undefined;
