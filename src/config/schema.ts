@@ -65,6 +65,13 @@ const proxy = z
     ),
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
     buffering: shield.buffering,
+    redirect: z
+      .array(z.object({ from: z.string().min(1), to: z.string() }).strict())
+      .optional()
+      .describe(
+        "Rewrites the upstream's Location header (nginx proxy_redirect): the first 'from' it starts with is replaced by 'to', " +
+          'e.g. { from: "http://127.0.0.1:8000/", to: "/" }',
+      ),
     path_prefix: z
       .string()
       .startsWith('/')

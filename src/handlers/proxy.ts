@@ -43,6 +43,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       }),
       readTimeout: cfg.read_timeout,
       responseHeaders: ctx.responseHeaders,
+      redirects: cfg.redirect ?? [],
       log: deps.log,
     }),
   );

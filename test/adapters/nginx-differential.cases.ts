@@ -97,6 +97,16 @@ http {
             proxy_pass http://app;
         }
 
+        # --- proxy_redirect: default (implicit), explicit, off
+        location /pr/ {
+            proxy_redirect http://backend.internal/ /pr/;
+            proxy_pass http://app/;
+        }
+        location /pr-off/ {
+            proxy_redirect off;
+            proxy_set_header X-A b;
+            proxy_pass http://app;
+        }
         location /success-only/ {
             add_header X-Own success-only;
             proxy_pass http://app;
@@ -295,6 +305,11 @@ export const CASES: Case[] = [
   { name: 'add_header always on an upstream 500', path: '/prefix/boom?status=500' },
   { name: 'add_header at the location drops the server one', path: '/own-add-header/x' },
   { name: 'upstream Location passes through', path: '/prefix/redir?status=302&location=/elsewhere' },
+  { name: 'proxy_redirect default: the upstream address in Location becomes the location', path: '/own-headers/r?status=302&location=http://app/own-headers/next' },
+  { name: 'proxy_redirect default: other Locations are left alone', path: '/own-headers/r?status=302&location=http://other.example/x' },
+  { name: 'proxy_redirect with a URI part: http://app/ -> /strip/', path: '/v1/r?status=301&location=http://app/api/v1/x' },
+  { name: 'proxy_redirect explicit', path: '/pr/r?status=302&location=http://backend.internal/a' },
+  { name: 'proxy_redirect off', path: '/pr-off/r?status=302&location=http://app/x' },
   { name: 'add_header without always on a 200', path: '/success-only/a' },
   { name: 'add_header without always: not on a 404', path: '/success-only/a?status=404' },
   { name: 'add_header without always: not on a 500', path: '/success-only/a?status=500' },

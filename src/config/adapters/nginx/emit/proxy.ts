@@ -62,7 +62,55 @@ export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undef
   if (target.keepaliveTimeout !== undefined) proxy.keepalive_timeout = duration(target.keepaliveTimeout);
   vs.constants.set('proxy_host', proxyHost);
   vs.constants.set('proxy_port', proxyHost.includes(':') ? proxyHost.slice(proxyHost.lastIndexOf(':') + 1) : '80');
-  return { proxy, requestHeaders: requestHeaders(scope, proxyHost, ctx, vs), hideHeaders: effective(scope, 'proxy_hide_header').map((h) => h.args[0]!) };
+  const headers = requestHeaders(scope, proxyHost, ctx, vs);
+  const redirects = redirectRules(d, scope, node, uri, ctx, vs);
+  if (redirects.length > 0) proxy.redirect = redirects;
+  return { proxy, requestHeaders: headers, hideHeaders: effective(scope, 'proxy_hide_header').map((h) => h.args[0]!) };
+}
+
+/**
+ * proxy_redirect (https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_redirect).
+ * `default` (also what no directive means) replaces the proxy_pass URL with the location:
+ * "http://app/two/" -> "/one/" with a URI part, "http://app/" -> "/" without one.
+ */
+function redirectRules(
+  pass: Directive,
+  scope: Scope,
+  node: LocationNode | undefined,
+  uri: string | undefined,
+  ctx: AdaptContext,
+  vs: ValueScope,
+): { from: string; to: string }[] {
+  const list = effective(scope, 'proxy_redirect');
+  if (list.some((r) => r.args[0] === 'off')) return [];
+  const defaultRule = () => {
+    const url = pass.args[0]!;
+    const name = node && node.match.kind !== 'regex' && node.match.kind !== 'named' ? node.match.path : undefined;
+    if (uri !== undefined && name !== undefined) return { from: url, to: name };
+    return { from: `${url}/`, to: '/' };
+  };
+  if (list.length === 0) return [defaultRule()];
+  const out: { from: string; to: string }[] = [];
+  for (const r of list) {
+    if (r.args[0] === 'default') {
+      out.push(defaultRule());
+      continue;
+    }
+    const [from, to] = r.args as [string, string | undefined];
+    if (to === undefined || from.startsWith('~')) {
+      ctx.diag.warn(r, `proxy_redirect ${r.args.join(' ')}: Portico replaces fixed prefixes only; left out`);
+      continue;
+    }
+    const f = template(ctx, vs, r, from, 'proxy_redirect');
+    const t = template(ctx, vs, r, to, 'proxy_redirect');
+    if (f === undefined || t === undefined) continue;
+    if (f.includes('{') || t.includes('{')) {
+      ctx.diag.warn(r, `proxy_redirect ${r.args.join(' ')}: Portico replaces fixed prefixes only; left out`);
+      continue;
+    }
+    out.push({ from: f, to: t });
+  }
+  return out;
 }
 
 interface Target {
