@@ -81,7 +81,8 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
       const other = d.name === 'alias' ? 'root' : 'alias';
       if (seen.has(other)) diag.error(at, `"${d.name}" directive is duplicate, "${other}" directive was specified earlier`);
     }
-    if (spec.support.kind === 'warn' && !quiet) diag.warn(at, `"${d.name}" is not carried over: ${spec.support.why}`);
+    const support = spec.supportIn?.[ctx] ?? spec.support;
+    if (support.kind === 'warn' && !quiet) diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
     if (d.block && spec.block === 'directives') {
       const inner = BLOCK_CONTEXT[d.name]?.(ctx) ?? ctx;
       walk(d.block, inner, diag, quiet || spec.support.kind === 'warn');

@@ -34,6 +34,8 @@ export interface DirectiveSpec {
   support: Support;
   /** nginx refuses a second one in the same block ("... directive is duplicate"). */
   unique?: boolean;
+  /** A different support in some context (keepalive_timeout maps inside upstream, not outside). */
+  supportIn?: Partial<Record<Context, Support>>;
 }
 
 const MANY = 64;
@@ -195,7 +197,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   client_header_timeout: unsupported(C.hs, '1', NO_SHIELD),
   client_header_buffer_size: tuning(C.hs),
   large_client_header_buffers: tuning(C.hs, '2'),
-  keepalive_timeout: spec(['http', 'server', 'location', 'upstream'], '12', 'scalar', warn('the client keep-alive timeout is fixed at 75s')),
+  keepalive_timeout: spec(['http', 'server', 'location', 'upstream'], '12', 'scalar', warn('the client keep-alive timeout is fixed at 75s'), { supportIn: { upstream: MAP } }),
   keepalive_requests: tuning(['http', 'server', 'location', 'upstream']),
   keepalive_time: tuning(['http', 'server', 'location', 'upstream']),
   keepalive_disable: tuning(C.hsl, '12'),
