@@ -27,7 +27,9 @@ export interface Case {
 export interface Difference {
   /** "status", "body", "upstream.url", "upstream.header.NAME", "header.NAME" */
   field: string;
-  nginx: string | number | undefined;
+  /** The reference server's value (nginx's, or Caddy's in the Caddy test). */
+  nginx?: string | number | undefined;
+  caddy?: string | number | undefined;
   portico: string | number | undefined;
   why: string;
 }
@@ -95,12 +97,12 @@ function normalize(value: string, port: number): string {
   return value.replace(new RegExp(`^http://[^/]+:${port}(?=/|$)`), '').replaceAll(String(port), '{PORT}');
 }
 
-/** Asserts nginx and Portico behaved the same, apart from the case's stated differences. */
+/** Asserts the reference server (nginx or Caddy) and Portico behaved the same, apart from the case's stated differences. */
 export function assertSame(c: Case, nginx: Observed, portico: Observed): void {
   const n = structuredClone(nginx);
   const p = structuredClone(portico);
   for (const d of c.differs ?? []) {
-    assert.equal(read(n, d.field), d.nginx, `${c.name}: nginx's ${d.field}`);
+    assert.equal(read(n, d.field), 'caddy' in d ? d.caddy : d.nginx, `${c.name}: the reference server's ${d.field}`);
     assert.equal(read(p, d.field), d.portico, `${c.name}: Portico's ${d.field} (differs on purpose: ${d.why})`);
     write(n, d.field, undefined);
     write(p, d.field, undefined);
@@ -108,7 +110,7 @@ export function assertSame(c: Case, nginx: Observed, portico: Observed): void {
   if (n.upstream && p.upstream) {
     for (const name of PORTICO_OWN) if (n.upstream.headers[name] === undefined) delete p.upstream.headers[name];
   }
-  assert.deepEqual(p, n, `${c.name}: Portico (actual) vs nginx (expected)`);
+  assert.deepEqual(p, n, `${c.name}: Portico (actual) vs the reference server (expected)`);
 }
 
 function read(o: Observed, field: string): string | number | undefined {
