@@ -15,6 +15,7 @@ import { emitServers } from './emit/servers.js';
 import { globalLogs } from './emit/logs.js';
 import type { AdaptContext } from './emit/context.js';
 import type { AdaptResult } from '../adapter.js';
+import { duration, parseTime } from './emit/values.js';
 
 export interface NginxOptions {
   /** nginx's prefix (its default root is PREFIX/html); Debian's is /usr/share/nginx. */
@@ -51,6 +52,8 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const config: Record<string, unknown> = {};
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
+  Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
+  diag.throwIfErrors();
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
 }
@@ -68,4 +71,22 @@ function setVariables(dirs: readonly Directive[]): string[] {
   return allDirectives(dirs)
     .filter((d) => d.name === 'set' && d.args[0]?.startsWith('$'))
     .map((d) => d.args[0]!.slice(1));
+}
+
+/** `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`. */
+function processOptions(main: readonly Directive[], diag: Diagnostics): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const d of main) {
+    const v = d.args[0]!;
+    if (d.name === 'worker_processes') {
+      if (v === 'auto') out.workers = 'auto';
+      else if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024) out.workers = Number(v);
+      else diag.error(d, `invalid value "${v}" in "worker_processes" directive`);
+    } else if (d.name === 'worker_shutdown_timeout') {
+      const ms = parseTime(v);
+      if (ms === undefined) diag.error(d, `invalid value "${v}" in "worker_shutdown_timeout" directive`);
+      else out.shutdown_timeout = duration(ms);
+    }
+  }
+  return out;
 }

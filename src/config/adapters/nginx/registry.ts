@@ -107,12 +107,12 @@ export function familySpec(name: string): DirectiveSpec | undefined {
 export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   // --- main and events (ngx_core_module, ngx_events_module): the process model is Portico's own
   user: tuning(C.main, '12'),
-  worker_processes: tuning(C.main),
+  worker_processes: spec(C.main, '1', 'none', MAP, { unique: true }),
   worker_rlimit_nofile: tuning(C.main),
   worker_rlimit_core: tuning(C.main),
   worker_priority: tuning(C.main),
   worker_cpu_affinity: tuning(C.main, '1+'),
-  worker_shutdown_timeout: tuning(C.main),
+  worker_shutdown_timeout: spec(C.main, '1', 'none', MAP, { unique: true }),
   daemon: tuning(C.main, 'flag'),
   master_process: tuning(C.main, 'flag'),
   pid: tuning(C.main),
