@@ -17,7 +17,15 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   const g = globalOptions(parsed.global, ctx);
   const servers: Record<string, unknown>[] = [];
   let accessLog: { format: 'json'; output: string } | false | undefined;
+  const taken = new Map<string, number>();
   for (const site of parsed.sites) {
+    // Caddy refuses two sites for the same address ("ambiguous site definition").
+    for (const k of site.keys) {
+      const key = k.text.toLowerCase().replace(/\/$/, '');
+      const first = taken.get(key);
+      if (first !== undefined) diag.error(site, `ambiguous site definition: ${k.text} (also at line ${first})`);
+      else taken.set(key, site.line);
+    }
     const out = emitSite(site, g, ctx);
     if (!out) continue;
     servers.push(out.server);
