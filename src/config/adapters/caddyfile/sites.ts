@@ -27,7 +27,7 @@ interface Address {
 export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext): SiteOutput | undefined {
   const addresses = site.keys.map((k) => parseAddress(k.text, g)).filter((a): a is Address => a !== undefined);
   for (const k of site.keys) {
-    if (/^(?:https?:\/\/)?[^/]*\/./.test(k.text)) ctx.diag.warn(site, `site address ${k.text}: a path in a site address is not carried over; the whole site answers every path`);
+    if (/\/./.test(k.text.replace(/^https?:\/\//i, ''))) ctx.diag.warn(site, `site address ${k.text}: a path in a site address is not carried over; the whole site answers every path`);
   }
   if (addresses.length === 0) {
     ctx.diag.error(site, 'a site needs an address (such as :8080 or example.com)');
