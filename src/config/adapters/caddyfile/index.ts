@@ -28,7 +28,7 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
     }
     const out = emitSite(site, g, ctx);
     if (!out) continue;
-    servers.push(out.server);
+    servers.push(...out.servers);
     if (out.accessLog !== undefined && accessLog === undefined) accessLog = out.accessLog;
   }
   if (servers.length === 0 && diag.errors.length === 0) diag.error({ file, line: 1 }, 'no site blocks: nothing to serve');
@@ -36,6 +36,7 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   const config: Record<string, unknown> = {};
   if (g.logLevel) config.log_level = g.logLevel;
   if (g.shutdownTimeout) config.shutdown_timeout = g.shutdownTimeout;
+  Object.assign(config, g.top);
   // Caddy writes no access log unless a site has `log`.
   config.access_log = accessLog ?? false;
   config.servers = servers;

@@ -31,7 +31,6 @@ export const ORDER = (
 
 const MAP: Support = { kind: 'map' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
-const NO_TLS = 'Portico has no TLS yet; the site is served over plain HTTP';
 const NO_SHIELD = 'Portico has no request limits or authentication yet';
 
 const d = (kind: Kind, support: Support = MAP, alias?: string): CaddyDirectiveSpec => ({ kind, support, ...(alias ? { alias } : {}) });
@@ -80,7 +79,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   route: d('group'),
   handle_errors: d('group', warn('custom error handling is not supported; Portico sends its own error pages')),
   // site
-  tls: d('site', warn(NO_TLS)),
+  tls: d('site'),
   log: d('site'),
   bind: d('site'),
 };

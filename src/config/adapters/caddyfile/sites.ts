@@ -14,7 +14,8 @@ import { headerConfig } from './directives/headers.js';
 import { nonCapturing } from '../nginx/locations.js';
 
 export interface SiteOutput {
-  server: Record<string, unknown>;
+  /** One server, or two when a site has both plain-HTTP and HTTPS addresses. */
+  servers: Record<string, unknown>[];
   accessLog: { format: 'json'; output: string } | false | undefined;
 }
 
@@ -22,6 +23,8 @@ interface Address {
   host: string | undefined;
   port: number;
   tls: boolean;
+  /** http or https when written. */
+  explicitScheme: string | undefined;
 }
 
 export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext): SiteOutput | undefined {
@@ -33,27 +36,60 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
     ctx.diag.error(site, 'a site needs an address (such as :8080 or example.com)');
     return undefined;
   }
-  for (const a of addresses) {
-    if (a.tls) ctx.diag.warn(site, `site ${a.host ?? ''}:${a.port}: Caddy serves it over HTTPS; Portico has no TLS yet and serves plain HTTP on :${a.port}`);
-  }
   let bindHosts: string[] = [];
   let accessLog: SiteOutput['accessLog'];
+  let tlsDirective: ServerBlock['directives'][number] | undefined;
   for (const d of site.directives) {
     if (d.name === 'bind') bindHosts = d.args.map((t) => t.text);
     if (d.name === 'log') accessLog = logOption(d, ctx);
-    if (d.name === 'tls') ctx.diag.warn(d, `tls is not carried over: Portico has no TLS yet`);
+    if (d.name === 'tls') tlsDirective = d;
   }
-  const ports = [...new Set(addresses.map((a) => a.port))];
-  const listen = bindHosts.length > 0 ? ports.flatMap((p) => bindHosts.map((h) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`))) : ports.map((p) => `:${p}`);
-  const hosts = addresses.some((a) => a.host === undefined) ? [] : [...new Set(addresses.map((a) => a.host!))];
   const block = routesOf(site.directives, ctx, { siteLevel: true, ordered: false });
-  const server: Record<string, unknown> = { listen };
-  if (hosts.length > 0) server.hosts = hosts;
+  const body: Record<string, unknown> = {};
   const trusted = [...g.trustedProxies, ...block.trustedProxies];
-  if (trusted.length > 0) server.trusted_proxies = [...new Set(trusted)];
-  if (block.serverRewrites.length > 0) server.rewrite = block.serverRewrites;
-  server.routes = routes(block.candidates, ctx);
-  return { server, accessLog };
+  if (trusted.length > 0) body.trusted_proxies = [...new Set(trusted)];
+  if (block.serverRewrites.length > 0) body.rewrite = block.serverRewrites;
+  body.routes = routes(block.candidates, ctx);
+  const servers: Record<string, unknown>[] = [];
+  // Portico's TLS is per server: plain-HTTP and HTTPS addresses of one site become two servers.
+  // A `tls` directive makes every address HTTPS unless it says http://.
+  const isSecure = (a: Address) => a.tls || (tlsDirective !== undefined && a.explicitScheme !== 'http');
+  for (const secure of [false, true]) {
+    const chosen = addresses.filter((a) => isSecure(a) === secure);
+    if (chosen.length === 0) continue;
+    const ports = [...new Set(chosen.map((a) => a.port))];
+    const listen = bindHosts.length > 0 ? ports.flatMap((p) => bindHosts.map((h) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`))) : ports.map((p) => `:${p}`);
+    const hosts = chosen.some((a) => a.host === undefined) ? [] : [...new Set(chosen.map((a) => a.host!))];
+    const server: Record<string, unknown> = { listen };
+    if (hosts.length > 0) server.hosts = hosts;
+    if (secure) Object.assign(server, siteTls(tlsDirective, chosen, g, ctx));
+    else if (ports.includes(443)) server.tls = 'off';
+    servers.push({ ...server, ...body });
+  }
+  return { servers, accessLog };
+}
+
+/**
+ * The TLS of an HTTPS site (https://caddyserver.com/docs/automatic-https, .../directives/tls):
+ * `tls internal`, `tls <cert> <key>`, `tls <email>`, or Caddy's automatic choice, which is
+ * Portico's `auto` (the local CA for local names, ACME otherwise). Caddy redirects HTTP to HTTPS
+ * on its HTTP port; Portico does the same for sites on 443 (`http_redirect` ':80' by default).
+ */
+function siteTls(d: ServerBlock['directives'][number] | undefined, addresses: Address[], g: GlobalOptions, ctx: CaddyContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (g.disableRedirects) out.http_redirect = false;
+  const args = d?.args.map((t) => t.text) ?? [];
+  for (const sub of d?.block ?? []) ctx.diag.warn(sub, `tls ${sub.name} is not carried over: Portico's TLS settings are fixed (TLS 1.2 and 1.3, Mozilla intermediate ciphers)`);
+  if (args[0] === 'internal' || (args.length === 0 && g.localCerts)) out.tls = 'internal';
+  else if (args.length === 2) out.tls = { cert: args[0], key: args[1] };
+  else if (args.length === 1 && args[0]!.includes('@')) out.tls = { acme: { email: args[0] } };
+  else if (args.length > 0) ctx.diag.error(d!, `tls: unrecognized arguments ${args.join(' ')}`);
+  else out.tls = 'auto';
+  if (out.tls === 'acme' || (typeof out.tls === 'object' && out.tls !== null && 'acme' in out.tls) || out.tls === 'auto') {
+    const wildcard = addresses.find((a) => a.host?.startsWith('*.'));
+    if (wildcard && out.tls !== 'auto') ctx.diag.warn(d!, `tls: Portico's ACME needs exact host names; ${wildcard.host} needs a DNS challenge`);
+  }
+  return out;
 }
 
 function parseAddress(text: string, g: GlobalOptions): Address | undefined {
@@ -63,8 +99,8 @@ function parseAddress(text: string, g: GlobalOptions): Address | undefined {
   const host = m[2] === '' ? undefined : m[2]!.toLowerCase();
   const port = m[3] !== undefined ? Number(m[3]) : scheme === 'http' ? g.httpPort : scheme === 'https' ? g.httpsPort : host === undefined ? g.httpPort : g.httpsPort;
   // Caddy's automatic HTTPS: a host name (or https://, or the HTTPS port), unless http:// or the HTTP port.
-  const tls = !g.autoHttpsOff && scheme !== 'http' && port !== g.httpPort && (scheme === 'https' || host !== undefined || port === g.httpsPort);
-  return { host, port: tls && m[3] === undefined ? g.httpPort : port, tls };
+  const tls = scheme === 'https' || (!g.autoHttpsOff && scheme !== 'http' && port !== g.httpPort && (host !== undefined || port === g.httpsPort));
+  return { host, port, tls, explicitScheme: scheme };
 }
 
 /** `log { output stdout|stderr|discard|file PATH; format ... }` -> Portico's access log (JSON, as Caddy's). */

@@ -40,6 +40,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     maps,
     defined: new Set([...maps.keys(), ...setVariables(httpDirs)]),
     prefix: options.prefix ?? '/usr/share/nginx',
+    confDir: dirname(file),
   };
   const servers = emitServers(http, ctx);
   const logs = globalLogs(allDirectives(dirs), top === 'main' ? [...dirs, ...httpDirs] : httpDirs, ctx);

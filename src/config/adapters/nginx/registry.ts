@@ -63,7 +63,7 @@ const IGNORE: Support = { kind: 'ignore' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
 
 // Why a directive is not carried over, shared by families.
-const NO_TLS = 'Portico has no TLS yet';
+const NO_TLS = 'Portico has no client certificates or TLS to upstreams yet';
 const NO_LB = 'Portico has no load-balancing options yet';
 const NO_SHIELD = 'Portico has no buffering, limits or access control yet';
 const NO_GZIP = 'Portico does not compress responses';
@@ -394,11 +394,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   gunzip: unsupported(C.hsl, 'flag', NO_GZIP),
 
   // --- TLS and HTTP/2 (ngx_http_ssl_module, ngx_http_v2_module)
-  ssl: unsupported(C.hs, 'flag', NO_TLS),
-  ssl_certificate: spec(C.hs, '1', 'array', warn(NO_TLS)),
-  ssl_certificate_key: spec(C.hs, '1', 'array', warn(NO_TLS)),
-  ssl_protocols: unsupported(C.hs, '1+', NO_TLS),
-  ssl_ciphers: unsupported(C.hs, '1', NO_TLS),
+  ssl: spec(C.hs, 'flag', 'scalar', MAP),
+  ssl_certificate: spec(C.hs, '1', 'array', MAP),
+  ssl_certificate_key: spec(C.hs, '1', 'array', MAP),
+  ssl_protocols: spec(C.hs, '1+', 'scalar', MAP),
+  ssl_ciphers: unsupported(C.hs, '1', "Portico's TLS ciphers are Mozilla's intermediate set"),
   ssl_prefer_server_ciphers: tuning(C.hs, 'flag'),
   ssl_session_cache: tuning(C.hs, '12'),
   ssl_session_timeout: tuning(C.hs),
@@ -419,8 +419,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   ssl_crl: tuning(C.hs),
   ssl_early_data: tuning(C.hs, 'flag'),
   ssl_conf_command: tuning(C.hs, '2'),
-  ssl_reject_handshake: unsupported(C.hs, 'flag', NO_TLS),
-  http2: unsupported(C.hs, 'flag', NO_TLS),
+  ssl_reject_handshake: unsupported(C.hs, 'flag', 'Portico answers TLS handshakes for every server name it has a certificate for'),
+  http2: spec(C.hs, 'flag', 'scalar', IGNORE),
   http2_max_concurrent_streams: tuning(C.hs),
   http2_recv_buffer_size: tuning(C.http),
   http2_chunk_size: tuning(C.hsl),

@@ -16,6 +16,8 @@ export interface AdaptContext {
   defined: ReadonlySet<string>;
   /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
   prefix: string;
+  /** The main config file's directory (nginx's conf prefix: relative certificate paths). */
+  confDir: string;
 }
 
 /** Per-server facts that variables need ($server_name) and regex captures in scope. */

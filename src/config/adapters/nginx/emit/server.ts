@@ -23,7 +23,7 @@ export interface ListenInfo {
 const LISTEN_FLAGS = new Set(['default_server', 'default', 'ssl', 'http2', 'proxy_protocol', 'deferred', 'bind', 'reuseport', 'quic']);
 const LISTEN_KEYS = new Set(['backlog', 'rcvbuf', 'sndbuf', 'accept_filter', 'fastopen', 'ipv6only', 'so_keepalive', 'setfib']);
 
-export function parseListens(server: Scope, diag: Diagnostics): ListenInfo[] {
+export function parseListens(server: Scope, diag: Diagnostics, sslOn = false): ListenInfo[] {
   const dirs = own(server, 'listen');
   if (dirs.length === 0) return [{ address: ':80', key: '*:80', port: 80, defaultServer: false, ssl: false, d: undefined }];
   const out: ListenInfo[] = [];
@@ -47,13 +47,11 @@ export function parseListens(server: Scope, diag: Diagnostics): ListenInfo[] {
       }
       if (key === 'default_server' || key === 'default') info.defaultServer = true;
       else if (key === 'ssl') info.ssl = true;
-      else if (key === 'http2' || key === 'quic') diag.warn(d, `listen "${p}" is not carried over: Portico has no TLS or HTTP/2 yet`);
+      else if (key === 'quic') diag.warn(d, `listen "quic" is not carried over: Portico has no HTTP/3`);
       else if (key === 'proxy_protocol') diag.warn(d, `listen "proxy_protocol" is not carried over: Portico does not read the PROXY protocol`);
     }
-    if (info.ssl) {
-      diag.warn(d, `listen "${addr} ssl" is not carried over: Portico has no TLS yet; this address is left out`);
-      continue;
-    }
+    if (params.includes('http2') && !info.ssl && !sslOn) diag.warn(d, `listen "${addr} http2" without ssl (h2c) is not carried over: Portico offers HTTP/2 over TLS`);
+    if (sslOn) info.ssl = true;
     if (out.some((o) => o.key === info.key)) {
       diag.error(d, `duplicate listen ${info.key}`);
       continue;

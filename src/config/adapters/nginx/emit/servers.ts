@@ -13,6 +13,7 @@ import { emitRoute, type RouteInput } from './route.js';
 import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
+import { emitTls, sslOn } from './tls.js';
 
 interface Parsed {
   d: Directive;
@@ -27,7 +28,7 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
   for (const d of http.directives) {
     if (d.name !== 'server' || !d.block) continue;
     const scope = makeScope('server', http, d, d.block);
-    const listens = parseListens(scope, ctx.diag);
+    const listens = parseListens(scope, ctx.diag, sslOn(scope));
     const names = parseServerNames(scope, ctx.diag);
     const routes = emitRoutes(scope, names, ctx);
     const out: Record<string, unknown> = {};
@@ -39,14 +40,27 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     parsed.push({ d, scope, listens, names, out });
   }
   resolveAddresses(parsed, ctx);
-  return parsed
-    .filter((p) => p.listens.length > 0 && (p.out.routes as unknown[]).length > 0)
-    .map((p) => {
-      const server: Record<string, unknown> = { listen: p.listens.map((l) => l.address) };
-      if (p.names.names.length > 0) server.hosts = p.names.names.map((n) => n.name);
-      if (p.listens.some((l) => l.defaultServer)) server.default = true;
-      return { ...server, ...p.out };
-    });
+  // Portico's TLS is per server (every listen address of it), nginx's per listen: a server with
+  // both kinds becomes two Portico servers with the same routes.
+  const out: Record<string, unknown>[] = [];
+  for (const p of parsed) {
+    if (p.listens.length === 0 || (p.out.routes as unknown[]).length === 0) continue;
+    const plain = p.listens.filter((l) => !l.ssl);
+    const secure = p.listens.filter((l) => l.ssl);
+    if (plain.length > 0) out.push(serverOf(p, plain, plain.some((l) => l.port === 443) ? { tls: 'off' } : {}));
+    if (secure.length > 0) {
+      const tls = emitTls(p.scope, secure, ctx);
+      if (tls) out.push(serverOf(p, secure, tls));
+    }
+  }
+  return out;
+}
+
+function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknown>): Record<string, unknown> {
+  const server: Record<string, unknown> = { listen: listens.map((l) => l.address) };
+  if (p.names.names.length > 0) server.hosts = p.names.names.map((n) => n.name);
+  if (listens.some((l) => l.defaultServer)) server.default = true;
+  return { ...server, ...extra, ...p.out };
 }
 
 function serverValues(names: ServerNames): ValueScope {
