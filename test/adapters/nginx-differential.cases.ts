@@ -163,6 +163,7 @@ http {
         location /exp/ { expires 1h; }
         location ^~ /files-or-app/ { try_files $uri @app; }
         location /only-files/ { try_files $uri =404; }
+        location ^~ /slip { alias static-files/; }
 
         # --- named location as a try_files fallback
         location @app { proxy_pass http://app; }
@@ -384,6 +385,16 @@ export const CASES: Case[] = [
   { name: 'try_files falls back to a named location that proxies', path: '/files-or-app/route?x=1' },
   { name: 'try_files: an existing file is served, not proxied', path: '/files-or-app/here.png' },
   { name: 'try_files =404', path: '/only-files/nothing' },
+  { name: 'alias without a trailing slash on the location: a file under it', path: '/slip/logo.png' },
+  {
+    name: "alias slip: location /slip with alias .../ maps /sliplogo.png to a file",
+    path: '/sliplogo.png',
+    differs: [
+      { field: 'status', nginx: 200, portico: 404, why: "Portico's alias only follows whole path segments (nginx's alias slip, a traversal risk)" },
+      { field: 'body', nginx: 'PNG-LOGO-BYTES', portico: undefined, why: 'the same: nginx served static-files/logo.png' },
+      { field: 'header.content-type', nginx: 'image/png', portico: undefined, why: 'the same' },
+    ],
+  },
   { name: 'try_files: POST goes to the named location', method: 'POST', path: '/files-or-app/form', body: 'x=1' },
 
   // virtual hosts

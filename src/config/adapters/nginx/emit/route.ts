@@ -4,7 +4,7 @@
  * logging that apply there after inheritance.
  */
 import type { LocationNode, Scope } from '../scope.js';
-import { own } from '../scope.js';
+import { effectiveOne, own } from '../scope.js';
 import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript } from './rewrite.js';
@@ -54,6 +54,8 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     if (!out?.proxy) return { handler: { respond: { status: 502 } }, hide: [] };
     const handler: Record<string, unknown> = { proxy: out.proxy };
     if (out.requestHeaders) handler.request_headers = out.requestHeaders;
+    const expires = effectiveOne(scope, 'expires');
+    if (expires && expires.args[0] !== 'off') ctx.diag.warn(expires, `expires on a proxied location is not carried over: Portico sets Expires/Cache-Control on files only (use response_headers)`);
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
