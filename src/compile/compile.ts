@@ -25,6 +25,7 @@ import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../server/exchange.js';
 import { compileRouteMatch } from './route-match.js';
 import { compileRewrites, type Rewrites } from './rewrite.js';
+import { compileMaps, type CompiledMaps } from './maps.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
 import { httpsRedirectHandler } from '../handlers/https-redirect.js';
@@ -57,6 +58,8 @@ export interface ListenerPlan {
   readonly hosts: HostTable<VirtualHost>;
   /** HTTPS: the TLS servers on this address, the default one first. undefined: plain HTTP. */
   readonly tls: readonly TlsSite[] | undefined;
+  /** The config's `maps`, for {map.NAME}. */
+  readonly maps?: CompiledMaps;
 }
 
 export interface CompiledConfig {
@@ -100,6 +103,7 @@ interface Shared {
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
+  const maps = compileMaps(config.maps);
   const pools = new UpstreamPools();
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
   const groups = new UpstreamGroups(config.upstreams, { ...deps.upstream, log: deps.log, baseDir: deps.baseDir! }, file);
@@ -180,7 +184,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     throw new ConfigError(problems);
   }
   return {
-    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls })),
+    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls, maps })),
     pools,
     tlsSites,
     groups,

@@ -3,8 +3,9 @@
  * request only concatenates strings. Known placeholders (Caddy's names):
  *   {host} {hostport} {scheme} {method} {uri} {path} {query} {remote_ip} {client_ip}
  *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route or rewrite)
- * and two that nginx configs need: {is_args} ("?" when there is a query, nginx $is_args) and
- * {server_port} (the port the request arrived on, nginx $server_port).
+ * and those nginx configs need: {is_args} ("?" when there is a query, nginx $is_args),
+ * {server_port} (the port the request arrived on, nginx $server_port) and {map.NAME}
+ * (a lookup in the config's `maps`, nginx's map).
  * A value without "{" compiles to a constant.
  */
 import type { Exchange } from '../server/exchange.js';
@@ -50,6 +51,10 @@ function part(name: string, options: TemplateOptions): Template | string {
       const v = ex.req.headers[header];
       return Array.isArray(v) ? v.join(', ') : (v ?? '');
     };
+  }
+  if (name.startsWith('map.')) {
+    const map = name.slice(4);
+    return (ex) => ex.maps.get(map)?.(ex) ?? '';
   }
   if (name.startsWith('re.')) {
     const key = name.slice(3);

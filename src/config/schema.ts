@@ -333,6 +333,38 @@ const accessLog = z
   })
   .strict();
 
+/**
+ * nginx's `map` (https://nginx.org/en/docs/http/ngx_http_map_module.html): a value chosen by
+ * another, read as {map.NAME} in header values, redirect targets and rewrites.
+ */
+const mapDefinition = z
+  .object({
+    source: z.string().describe('What is looked up, as a template: "{host}", "{header.Origin}"'),
+    values: z
+      .record(z.string(), z.string())
+      .default({})
+      .superRefine((values, ctx) => {
+        for (const key of Object.keys(values)) {
+          const err = mapKeyProblem(key);
+          if (err) ctx.addIssue({ code: 'custom', path: [key], message: err });
+        }
+      })
+      .describe('Source value -> result (a template). Plain keys match ignoring case; "~re" (case-sensitive) and "~*re" keys are tried in order after them'),
+    default: z.string().default('').describe('The result when nothing matches'),
+  })
+  .strict();
+
+function mapKeyProblem(key: string): string | undefined {
+  if (!key.startsWith('~')) return undefined;
+  const ci = key.startsWith('~*');
+  try {
+    new RegExp(key.slice(ci ? 2 : 1).replace(/\(\?P</g, '(?<'), ci ? 'i' : '');
+    return undefined;
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+}
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -340,6 +372,10 @@ export const configSchema = z
       .record(z.string().regex(UPSTREAM_NAME, 'expected a name of letters, digits, "_" and "-"'), upstreamPool)
       .optional()
       .describe('Named upstream pools (nginx upstream blocks), referenced by name from proxy.to'),
+    maps: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name of letters, digits and "_"'), mapDefinition)
+      .optional()
+      .describe('Named lookups (nginx map), read as {map.NAME}'),
     servers: z.array(server).min(1),
     access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -402,6 +438,7 @@ export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
 export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
+export type MapConfig = NonNullable<PorticoConfig['maps']>[string];
 
 export function jsonSchema(): object {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

@@ -37,6 +37,7 @@ interface Prepared {
 }
 
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
+  const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
   const { accessLog, errorLog, scheme, inFlight } = deps;
   const h2 = deps.protocol === 'h2';
   const head = h2 ? writeHeadH2 : writeHeadH1;
@@ -84,6 +85,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const query = q < 0 ? '' : url.slice(q);
     const path = normalizePath(rawPath);
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
+    if (maps) ex.maps = maps;
     ex.head = head;
     ex.contentLength = contentLength;
     // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.

@@ -4,6 +4,7 @@
  * shape stable for V8 on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NO_MAPS, type CompiledMaps } from '../compile/maps.js';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
 
 export class Exchange {
@@ -24,6 +25,8 @@ export class Exchange {
   rewritten = false;
   /** The route said `access_log: false`. */
   skipAccessLog = false;
+  /** The config's `maps`, for {map.NAME}. */
+  maps: CompiledMaps = NO_MAPS;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
   bytesSent = 0;

@@ -24,6 +24,18 @@ http {
         ''      close;
     }
 
+    map $http_origin $cors_origin {
+        default "";
+        "~^https://([a-z]+\\.)?example\\.test$" $http_origin;
+        https://exact.test yes;
+    }
+
+    map $host $site_label {
+        default other;
+        example.test main;
+        www.example.test www;
+    }
+
     server {
         listen 127.0.0.1:${port};
         server_name example.test www.example.test;
@@ -94,6 +106,13 @@ http {
         # --- add_header inheritance and always
         location /own-add-header/ {
             add_header X-Own here always;
+            proxy_pass http://app;
+        }
+
+        # --- literal maps
+        location /maps/ {
+            add_header X-Cors $cors_origin always;
+            proxy_set_header X-Site $site_label;
             proxy_pass http://app;
         }
 
@@ -311,6 +330,11 @@ export const CASES: Case[] = [
   { name: 'proxy_redirect with a URI part: http://app/ -> /strip/', path: '/v1/r?status=301&location=http://app/api/v1/x' },
   { name: 'proxy_redirect explicit', path: '/pr/r?status=302&location=http://backend.internal/a' },
   { name: 'proxy_redirect off', path: '/pr-off/r?status=302&location=http://app/x' },
+  { name: 'map: a regex key', path: '/maps/a', headers: [['Origin', 'https://shop.example.test']], compare: ['x-cors'] },
+  { name: 'map: plain keys match ignoring case', path: '/maps/b', headers: [['Origin', 'HTTPS://EXACT.TEST']], compare: ['x-cors'] },
+  { name: 'map: the default (empty, so no header)', path: '/maps/c', headers: [['Origin', 'https://evil.test']], compare: ['x-cors'] },
+  { name: 'map on $host', path: '/maps/d', host: 'www.example.test', compare: ['x-cors'] },
+  { name: 'map on $host, ignoring case', path: '/maps/e', host: 'EXAMPLE.Test', compare: ['x-cors'] },
   { name: 'add_header without always on a 200', path: '/success-only/a' },
   { name: 'add_header without always: not on a 404', path: '/success-only/a?status=404' },
   { name: 'add_header without always: not on a 500', path: '/success-only/a?status=500' },

@@ -10,7 +10,7 @@ import { parseText, type Directive } from './parser.js';
 import { checkTree, topContext } from './check.js';
 import { makeScope } from './scope.js';
 import { collectUpstreams } from './emit/upstreams.js';
-import { collectMaps } from './emit/maps.js';
+import { canonicalMaps, collectMaps } from './emit/maps.js';
 import { emitServers } from './emit/servers.js';
 import { globalLogs } from './emit/logs.js';
 import type { AdaptContext } from './emit/context.js';
@@ -34,11 +34,15 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const httpDirs = top === 'main' ? (httpBlock?.block ?? []) : dirs;
   const http = makeScope('http', undefined, httpBlock, httpDirs);
   const maps = collectMaps(httpDirs, diag);
+  const defined = new Set([...maps.keys(), ...setVariables(httpDirs)]);
+  const computable = canonicalMaps(maps, defined, diag);
   const ctx: AdaptContext = {
     diag,
     upstreams: collectUpstreams(httpDirs, diag),
     maps,
-    defined: new Set([...maps.keys(), ...setVariables(httpDirs)]),
+    defined,
+    computedMaps: new Set(computable.keys()),
+    usedMaps: new Set(),
     prefix: options.prefix ?? '/usr/share/nginx',
     confDir: dirname(file),
   };
@@ -55,6 +59,8 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
   Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
   diag.throwIfErrors();
+  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
+  if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
 }

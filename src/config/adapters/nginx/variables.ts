@@ -11,6 +11,9 @@ export type Converted = { ok: true; template: string } | { ok: false; unknown?: 
 export interface VariableEnv {
   /** Variables defined by `map` / `set` (name without `$`). */
   defined: ReadonlySet<string>;
+  /** `map` variables Portico computes ({map.NAME}); each one read is added to `used`. */
+  maps?: ReadonlySet<string>;
+  used?: Set<string>;
   /** Named captures of the enclosing regex location or server_name. */
   captures: ReadonlySet<string>;
   /** Values known when the config is adapted ($server_name, $proxy_host...). */
@@ -91,6 +94,10 @@ function convertVariable(name: string, env: VariableEnv): Converted {
   if (constant !== undefined) return { ok: true, template: constant };
   if (/^\d$/.test(name)) return { ok: true, template: `{re.${name}}` };
   if (env.captures.has(name)) return { ok: true, template: `{re.${name}}` };
+  if (env.maps?.has(name)) {
+    env.used?.add(name);
+    return { ok: true, template: `{map.${name}}` };
+  }
   const direct = PLACEHOLDER[name];
   if (direct) return { ok: true, template: direct };
   if (name.startsWith('http_')) return { ok: true, template: `{header.${headerName(name.slice(5))}}` };

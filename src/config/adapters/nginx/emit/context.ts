@@ -14,6 +14,9 @@ export interface AdaptContext {
   maps: ReadonlyMap<string, MapDef>;
   /** Variables defined by map (and set, which is not supported but must not be "unknown"). */
   defined: ReadonlySet<string>;
+  /** Map variables Portico computes, and those read so far (they go into the config's `maps`). */
+  computedMaps: ReadonlySet<string>;
+  usedMaps: Set<string>;
   /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
   prefix: string;
   /** The main config file's directory (nginx's conf prefix: relative certificate paths). */
@@ -31,7 +34,7 @@ export interface ValueScope {
  * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
  */
 export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string): string | undefined {
-  const env: VariableEnv = { defined: ctx.defined, captures: vs.captures, constants: vs.constants };
+  const env: VariableEnv = { defined: ctx.defined, captures: vs.captures, constants: vs.constants, maps: ctx.computedMaps, used: ctx.usedMaps };
   const r = convert(value, env);
   if (r.ok) return r.template;
   if (r.unknown !== undefined) ctx.diag.error(d, `unknown "${r.unknown}" variable`);
