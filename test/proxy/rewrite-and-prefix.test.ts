@@ -159,3 +159,33 @@ test('config errors for the new keys name the key', () => {
   assert.match(problems('servers:\n  - rewrite: [{ match: "(", to: /x }]\n    routes: [{ path: /, respond: {} }]\n'), /p\.yaml:2:\d+: servers\[0\]\.rewrite\[0\]\.match: invalid regular expression/);
   assert.match(problems('servers:\n  - routes: [{ path: /, respond: {}, rewrite: [{ match: "^", to: /x, flag: later }] }]\n'), /rewrite\[0\]\.flag: expected one of "last", "break", "redirect", "permanent"/);
 });
+
+test('maps: plain keys ignoring case, regex keys in order, the default; {map.NAME} in headers and redirects', async (t) => {
+  const up = await echoUpstream();
+  const p = await startPortico({
+    maps: {
+      tier: { source: '{header.X-Plan}', values: { Gold: 'g', '~^silver-(\\d+)$': 's', '~*^BRONZE': 'b' }, default: 'none' },
+      target: { source: '{path}', values: { '/old': '/new' } },
+    },
+    servers: [
+      {
+        routes: [
+          { path: '= /old', redirect: { to: '{map.target}', status: 301 } },
+          { path: '/', proxy: { to: up.address }, response_headers: { add: { 'X-Tier': '{map.tier}', 'X-Empty': '{map.target}' } } },
+        ],
+      },
+    ],
+  });
+  t.after(() => Promise.all([p.close(), up.close()]));
+  const tier = async (plan?: string) => {
+    const r = await rawRequest(p.port, `GET /x HTTP/1.1\r\nHost: a\r\n${plan ? `X-Plan: ${plan}\r\n` : ''}Connection: close\r\n\r\n`);
+    assert.equal(one(r, 'x-empty'), undefined);
+    return one(r, 'x-tier');
+  };
+  assert.equal(await tier('GOLD'), 'g');
+  assert.equal(await tier('silver-2'), 's');
+  assert.equal(await tier('Silver-2'), 'none');
+  assert.equal(await tier('bronze plus'), 'b');
+  assert.equal(await tier(), 'none');
+  assert.equal(one(await get(p.port, '/old'), 'location'), '/new');
+});
