@@ -23,10 +23,12 @@ export interface RouteState {
   rewrite: { match: string; to: string; flag?: string }[];
   root: string | undefined;
   tryFiles: string[] | undefined;
+  /** The route's `match.remote_ip` (from a remote_ip/client_ip matcher). */
+  remoteIps: string[] | undefined;
 }
 
 export function emptyState(): RouteState {
-  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined };
+  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, remoteIps: undefined };
 }
 
 export function cloneState(s: RouteState): RouteState {

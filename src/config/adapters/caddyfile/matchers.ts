@@ -20,20 +20,22 @@ export interface Matcher {
   paths: PathPattern[];
   /** Host names from a `host` matcher. */
   hosts: string[];
+  /** CIDRs from `remote_ip` / `client_ip` (Portico's route `match.remote_ip`). */
+  remoteIps: string[];
   /** Conditions Portico drops ("method GET", "header X-A b"). */
   dropped: string[];
   /** For messages: "@api" or "/api/*". */
   label: string;
 }
 
-export const ALL: Matcher = { paths: [{ kind: 'all' }], hosts: [], dropped: [], label: '*' };
+export const ALL: Matcher = { paths: [{ kind: 'all' }], hosts: [], remoteIps: [], dropped: [], label: '*' };
 
 /** Named matchers defined in a block: `@name { ... }` or `@name type args...`. */
 export function matcherDefinitions(dirs: readonly Directive[], diag: Diagnostics, inherited?: ReadonlyMap<string, Matcher>): Map<string, Matcher> {
   const out = new Map(inherited);
   for (const d of dirs) {
     if (!d.name.startsWith('@')) continue;
-    const m: Matcher = { paths: [], hosts: [], dropped: [], label: d.name };
+    const m: Matcher = { paths: [], hosts: [], remoteIps: [], dropped: [], label: d.name };
     const conditions: Directive[] = d.block ?? (d.args.length > 0 ? [{ name: d.args[0]!.text, args: d.args.slice(1), file: d.file, line: d.line }] : []);
     // `@name /path` is shorthand for a path matcher.
     if (!d.block && d.args[0]?.text.startsWith('/')) conditions[0] = { name: 'path', args: d.args, file: d.file, line: d.line };
@@ -67,6 +69,10 @@ function addCondition(m: Matcher, c: Directive, diag: Diagnostics): void {
     case 'host':
       m.hosts.push(...args.map((a) => a.toLowerCase()));
       return;
+    case 'remote_ip':
+    case 'client_ip':
+      m.remoteIps.push(...args.filter((a) => a !== 'forwarded'));
+      return;
     default:
       m.dropped.push(`${c.name}${args.length > 0 ? ' ' + args.join(' ') : ''}`);
   }
@@ -90,7 +96,7 @@ export function matcherOf(d: Directive, named: ReadonlyMap<string, Matcher>, dia
   const first = d.args[0];
   if (!first || first.quoted) return { matcher: undefined, args: d.args };
   if (first.text === '*') return { matcher: ALL, args: d.args.slice(1) };
-  if (first.text.startsWith('/')) return { matcher: { paths: [pathPattern(first.text)], hosts: [], dropped: [], label: first.text }, args: d.args.slice(1) };
+  if (first.text.startsWith('/')) return { matcher: { paths: [pathPattern(first.text)], hosts: [], remoteIps: [], dropped: [], label: first.text }, args: d.args.slice(1) };
   if (first.text.startsWith('@')) {
     const m = named.get(first.text);
     if (!m) diag.error(d, `unrecognized matcher name: ${first.text}`);

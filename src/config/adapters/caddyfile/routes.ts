@@ -88,6 +88,7 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
     }
     for (const p of patternsOf(e.matcher)) {
       const base: Candidate = { pattern: p, handler: {}, state: emptyState(), d: e.d };
+      if (e.matcher && e.matcher.remoteIps.length > 0) base.state.remoteIps = e.matcher.remoteIps;
       for (const c of applyMiddleware(base, middleware, ctx)) {
         const handler = terminal(e, ctx, c.state, out);
         if (handler) out.candidates.push({ ...c, handler });
@@ -99,10 +100,15 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
 
 /**
  * Conditions Portico cannot route on: a `method` condition is dropped (the route then answers
- * every method); any other (remote_ip, header, not, query, host...) leaves the directive out,
- * so that nothing meant for a few clients is served to all of them.
+ * every method); any other (header, not, query, host...) leaves the directive out, so that
+ * nothing meant for a few clients is served to all of them. `remote_ip`/`client_ip` become the
+ * route's `match.remote_ip`.
  */
 function usable(m: Matcher, d: Directive, ctx: CaddyContext): boolean {
+  if (m.remoteIps.length > 0 && CADDY_DIRECTIVES[d.name]?.kind === 'middleware') {
+    ctx.diag.warn(d, `matcher ${m.label}: Portico checks remote_ip on routes, not on ${d.name}; this ${d.name} is left out`);
+    return false;
+  }
   const risky = m.dropped.filter((c) => !c.startsWith('method '));
   if (risky.length > 0 || m.hosts.length > 0) {
     const what = [...risky, ...(m.hosts.length > 0 ? [`host ${m.hosts.join(' ')}`] : [])].join('", "');
@@ -155,6 +161,10 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
       const pattern = intersect(gp, c.pattern, ctx, e.d);
       if (!pattern) continue;
       const state = cloneState(c.state);
+      if (e.matcher && e.matcher.remoteIps.length > 0) {
+        if (state.remoteIps) ctx.diag.warn(c.d, 'remote_ip inside a block that has remote_ip too: Portico keeps the inner one');
+        else state.remoteIps = e.matcher.remoteIps;
+      }
       if (strip !== undefined) {
         if (state.strip !== undefined) ctx.diag.warn(c.d, 'uri strip_prefix inside handle_path: Portico strips once; the handle_path prefix is kept');
         else state.strip = strip;

@@ -124,7 +124,7 @@ function logOption(d: ServerBlock['directives'][number], ctx: CaddyContext): Sit
 function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unknown>[] {
   const kept: Candidate[] = [];
   for (const c of candidates) {
-    const by = kept.find((k) => covers(k.pattern, c.pattern));
+    const by = kept.find((k) => k.state.remoteIps === undefined && covers(k.pattern, c.pattern));
     if (by) {
       ctx.diag.warn(c.d, `this ${c.d.name} is never reached: the one at line ${by.d.line} answers first for these paths; left out`);
       continue;
@@ -138,7 +138,7 @@ function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unkn
     const next = rendered.slice(i + 1).findIndex((o, j) => kept[i + 1 + j]!.d === kept[i]!.d && covers(kept[i + 1 + j]!.pattern, kept[i]!.pattern));
     return next < 0 || JSON.stringify({ ...r, path: '' }) !== JSON.stringify({ ...rendered[i + 1 + next]!, path: '' });
   });
-  if (!kept.some((c) => c.pattern.kind === 'all')) out.push({ path: '/', respond: { status: 200 } });
+  if (!kept.some((c) => c.pattern.kind === 'all' && c.state.remoteIps === undefined)) out.push({ path: '/', respond: { status: 200 } });
   return out;
 }
 
@@ -162,6 +162,7 @@ function toRoute(c: Candidate): Record<string, unknown> {
       }
     } else route.strip_prefix = c.state.strip;
   }
+  if (c.state.remoteIps) route.match = { remote_ip: c.state.remoteIps };
   if (c.state.rewrite.length > 0) route.rewrite = c.state.rewrite;
   Object.assign(route, handler);
   const req = headerConfig(c.state.requestHeaders);

@@ -43,6 +43,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     defined,
     computedMaps: new Set(computable.keys()),
     usedMaps: new Set(),
+    usedPools: new Map(),
     prefix: options.prefix ?? '/usr/share/nginx',
     confDir: dirname(file),
   };
@@ -59,6 +60,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
   Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
   diag.throwIfErrors();
+  if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
   const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
   if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;

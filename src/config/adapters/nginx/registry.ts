@@ -63,8 +63,7 @@ const IGNORE: Support = { kind: 'ignore' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
 
 // Why a directive is not carried over, shared by families.
-const NO_TLS = 'Portico has no client certificates or TLS to upstreams yet';
-const NO_LB = 'Portico has no load-balancing options yet';
+const NO_TLS = 'Portico does not ask clients for certificates';
 const NO_SHIELD = 'Portico has no buffering, limits or access control yet';
 const NO_GZIP = 'Portico does not compress responses';
 const NO_CACHE = 'Portico has no response cache';
@@ -274,9 +273,9 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_socket_keepalive: tuning(C.hsl, 'flag'),
   proxy_ignore_client_abort: unsupported(C.hsl, 'flag', 'an upstream request always ends when its client goes away'),
   proxy_intercept_errors: unsupported(C.hsl, 'flag', 'custom error pages are not supported'),
-  proxy_next_upstream: unsupported(C.hsl, '1+', NO_LB),
-  proxy_next_upstream_tries: unsupported(C.hsl, '1', NO_LB),
-  proxy_next_upstream_timeout: unsupported(C.hsl, '1', NO_LB),
+  proxy_next_upstream: spec(C.hsl, '1+', 'scalar', MAP),
+  proxy_next_upstream_tries: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_next_upstream_timeout: spec(C.hsl, '1', 'scalar', MAP),
   proxy_hide_header: spec(C.hsl, '1', 'array', MAP),
   proxy_pass_header: unsupported(C.hsl, '1', 'Portico passes Server, Date and X-Accel-* from the upstream as they are', 'array'),
   proxy_ignore_headers: tuning(C.hsl, '1+'),
@@ -306,11 +305,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_cache_revalidate: tuning(C.hsl, 'flag'),
   proxy_cache_background_update: tuning(C.hsl, 'flag'),
   proxy_cache_convert_head: tuning(C.hsl, 'flag'),
-  proxy_ssl_server_name: unsupported(C.hsl, 'flag', NO_TLS),
-  proxy_ssl_name: unsupported(C.hsl, '1', NO_TLS),
-  proxy_ssl_verify: unsupported(C.hsl, 'flag', NO_TLS),
-  proxy_ssl_trusted_certificate: unsupported(C.hsl, '1', NO_TLS),
-  proxy_ssl_protocols: unsupported(C.hsl, '1+', NO_TLS),
+  proxy_ssl_server_name: tuning(C.hsl, 'flag'),
+  proxy_ssl_name: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_ssl_verify: spec(C.hsl, 'flag', 'scalar', MAP),
+  proxy_ssl_trusted_certificate: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_ssl_protocols: unsupported(C.hsl, '1+', "Portico's TLS to upstreams uses node's defaults (TLS 1.2 and 1.3)"),
   proxy_ssl_session_reuse: tuning(C.hsl, 'flag'),
 
   // --- other upstream protocols
@@ -349,12 +348,12 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   // --- upstream blocks (ngx_http_upstream_module)
   upstream: spec(C.http, '1', 'none', MAP, { block: 'directives' }),
   keepalive: spec(C.ups, '1', 'none', MAP, { unique: true }),
-  least_conn: spec(C.ups, '0', 'none', warn(NO_LB)),
-  ip_hash: spec(C.ups, '0', 'none', warn(NO_LB)),
-  hash: spec(C.ups, '12', 'none', warn(NO_LB)),
-  random: spec(C.ups, '012', 'none', warn(NO_LB)),
+  least_conn: spec(C.ups, '0', 'none', MAP),
+  ip_hash: spec(C.ups, '0', 'none', MAP),
+  hash: spec(C.ups, '12', 'none', MAP),
+  random: spec(C.ups, '012', 'none', MAP),
   zone: tuning(C.ups, '12'),
-  ntlm: spec(C.ups, '0', 'none', warn(NO_LB)),
+  ntlm: spec(C.ups, '0', 'none', warn('NTLM connection pinning is not supported')),
 
   // --- access control, limits (ngx_http_access_module, auth_basic, limit_req, limit_conn)
   allow: spec(C.hslLmt, '1', 'array', warn(NO_SHIELD)),

@@ -17,6 +17,8 @@ export interface AdaptContext {
   /** Map variables Portico computes, and those read so far (they go into the config's `maps`). */
   computedMaps: ReadonlySet<string>;
   usedMaps: Set<string>;
+  /** Upstream pools named by proxy_pass (they go into the config's `upstreams`). */
+  usedPools: Map<string, Record<string, unknown>>;
   /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
   prefix: string;
   /** The main config file's directory (nginx's conf prefix: relative certificate paths). */

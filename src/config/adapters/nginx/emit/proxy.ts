@@ -7,12 +7,15 @@
  *    without `Host` in the list nginx sends `Host: $proxy_host`, and so does the adapted route;
  *  - Portico already sets X-Forwarded-For/-Proto/-Host and X-Real-IP and handles Connection and
  *    Upgrade (WebSockets) itself, so the usual lines for those are left out rather than copied;
- *  - `proxy_connect_timeout`, `proxy_read_timeout` map to `connect_timeout`, `read_timeout`.
+ *  - `proxy_connect_timeout`, `proxy_read_timeout` map to `connect_timeout`, `read_timeout`;
+ *  - `proxy_pass http://NAME` names the `upstream NAME` pool, `https://` servers are verified
+ *    TLS, `http://unix:/path:` is a unix socket; proxy_next_upstream* become the pool's retry.
  */
 import type { Directive } from '../parser.js';
 import { effective, effectiveOne, type LocationNode, type Scope } from '../scope.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
-import { hostPort } from './upstreams.js';
+import { hostPort, poolName, poolOf } from './upstreams.js';
+import { isAbsolute, join } from 'node:path';
 import { variablesIn } from '../variables.js';
 import { duration, parseTime } from './values.js';
 
@@ -33,11 +36,11 @@ const PORTICO_DOES: Record<string, readonly string[]> = {
 const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding']);
 
 export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): ProxyOutput | undefined {
-  const target = parseTarget(d, ctx);
+  const target = parseTarget(d, scope, ctx);
   if (!target) return undefined;
   const { to, proxyHost, uri } = target;
-  if (to.length === 0) return { proxy: undefined, requestHeaders: undefined, hideHeaders: [] };
-  const proxy: Record<string, unknown> = { to: to.length === 1 ? to[0] : to };
+  if (to === undefined) return { proxy: undefined, requestHeaders: undefined, hideHeaders: [] };
+  const proxy: Record<string, unknown> = { to };
   if (uri !== undefined) {
     const m = node?.match;
     if (!m || m.kind === 'regex' || m.kind === 'named' || d.block) {
@@ -114,28 +117,32 @@ function redirectRules(
 }
 
 interface Target {
-  to: string[];
+  /** proxy.to: a pool name, an address, or an inline pool. */
+  to: unknown;
   /** nginx's $proxy_host: what it sends as Host by default. */
   proxyHost: string;
   uri: string | undefined;
   keepaliveTimeout: number | undefined;
 }
 
-function parseTarget(d: Directive, ctx: AdaptContext): Target | undefined {
+const UNAVAILABLE: Target = { to: undefined, proxyHost: '', uri: undefined, keepaliveTimeout: undefined };
+
+function parseTarget(d: Directive, scope: Scope, ctx: AdaptContext): Target | undefined {
   let url = d.args[0]!;
   const m = /^(https?):\/\/(.*)$/i.exec(url);
   if (!m) {
     ctx.diag.error(d, `invalid URL prefix in "${url}"`);
     return undefined;
   }
-  if (m[1]!.toLowerCase() === 'https') {
-    ctx.diag.warn(d, `proxy_pass "${url}": Portico cannot proxy to HTTPS upstreams yet; the route answers 502`);
-    return { to: [], proxyHost: '', uri: undefined, keepaliveTimeout: undefined };
-  }
+  const scheme = m[1]!.toLowerCase() as 'http' | 'https';
   url = m[2]!;
   if (url.startsWith('unix:')) {
-    ctx.diag.warn(d, `proxy_pass "${d.args[0]}": Portico cannot proxy to unix sockets yet; the route answers 502`);
-    return { to: [], proxyHost: 'localhost', uri: undefined, keepaliveTimeout: undefined };
+    // http://unix:/path/to.sock:/uri
+    const rest = url.slice(5);
+    const colon = rest.indexOf(':');
+    const path = colon < 0 ? rest : rest.slice(0, colon);
+    const uri = colon < 0 || rest.slice(colon + 1) === '' ? undefined : rest.slice(colon + 1);
+    return { to: `unix:${path}`, proxyHost: 'localhost', uri, keepaliveTimeout: undefined };
   }
   const slash = url.indexOf('/');
   let authority = slash < 0 ? url : url.slice(0, slash);
@@ -147,24 +154,89 @@ function parseTarget(d: Directive, ctx: AdaptContext): Target | undefined {
   }
   if (variablesIn(authority).length > 0 || (uri !== undefined && variablesIn(uri).length > 0)) {
     ctx.diag.warn(d, `proxy_pass "${d.args[0]}": Portico cannot choose the upstream or its path from variables; the route answers 502`);
-    return { to: [], proxyHost: '', uri: undefined, keepaliveTimeout: undefined };
+    return UNAVAILABLE;
   }
+  const tls = scheme === 'https' ? upstreamTls(scope, d, ctx) : undefined;
   const upstream = ctx.upstreams.get(authority.includes(':') ? authority.slice(0, authority.lastIndexOf(':')) : authority);
   if (upstream) {
     if (authority.includes(':')) {
       ctx.diag.error(d, `upstream "${upstream.name}" may not have port ${authority.slice(authority.lastIndexOf(':') + 1)}`);
       return undefined;
     }
-    const to = upstream.servers.filter((s) => !s.down && !s.backup && s.address !== undefined).map((s) => s.address!);
-    if (to.length === 0) ctx.diag.warn(d, `upstream "${upstream.name}" has no server Portico can use; the route answers 502`);
-    return { to, proxyHost: upstream.name, uri, keepaliveTimeout: upstream.keepaliveTimeout };
+    const name = poolName(upstream.name);
+    let pool = ctx.usedPools.get(name);
+    if (!pool) {
+      pool = poolOf(upstream, scheme, ctx.diag);
+      if (tls) pool.tls = tls;
+      ctx.usedPools.set(name, pool);
+    }
+    addRetry(pool, scope, ctx);
+    return { to: name, proxyHost: upstream.name, uri, keepaliveTimeout: upstream.keepaliveTimeout };
   }
-  const address = hostPort(authority, 80);
+  const address = hostPort(authority, scheme === 'https' ? 443 : 80);
   if (!address) {
     ctx.diag.error(d, `invalid host in "${d.args[0]}"`);
     return undefined;
   }
-  return { to: [address], proxyHost: authority, uri, keepaliveTimeout: undefined };
+  const server = scheme === 'https' ? `https://${address}` : address;
+  return { to: tls ? { servers: [server], tls } : server, proxyHost: authority, uri, keepaliveTimeout: undefined };
+}
+
+/**
+ * TLS to an https:// upstream (proxy_ssl_*). nginx does not verify the upstream's certificate
+ * unless `proxy_ssl_verify on`; Portico does, against the system CAs: said once per location.
+ */
+function upstreamTls(scope: Scope, d: Directive, ctx: AdaptContext): Record<string, unknown> | undefined {
+  const tls: Record<string, unknown> = {};
+  const verify = effectiveOne(scope, 'proxy_ssl_verify');
+  const trusted = effectiveOne(scope, 'proxy_ssl_trusted_certificate');
+  const name = effectiveOne(scope, 'proxy_ssl_name');
+  if (verify?.args[0]!.toLowerCase() === 'off') tls.insecure_skip_verify = true;
+  else if (!verify) ctx.diag.warn(d, `proxy_pass ${d.args[0]}: nginx does not verify the upstream's certificate by default (proxy_ssl_verify off); Portico does`);
+  if (trusted && verify?.args[0]!.toLowerCase() === 'on') tls.ca = isAbsolute(trusted.args[0]!) ? trusted.args[0] : join(ctx.confDir, trusted.args[0]!);
+  if (name && !name.args[0]!.includes('$')) tls.server_name = name.args[0];
+  return Object.keys(tls).length > 0 ? tls : undefined;
+}
+
+const NEXT_UPSTREAM: Record<string, string | undefined> = {
+  error: 'error',
+  timeout: 'timeout',
+  invalid_header: 'error',
+  http_500: 'http_500',
+  http_502: 'http_502',
+  http_503: 'http_503',
+  http_504: 'http_504',
+  http_429: 'http_429',
+};
+
+/**
+ * proxy_next_upstream, _tries, _timeout (location-level in nginx) -> the pool's `retry`. A pool
+ * named by several locations keeps the first location's settings.
+ */
+function addRetry(pool: Record<string, unknown>, scope: Scope, ctx: AdaptContext): void {
+  const on = effectiveOne(scope, 'proxy_next_upstream');
+  const tries = effectiveOne(scope, 'proxy_next_upstream_tries');
+  const timeout = effectiveOne(scope, 'proxy_next_upstream_timeout');
+  if (!on && !tries && !timeout) return;
+  const retry: Record<string, unknown> = {};
+  if (on) {
+    const list: string[] = [];
+    for (const v of on.args) {
+      if (v === 'off') continue;
+      const mapped = NEXT_UPSTREAM[v];
+      if (mapped === undefined) ctx.diag.warn(on, `proxy_next_upstream ${v} is not carried over: Portico retries on error, timeout and 5xx/429 statuses (idempotent requests only)`);
+      else if (!list.includes(mapped)) list.push(mapped);
+    }
+    retry.on = on.args.includes('off') ? [] : list;
+  }
+  if (tries && tries.args[0] !== '0') retry.tries = Number(tries.args[0]);
+  if (timeout) {
+    const ms = parseTime(timeout.args[0]!);
+    if (ms === undefined) ctx.diag.error(timeout, `"proxy_next_upstream_timeout" directive invalid value`);
+    else if (ms > 0) retry.try_duration = duration(ms);
+  }
+  if (pool.retry === undefined) pool.retry = retry;
+  else if (JSON.stringify(pool.retry) !== JSON.stringify(retry)) ctx.diag.warn(on ?? tries ?? timeout!, `proxy_next_upstream here differs from another location using the same upstream: Portico keeps one per pool (the first)`);
 }
 
 function requestHeaders(scope: Scope, proxyHost: string, ctx: AdaptContext, vs: ValueScope): ProxyOutput['requestHeaders'] {
