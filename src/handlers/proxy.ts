@@ -66,7 +66,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
    */
   function withBody(ex: Exchange, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
     const method = ex.req.method!;
-    const path = upstreamPath(ex, strip);
+    const path = upstreamPath(ex, strip, replace);
     if (ex.expectsContinue) {
       ex.expectsContinue = false;
       ex.res.writeContinue();
