@@ -25,10 +25,13 @@ export interface RouteState {
   tryFiles: string[] | undefined;
   /** The route's `match.remote_ip` (from a remote_ip/client_ip matcher). */
   remoteIps: string[] | undefined;
+  /** request_body max_size. */
+  maxBodySize: string | undefined;
+  basicAuth: Record<string, unknown> | undefined;
 }
 
 export function emptyState(): RouteState {
-  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, remoteIps: undefined };
+  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, remoteIps: undefined, maxBodySize: undefined, basicAuth: undefined };
 }
 
 export function cloneState(s: RouteState): RouteState {

@@ -37,8 +37,9 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   if (g.logLevel) config.log_level = g.logLevel;
   if (g.shutdownTimeout) config.shutdown_timeout = g.shutdownTimeout;
   Object.assign(config, g.top);
-  // Caddy writes no access log unless a site has `log`.
+  // Caddy writes no access log unless a site has `log`, and sets no request body limit.
   config.access_log = accessLog ?? false;
+  config.client = { max_body_size: 0 };
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
 }

@@ -31,7 +31,6 @@ export const ORDER = (
 
 const MAP: Support = { kind: 'map' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
-const NO_SHIELD = 'Portico has no request limits or authentication yet';
 
 const d = (kind: Kind, support: Support = MAP, alias?: string): CaddyDirectiveSpec => ({ kind, support, ...(alias ? { alias } : {}) });
 
@@ -42,7 +41,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   reverse_proxy: d('terminal'),
   file_server: d('terminal'),
   error: d('terminal'),
-  abort: d('terminal', warn('Portico cannot drop a connection without answering; it answers 444 instead')),
+  abort: d('terminal'),
   php_fastcgi: d('terminal', warn('Portico proxies HTTP only (no FastCGI)')),
   acme_server: d('terminal', warn('Portico is not an ACME server')),
   metrics: d('terminal', warn('there is no metrics endpoint')),
@@ -54,9 +53,9 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   uri: d('middleware'),
   rewrite: d('middleware'),
   try_files: d('middleware'),
-  request_body: d('middleware', warn(NO_SHIELD)),
-  basic_auth: d('middleware', warn(NO_SHIELD)),
-  basicauth: d('middleware', warn(NO_SHIELD), 'basic_auth'),
+  request_body: d('middleware'),
+  basic_auth: d('middleware'),
+  basicauth: d('middleware', MAP, 'basic_auth'),
   forward_auth: d('middleware', warn('subrequest authentication is not supported')),
   encode: d('middleware', warn('Portico does not compress responses')),
   templates: d('middleware', warn('templates are not supported')),

@@ -21,6 +21,7 @@ import { errorResponse, redir, respond } from './directives/responses.js';
 import { reverseProxy } from './directives/reverse-proxy.js';
 import { fileServer, rootDirective, tryFiles } from './directives/file-server.js';
 import { rewriteRule, uri } from './directives/uri.js';
+import { basicAuth, requestBody } from './directives/limits.js';
 
 export interface Candidate {
   pattern: PathPattern;
@@ -56,7 +57,7 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
     if (spec.kind === 'site') continue;
     if (spec.support.kind === 'warn') {
       ctx.diag.warn(d, `${d.name} is not carried over: ${spec.support.why}`);
-      if (d.name !== 'abort') continue;
+      continue;
     }
     const { matcher, args } = matcherOf(d, named, ctx.diag);
     if (matcher && !usable(matcher, d, ctx)) continue;
@@ -235,6 +236,11 @@ function middlewareInto(m: Pending, state: RouteState, ctx: CaddyContext): void 
       return rootDirective(ctx, m.d, m.args, state);
     case 'try_files':
       return tryFiles(ctx, m.d, m.args, state);
+    case 'request_body':
+      return requestBody(ctx, m.d, state);
+    case 'basic_auth':
+    case 'basicauth':
+      return basicAuth(ctx, m.d, m.args, state);
   }
 }
 

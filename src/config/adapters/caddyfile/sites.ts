@@ -163,6 +163,8 @@ function toRoute(c: Candidate): Record<string, unknown> {
     } else route.strip_prefix = c.state.strip;
   }
   if (c.state.remoteIps) route.match = { remote_ip: c.state.remoteIps };
+  if (c.state.maxBodySize) route.max_body_size = c.state.maxBodySize;
+  if (c.state.basicAuth) route.basic_auth = c.state.basicAuth;
   if (c.state.rewrite.length > 0) route.rewrite = c.state.rewrite;
   Object.assign(route, handler);
   const req = headerConfig(c.state.requestHeaders);

@@ -13,7 +13,8 @@ import { collectUpstreams } from './emit/upstreams.js';
 import { canonicalMaps, collectMaps } from './emit/maps.js';
 import { emitServers } from './emit/servers.js';
 import { globalLogs } from './emit/logs.js';
-import type { AdaptContext } from './emit/context.js';
+import { BODY_SIZE_DEFAULT, type AdaptContext } from './emit/context.js';
+import { clientOptions, collectZones } from './emit/shield.js';
 import type { AdaptResult } from '../adapter.js';
 import { duration, parseTime } from './emit/values.js';
 
@@ -44,10 +45,14 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     computedMaps: new Set(computable.keys()),
     usedMaps: new Set(),
     usedPools: new Map(),
+    zones: new Map(),
+    topBodySize: httpDirs.find((d) => d.name === 'client_max_body_size')?.args[0] ?? BODY_SIZE_DEFAULT,
     prefix: options.prefix ?? '/usr/share/nginx',
     confDir: dirname(file),
   };
+  ctx.zones = collectZones(httpDirs, ctx);
   const servers = emitServers(http, ctx);
+  const client = clientOptions(http, ctx);
   const logs = globalLogs(allDirectives(dirs), top === 'main' ? [...dirs, ...httpDirs] : httpDirs, ctx);
   if (servers.length === 0 && diag.errors.length === 0) {
     diag.error({ file, line: 1 }, 'no server block Portico can run (an nginx config needs http { server { ... } })');
@@ -59,6 +64,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
   Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
+  config.client = client;
   diag.throwIfErrors();
   if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
   const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));

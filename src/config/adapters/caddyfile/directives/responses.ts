@@ -63,7 +63,7 @@ export function redir(ctx: CaddyContext, d: Directive, args: Token[]): Record<st
 
 /** `error [<message>] <status>` and `abort`: an empty response with that status (Caddy's default error handling). */
 export function errorResponse(ctx: CaddyContext, d: Directive, args: Token[]): Record<string, unknown> {
-  if (d.name === 'abort') return { respond: { status: 444 } };
+  if (d.name === 'abort') return { respond: { status: 444, close: true } }; // closes the connection unanswered
   const last = args[args.length - 1]?.text;
   const status = last !== undefined && /^\d{3}$/.test(last) ? Number(last) : 500;
   return { respond: { status } };

@@ -7,6 +7,10 @@ import type { Directive } from '../parser.js';
 import { convert, type VariableEnv } from '../variables.js';
 import type { UpstreamDef } from './upstreams.js';
 import type { MapDef } from './maps.js';
+import type { Zone } from './shield.js';
+
+/** nginx's client_max_body_size default. */
+export const BODY_SIZE_DEFAULT = '1m';
 
 export interface AdaptContext {
   diag: Diagnostics;
@@ -19,6 +23,10 @@ export interface AdaptContext {
   usedMaps: Set<string>;
   /** Upstream pools named by proxy_pass (they go into the config's `upstreams`). */
   usedPools: Map<string, Record<string, unknown>>;
+  /** limit_req_zone / limit_conn_zone, by "req:NAME" / "conn:NAME". */
+  zones: ReadonlyMap<string, Zone>;
+  /** The body size limit every route gets from `client` (http level, or nginx's 1m). */
+  topBodySize: string;
   /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
   prefix: string;
   /** The main config file's directory (nginx's conf prefix: relative certificate paths). */

@@ -16,7 +16,7 @@ export interface RewriteRule {
   flag?: 'last' | 'break' | 'redirect' | 'permanent';
 }
 
-export type Terminal = { redirect: { to: string; status: number } } | { respond: { status: number; body?: string; headers?: Record<string, string> } };
+export type Terminal = { redirect: { to: string; status: number } } | { respond: { status: number; body?: string; headers?: Record<string, string>; close?: boolean } };
 
 export interface Script {
   rules: RewriteRule[];
@@ -82,7 +82,7 @@ function returnHandler(d: Directive, scope: Scope, ctx: AdaptContext, vs: ValueS
     return undefined;
   }
   const status = Number(first);
-  if (status === 444) ctx.diag.warn(d, `return 444: nginx closes the connection without a response; Portico answers with status 444`);
+  if (status === 444) return { respond: { status: 444, close: true } }; // nginx closes the connection unanswered
   if (status < 100 || status > 599) {
     ctx.diag.warn(d, `return ${status}: Portico sends statuses 100 to 599 only; left out`);
     return undefined;

@@ -11,6 +11,7 @@ import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
 import { emitFiles } from './files.js';
+import { proxyBuffering, routeShield } from './shield.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -39,6 +40,7 @@ export function emitRoute(
   const response = responseHeaders(scope, hide, ctx, vs);
   if (response) route.response_headers = response;
   if (isLogOff(scope)) route.access_log = false;
+  Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));
   return route;
 }
 
@@ -52,7 +54,8 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
   if (pass) {
     const out = emitProxy(pass, scope, node, ctx, vs);
     if (!out?.proxy) return { handler: { respond: { status: 502 } }, hide: [] };
-    const handler: Record<string, unknown> = { proxy: out.proxy };
+    const buffering = proxyBuffering(scope);
+    const handler: Record<string, unknown> = { proxy: buffering === undefined ? out.proxy : { ...out.proxy, buffering } };
     if (out.requestHeaders) handler.request_headers = out.requestHeaders;
     const expires = effectiveOne(scope, 'expires');
     if (expires && expires.args[0] !== 'off') ctx.diag.warn(expires, `expires on a proxied location is not carried over: Portico sets Expires/Cache-Control on files only (use response_headers)`);
