@@ -12,6 +12,7 @@ const HELP = `Usage: portico <command> [options]
 Commands:
   run     [-c FILE]   start serving (default FILE: ./portico.yaml)
   check   [-c FILE]   validate a config and exit 0, or print every error and exit 1
+  adapt   -c FILE     print the portico.yaml equivalent of an nginx.conf or a Caddyfile
   schema              print the JSON Schema of the config (for editors)
   trust   [-c FILE]   create the local CA if needed and install its root in the system trust store
   untrust [-c FILE]   remove the local root CA from the system trust store
@@ -19,7 +20,9 @@ Commands:
                       read a password on stdin, print its bcrypt hash (for basic_auth)
 
 Options:
-  -c, --config FILE   config file (YAML or JSON)
+  -c, --config FILE   config file: portico.yaml/.json, an nginx.conf or a Caddyfile
+  --adapter NAME      read FILE as nginx, caddyfile or yaml (default: by name, then content)
+  --nginx-prefix DIR  nginx's prefix, for its default root DIR/html (default /usr/share/nginx)
   -h, --help          show this help
   -v, --version       print the version
 `;
@@ -37,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        adapter: { type: 'string' },
+        'nginx-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         cost: { type: 'string' },
@@ -57,11 +62,23 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const file = values.config ?? 'portico.yaml';
+  const adapter = values.adapter;
+  if (adapter !== undefined && adapter !== 'nginx' && adapter !== 'caddyfile' && adapter !== 'yaml') {
+    process.stderr.write(`portico: --adapter must be nginx, caddyfile or yaml, got '${adapter}'\n`);
+    return 2;
+  }
+  const load = { adapter, nginxPrefix: values['nginx-prefix'] } as const;
   switch (command) {
     case 'run':
-      return (await import('./run.js')).run(file);
+      return (await import('./run.js')).run(file, load);
     case 'check':
-      return (await import('./check.js')).check(file);
+      return (await import('./check.js')).check(file, load);
+    case 'adapt':
+      if (values.config === undefined) {
+        process.stderr.write(`portico: adapt needs -c FILE\n`);
+        return 2;
+      }
+      return (await import('./adapt.js')).adaptCommand(file, load);
     case 'trust':
       return (await import('./trust.js')).trust(values.config);
     case 'untrust':

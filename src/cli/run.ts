@@ -2,7 +2,7 @@
  * `portico run -c FILE`: load, compile, listen; SIGINT/SIGTERM stop gracefully. With
  * `workers` > 1 this process becomes the supervisor and the workers serve.
  */
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
 import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
@@ -32,8 +32,8 @@ function announce(file: string, host: string, port: number, tls: boolean): void 
 }
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
-export async function run(file: string): Promise<number> {
-  const { config, warnings } = await loadConfigFile(file);
+export async function run(file: string, options: LoadOptions = {}): Promise<number> {
+  const { config, warnings } = await loadConfigFile(file, options);
   const log = new ErrorLog(config.log_level);
   const workers = workerCount(config.workers);
   if (workers > 1 && isPrimary()) {

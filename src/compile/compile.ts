@@ -24,6 +24,8 @@ import { UpstreamPools } from '../upstream/pool.js';
 import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../server/exchange.js';
 import { compileRouteMatch } from './route-match.js';
+import { compileRewrites, type Rewrites } from './rewrite.js';
+import { compileMaps, type CompiledMaps } from './maps.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
 import { httpsRedirectHandler } from '../handlers/https-redirect.js';
@@ -35,12 +37,18 @@ export interface Route {
   readonly name: string;
   readonly handler: RouteHandler;
   readonly responseHeaders: HeaderOps;
+  /** Route-level rewrites, run once the route is chosen. */
+  readonly rewrites?: Rewrites | undefined;
+  /** false: the route's requests are not logged. */
+  readonly accessLog?: boolean;
 }
 
 export interface VirtualHost {
   readonly name: string;
   readonly trustedProxies: CidrMatcher;
   readonly locations: LocationTable<Route, Exchange>;
+  /** Server-level rewrites, run before a route is chosen. */
+  readonly rewrites?: Rewrites | undefined;
 }
 
 export interface ListenerPlan {
@@ -50,6 +58,8 @@ export interface ListenerPlan {
   readonly hosts: HostTable<VirtualHost>;
   /** HTTPS: the TLS servers on this address, the default one first. undefined: plain HTTP. */
   readonly tls: readonly TlsSite[] | undefined;
+  /** The config's `maps`, for {map.NAME}. */
+  readonly maps?: CompiledMaps;
 }
 
 export interface CompiledConfig {
@@ -93,6 +103,7 @@ interface Shared {
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
+  const maps = compileMaps(config.maps);
   const pools = new UpstreamPools();
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
   const groups = new UpstreamGroups(config.upstreams, { ...deps.upstream, log: deps.log, baseDir: deps.baseDir! }, file);
@@ -120,6 +131,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       name: server.hosts?.[0] ?? where,
       trustedProxies: cidrMatcher(server.trusted_proxies),
       locations: new LocationTable<Route, Exchange>(),
+      rewrites: compileRewrites(server.rewrite),
     };
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
@@ -172,7 +184,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     throw new ConfigError(problems);
   }
   return {
-    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls })),
+    listeners: [...plans.entries()].map(([key, p]) => ({ key, address: p.address, hosts: p.hosts, tls: p.tls, maps })),
     pools,
     tlsSites,
     groups,
@@ -298,6 +310,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
     stripPrefix: stripPrefixOf(route, spec),
     maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
     client: { bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
+    replacedPrefix: replacedPrefixOf(route, spec),
   };
   let handler: RouteHandler;
   const { pools, groups } = shared;
@@ -308,7 +321,14 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
-  return { name, handler, responseHeaders: ctx.responseHeaders };
+  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
+}
+
+/** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */
+function replacedPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
+  if (route.proxy?.path_prefix === undefined) return undefined;
+  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
+  return spec.kind === 'regex' ? undefined : spec.path;
 }
 
 function stripPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {

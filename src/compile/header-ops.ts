@@ -10,39 +10,50 @@ import { compileTemplate, type Template } from './template.js';
 export interface HeaderOps {
   /** Lower-cased names dropped from the incoming set (removed ones and the ones `set` replaces). */
   readonly drop: ReadonlySet<string>;
-  /** Headers appended after filtering: `set` first, then `add`. */
-  readonly append: ReadonlyArray<readonly [name: string, value: Template]>;
+  /** Headers appended after filtering: `set` first, then `add`; `successOnly` ones only on SUCCESS statuses. */
+  readonly append: ReadonlyArray<readonly [name: string, value: Template, successOnly?: boolean]>;
   readonly empty: boolean;
 }
+
+/** The statuses nginx's add_header (without `always`) applies to (ngx_http_headers_filter). */
+const SUCCESS: ReadonlySet<number> = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
 export const NO_HEADER_OPS: HeaderOps = { drop: new Set(), append: [], empty: true };
 
 export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
   if (!cfg) return NO_HEADER_OPS;
   const drop = new Set<string>();
-  const append: [string, Template][] = [];
+  const append: [string, Template, boolean?][] = [];
   for (const name of cfg.remove ?? []) drop.add(name.toLowerCase());
   for (const [name, value] of Object.entries(cfg.set ?? {})) {
     drop.add(name.toLowerCase());
     append.push([name, compileTemplate(value)]);
   }
-  for (const [name, value] of Object.entries(cfg.add ?? {})) append.push([name, compileTemplate(value)]);
+  for (const [name, value] of Object.entries(cfg.add ?? {})) {
+    if (typeof value === 'string') append.push([name, compileTemplate(value)]);
+    else append.push([name, compileTemplate(value.value), value.success_only]);
+  }
   if (drop.size === 0 && append.length === 0) return NO_HEADER_OPS;
   return { drop, append, empty: false };
 }
 
-/** Applies the ops to a flat header list, returning a new list. */
-export function applyHeaderOps(ops: HeaderOps, headers: readonly string[], ex: Exchange): string[] {
+/** Applies the ops to a flat header list, returning a new list; `status` is the response's (undefined for requests). */
+export function applyHeaderOps(ops: HeaderOps, headers: readonly string[], ex: Exchange, status?: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     if (ops.drop.size > 0 && ops.drop.has(name.toLowerCase())) continue;
     out.push(name, headers[i + 1]!);
   }
-  appendHeaders(ops, out, ex);
+  appendHeaders(ops, out, ex, status);
   return out;
 }
 
-export function appendHeaders(ops: HeaderOps, out: string[], ex: Exchange): void {
-  for (const [name, value] of ops.append) out.push(name, value(ex));
+/** A value that comes out empty is not sent (nginx: "if the value is an empty string, the field is not passed"). */
+export function appendHeaders(ops: HeaderOps, out: string[], ex: Exchange, status?: number): void {
+  for (const [name, value, successOnly] of ops.append) {
+    if (successOnly && (status === undefined || !SUCCESS.has(status))) continue;
+    const v = value(ex);
+    if (v !== '') out.push(name, v);
+  }
 }

@@ -39,7 +39,8 @@ interface Prefix<R, C> {
   slot: Slot<R, C>;
 }
 
-export type LocationResult<R> = Located<R> | { redirectTo: string } | undefined;
+/** `route` is the location that redirects (its response headers apply to the 301, as in nginx). */
+export type LocationResult<R> = Located<R> | { redirectTo: string; route: R } | undefined;
 
 function pick<R, C>(slot: Slot<R, C>, ctx: C | undefined): R | undefined {
   for (const b of slot) if (b.when === null || (ctx !== undefined && b.when(ctx))) return b.route;
@@ -117,7 +118,8 @@ export class LocationTable<R, C = unknown> {
     }
     if (this.#autoRedirect.size > 0 && prefix?.path !== path) {
       const redirect = this.#autoRedirect.get(path);
-      if (redirect !== undefined && pick(redirect.slot, ctx) !== undefined) return { redirectTo: redirect.target };
+      const by = redirect === undefined ? undefined : pick(redirect.slot, ctx);
+      if (by !== undefined) return { redirectTo: redirect!.target, route: by };
     }
     if (prefix?.noRegex) return { route: prefixRoute!, captures: null };
     for (const r of this.#regexes) {

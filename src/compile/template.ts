@@ -2,7 +2,10 @@
  * Placeholders in header values and redirect targets, compiled once into a function so a
  * request only concatenates strings. Known placeholders (Caddy's names):
  *   {host} {hostport} {scheme} {method} {uri} {path} {query} {remote_ip} {client_ip}
- *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route)
+ *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route or rewrite)
+ * and those nginx configs need: {is_args} ("?" when there is a query, nginx $is_args),
+ * {server_port} (the port the request arrived on, nginx $server_port) and {map.NAME}
+ * (a lookup in the config's `maps`, nginx's map).
  * A value without "{" compiles to a constant.
  */
 import type { Exchange } from '../server/exchange.js';
@@ -12,7 +15,12 @@ export type Template = (ex: Exchange) => string;
 
 const PLACEHOLDER = /\{([a-z_]+(?:\.[A-Za-z0-9_-]+)?)\}/g;
 
-function part(name: string): Template | string {
+export interface TemplateOptions {
+  /** Percent-encode what {re.N} inserts (a redirect target must not carry raw spaces or CRLF). */
+  escapeCaptures?: boolean;
+}
+
+function part(name: string, options: TemplateOptions): Template | string {
   switch (name) {
     case 'host':
       return (ex) => hostWithoutPort(ex.hostHeader);
@@ -32,6 +40,10 @@ function part(name: string): Template | string {
       return (ex) => ex.peerIp;
     case 'client_ip':
       return (ex) => ex.clientIp;
+    case 'is_args':
+      return (ex) => (ex.query.length > 1 ? '?' : '');
+    case 'server_port':
+      return (ex) => String(ex.req.socket.localPort ?? '');
   }
   if (name.startsWith('header.')) {
     const header = name.slice(7).toLowerCase();
@@ -40,21 +52,26 @@ function part(name: string): Template | string {
       return Array.isArray(v) ? v.join(', ') : (v ?? '');
     };
   }
+  if (name.startsWith('map.')) {
+    const map = name.slice(4);
+    return (ex) => ex.maps.get(map)?.(ex) ?? '';
+  }
   if (name.startsWith('re.')) {
     const key = name.slice(3);
     const index = /^\d+$/.test(key) ? Number(key) : undefined;
-    return (ex) => (index !== undefined ? ex.captures?.[index] : ex.captures?.groups?.[key]) ?? '';
+    const get = (ex: Exchange) => (index !== undefined ? ex.captures?.[index] : ex.captures?.groups?.[key]) ?? '';
+    return options.escapeCaptures ? (ex) => encodeURI(get(ex)) : get;
   }
   return `{${name}}`; // unknown: kept literally, as Caddy does
 }
 
-export function compileTemplate(text: string): Template {
+export function compileTemplate(text: string, options: TemplateOptions = {}): Template {
   if (!text.includes('{')) return () => text;
   const parts: (Template | string)[] = [];
   let last = 0;
   for (const m of text.matchAll(PLACEHOLDER)) {
     if (m.index > last) parts.push(text.slice(last, m.index));
-    parts.push(part(m[1]!));
+    parts.push(part(m[1]!, options));
     last = m.index + m[0].length;
   }
   if (last < text.length) parts.push(text.slice(last));

@@ -8,21 +8,53 @@ import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Docume
 import type { z } from 'zod';
 import { configSchema, type PorticoConfig } from './schema.js';
 import { ConfigError } from '../errors.js';
+import type { AdapterName } from './adapters/adapter.js';
 
 export interface LoadedConfig {
   config: PorticoConfig;
   file: string;
+  /** What the adapter could not carry over ("nginx.conf:12:5: ..."); empty for YAML. */
   warnings: string[];
+  /** The format the file was read as. */
+  format: AdapterName;
+  /** The canonical config before validation (what `portico adapt` prints). */
+  input: unknown;
 }
 
-export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+export interface LoadOptions {
+  /** Force a format instead of guessing it from the file name and content. */
+  adapter?: AdapterName;
+  /** nginx's prefix for its default root (PREFIX/html); Debian's /usr/share/nginx by default. */
+  nginxPrefix?: string;
+}
+
+/**
+ * Reads a config in any format Portico knows: YAML/JSON, nginx.conf or a Caddyfile (by
+ * `options.adapter`, else by file name, else by content), and validates it.
+ */
+export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
   }
-  return { config: parseConfigText(text, file), file, warnings: [] };
+  const { detectFormat, adapt } = await import('./adapters/adapter.js');
+  const format = options.adapter ?? detectFormat(file, text);
+  if (format === 'yaml') {
+    const input = parseYamlInput(text, file);
+    return { config: parseConfigText(text, file), file, warnings: [], format, input };
+  }
+  const adapted = await adapt(format, text, file, { nginxPrefix: options.nginxPrefix });
+  return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config };
+}
+
+function parseYamlInput(text: string, file: string): unknown {
+  try {
+    return parseDocument(text).toJS();
+  } catch {
+    return parseConfigText(text, file);
+  }
 }
 
 /** Parses YAML (JSON is a subset) and validates it. */

@@ -11,6 +11,7 @@ import { isCidrList } from '../http/cidr.js';
 import { proxyTarget, upstreamPool, UPSTREAM_NAME } from './upstream-schema.js';
 import { routeMatch } from './match-schema.js';
 import * as shield from './shield-schema.js';
+import { checkRewriteRegex } from './rewrite-syntax.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -28,6 +29,32 @@ const headerOps = z
   })
   .strict();
 
+/**
+ * Response headers may also be added only to successful and redirect responses, as nginx's
+ * `add_header` does without `always` (https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header).
+ */
+const responseHeaderOps = z
+  .object({
+    set: headerOps.shape.set,
+    add: z
+      .record(
+        headerName,
+        z.union([
+          z.string(),
+          z
+            .object({
+              value: z.string(),
+              success_only: z.boolean().default(false).describe('Only on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses'),
+            })
+            .strict(),
+        ]),
+      )
+      .optional()
+      .describe('Append these headers, keeping existing ones; { value, success_only: true } adds one only to 2xx/3xx answers'),
+    remove: headerOps.shape.remove,
+  })
+  .strict();
+
 const proxy = z
   .object({
     to: proxyTarget,
@@ -38,6 +65,42 @@ const proxy = z
     ),
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
     buffering: shield.buffering,
+    redirect: z
+      .array(z.object({ from: z.string().min(1), to: z.string() }).strict())
+      .optional()
+      .describe(
+        "Rewrites the upstream's Location header (nginx proxy_redirect): the first 'from' it starts with is replaced by 'to', " +
+          'e.g. { from: "http://127.0.0.1:8000/", to: "/" }',
+      ),
+    path_prefix: z
+      .string()
+      .startsWith('/')
+      .optional()
+      .describe(
+        "Replaces the route's prefix (or strip_prefix) in the path sent upstream, literally, as nginx's proxy_pass with a URI part: " +
+          'path /api/ with path_prefix /v1/ sends /api/x as /v1/x',
+      ),
+  })
+  .strict();
+
+/**
+ * nginx's `rewrite REGEX REPLACEMENT [flag]` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#rewrite):
+ * run in order; a match replaces the path (and the query when `to` has a "?").
+ */
+const rewriteRule = z
+  .object({
+    match: z
+      .string()
+      .superRefine((v, ctx) => {
+        const err = checkRewriteRegex(v);
+        if (err) ctx.addIssue({ code: 'custom', message: err });
+      })
+      .describe('Regular expression tested against the normalized path; a leading (?i) ignores case'),
+    to: z.string().min(1).describe('New path (placeholders such as {re.1} allowed); "http://", "https://" or "{scheme}" at the start makes it a redirect'),
+    flag: z
+      .enum(['last', 'break', 'redirect', 'permanent'])
+      .optional()
+      .describe('last: choose the route again; break: keep this route; redirect: 302; permanent: 301; none: go on with the next rule'),
   })
   .strict();
 
@@ -145,8 +208,10 @@ const route = z
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
+    rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
+    access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: headerOps.optional(),
-    response_headers: headerOps.optional(),
+    response_headers: responseHeaderOps.optional(),
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -168,6 +233,11 @@ const route = z
             ? 'expected one handler: proxy, files, respond or redirect'
             : `expected one handler, got ${handlers.join(' and ')}`,
       });
+    if (r.proxy?.path_prefix !== undefined && typeof r.strip_prefix !== 'string') {
+      const spec = parseLocation(r.path);
+      if (typeof spec !== 'string' && spec.kind === 'regex')
+        ctx.addIssue({ code: 'custom', path: ['proxy', 'path_prefix'], message: 'path_prefix on a regex route needs strip_prefix as a string (the part it replaces)' });
+    }
     if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
       const spec = parseLocation(r.path);
       if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
@@ -251,6 +321,7 @@ const server = z
           'when the server listens on port 443, else none',
       ),
     unknown_host: shield.unknownHost,
+    rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
     routes: z.array(route).min(1),
   })
   .strict();
@@ -262,6 +333,38 @@ const accessLog = z
   })
   .strict();
 
+/**
+ * nginx's `map` (https://nginx.org/en/docs/http/ngx_http_map_module.html): a value chosen by
+ * another, read as {map.NAME} in header values, redirect targets and rewrites.
+ */
+const mapDefinition = z
+  .object({
+    source: z.string().describe('What is looked up, as a template: "{host}", "{header.Origin}"'),
+    values: z
+      .record(z.string(), z.string())
+      .default({})
+      .superRefine((values, ctx) => {
+        for (const key of Object.keys(values)) {
+          const err = mapKeyProblem(key);
+          if (err) ctx.addIssue({ code: 'custom', path: [key], message: err });
+        }
+      })
+      .describe('Source value -> result (a template). Plain keys match ignoring case; "~re" (case-sensitive) and "~*re" keys are tried in order after them'),
+    default: z.string().default('').describe('The result when nothing matches'),
+  })
+  .strict();
+
+function mapKeyProblem(key: string): string | undefined {
+  if (!key.startsWith('~')) return undefined;
+  const ci = key.startsWith('~*');
+  try {
+    new RegExp(key.slice(ci ? 2 : 1).replace(/\(\?P</g, '(?<'), ci ? 'i' : '');
+    return undefined;
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+}
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -269,6 +372,10 @@ export const configSchema = z
       .record(z.string().regex(UPSTREAM_NAME, 'expected a name of letters, digits, "_" and "-"'), upstreamPool)
       .optional()
       .describe('Named upstream pools (nginx upstream blocks), referenced by name from proxy.to'),
+    maps: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a name of letters, digits and "_"'), mapDefinition)
+      .optional()
+      .describe('Named lookups (nginx map), read as {map.NAME}'),
     servers: z.array(server).min(1),
     access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -326,10 +433,12 @@ export type RouteConfig = ServerConfig['routes'][number];
 export type ProxyConfig = NonNullable<RouteConfig['proxy']>;
 export type { UpstreamPoolConfig } from './upstream-schema.js';
 export type FilesConfig = NonNullable<RouteConfig['files']>;
-export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']>;
+export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']> | NonNullable<RouteConfig['response_headers']>;
 export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
+export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
+export type MapConfig = NonNullable<PorticoConfig['maps']>[string];
 
 export function jsonSchema(): object {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

@@ -25,7 +25,7 @@ export function compileTryFiles(list: readonly string[] | undefined): TryFiles |
 }
 
 function compileCandidate(text: string): Candidate {
-  const parts = text.replaceAll('$uri', '{path}').split('{path}').map(compileTemplate);
+  const parts = text.replaceAll('$uri', '{path}').split('{path}').map((p) => compileTemplate(p));
   if (parts.length === 1) {
     const only = parts[0]!;
     return (ex) => leadingSlash(only(ex));

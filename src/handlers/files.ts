@@ -72,7 +72,7 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
   }
 
   function writeHead(ex: Exchange, status: number, headers: string[]): void {
-    ex.head(ex.res, status, '', ops.empty ? headers : applyHeaderOps(ops, headers, ex));
+    ex.head(ex.res, status, '', ops.empty ? headers : applyHeaderOps(ops, headers, ex, status));
   }
 
   async function serve(ex: Exchange): Promise<void> {

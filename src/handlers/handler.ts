@@ -28,4 +28,6 @@ export interface RouteContext {
   maxBodySize: number;
   /** Client-side timeouts in ms (config `client`). */
   client: { bodyTimeout: number; sendTimeout: number };
+  /** With `proxy.path_prefix`: the prefix it replaces (nginx's location name). */
+  replacedPrefix?: string | undefined;
 }

@@ -43,10 +43,12 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       }),
       readTimeout: cfg.read_timeout,
       responseHeaders: ctx.responseHeaders,
+      redirects: cfg.redirect ?? [],
       log: deps.log,
     }),
   );
   const strip = ctx.stripPrefix;
+  const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const requestOps = ctx.requestHeaders;
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;
@@ -64,7 +66,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
    */
   function withBody(ex: Exchange, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
     const method = ex.req.method!;
-    const path = upstreamPath(ex, strip);
+    const path = upstreamPath(ex, strip, replace);
     if (ex.expectsContinue) {
       ex.expectsContinue = false;
       ex.res.writeContinue();
@@ -100,12 +102,12 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
         // does, the upstream's own address stands in).
         if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
         if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
-        relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip), headers, body: null, chunked: false, readTimeout }, relayOpts);
+        relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
       },
       upgrade(ex, socket, head) {
         const { headers } = upstreamRequestHeaders(ex, requestOps, true);
         if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
-        tunnel(ex, socket, head, target, upstreamPath(ex, strip), headers);
+        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers);
       },
     };
   }
@@ -116,7 +118,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
       // The server is chosen once the body is in (buffering.request): the one free now.
       if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
-      new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip), headers, body: null, chunked: false, readTimeout }).start();
+      new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
     },
     upgrade(ex, socket, head) {
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
@@ -131,27 +133,37 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       socket.once('close', () => upstream.state.end());
       const { headers } = upstreamRequestHeaders(ex, requestOps, true);
       if (ex.hostHeader === '') headers.push('Host', upstream.transport.authority);
-      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip), headers);
+      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers);
     },
   };
 }
 
 /**
  * The path sent upstream: as the client sent it (nginx's proxy_pass without a URI part), or
- * with `strip_prefix` removed. Stripping cuts the raw path whenever normalizing it only
+ * with `strip_prefix` removed, or with the route's prefix replaced by `path_prefix` (nginx's
+ * proxy_pass with a URI part: a literal replacement, so `location /api` with `/v1/` turns
+ * "/api/x" into "/v1//x" exactly as nginx does). After a `break` rewrite the new path goes as
+ * it is (nginx ignores the URI part then). Stripping cuts the raw path whenever normalizing it only
  * decoded percent-escapes (no "//" or dot segments), so encoded bytes reach the upstream
  * untouched: "/api/group%2Fproject" must stay one segment, not become "/group/project".
  * Otherwise it cuts the normalized path and re-encodes it (nginx's proxy_pass with a URI).
  */
-export function upstreamPath(ex: Exchange, strip: string | undefined): string {
+export function upstreamPath(ex: Exchange, strip: string | undefined, replace?: { from: string; to: string }): string {
   const raw = ex.rawPath;
-  if (strip === undefined || !ex.path.startsWith(strip)) return raw + ex.query;
-  let rest: string;
-  if (raw.startsWith(strip) && (raw === ex.path || (raw.indexOf('//') < 0 && raw.indexOf('/.') < 0))) {
-    rest = raw.slice(strip.length);
-  } else {
-    rest = encodePath(ex.path.slice(strip.length));
+  if (ex.rewritten) return raw + ex.query;
+  if (replace !== undefined) {
+    if (!ex.path.startsWith(replace.from)) return raw + ex.query;
+    return replace.to + pathAfter(ex, replace.from) + ex.query;
   }
+  if (strip === undefined || !ex.path.startsWith(strip)) return raw + ex.query;
+  let rest = pathAfter(ex, strip);
   if (rest.charCodeAt(0) !== 47 /* / */) rest = '/' + rest;
   return rest + ex.query;
+}
+
+/** The encoded path after `prefix`: cut from the raw path when that is the same path, else re-encoded. */
+function pathAfter(ex: Exchange, prefix: string): string {
+  const raw = ex.rawPath;
+  if (raw.startsWith(prefix) && (raw === ex.path || (raw.indexOf('//') < 0 && raw.indexOf('/.') < 0))) return raw.slice(prefix.length);
+  return encodePath(ex.path.slice(prefix.length));
 }

@@ -12,7 +12,7 @@ export function send(ex: Exchange, status: number, headers: string[], body: stri
     res.destroy();
     return;
   }
-  const finalHeaders = ops.empty ? headers : applyHeaderOps(ops, headers, ex);
+  const finalHeaders = ops.empty ? headers : applyHeaderOps(ops, headers, ex, status);
   const noBody = ex.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
   ex.head(res, status, '', finalHeaders);
   if (noBody) {

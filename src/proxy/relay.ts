@@ -20,6 +20,8 @@ export interface RelayTarget {
   /** "host:port", for logs. */
   readonly address: string;
   readonly responseHeaders: HeaderOps;
+  /** `proxy.redirect`: Location prefixes to replace (nginx proxy_redirect); empty for none. */
+  readonly redirects?: ReadonlyArray<{ readonly from: string; readonly to: string }>;
   readonly log: ErrorLog;
 }
 
@@ -115,9 +117,11 @@ class Relay implements ResponseSink {
     }
     this.#rawHeaders = rawHeaders;
     const filtered = clientResponseHeaders(rawHeaders);
+    const redirects = this.target.redirects;
+    if (redirects !== undefined && redirects.length > 0) rewriteLocation(filtered, redirects);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
-    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex);
+    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex, status);
     try {
       this.ex.head(res, status, statusText, headers);
     } catch (err) {
@@ -190,5 +194,15 @@ class Relay implements ResponseSink {
     this.target.log.upstreamFailure(ex, cause, status);
     if (ex.res.headersSent) ex.res.destroy();
     else sendError(ex, status, this.target.responseHeaders);
+  }
+}
+
+/** nginx's proxy_redirect: the first prefix a Location starts with is replaced. */
+function rewriteLocation(headers: string[], redirects: NonNullable<RelayTarget['redirects']>): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length !== 8 || headers[i]!.toLowerCase() !== 'location') continue;
+    const value = headers[i + 1]!;
+    const hit = redirects.find((r) => value.startsWith(r.from));
+    if (hit) headers[i + 1] = hit.to + value.slice(hit.from.length);
   }
 }

@@ -140,7 +140,8 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         break;
     }
   }
-  if (!sawHost && ex.hostHeader !== '') out.unshift('Host', ex.hostHeader); // HTTP/2: from :authority
+  // HTTP/2: from :authority; unless the route replaces Host (request_headers.set/remove).
+  if (!sawHost && ex.hostHeader !== '' && !ops.drop.has('host')) out.unshift('Host', ex.hostHeader);
   if (!hasBody && !sawLength && ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
     hasBody = true; // HTTP/2 needs no Content-Length: DATA frames follow the HEADERS frame
     chunked = true;

@@ -72,7 +72,7 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     ex.res.statusCode = res.statusCode ?? 502;
     // The connection ends with this response (a chunked body arrives de-chunked and is then
     // delimited by the close), so say so.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex);
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex, res.statusCode ?? 502);
     headers.push('Connection', 'close');
     writeHead(client, res.statusCode ?? 502, headers, res.statusMessage);
     res.on('data', (chunk: Buffer) => {
@@ -89,7 +89,7 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     clearTimeout(timer);
     ex.res.statusCode = 101;
     // Upgrade and Connection are hop-by-hop but are the handshake itself: keep them.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex);
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex, 101);
     headers.push('Connection', 'Upgrade', 'Upgrade', res.headers.upgrade ?? 'websocket');
     writeHead(client, 101, headers, res.statusMessage);
     if (upstreamHead.length > 0) client.write(upstreamHead);
@@ -107,8 +107,8 @@ export function refuseUpgrade(ex: Exchange, client: Duplex, status: number): voi
   client.end();
 }
 
-function withOps(target: TunnelTarget, headers: string[], ex: Exchange): string[] {
-  return target.responseHeaders.empty ? headers : applyHeaderOps(target.responseHeaders, headers, ex);
+function withOps(target: TunnelTarget, headers: string[], ex: Exchange, status: number): string[] {
+  return target.responseHeaders.empty ? headers : applyHeaderOps(target.responseHeaders, headers, ex, status);
 }
 
 function writeHead(socket: Duplex, status: number, headers: string[], message?: string): void {

@@ -29,12 +29,15 @@ export interface DispatchDeps {
   limits: { maxHeaders: number; maxUriLength: number };
 }
 
+const MAX_REWRITE_CYCLES = 10;
+
 interface Prepared {
   ex: Exchange;
   vhost: VirtualHost;
 }
 
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
+  const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
   const { accessLog, errorLog, scheme, inFlight } = deps;
   const h2 = deps.protocol === 'h2';
   const head = h2 ? writeHeadH2 : writeHeadH1;
@@ -82,6 +85,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const query = q < 0 ? '' : url.slice(q);
     const path = normalizePath(rawPath);
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
+    if (maps) ex.maps = maps;
     ex.head = head;
     ex.contentLength = contentLength;
     // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
@@ -107,12 +111,43 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if ('redirectTo' in found) {
       // nginx's 301 from "/admin" to "/admin/" for a proxied "/admin/" location.
-      send(ex, 301, ['Location', found.redirectTo + ex.query, 'Content-Length', '0'], '', NO_HEADER_OPS);
+      send(ex, 301, ['Location', found.redirectTo + ex.query, 'Content-Length', '0'], '', found.route.responseHeaders);
       return undefined;
     }
     ex.routeName = found.route.name;
     ex.captures = found.captures;
+    ex.skipAccessLog = found.route.accessLog === false;
     return found.route;
+  }
+
+  /**
+   * Server rewrites, then the route, then its rewrites; a `last` rewrite (or a changed path
+   * with no flag) chooses the route again, at most 10 times as nginx allows
+   * (ngx_http_core_post_rewrite_phase: "rewrite or internal redirection cycle" -> 500).
+   */
+  function choose(ex: Exchange, vhost: VirtualHost): Route | undefined {
+    if (vhost.rewrites) {
+      const r = vhost.rewrites(ex);
+      if (r.kind === 'redirect') return redirect(ex, r.status, r.location);
+      ex.rewritten = false; // a server-level change is routed like a new request
+    }
+    let last: Route | undefined;
+    for (let cycle = 0; cycle <= MAX_REWRITE_CYCLES; cycle++) {
+      const route = locate(ex, vhost);
+      if (route === undefined || route.rewrites === undefined) return route;
+      last = route;
+      const r = route.rewrites(ex);
+      if (r.kind === 'redirect') return redirect(ex, r.status, r.location, route);
+      if (r.kind === 'none' || !r.again) return route;
+    }
+    errorLog.error('rewrite or internal redirection cycle', { path: ex.path, cycles: MAX_REWRITE_CYCLES });
+    sendError(ex, 500, last?.responseHeaders ?? NO_HEADER_OPS);
+    return undefined;
+  }
+
+  function redirect(ex: Exchange, status: number, location: string, route?: Route): undefined {
+    send(ex, status, ['Location', location, 'Content-Length', '0'], '', route?.responseHeaders ?? NO_HEADER_OPS);
+    return undefined;
   }
 
   function finish(ex: Exchange): void {
@@ -121,7 +156,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
+    if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
     if (--inFlight.count === 0) inFlight.onIdle?.();
   }
 
@@ -156,7 +191,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
     res.once('close', () => finish(ex));
-    const route = locate(ex, vhost);
+    const route = choose(ex, vhost);
     if (route === undefined) return;
     try {
       route.handler.handle(ex);
@@ -179,7 +214,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       return;
     }
     const { ex, vhost } = prepared;
-    const route = locate(ex, vhost);
+    const route = choose(ex, vhost);
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
@@ -189,7 +224,9 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
         socket.destroy();
       }
-      socket.once('close', () => accessLog?.write(ex, ex.res.statusCode));
+      socket.once('close', () => {
+        if (!ex.skipAccessLog) accessLog?.write(ex, ex.res.statusCode);
+      });
       if (--inFlight.count === 0) inFlight.onIdle?.();
       return;
     }

@@ -4,6 +4,7 @@
  * shape stable for V8 on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NO_MAPS, type CompiledMaps } from '../compile/maps.js';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
 
 export class Exchange {
@@ -15,8 +16,17 @@ export class Exchange {
   rawPath: string;
   /** "?a=b" or "". */
   query: string;
-  /** Regex captures of a `~` route, for {re.N} placeholders. */
+  /** Regex captures of a `~` route or of the last matching rewrite, for {re.N} placeholders. */
   captures: RegExpExecArray | null = null;
+  /**
+   * A `break` rewrite changed the path inside the chosen route: the proxy sends the new path
+   * as it is, without its prefix replacement (nginx ignores proxy_pass's URI part then).
+   */
+  rewritten = false;
+  /** The route said `access_log: false`. */
+  skipAccessLog = false;
+  /** The config's `maps`, for {map.NAME}. */
+  maps: CompiledMaps = NO_MAPS;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
   bytesSent = 0;

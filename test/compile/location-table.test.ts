@@ -82,7 +82,7 @@ test('no auto-redirect for routes that do not proxy', () => {
 test('regex captures are returned for placeholders', () => {
   const t = table(['~ ^/user/(?<id>\\d+)/(\\w+)$']);
   const r = t.match('/user/42/edit');
-  assert.ok(r && 'route' in r);
+  assert.ok(r && 'captures' in r);
   assert.equal(r.captures?.groups?.id, '42');
   assert.equal(r.captures?.[2], 'edit');
 });

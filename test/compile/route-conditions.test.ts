@@ -62,6 +62,6 @@ test('the auto-redirect to a slashed proxy location applies only to clients that
   const t = new LocationTable<string, Req>();
   t.add(loc('/'), 'root', false);
   t.add(loc('/admin/'), 'admin', true, from('10.0.0.1'));
-  assert.deepEqual(t.match('/admin', { ip: '10.0.0.1' }), { redirectTo: '/admin/' });
+  assert.deepEqual(t.match('/admin', { ip: '10.0.0.1' }), { redirectTo: '/admin/', route: 'admin' });
   assert.equal(route(t, '/admin', '10.0.0.2'), 'root');
 });

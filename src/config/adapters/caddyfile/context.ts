@@ -1,0 +1,47 @@
+/** What the Caddyfile directive mappers share, and the per-route state middleware builds up. */
+import type { Diagnostics } from '../diagnostics.js';
+import type { Directive } from './parser.js';
+import { convertPlaceholders } from './placeholders.js';
+
+export interface CaddyContext {
+  diag: Diagnostics;
+}
+
+export interface HeaderOps {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+
+/** What middleware directives leave for the route they lead to. */
+export interface RouteState {
+  requestHeaders: HeaderOps;
+  responseHeaders: HeaderOps;
+  /** `uri strip_prefix` / `handle_path`. */
+  strip: string | undefined;
+  /** Route-level rewrite rules (nginx semantics, flag break). */
+  rewrite: { match: string; to: string; flag?: string }[];
+  root: string | undefined;
+  tryFiles: string[] | undefined;
+  /** The route's `match.remote_ip` (from a remote_ip/client_ip matcher). */
+  remoteIps: string[] | undefined;
+  /** request_body max_size. */
+  maxBodySize: string | undefined;
+  basicAuth: Record<string, unknown> | undefined;
+}
+
+export function emptyState(): RouteState {
+  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, remoteIps: undefined, maxBodySize: undefined, basicAuth: undefined };
+}
+
+export function cloneState(s: RouteState): RouteState {
+  return structuredClone(s);
+}
+
+/** A directive value with Caddy placeholders as a Portico template, or undefined (warned) when it uses one Portico lacks. */
+export function placeholders(ctx: CaddyContext, d: Directive, text: string, constants?: ReadonlyMap<string, string>): string | undefined {
+  const r = convertPlaceholders(text, constants);
+  if (r.ok) return r.template;
+  ctx.diag.warn(d, `${d.name}: Portico has no placeholder ${r.unsupported}; left out`);
+  return undefined;
+}

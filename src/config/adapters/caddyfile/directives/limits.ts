@@ -1,0 +1,31 @@
+/**
+ * `request_body { max_size }` (https://caddyserver.com/docs/caddyfile/directives/request_body) and
+ * `basic_auth` (.../basic_auth) -> the route's `max_body_size` and `basic_auth`. Caddy writes
+ * bcrypt hashes base64-encoded in older versions (2.6's `caddy hash-password`) and as is in newer
+ * ones; both are accepted.
+ */
+import type { Directive } from '../parser.js';
+import type { Token } from '../lexer.js';
+import type { CaddyContext, RouteState } from '../context.js';
+
+export function requestBody(ctx: CaddyContext, d: Directive, state: RouteState): void {
+  for (const sub of d.block ?? []) {
+    if (sub.name === 'max_size' && sub.args[0]) state.maxBodySize = sub.args[0].text;
+    else ctx.diag.warn(sub, `request_body ${sub.name} is not carried over`);
+  }
+}
+
+export function basicAuth(ctx: CaddyContext, d: Directive, args: Token[], state: RouteState): void {
+  const [algorithm, realm] = args.map((t) => t.text);
+  if (algorithm !== undefined && algorithm !== 'bcrypt') {
+    ctx.diag.warn(d, `basic_auth ${algorithm}: Portico checks bcrypt hashes only; this basic_auth is left out, so the route answers 401 to everyone`);
+    state.basicAuth = { users: {} };
+    return;
+  }
+  const users: Record<string, string> = {};
+  for (const line of d.block ?? []) {
+    const hash = line.args[0]?.text ?? '';
+    users[line.name] = hash.startsWith('$') ? hash : Buffer.from(hash, 'base64').toString('utf8');
+  }
+  state.basicAuth = { ...(realm ? { realm } : {}), users };
+}

@@ -1,0 +1,57 @@
+/**
+ * Errors and warnings of an adapter, each tied to a place in the source ("nginx.conf:12:5").
+ * Errors stop the load (like `nginx -t` / `caddy adapt`); warnings say what could not be
+ * carried over and the rest still runs.
+ */
+import { ConfigError } from '../../errors.js';
+
+export interface SourcePos {
+  file: string;
+  line: number;
+  col?: number;
+}
+
+export interface SourceError extends SourcePos {
+  message: string;
+}
+
+export function where(pos: SourcePos): string {
+  return pos.col === undefined ? `${pos.file}:${pos.line}` : `${pos.file}:${pos.line}:${pos.col}`;
+}
+
+export class Diagnostics {
+  readonly errors: SourceError[] = [];
+  readonly warnings: SourceError[] = [];
+  readonly #seen = new Set<string>();
+
+  error(pos: SourcePos, message: string): void {
+    this.errors.push({ ...pos, message });
+  }
+
+  /** The same warning at the same place is reported once (a server-level directive is seen by every route). */
+  warn(pos: SourcePos, message: string): void {
+    const key = `${where(pos)} ${message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.warnings.push({ ...pos, message });
+  }
+
+  /** Throws a ConfigError with every error so far, in file order. */
+  throwIfErrors(): void {
+    if (this.errors.length === 0) return;
+    throw new ConfigError(sortByPlace(this.errors).map((e) => `${where(e)}: ${e.message}`));
+  }
+
+  warningLines(): string[] {
+    return sortByPlace(this.warnings).map((w) => `${where(w)}: ${w.message}`);
+  }
+}
+
+function sortByPlace<T extends SourcePos>(list: readonly T[]): T[] {
+  // Stable: same-file entries by line and column, files in first-seen order.
+  const fileOrder = new Map<string, number>();
+  for (const e of list) if (!fileOrder.has(e.file)) fileOrder.set(e.file, fileOrder.size);
+  return [...list].sort(
+    (a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || (a.col ?? 0) - (b.col ?? 0),
+  );
+}

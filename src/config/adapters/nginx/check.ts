@@ -1,0 +1,101 @@
+/**
+ * What `nginx -t` checks before anything else (ngx_conf_handler): the directive exists, is
+ * allowed in its block, has the right number of arguments, an on/off flag is on or off, a block
+ * directive has a block and a simple one has none, and a single-value directive is not set twice
+ * in one block. Messages are nginx's own wording. Directives Portico cannot carry over are
+ * warned about here, once each, at their file:line.
+ */
+import type { Directive } from './parser.js';
+import { DIRECTIVES, familySpec, type Context } from './registry.js';
+import type { Diagnostics } from '../diagnostics.js';
+
+/** Which context the file's top level is: a full nginx.conf, or bare server blocks (conf.d/default.conf). */
+export function topContext(dirs: readonly Directive[]): 'main' | 'http' {
+  for (const d of dirs) {
+    const spec = DIRECTIVES[d.name];
+    if (spec && spec.ctx.includes('main') && !spec.ctx.includes('http')) return 'main';
+  }
+  return 'http';
+}
+
+const BLOCK_CONTEXT: Record<string, (parent: Context) => Context> = {
+  events: () => 'events',
+  http: () => 'http',
+  server: () => 'server',
+  location: () => 'location',
+  upstream: () => 'upstream',
+  if: (parent) => (parent === 'server' ? 'sif' : 'lif'),
+  limit_except: () => 'lmt',
+};
+
+export function checkTree(dirs: readonly Directive[], ctx: Context, diag: Diagnostics): void {
+  walk(dirs, ctx, diag, false);
+  if (ctx === 'main' && dirs.some((d) => d.name === 'http') && !dirs.some((d) => d.name === 'events')) {
+    diag.error({ file: dirs[0]!.file, line: dirs[0]!.line }, 'no "events" section in configuration');
+  }
+}
+
+function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet: boolean): void {
+  const seen = new Set<string>();
+  for (const d of dirs) {
+    const at = { file: d.file, line: d.line, col: d.col };
+    const spec = DIRECTIVES[d.name] ?? familySpec(d.name);
+    if (!spec) {
+      diag.error(at, `unknown directive "${d.name}"`);
+      continue;
+    }
+    // `server` is a block in http and a simple directive (an address) in upstream.
+    const isUpstreamServer = d.name === 'server' && ctx === 'upstream';
+    if (!spec.ctx.includes(ctx)) {
+      diag.error(at, `"${d.name}" directive is not allowed here`);
+      continue;
+    }
+    const wantsBlock = d.name === 'server' ? !isUpstreamServer : spec.block !== undefined;
+    if (wantsBlock && !d.block) {
+      diag.error(at, `directive "${d.name}" has no opening "{"`);
+      continue;
+    }
+    if (!wantsBlock && d.block) {
+      diag.error(at, `directive "${d.name}" is not terminated by ";"`);
+      continue;
+    }
+    if (!argsOk(d, isUpstreamServer)) {
+      diag.error(at, `invalid number of arguments in "${d.name}" directive`);
+      continue;
+    }
+    if (spec.args === 'flag') {
+      const v = d.args[0]!.toLowerCase();
+      if (v !== 'on' && v !== 'off') {
+        diag.error(at, `invalid value "${d.args[0]}" in "${d.name}" directive, it must be "on" or "off"`);
+        continue;
+      }
+    }
+    if (spec.unique) {
+      if (seen.has(d.name)) {
+        diag.error(at, `"${d.name}" directive is duplicate`);
+        continue;
+      }
+      seen.add(d.name);
+    }
+    if (d.name === 'alias' || d.name === 'root') {
+      const other = d.name === 'alias' ? 'root' : 'alias';
+      if (seen.has(other)) diag.error(at, `"${d.name}" directive is duplicate, "${other}" directive was specified earlier`);
+    }
+    const support = spec.supportIn?.[ctx] ?? spec.support;
+    if (support.kind === 'warn' && !quiet) diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
+    if (d.block && spec.block === 'directives') {
+      const inner = BLOCK_CONTEXT[d.name]?.(ctx) ?? ctx;
+      walk(d.block, inner, diag, quiet || spec.support.kind === 'warn');
+    } else if (d.block && d.name === 'server') {
+      walk(d.block, 'server', diag, quiet);
+    }
+  }
+}
+
+function argsOk(d: Directive, upstreamServer: boolean): boolean {
+  const n = d.args.length;
+  if (d.name === 'server') return upstreamServer ? n >= 1 : n === 0;
+  const spec = (DIRECTIVES[d.name] ?? familySpec(d.name))!;
+  if (spec.args === 'flag') return n === 1;
+  return spec.args.includes(n);
+}

@@ -1,0 +1,53 @@
+/**
+ * What every emitter shares while one nginx config is translated: diagnostics, the upstream
+ * and map blocks of `http`, and variable conversion that reports at the directive's place.
+ */
+import type { Diagnostics } from '../../diagnostics.js';
+import type { Directive } from '../parser.js';
+import { convert, type VariableEnv } from '../variables.js';
+import type { UpstreamDef } from './upstreams.js';
+import type { MapDef } from './maps.js';
+import type { Zone } from './shield.js';
+
+/** nginx's client_max_body_size default. */
+export const BODY_SIZE_DEFAULT = '1m';
+
+export interface AdaptContext {
+  diag: Diagnostics;
+  upstreams: ReadonlyMap<string, UpstreamDef>;
+  maps: ReadonlyMap<string, MapDef>;
+  /** Variables defined by map (and set, which is not supported but must not be "unknown"). */
+  defined: ReadonlySet<string>;
+  /** Map variables Portico computes, and those read so far (they go into the config's `maps`). */
+  computedMaps: ReadonlySet<string>;
+  usedMaps: Set<string>;
+  /** Upstream pools named by proxy_pass (they go into the config's `upstreams`). */
+  usedPools: Map<string, Record<string, unknown>>;
+  /** limit_req_zone / limit_conn_zone, by "req:NAME" / "conn:NAME". */
+  zones: ReadonlyMap<string, Zone>;
+  /** The body size limit every route gets from `client` (http level, or nginx's 1m). */
+  topBodySize: string;
+  /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */
+  prefix: string;
+  /** The main config file's directory (nginx's conf prefix: relative certificate paths). */
+  confDir: string;
+}
+
+/** Per-server facts that variables need ($server_name) and regex captures in scope. */
+export interface ValueScope {
+  constants: Map<string, string>;
+  captures: Set<string>;
+}
+
+/**
+ * A directive argument as a Portico template; undefined (and an error or a warning at the
+ * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
+ */
+export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string): string | undefined {
+  const env: VariableEnv = { defined: ctx.defined, captures: vs.captures, constants: vs.constants, maps: ctx.computedMaps, used: ctx.usedMaps };
+  const r = convert(value, env);
+  if (r.ok) return r.template;
+  if (r.unknown !== undefined) ctx.diag.error(d, `unknown "${r.unknown}" variable`);
+  else ctx.diag.warn(d, `${what}: Portico cannot compute $${r.unsupported}; left out`);
+  return undefined;
+}

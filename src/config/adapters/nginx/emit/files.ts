@@ -1,0 +1,107 @@
+/**
+ * What nginx does in a location without proxy_pass or return: serve files
+ * (https://nginx.org/en/docs/http/ngx_http_core_module.html#root, #alias, #index, #try_files,
+ * ngx_http_autoindex_module, ngx_http_headers_module#expires, ngx_http_gzip_static_module)
+ * -> a Portico `files` handler.
+ *  - `root` is inherited, `alias` is not; with neither, nginx serves PREFIX/html;
+ *    relative paths are relative to nginx's prefix, so they are made absolute here;
+ *  - `try_files ... @name` becomes `fallback: { proxy }` when the named location proxies;
+ *    `$uri` is `{path}`;
+ *  - `autoindex on` is `browse` (html, or json with autoindex_format json), `gzip_static on`
+ *    is `precompressed: [gzip]`, `expires` is `expires`, `etag off` is `etag: false`.
+ * Portico refuses dot-files (.git, .env) where nginx would serve them: not carried over, on purpose.
+ */
+import { isAbsolute, join } from 'node:path';
+import type { Directive } from '../parser.js';
+import { effective, effectiveOne, own, type LocationNode, type Scope } from '../scope.js';
+import { template, type AdaptContext, type ValueScope } from './context.js';
+import { duration, parseTime } from './values.js';
+
+export interface FilesOutput {
+  files: Record<string, unknown>;
+  /** The named location a try_files falls back to (its proxy settings apply). */
+  fallback: LocationNode | undefined;
+}
+
+export function emitFiles(scope: Scope, node: LocationNode | undefined, named: ReadonlyMap<string, LocationNode>, ctx: AdaptContext, vs: ValueScope): FilesOutput | undefined {
+  const files: Record<string, unknown> = {};
+  const alias = node ? own(scope, 'alias')[0] : undefined;
+  if (alias) {
+    const dir = path(alias, ctx, vs, node);
+    if (dir === undefined) return undefined;
+    files.alias = dir;
+  } else {
+    const root = effectiveOne(scope, 'root');
+    const dir = root ? path(root, ctx, vs, node) : `${ctx.prefix}/html`;
+    if (dir === undefined) return undefined;
+    files.root = dir;
+  }
+  const index = effective(scope, 'index').flatMap((d) => d.args);
+  if (index.length > 0 && !(index.length === 1 && index[0] === 'index.html')) files.index = index;
+  let fallback: LocationNode | undefined;
+  const tryFiles = own(scope, 'try_files')[0];
+  if (tryFiles) {
+    const list: string[] = [];
+    for (const [i, arg] of tryFiles.args.entries()) {
+      const last = i === tryFiles.args.length - 1;
+      if (last && arg.startsWith('@')) {
+        fallback = named.get(arg);
+        if (!fallback) ctx.diag.error(tryFiles, `named location "${arg}" not found`);
+        continue;
+      }
+      if (last && arg.startsWith('=')) {
+        if (!/^=\d{3}$/.test(arg)) ctx.diag.error(tryFiles, `invalid code "${arg.slice(1)}"`);
+        list.push(arg);
+        continue;
+      }
+      const t = template(ctx, vs, tryFiles, arg, 'try_files');
+      if (t === undefined) return undefined;
+      if (last && (t.includes('?') || t.includes('{query}'))) {
+        ctx.diag.warn(tryFiles, `try_files: nginx routes the last entry "${arg}" again as a new request; Portico looks for it as a file`);
+      }
+      list.push(t.replace('?{query}', '').replace('{is_args}', ''));
+    }
+    if (list.some((e) => !e.startsWith('='))) files.try_files = list;
+  }
+  const autoindex = effectiveOne(scope, 'autoindex');
+  if (autoindex?.args[0]!.toLowerCase() === 'on') files.browse = effectiveOne(scope, 'autoindex_format')?.args[0] === 'json' ? 'json' : 'html';
+  const gzipStatic = effectiveOne(scope, 'gzip_static');
+  if (gzipStatic && gzipStatic.args[0] !== 'off') {
+    if (gzipStatic.args[0] !== 'on') ctx.diag.warn(gzipStatic, `gzip_static ${gzipStatic.args[0]} is carried over as "on"`);
+    files.precompressed = ['gzip'];
+  }
+  const expires = effectiveOne(scope, 'expires');
+  if (expires) {
+    const value = expiresValue(expires, ctx);
+    if (value !== undefined && value !== 'off') files.expires = value;
+  }
+  if (effectiveOne(scope, 'etag')?.args[0]!.toLowerCase() === 'off') files.etag = false;
+  return { files, fallback };
+}
+
+/** A root/alias directory: variables become placeholders (alias on a regex route), relative paths hang off nginx's prefix. */
+function path(d: Directive, ctx: AdaptContext, vs: ValueScope, node: LocationNode | undefined): string | undefined {
+  const value = template(ctx, vs, d, d.args[0]!, d.name);
+  if (value === undefined) return undefined;
+  if (value.includes('{') && !(d.name === 'alias' && node?.match.kind === 'regex')) {
+    ctx.diag.warn(d, `${d.name} "${d.args[0]}": Portico takes variables only in an alias of a regex location; left out`);
+    return undefined;
+  }
+  return isAbsolute(value) ? value : join(ctx.prefix, value);
+}
+
+/** `expires 30d | max | off | epoch | modified ... | @15h30m` -> Portico's expires. */
+function expiresValue(d: Directive, ctx: AdaptContext): string | undefined {
+  const [first, second] = d.args as [string, string | undefined];
+  if (first === 'off' || first === 'max') return first;
+  if (first === 'epoch' || first === 'modified' || first.startsWith('@') || first.startsWith('-') || second !== undefined) {
+    ctx.diag.warn(d, `expires ${d.args.join(' ')} is not carried over: Portico takes a duration, "max" or "off"`);
+    return undefined;
+  }
+  const ms = parseTime(first);
+  if (ms === undefined) {
+    ctx.diag.error(d, `invalid value "${first}"`);
+    return undefined;
+  }
+  return duration(ms);
+}

@@ -1,0 +1,48 @@
+/**
+ * `listen ... ssl` with `ssl_certificate` / `ssl_certificate_key`
+ * (https://nginx.org/en/docs/http/ngx_http_ssl_module.html) -> a Portico server's `tls` with
+ * certificate files. Several pairs (RSA + ECDSA) become a list; relative paths are relative to
+ * the main config's directory, as nginx reads them. HTTP/2 comes with TLS in Portico (ALPN), so
+ * `http2` needs nothing. nginx does not redirect HTTP to HTTPS unless told, so neither does the
+ * adapted server (`http_redirect: false`).
+ */
+import { isAbsolute, join } from 'node:path';
+import { effective, effectiveOne, type Scope } from '../scope.js';
+import type { AdaptContext } from './context.js';
+import type { ListenInfo } from './server.js';
+
+export function emitTls(server: Scope, sslListens: readonly ListenInfo[], ctx: AdaptContext): Record<string, unknown> | undefined {
+  const certs = effective(server, 'ssl_certificate');
+  const keys = effective(server, 'ssl_certificate_key');
+  const at = sslListens[0]!.d ?? server.block!;
+  if (certs.length === 0) {
+    ctx.diag.error(at, `no "ssl_certificate" is defined for the "listen ... ssl" directive`);
+    return undefined;
+  }
+  const pairs: { cert: string; key: string }[] = [];
+  for (const [i, c] of certs.entries()) {
+    const k = keys[i];
+    if (!k) {
+      ctx.diag.error(c, `no "ssl_certificate_key" is defined for certificate "${c.args[0]}"`);
+      return undefined;
+    }
+    if (c.args[0]!.includes('$') || k.args[0]!.includes('$')) {
+      ctx.diag.warn(c, `ssl_certificate "${c.args[0]}": Portico takes certificate files, not variables; this server's HTTPS addresses are left out`);
+      return undefined;
+    }
+    pairs.push({ cert: path(c.args[0]!, ctx), key: path(k.args[0]!, ctx) });
+  }
+  const protocols = effectiveOne(server, 'ssl_protocols');
+  const old = protocols?.args.filter((p) => p === 'SSLv2' || p === 'SSLv3' || p === 'TLSv1' || p === 'TLSv1.1') ?? [];
+  if (protocols && old.length > 0) ctx.diag.warn(protocols, `ssl_protocols ${old.join(' ')}: Portico speaks TLS 1.2 and 1.3 only`);
+  return { tls: pairs.length === 1 ? pairs[0] : pairs, http_redirect: false };
+}
+
+/** Whether `ssl on` (the old spelling) makes every listen of the server TLS. */
+export function sslOn(server: Scope): boolean {
+  return effectiveOne(server, 'ssl')?.args[0]?.toLowerCase() === 'on';
+}
+
+function path(p: string, ctx: AdaptContext): string {
+  return isAbsolute(p) ? p : join(ctx.confDir, p);
+}

@@ -1,0 +1,107 @@
+/**
+ * The nginx adapter: nginx.conf (or bare server blocks, as in conf.d/default.conf) -> Portico's
+ * canonical config, plus a warning for each thing it could not carry over. Errors are what
+ * `nginx -t` would reject, with file:line; nothing starts then.
+ */
+import { dirname } from 'node:path';
+import { ConfigError } from '../../../errors.js';
+import { Diagnostics, where, type SourceError } from '../diagnostics.js';
+import { parseText, type Directive } from './parser.js';
+import { checkTree, topContext } from './check.js';
+import { makeScope } from './scope.js';
+import { collectUpstreams } from './emit/upstreams.js';
+import { canonicalMaps, collectMaps } from './emit/maps.js';
+import { emitServers } from './emit/servers.js';
+import { globalLogs } from './emit/logs.js';
+import { BODY_SIZE_DEFAULT, type AdaptContext } from './emit/context.js';
+import { clientOptions, collectZones } from './emit/shield.js';
+import type { AdaptResult } from '../adapter.js';
+import { duration, parseTime } from './emit/values.js';
+
+export interface NginxOptions {
+  /** nginx's prefix (its default root is PREFIX/html); Debian's is /usr/share/nginx. */
+  prefix?: string;
+}
+
+export function adaptNginx(text: string, file: string, options: NginxOptions = {}): AdaptResult {
+  const dirs = parseText(text, file, { confDir: dirname(file) });
+  if (!Array.isArray(dirs)) throw sourceError(dirs);
+  const diag = new Diagnostics();
+  const top = topContext(dirs);
+  checkTree(dirs, top, diag);
+  diag.throwIfErrors();
+
+  const httpBlock = top === 'main' ? dirs.find((d) => d.name === 'http') : undefined;
+  const httpDirs = top === 'main' ? (httpBlock?.block ?? []) : dirs;
+  const http = makeScope('http', undefined, httpBlock, httpDirs);
+  const maps = collectMaps(httpDirs, diag);
+  const defined = new Set([...maps.keys(), ...setVariables(httpDirs)]);
+  const computable = canonicalMaps(maps, defined, diag);
+  const ctx: AdaptContext = {
+    diag,
+    upstreams: collectUpstreams(httpDirs, diag),
+    maps,
+    defined,
+    computedMaps: new Set(computable.keys()),
+    usedMaps: new Set(),
+    usedPools: new Map(),
+    zones: new Map(),
+    topBodySize: httpDirs.find((d) => d.name === 'client_max_body_size')?.args[0] ?? BODY_SIZE_DEFAULT,
+    prefix: options.prefix ?? '/usr/share/nginx',
+    confDir: dirname(file),
+  };
+  ctx.zones = collectZones(httpDirs, ctx);
+  const servers = emitServers(http, ctx);
+  const client = clientOptions(http, ctx);
+  const logs = globalLogs(allDirectives(dirs), top === 'main' ? [...dirs, ...httpDirs] : httpDirs, ctx);
+  if (servers.length === 0 && diag.errors.length === 0) {
+    diag.error({ file, line: 1 }, 'no server block Portico can run (an nginx config needs http { server { ... } })');
+  }
+  diag.throwIfErrors();
+  // With the access log off everywhere, routes need not say so one by one.
+  if (logs.accessLog === false) for (const s of servers) for (const r of s.routes as Record<string, unknown>[]) delete r.access_log;
+  const config: Record<string, unknown> = {};
+  if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
+  if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
+  Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
+  config.client = client;
+  diag.throwIfErrors();
+  if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
+  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
+  if (used.length > 0) config.maps = Object.fromEntries(used);
+  config.servers = servers;
+  return { config, warnings: diag.warningLines() };
+}
+
+function sourceError(e: SourceError): ConfigError {
+  return new ConfigError([e.line > 0 ? `${where(e)}: ${e.message}` : `${e.file}: ${e.message}`]);
+}
+
+function allDirectives(dirs: readonly Directive[]): Directive[] {
+  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' ? allDirectives(d.block) : [])]);
+}
+
+/** `set $name ...` anywhere: nginx knows the variable even though Portico does not set it. */
+function setVariables(dirs: readonly Directive[]): string[] {
+  return allDirectives(dirs)
+    .filter((d) => d.name === 'set' && d.args[0]?.startsWith('$'))
+    .map((d) => d.args[0]!.slice(1));
+}
+
+/** `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`. */
+function processOptions(main: readonly Directive[], diag: Diagnostics): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const d of main) {
+    const v = d.args[0]!;
+    if (d.name === 'worker_processes') {
+      if (v === 'auto') out.workers = 'auto';
+      else if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024) out.workers = Number(v);
+      else diag.error(d, `invalid value "${v}" in "worker_processes" directive`);
+    } else if (d.name === 'worker_shutdown_timeout') {
+      const ms = parseTime(v);
+      if (ms === undefined) diag.error(d, `invalid value "${v}" in "worker_shutdown_timeout" directive`);
+      else out.shutdown_timeout = duration(ms);
+    }
+  }
+  return out;
+}
