@@ -60,6 +60,20 @@ export interface AttemptObserver {
   onSettled(err: UpstreamError | null): void;
 }
 
+/**
+ * With a pool that can retry, a small response to an idempotent request is held until it is
+ * complete: an upstream dying between its head and its body (gunicorn writes them separately)
+ * then costs a retry on another server, not a truncated reply to the client.
+ */
+const HOLD_LIMIT = 64 * 1024;
+
+interface HeldResponse {
+  status: number;
+  statusText: string;
+  headers: string[];
+  body: Buffer[];
+}
+
 export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest, opts: RelayOptions, observer: AttemptObserver | null = null): void {
   ex.upstream = target.address;
   target.pool.request(req, new Relay(ex, target, req, opts, 0, observer));
@@ -77,6 +91,7 @@ class Relay implements ResponseSink {
   #buffer: ResponseBuffer | null = null;
   #bufferable: boolean | undefined = undefined;
   #sendTimer: SendTimer | null = null;
+  #held: HeldResponse | null = null;
 
   constructor(
     readonly ex: Exchange,
@@ -122,19 +137,33 @@ class Relay implements ResponseSink {
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
     const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex, status);
+    if (this.observer !== null && IDEMPOTENT.has(this.req.method) && smallBody(rawHeaders)) {
+      this.#held = { status, statusText, headers, body: [] };
+      return;
+    }
+    this.#writeHead(status, statusText, headers);
+  }
+
+  #writeHead(status: number, statusText: string, headers: string[]): boolean {
     try {
-      this.ex.head(res, status, statusText, headers);
+      this.ex.head(this.ex.res, status, statusText, headers);
+      return true;
     } catch (err) {
       // A header node refuses to send (e.g. a bad character): the upstream's fault.
       this.#settled = true;
       this.#conn?.abort();
       this.observer?.onSettled(null);
       this.#fail(`invalid response header from upstream: ${(err as Error).message}`, 502);
+      return false;
     }
   }
 
   onData(chunk: Buffer): boolean {
     if (this.#settled) return true;
+    if (this.#held !== null) {
+      this.#held.body.push(chunk);
+      return true;
+    }
     if (this.#buffer !== null) return this.#buffer.push(chunk);
     const res = this.ex.res;
     this.ex.bytesSent += chunk.length;
@@ -158,7 +187,16 @@ class Relay implements ResponseSink {
     this.#conn = null;
     this.ex.abortUpstream = null;
     if (this.#handedOff) return;
-    if (!this.#settled) {
+    const held = this.#held;
+    if (held !== null && !this.#settled) {
+      this.#held = null;
+      if (!this.#writeHead(held.status, held.statusText, held.headers)) return;
+      for (const chunk of held.body) {
+        this.ex.bytesSent += chunk.length;
+        this.ex.res.write(chunk);
+      }
+      this.ex.res.end();
+    } else if (!this.#settled) {
       if (this.#buffer !== null) this.#buffer.end();
       else this.ex.res.end();
     }
@@ -195,6 +233,20 @@ class Relay implements ResponseSink {
     if (ex.res.headersSent) ex.res.destroy();
     else sendError(ex, status, this.target.responseHeaders);
   }
+}
+
+/** A response delimited by a Content-Length of at most HOLD_LIMIT (and not chunked). */
+function smallBody(raw: readonly string[]): boolean {
+  let small = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return false;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      const n = Number(raw[i + 1]);
+      small = Number.isInteger(n) && n <= HOLD_LIMIT;
+    }
+  }
+  return small;
 }
 
 /** nginx's proxy_redirect: the first prefix a Location starts with is replaced. */

@@ -129,10 +129,11 @@ test('read timeout: a GET goes to the next server, a POST gets its 504', async (
   );
 });
 
-test('once the response has started, a failure is never retried', async (t) => {
+test('once the response has started toward the client, a failure is never retried', async (t) => {
+  // Larger than what the relay holds back for a retry (64 KiB): it streams to the client at once.
   const partial = await startRawUpstream((socket) =>
     onRequestHeads(socket, () => {
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf');
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nhalf');
       setImmediate(() => socket.resetAndDestroy());
     }),
   );
@@ -150,4 +151,24 @@ test('retry.on without error: a refused connection is not retried', async (t) =>
   const p = await portico(t, pool([`127.0.0.1:${dead}`, live.address], { retry: { on: ['timeout'] } }));
   assert.equal((await http(`${p.url}/`)).status, 502);
   assert.equal(live.seen.length, 0);
+});
+
+test('an upstream dying between its response head and its body: the GET is retried on the next server, not truncated', async (t) => {
+  // gunicorn writes the head and the body in two writes; a SIGKILL can fall between them.
+  const dying = await startRawUpstream((socket) => {
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n');
+      setImmediate(() => socket.destroy());
+    });
+  });
+  const healthy = await startUpstream((_req, res) => res.end('from the healthy one'));
+  const portico = await startPortico({
+    upstreams: { app: { servers: [dying.address, healthy.address], policy: 'first' } },
+    servers: [{ routes: [{ path: '/', proxy: { to: 'app', buffering: false } }] }],
+  });
+  t.after(() => Promise.all([portico.close(), dying.close(), healthy.close()]));
+  const res = await http(`${portico.url}/page`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.toString(), 'from the healthy one');
+  assert.equal(healthy.seen.length, 1);
 });
