@@ -29,16 +29,29 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
   const fork = (): Worker => {
     const worker = cluster.fork();
     const startedAt = Date.now();
-    worker.on('exit', (code, signal) => {
-      if (stopping) return;
+    // Node takes a worker out of the round robin on 'disconnect', which may come after 'exit':
+    // only once both have happened is the death handled (and logged), so the log line means
+    // "no new connection goes to it".
+    let exitInfo: { code: number | null; signal: string | null } | undefined;
+    let disconnected = false;
+    const onGone = () => {
+      if (stopping || exitInfo === undefined || !disconnected) return;
       // A worker that lived a while died of something transient: restart at once. One that
       // dies right after starting is crash-looping: back off.
       const quick = Date.now() - startedAt < 2000;
       restartDelay = quick ? Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS) : 100;
-      log.error('worker died; starting a new one', { pid: worker.process.pid, code, signal, restart_in_ms: restartDelay });
+      log.error('worker died; starting a new one', { pid: worker.process.pid, ...exitInfo, restart_in_ms: restartDelay });
       setTimeout(() => {
         if (!stopping) fork();
       }, restartDelay).unref();
+    };
+    worker.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      onGone();
+    });
+    worker.once('disconnect', () => {
+      disconnected = true;
+      onGone();
     });
     return worker;
   };

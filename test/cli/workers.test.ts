@@ -50,19 +50,21 @@ test('two workers share the port, a killed worker is replaced, SIGTERM exits 0',
   const primary = portico.child.pid!;
   const workers = await until('two workers', () => (childrenOf(primary).length === 2 ? childrenOf(primary) : undefined));
   const get = async () => (await fetch(`http://127.0.0.1:${portico.port}/`, { headers: { connection: 'close' } })).text();
+  // Both must be in rotation before one dies: with no worker left listening, node's primary
+  // closes the shared socket until a new worker listens.
+  await until('both workers listening', () => (portico.stderr().match(/"msg":"listening"/g) ?? []).length >= 2);
   assert.equal(await get(), 'ok');
 
   process.kill(workers[0]!, 'SIGKILL');
-  // Once the primary has noticed the death (a connection handed to the dying worker in the
-  // instant before is lost, as with any process killed mid-accept), the survivor answers
-  // everything while the replacement starts.
+  // Once the primary has taken the dead worker out of rotation (it logs then), the survivor
+  // answers everything while the replacement starts.
   await until('the primary to notice the dead worker', () => /worker died; starting a new one/.test(portico.stderr()));
   for (let i = 0; i < 20; i++) assert.equal(await get(), 'ok');
   const replaced = await until('a replacement worker', () => {
     const now = childrenOf(primary);
     return now.length === 2 && !now.includes(workers[0]!) ? now : undefined;
   });
-  assert.ok(replaced.includes(workers[1]!));
+  assert.ok(replaced.includes(workers[1]!), 'the surviving worker was left alone');
 
   portico.child.kill('SIGTERM');
   const [code] = await once(portico.child, 'exit');
