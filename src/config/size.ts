@@ -19,9 +19,3 @@ export function isSize(text: string): boolean {
   return SIZE.test(text.trim());
 }
 
-/** "10 MiB" for messages and docs. */
-export function formatSize(bytes: number): string {
-  for (const [unit, f] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const)
-    if (bytes >= f && bytes % f === 0) return `${bytes / f} ${unit}`;
-  return `${bytes} B`;
-}

@@ -171,7 +171,14 @@ interface H2Request {
 
 const FORWARDING = ['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host'];
 
+/** Which forwarding headers a route's ops replace: decided once per route, not per request. */
+const overridden = new WeakMap<HeaderOps, readonly string[]>();
+
 function dropForwardingOverrides(headers: string[], ops: HeaderOps): string[] {
-  const names = FORWARDING.filter((n) => ops.drop.has(n));
+  let names = overridden.get(ops);
+  if (names === undefined) {
+    names = FORWARDING.filter((n) => ops.drop.has(n));
+    overridden.set(ops, names);
+  }
   return names.length === 0 ? headers : dropNamed(headers, names);
 }

@@ -95,6 +95,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // HTTP/1.1 itself, not for HTTP/2); a path we cannot normalize is too (nginx).
       : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined ? 400 : 0;
     if (status !== 0) {
+      // Logged like any request (nginx logs its 400s too).
+      res.once('close', () => finish(ex));
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
       res.shouldKeepAlive = false;
       sendError(ex, status, NO_HEADER_OPS);
@@ -111,8 +113,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if ('redirectTo' in found) {
       // nginx's 301 from "/admin" to "/admin/" for a proxied "/admin/" location.
-      send(ex, 301, ['Location', found.redirectTo + ex.query, 'Content-Length', '0'], '', found.route.responseHeaders);
-      return undefined;
+      return redirect(ex, 301, found.redirectTo + ex.query, found.route);
     }
     ex.routeName = found.route.name;
     ex.captures = found.captures;
@@ -157,6 +158,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       ex.abortUpstream?.();
     }
     if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
+    requestDone();
+  }
+
+  function requestDone(): void {
     if (--inFlight.count === 0) inFlight.onIdle?.();
   }
 
@@ -182,12 +187,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   function serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     inFlight.count++;
     const prepared = prepare(req, res);
-    if (prepared === undefined) {
-      res.once('close', () => {
-        if (--inFlight.count === 0) inFlight.onIdle?.();
-      });
-      return;
-    }
+    if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
     res.once('close', () => finish(ex));
@@ -209,10 +209,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     res.once('finish', () => socket.end());
     inFlight.count++;
     const prepared = prepare(req, res);
-    if (prepared === undefined) {
-      if (--inFlight.count === 0) inFlight.onIdle?.();
-      return;
-    }
+    if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     const route = choose(ex, vhost);
     if (route?.handler.upgrade) {
@@ -227,7 +224,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       socket.once('close', () => {
         if (!ex.skipAccessLog) accessLog?.write(ex, ex.res.statusCode);
       });
-      if (--inFlight.count === 0) inFlight.onIdle?.();
+      requestDone();
       return;
     }
     res.once('close', () => finish(ex));

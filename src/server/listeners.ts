@@ -22,7 +22,6 @@ import { onClientError } from './client-error.js';
 import { H2Sessions } from './h2-sessions.js';
 import { TLS_SETTINGS, ALPN_PROTOCOLS } from '../tls/settings.js';
 import type { SniTable } from '../tls/sni-table.js';
-import type { ErrorLog } from '../log/error-log.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 
 /**

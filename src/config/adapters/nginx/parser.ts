@@ -7,7 +7,7 @@
  * has built in for configs copied off a Debian box.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { tokenize, type Token } from './lexer.js';
 import type { SourceError } from '../diagnostics.js';
 import { BUILTIN_FILES } from './builtin-files.js';
@@ -30,16 +30,6 @@ export interface ParseOptions {
 }
 
 const MAX_INCLUDE_DEPTH = 32;
-
-export function parseFile(file: string): Directive[] | SourceError {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return { file, line: 0, message: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
-  }
-  return parseText(text, file, { confDir: dirname(file) });
-}
 
 export function parseText(text: string, file: string, options: ParseOptions): Directive[] | SourceError {
   return new Parser(options).parse(text, file, 0);

@@ -58,8 +58,3 @@ export function effectiveOne(scope: Scope, name: string): Directive | undefined 
   return list[list.length - 1];
 }
 
-/** The scope where the effective `name` directives were written (for "inherited from" messages). */
-export function definingScope(scope: Scope, name: string): Scope | undefined {
-  for (let s: Scope | undefined = scope; s; s = s.parent) if (own(s, name).length > 0) return s;
-  return undefined;
-}
