@@ -5,7 +5,8 @@
  *
  * Order is kept by one rule: once a chunk went to the file, later chunks go there too until
  * the consumer has drained the file; then the file is rewound and reused, so on disk there is
- * only the backlog. Writes are serialized, so the consumer reads only completed bytes.
+ * only the backlog. File I/O is synchronous (see temp-file.ts), so a pushed chunk is readable
+ * at once.
  */
 import { TempFile } from './temp-file.js';
 
@@ -20,10 +21,8 @@ export interface SpoolLimits {
 
 type ReadCallback = (err: Error | null, chunk: Buffer | null) => void;
 
-/** Fewer, larger reads: each is a round trip through libuv's thread pool. */
+/** Fewer, larger reads: one syscall each. */
 const READ_SIZE = 256 * 1024;
-/** Bytes waiting to be written to disk before the producer is asked to wait. */
-const MAX_PENDING_WRITES = 1024 * 1024;
 
 export class Spool {
   /** Bytes pushed so far. */
@@ -36,14 +35,9 @@ export class Spool {
   #mem: Buffer[] = [];
   #memBytes = 0;
   #file: TempFile | null = null;
-  /** File region [#readPos, #writePos) is unread; bytes below #committed are on disk. */
+  /** File region [#readPos, #writePos) is unread. */
   #readPos = 0;
   #writePos = 0;
-  #committed = 0;
-  #queue: Buffer[] = [];
-  #queueBytes = 0;
-  #writing = false;
-  #reading = false;
   #ended = false;
   #destroyed = false;
   #full = false;
@@ -63,7 +57,7 @@ export class Spool {
     return this.#memBytes + (this.#writePos - this.#readPos);
   }
 
-  /** Takes a chunk (the spool keeps a reference); false: wait for onSpace before pushing more. */
+  /** Takes a chunk (the spool keeps a reference); false: wait for onSpace before pushing more (or see `error`). */
   push(chunk: Buffer): boolean {
     if (this.#destroyed || this.error) return false;
     this.total += chunk.length;
@@ -71,14 +65,16 @@ export class Spool {
       this.#mem.push(chunk);
       this.#memBytes += chunk.length;
     } else {
-      this.#file ??= new TempFile(this.#limits.dir);
-      this.#queue.push(chunk);
-      this.#queueBytes += chunk.length;
+      try {
+        (this.#file ??= new TempFile(this.#limits.dir)).write([chunk], this.#writePos);
+      } catch (err) {
+        this.#fail(err as Error);
+        return false;
+      }
       this.#writePos += chunk.length;
-      this.#flush();
     }
     this.#wake();
-    this.#full = this.#overLimit();
+    this.#full = this.#writePos - this.#readPos >= this.#limits.file;
     return !this.#full;
   }
 
@@ -90,7 +86,7 @@ export class Spool {
 
   /**
    * The next chunk in order, or null once everything pushed before end() was read. The
-   * callback may run synchronously (memory) or later (disk, or nothing pushed yet).
+   * callback runs synchronously when there is something to read, else once there is.
    */
   read(cb: ReadCallback): void {
     if (this.#destroyed) return cb(new Error('spool destroyed'), null);
@@ -98,24 +94,27 @@ export class Spool {
     if (this.#mem.length > 0) {
       const chunk = this.#mem.shift()!;
       this.#memBytes -= chunk.length;
-      this.#afterRead();
       return cb(null, chunk);
     }
-    if (this.#committed > this.#readPos) {
-      this.#reading = true;
-      const length = Math.min(READ_SIZE, this.#committed - this.#readPos);
-      this.#file!.read(length, this.#readPos, (err, data) => {
-        this.#reading = false;
-        if (this.#destroyed) return cb(new Error('spool destroyed'), null);
-        if (err || data.length === 0) return this.#fail(err ?? new Error('temp file shorter than written'), cb);
-        this.#readPos += data.length;
-        this.#afterRead();
-        cb(null, data);
-      });
-      return;
+    if (this.#writePos > this.#readPos) {
+      let data: Buffer;
+      try {
+        data = this.#file!.read(Math.min(READ_SIZE, this.#writePos - this.#readPos), this.#readPos);
+        if (data.length === 0) throw new Error('temp file shorter than written');
+      } catch (err) {
+        return this.#fail(err as Error, cb);
+      }
+      this.#readPos += data.length;
+      // Drained file: rewind it, so the disk holds only the backlog.
+      if (this.#readPos === this.#writePos) this.#readPos = this.#writePos = 0;
+      if (this.#full && this.#writePos - this.#readPos < this.#limits.file) {
+        this.#full = false;
+        this.onSpace?.();
+      }
+      return cb(null, data);
     }
-    if (this.#ended && this.#writePos === this.#readPos) return cb(null, null);
-    this.#waiter = cb; // more is on its way (pushed, or being written)
+    if (this.#ended) return cb(null, null);
+    this.#waiter = cb; // more is on its way
   }
 
   /** Frees memory and closes the temp file; idempotent. */
@@ -123,46 +122,12 @@ export class Spool {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#mem = [];
-    this.#queue = [];
     this.#file?.close();
     this.#file = null;
     this.onSpace = null;
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.(new Error('spool destroyed'), null);
-  }
-
-  #overLimit(): boolean {
-    return this.#writePos - this.#readPos >= this.#limits.file || this.#queueBytes >= MAX_PENDING_WRITES;
-  }
-
-  #afterRead(): void {
-    // Drained file: rewind it, so the disk holds only the backlog.
-    if (this.#readPos === this.#writePos && !this.#writing && !this.#reading && this.#readPos > 0) {
-      this.#readPos = this.#writePos = this.#committed = 0;
-    }
-    if (this.#full && !this.#overLimit()) {
-      this.#full = false;
-      this.onSpace?.();
-    }
-  }
-
-  #flush(): void {
-    if (this.#writing || this.#queue.length === 0 || this.#destroyed) return;
-    this.#writing = true;
-    const chunks = this.#queue;
-    const length = this.#queueBytes;
-    this.#queue = [];
-    this.#queueBytes = 0;
-    this.#file!.write(chunks, this.#committed, (err) => {
-      this.#writing = false;
-      if (this.#destroyed) return;
-      if (err) return this.#fail(err);
-      this.#committed += length;
-      this.#wake();
-      if (this.#queue.length > 0) this.#flush();
-      else this.#afterRead();
-    });
   }
 
   #wake(): void {

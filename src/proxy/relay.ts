@@ -67,6 +67,9 @@ export interface AttemptObserver {
  */
 const HOLD_LIMIT = 64 * 1024;
 
+/** Unbuffered responses: bytes the client's socket may have pending before the upstream is paused. */
+const STREAM_BACKLOG = 64 * 1024;
+
 interface HeldResponse {
   status: number;
   statusText: string;
@@ -167,16 +170,21 @@ class Relay implements ResponseSink {
     if (this.#buffer !== null) return this.#buffer.push(chunk);
     const res = this.ex.res;
     this.ex.bytesSent += chunk.length;
+    // What the kernel has not taken yet of the earlier chunks. write()'s own answer says little:
+    // node's http corks the socket until the next tick, so a 64 KiB chunk makes it false even
+    // when the kernel then takes every byte (that made every 1 MiB response spill to disk).
+    const backlog = res.writableLength;
     if (res.write(chunk)) return true;
-    // The client is slower than the upstream, for now.
     const buffering = this.opts.buffering;
     if (buffering !== null && (this.#bufferable ??= bufferable(this.#rawHeaders!))) {
       // Up to memory_limit, node's own write buffer holds the backlog: a client that is merely
       // a moment behind drains it at once and no disk is touched. Beyond it, spool to disk.
-      if (res.writableLength < buffering.memory) return true;
+      if (backlog + chunk.length <= buffering.memory) return true;
       this.#buffer = new ResponseBuffer(this.ex, buffering, this.opts.sendTimeout, this.#resume);
       return true;
     }
+    if (backlog + chunk.length <= STREAM_BACKLOG) return true;
+    // The client is slower than the upstream, for now.
     res.once('drain', this.#resume);
     (this.#sendTimer ??= new SendTimer(res, this.opts.sendTimeout)).arm();
     return false;
