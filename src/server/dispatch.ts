@@ -36,6 +36,24 @@ interface Prepared {
   vhost: VirtualHost;
 }
 
+/** RFC 3986 host (reg-name, IPv4, or [IPv6]) and optional port; '' (HTTP/1.0 without Host) passes. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+function validHost(host: string): boolean {
+  return HOST.test(host);
+}
+
+/**
+ * A request body's transfer coding. Only `chunked` alone is accepted, as nginx does: node's
+ * parser de-chunks "gzip, chunked" and would pass the gzip bytes on as if they were the body
+ * (RFC 9112 §6.1: an unknown coding is a 501). In HTTP/1.0 the header means the framing cannot
+ * be trusted at all (RFC 9112 §6.1): 400.
+ */
+function transferEncodingStatus(value: string, httpVersionMinor: number): number {
+  if (httpVersionMinor === 0) return 400;
+  return value.trim().toLowerCase() === 'chunked' ? 0 : 501;
+}
+
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
   const { accessLog, errorLog, scheme, inFlight } = deps;
@@ -51,6 +69,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let hosts = 0;
     let authority: string | undefined;
     let contentLength = -1;
+    let transferEncoding: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 4 && name.toLowerCase() === 'host') {
@@ -60,6 +79,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         authority = raw[i + 1]!;
       } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
         contentLength = Number(raw[i + 1]); // node's parser has validated it
+      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+        transferEncoding = raw[i + 1]!;
       }
     }
     // HTTP/2 carries the host in :authority, which wins over a Host header (RFC 9113 §8.3.1).
@@ -90,10 +111,14 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     ex.contentLength = contentLength;
     // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
     const status =
-      raw.length > maxHeaderFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
+      // node's parser takes "HTTP/2.0" (or 0.9) on an HTTP/1 connection; nginx answers 505.
+      !h2 && req.httpVersionMajor !== 1 ? 505
+      : raw.length > maxHeaderFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
-      // HTTP/1.1 itself, not for HTTP/2); a path we cannot normalize is too (nginx).
-      : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined ? 400 : 0;
+      // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
+      // normalize is too (nginx).
+      : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, req.httpVersionMinor) : 0;
     if (status !== 0) {
       // Logged like any request (nginx logs its 400s too).
       res.once('close', () => finish(ex));

@@ -186,7 +186,7 @@ test('a garbage request: 400 and the connection closed', async (t) => {
   await stillServes(portico);
 });
 
-test('request smuggling attempts: 400, connection closed, nothing reaches the upstream', async (t) => {
+test('request smuggling attempts: 400 (501 for an unknown transfer coding), connection closed, nothing reaches the upstream', async (t) => {
   const upstream = await startUpstream();
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
   t.after(() => Promise.all([portico.close(), upstream.close()]));
@@ -198,18 +198,55 @@ test('request smuggling attempts: 400, connection closed, nothing reaches the up
     `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n${smuggled}0\r\n\r\n`,
     // Two different lengths.
     `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n${smuggled}`,
-    // An obfuscated Transfer-Encoding.
-    `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggled}`,
   ];
-  for (const attempt of attempts) {
+  // An obfuscated Transfer-Encoding: a coding Portico does not know, 501 as from nginx (RFC 9112 §6.1).
+  const unknownCoding = `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggled}`;
+  for (const attempt of [...attempts, unknownCoding]) {
     const client = await RawClient.connect(portico.port);
     client.write(attempt);
     const res = await client.response();
-    assert.equal(res.status, 400, JSON.stringify(attempt));
+    assert.equal(res.status, attempt === unknownCoding ? 501 : 400, JSON.stringify(attempt));
     await client.untilClosed();
     assert.ok(!client.buf.includes('HTTP/1.1'), 'no second response on the connection');
   }
   assert.deepEqual(upstream.seen, []);
+  await stillServes(portico);
+});
+
+test('framing and version a proxy must not pass on: 501 for a transfer coding other than chunked, 400 for Transfer-Encoding in HTTP/1.0, 505 for HTTP/2.0 or 0.9 on an HTTP/1 port, 400 for an invalid Host', async (t) => {
+  const upstream = await startUpstream();
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  const cases: [string, number][] = [
+    // node's parser de-chunks this and the gzip bytes would reach the app as a plain body (nginx: 501).
+    ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501],
+    // RFC 9112 §6.1: the framing of an HTTP/1.0 message with Transfer-Encoding is faulty.
+    ['POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 400],
+    // Taken by node's parser, and Portico's HTTP/2 code paths key on the major version.
+    ['GET / HTTP/2.0\r\nHost: a\r\n\r\n', 505],
+    ['GET /\r\n\r\n', 505],
+    // RFC 9112 §3.2: a Host that is not host[:port] is a 400.
+    ['GET / HTTP/1.1\r\nHost: a b\r\n\r\n', 400],
+    ['GET / HTTP/1.1\r\nHost: user@a\r\n\r\n', 400],
+    ['GET / HTTP/1.1\r\nHost: a/b\r\n\r\n', 400],
+  ];
+  for (const [raw, status] of cases) {
+    const client = await RawClient.connect(portico.port);
+    client.write(raw);
+    const res = await client.response();
+    assert.equal(res.status, status, JSON.stringify(raw));
+    await client.untilClosed();
+  }
+  assert.deepEqual(upstream.seen, []);
+  assert.deepEqual(errorRecords(portico), [], 'refused requests are not handler failures');
+  // Valid forms still pass: chunked with OWS around it, an IPv6 literal with a port, a port alone.
+  for (const raw of ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tChunked \r\n\r\n3\r\nabc\r\n0\r\n\r\n', 'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', 'GET / HTTP/1.1\r\nHost: a.example:80\r\n\r\n']) {
+    const client = await RawClient.connect(portico.port);
+    client.write(raw);
+    assert.equal((await client.response()).status, 200, JSON.stringify(raw));
+    client.destroy();
+  }
   await stillServes(portico);
 });
 
