@@ -225,13 +225,32 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
   }
 
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** A response bound to the raw socket node hands over for Upgrade and CONNECT requests. */
+  function rawSocketResponse(req: IncomingMessage, socket: Duplex): ServerResponse {
     socket.on('error', () => socket.destroy());
-    // A response bound to the raw socket lets every handler answer an upgrade request as usual.
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
     res.once('finish', () => socket.end());
+    return res;
+  }
+
+  /**
+   * CONNECT (a tunnel to any host:port) is not something Portico proxies: 400, as nginx
+   * answers, and logged. Without this node would drop the connection without a word.
+   */
+  function onConnect(req: IncomingMessage, socket: Duplex): void {
+    const res = rawSocketResponse(req, socket);
+    inFlight.count++;
+    const prepared = prepare(req, res);
+    if (prepared === undefined) return; // answered (the authority-form target is not a path)
+    res.once('close', () => finish(prepared.ex));
+    sendError(prepared.ex, 400, NO_HEADER_OPS);
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Every handler answers an upgrade request as usual, through a response on the raw socket.
+    const res = rawSocketResponse(req, socket);
     inFlight.count++;
     const prepared = prepare(req, res);
     if (prepared === undefined) return; // answered, and finished on close
@@ -261,5 +280,5 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
   }
 
-  return { onRequest, onCheckContinue, onUpgrade };
+  return { onRequest, onCheckContinue, onUpgrade, onConnect };
 }

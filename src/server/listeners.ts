@@ -64,11 +64,12 @@ type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'> & { client: ClientConf
 export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
-  const { onRequest, onCheckContinue, onUpgrade } = createDispatcher(plan, { ...deps, scheme: 'http' });
+  const { onRequest, onCheckContinue, onUpgrade, onConnect } = createDispatcher(plan, { ...deps, scheme: 'http' });
   const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
   const server = createHttpServer(serverOptions(deps.client), handler);
   shieldH1(server, deps.client, onCheckContinue);
   server.on('upgrade', onUpgrade);
+  server.on('connect', onConnect);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   return {
     listen: () => listen(server, plan),
@@ -102,6 +103,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   );
   shieldH1(server, deps.client, h1.onCheckContinue);
   server.on('upgrade', h1.onUpgrade);
+  server.on('connect', h1.onConnect);
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     deps.errorLog.debug('tls handshake failed', { client: socket.remoteAddress, code: err.code, err: err.message });

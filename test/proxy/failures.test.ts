@@ -213,7 +213,7 @@ test('request smuggling attempts: 400 (501 for an unknown transfer coding), conn
   await stillServes(portico);
 });
 
-test('framing and version a proxy must not pass on: 501 for a transfer coding other than chunked, 400 for Transfer-Encoding in HTTP/1.0, 505 for HTTP/2.0 or 0.9 on an HTTP/1 port, 400 for an invalid Host', async (t) => {
+test('framing and version a proxy must not pass on: 501 for a transfer coding other than chunked, 400 for Transfer-Encoding in HTTP/1.0, 505 for HTTP/2.0 or 0.9 on an HTTP/1 port, 400 for an invalid Host or a CONNECT', async (t) => {
   const upstream = await startUpstream();
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
   t.after(() => Promise.all([portico.close(), upstream.close()]));
@@ -230,6 +230,8 @@ test('framing and version a proxy must not pass on: 501 for a transfer coding ot
     ['GET / HTTP/1.1\r\nHost: a b\r\n\r\n', 400],
     ['GET / HTTP/1.1\r\nHost: user@a\r\n\r\n', 400],
     ['GET / HTTP/1.1\r\nHost: a/b\r\n\r\n', 400],
+    // A tunnel to anywhere is not proxied (nginx: 400); node alone would drop the connection unanswered.
+    ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 400],
   ];
   for (const [raw, status] of cases) {
     const client = await RawClient.connect(portico.port);
