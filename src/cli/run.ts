@@ -3,7 +3,7 @@
  * `workers` > 1 this process becomes the supervisor and the workers serve.
  */
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
-import { startServer } from '../server/server.js';
+import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
 import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
@@ -33,6 +33,11 @@ function announce(file: string, host: string, port: number, tls: boolean): void 
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
 export async function run(file: string, options: LoadOptions = {}): Promise<number> {
+  // SIGHUP's default would kill the process: take it from the first moment, and act on one that
+  // arrives while starting once there is something to reload.
+  let onHangup: (() => void) | undefined;
+  let hangupWhileStarting = false;
+  process.on('SIGHUP', () => (onHangup ? onHangup() : (hangupWhileStarting = true)));
   const { config, warnings } = await loadConfigFile(file, options);
   const log = new ErrorLog(config.log_level);
   const workers = workerCount(config.workers);
@@ -42,6 +47,9 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     const tlsPorts = await prepareTls(config, log, file);
     const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port, tlsPorts.has(port)));
     log.info('started workers', { workers });
+    // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
+    // that came while starting read the file as it is now anyway.
+    onHangup = () => supervisor.signal('SIGHUP');
     onStopSignal((signal) => {
       log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
       void supervisor.stop(signal).then(() => {
@@ -58,11 +66,30 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
   const server = await startServer(config, { errorLog: log, file });
   if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
+  onHangup = () => void reload(server, file, options, log);
+  if (hangupWhileStarting) onHangup();
   onStopSignal((signal) => {
     if (!worker) log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
     void server.close().then(() => process.exit(0));
   });
   return -1;
+}
+
+/**
+ * SIGHUP (nginx -s reload, caddy reload): read the file again and serve it if it is valid and
+ * within what a reload may change; otherwise log every problem, with file and line, and keep
+ * serving the running config.
+ */
+async function reload(server: PorticoServer, file: string, options: LoadOptions, log: ErrorLog): Promise<void> {
+  try {
+    const { config, warnings } = await loadConfigFile(file, options);
+    for (const w of warnings) log.warn(w);
+    server.reload(config);
+    log.info('config reloaded', { file });
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems : [(err as Error).stack ?? String(err)];
+    log.error('config not reloaded; still serving the previous one', { file, problems });
+  }
 }
 
 function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {

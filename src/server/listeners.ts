@@ -14,6 +14,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { ListenerPlan } from '../compile/compile.js';
@@ -56,6 +57,8 @@ export interface Listener {
   stopAccepting(): void;
   /** Closes whatever is still open. */
   destroyAll(): void;
+  /** Routes new requests by `plan` (a reload; same address): requests in flight keep theirs. */
+  update(plan: ListenerPlan): void;
 }
 
 type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'> & { client: ClientConfig };
@@ -64,17 +67,22 @@ type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'> & { client: ClientConf
 export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
-  const { onRequest, onCheckContinue, onUpgrade, onConnect } = createDispatcher(plan, { ...deps, scheme: 'http' });
+  const dispatchDeps = { ...deps, scheme: 'http' as const };
+  let d = createDispatcher(plan, dispatchDeps);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => d.onRequest(req, res);
   const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
   const server = createHttpServer(serverOptions(deps.client), handler);
-  shieldH1(server, deps.client, onCheckContinue);
-  server.on('upgrade', onUpgrade);
-  server.on('connect', onConnect);
+  shieldH1(server, deps.client, (req, res) => d.onCheckContinue(req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => d.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   return {
     listen: () => listen(server, plan),
     stopAccepting: () => server.close(),
     destroyAll: () => server.closeAllConnections(),
+    update: (next) => {
+      d = createDispatcher(next, dispatchDeps);
+    },
   };
 }
 
@@ -85,8 +93,10 @@ export interface TlsListenerOptions {
 }
 
 export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListenerOptions): Listener {
-  const h1 = createDispatcher(plan, { ...deps, scheme: 'https', protocol: 'h1' });
-  const h2 = createDispatcher(plan, { ...deps, scheme: 'https', protocol: 'h2' });
+  const h1Deps = { ...deps, scheme: 'https' as const, protocol: 'h1' as const };
+  const h2Deps = { ...deps, scheme: 'https' as const, protocol: 'h2' as const };
+  let h1 = createDispatcher(plan, h1Deps);
+  let h2 = createDispatcher(plan, h2Deps);
   // One key set per listener, kept across certificate swaps, so sessions resume after a reload.
   const ticketKeys = randomBytes(48);
   const initial = opts.sni.defaultCertificate;
@@ -99,11 +109,11 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       ticketKeys,
       ...(initial ? { cert: initial.certPem, key: initial.keyPem } : {}),
     },
-    h1.onRequest,
+    (req, res) => h1.onRequest(req, res),
   );
-  shieldH1(server, deps.client, h1.onCheckContinue);
-  server.on('upgrade', h1.onUpgrade);
-  server.on('connect', h1.onConnect);
+  shieldH1(server, deps.client, (req, res) => h1.onCheckContinue(req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => h1.onUpgrade(req, socket, head));
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => h1.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     deps.errorLog.debug('tls handshake failed', { client: socket.remoteAddress, code: err.code, err: err.message });
@@ -114,7 +124,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   });
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
-  h2server.on('request', h2.onRequest as never);
+  h2server.on('request', ((req: IncomingMessage, res: ServerResponse) => h2.onRequest(req, res)) as never);
   const sessions = new H2Sessions(h2server, deps.client.keepalive_timeout);
 
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
@@ -139,6 +149,10 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     destroyAll: () => {
       server.closeAllConnections();
       sessions.destroyAll();
+    },
+    update: (next) => {
+      h1 = createDispatcher(next, h1Deps);
+      h2 = createDispatcher(next, h2Deps);
     },
   };
 }

@@ -12,6 +12,8 @@ import { openTunnels } from '../proxy/tunnel.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
+import { ConfigError } from '../errors.js';
+import { restartOnlyChange } from './reload-scope.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -39,15 +41,24 @@ export interface PorticoServer {
   readonly addresses: readonly BoundAddress[];
   /** The TLS runtime (certificates, local CA), when a server uses HTTPS. */
   readonly tls: TlsRuntime | undefined;
+  /**
+   * Serves `next` from now on: new requests get its routes and pools, requests in flight
+   * finish on the old ones. Throws a ConfigError (and changes nothing) when `next` does not
+   * compile or changes what needs a restart (reload-scope.ts).
+   */
+  reload(next: PorticoConfig): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
 
-export async function startServer(config: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
+export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
+  let config = initial;
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
   const accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
-  const compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
+  let compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
+  /** Configs replaced by a reload: their pools are closed once the last request on them ends. */
+  const retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
   const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
@@ -78,6 +89,25 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
   // Active health checks run while the config is being served.
   compiled.groups.start();
 
+  const reload = (next: PorticoConfig): void => {
+    if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
+    const change = restartOnlyChange(config, next);
+    if (change) throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
+    const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
+    fresh.listeners.forEach((plan, i) => {
+      // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
+      for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = addresses[i]!.port;
+      listeners[i]!.update(plan);
+    });
+    // Health checks of servers both configs use keep running (and their counts); the others stop.
+    fresh.groups.start();
+    compiled.groups.close();
+    compiled.pools.close(); // idle connections now; busy ones when their response is done
+    retired.push(compiled);
+    compiled = fresh;
+    config = next;
+  };
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -97,8 +127,9 @@ export async function startServer(config: PorticoConfig, options: StartOptions =
       for (const t of openTunnels) t.destroy();
       compiled.groups.close();
       compiled.pools.destroy();
+      for (const old of retired) old.pools.destroy();
       accessLog?.flush();
       errorLog.flush();
     })());
-  return { addresses, tls, close };
+  return { addresses, tls, reload, close };
 }

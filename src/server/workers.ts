@@ -16,6 +16,8 @@ export function workerCount(setting: 'auto' | number): number {
 export interface Supervisor {
   /** Graceful stop of every worker (each drains within shutdown_timeout); resolves when all exited. */
   stop(signal: NodeJS.Signals): Promise<void>;
+  /** Passes a signal to every live worker (SIGHUP: each reloads its config). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -56,6 +58,16 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
     return worker;
   };
 
+  // A worker takes SIGHUP only once it runs Portico (node's default would kill it): until it
+  // listens, a signal for it waits here.
+  const listening = new WeakSet<Worker>();
+  const waiting = new WeakMap<Worker, NodeJS.Signals>();
+  cluster.on('listening', (worker) => {
+    listening.add(worker);
+    const signal = waiting.get(worker);
+    waiting.delete(worker);
+    if (signal) worker.process.kill(signal);
+  });
   cluster.on('listening', (_worker, address) => {
     const key = `${address.address ?? ''}|${address.port}`;
     if (seen.has(key)) return;
@@ -64,10 +76,17 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
   });
   for (let i = 0; i < count; i++) fork();
 
+  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
   return {
+    signal(signal) {
+      for (const w of live()) {
+        if (listening.has(w)) w.process.kill(signal);
+        else waiting.set(w, signal);
+      }
+    },
     stop(signal) {
       stopping = true;
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+      const workers = live();
       return Promise.all(
         workers.map(
           (w) =>

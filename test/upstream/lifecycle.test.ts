@@ -10,6 +10,7 @@ import { CheckerRegistry } from '../../src/upstream/health/active.js';
 import { compile } from '../../src/compile/compile.js';
 import { validateConfig } from '../../src/config/load.js';
 import { silentLog } from '../../src/log/error-log.js';
+import type { PorticoConfigInput } from '../../src/config/schema.js';
 import { eventually, http } from '../proxy/support.js';
 
 async function healthToggle() {
@@ -118,6 +119,45 @@ test('a reload keeps host state and running checks for the servers it still uses
   after.pools.destroy();
   assert.equal(hosts.size, 0);
   assert.equal(checkers.size, 0);
+});
+
+test('a running server reloaded (server.reload): the new routes serve at once, an address both configs use keeps its state and its checker', async (t) => {
+  const { up } = await healthToggle();
+  t.after(() => up.close());
+  const hosts = new HostRegistry();
+  const checkers = new CheckerRegistry();
+  const clock = new FakeClock();
+  type Routes = PorticoConfigInput['servers'][number]['routes'];
+  const input = (extra: string[], routes: Routes): PorticoConfigInput => ({
+    access_log: false as const,
+    upstreams: { app: { servers: [up.address, ...extra], health_check: { path: '/healthz', interval: '5s' } } },
+    servers: [{ listen: ['127.0.0.1:0'], routes }],
+  });
+  const portico = await startPortico(input([], [{ path: '/', proxy: { to: 'app' } }]), { upstream: { hosts, checkers, clock } });
+  let closed = false;
+  t.after(() => (closed ? undefined : portico.close()));
+  await eventually(() => up.seen.filter((s) => s.url === '/healthz').length === 1, 'the first check');
+  const state = hosts.get(up.address)!;
+  state.fails = 1;
+
+  portico.server.reload(validateConfig(input(['127.0.0.1:9'], [{ path: '= /v2', respond: { body: 'v2' } }, { path: '/', proxy: { to: 'app' } }]), 'reload.yaml'));
+  assert.equal(hosts.get(up.address), state, 'the same host state');
+  assert.equal(state.fails, 1);
+  assert.equal(checkers.size, 2, 'the kept checker and the new server\'s');
+  assert.equal(up.seen.filter((s) => s.url === '/healthz').length, 1, 'the running checker was kept, not restarted');
+  assert.equal(String((await http(`${portico.url}/v2`)).body), 'v2', 'the new route');
+  assert.equal(String((await http(`${portico.url}/x`)).body), 'app', 'the pool');
+
+  // Changing what needs a restart is refused and changes nothing.
+  const moved = input([], [{ path: '/', respond: { body: 'moved' } }]);
+  moved.servers[0]!.listen = ['127.0.0.1:1'];
+  assert.throws(() => portico.server.reload(validateConfig(moved, 'reload.yaml')), /servers\[0\]\.listen changed, which needs a restart/);
+  assert.equal(String((await http(`${portico.url}/v2`)).body), 'v2');
+
+  await portico.close();
+  closed = true;
+  assert.equal(checkers.size, 0, 'every checker stopped');
+  assert.equal(hosts.size, 0, 'every host state released');
 });
 
 test('the host registry is readable as a snapshot for a status page', () => {

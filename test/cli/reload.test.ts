@@ -1,0 +1,135 @@
+// SIGHUP reloads the config file: new routes for new requests, requests in flight finish on the
+// old ones, and a config that is invalid (or changes what needs a restart) is refused with a
+// log line naming the problem while the running config keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { startCli } from '../helpers/cli.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/django.js';
+
+type T = { after: (fn: () => unknown) => void };
+
+async function tempDir(t: T): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-reload-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const config = (port: number, routes: string, extra = '') =>
+  `access_log: false\n${extra}servers:\n  - listen: ["127.0.0.1:${port}"]\n    routes:\n${routes}`;
+
+test('SIGHUP: new requests get the new routes while a request in flight finishes on the old ones', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let arrived = false;
+  const oldApp = await startUpstream((req, res) => {
+    arrived = true;
+    void released.then(() => res.end(`old app ${req.url}`));
+  });
+  const newApp = await startUpstream((req, res) => res.end(`new app ${req.url}`));
+  t.after(() => Promise.all([oldApp.close(), newApp.close()]));
+  const dir = await tempDir(t);
+  const file = join(dir, 'portico.yaml');
+  const port = await freePort();
+  await writeFile(file, config(port, `      - { path: /, proxy: { to: "${oldApp.address}" } }\n`));
+  const portico = await startCli(['run', '-c', file]);
+  t.after(() => {
+    portico.child.kill('SIGKILL');
+  });
+
+  const inFlight = get(port, '/slow');
+  await until('the request to reach the old app', () => arrived);
+  await writeFile(file, config(port, `      - { path: = /ping, respond: { body: "pong" } }\n      - { path: /, proxy: { to: "${newApp.address}" } }\n`));
+  portico.child.kill('SIGHUP');
+  await until('the reload', () => portico.stderr().includes('config reloaded'));
+  assert.deepEqual(await get(port, '/ping'), { status: 200, body: 'pong' });
+  assert.deepEqual(await get(port, '/x'), { status: 200, body: 'new app /x' });
+  release();
+  assert.deepEqual(await inFlight, { status: 200, body: 'old app /slow' }, 'the request in flight finished on the old route');
+});
+
+test('SIGHUP with an invalid config or a change that needs a restart: refused with the reason, the running config stays', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'portico.yaml');
+  const port = await freePort();
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "running" } }\n'));
+  const portico = await startCli(['run', '-c', file]);
+  t.after(() => {
+    portico.child.kill('SIGKILL');
+  });
+  const refusals = () => portico.stderr().split('\n').filter((l) => l.includes('config not reloaded'));
+
+  // A config that does not validate: the log names file, line and column.
+  await writeFile(file, config(port, '      - { path: /, proxy: { to: "nope" } }\n'));
+  portico.child.kill('SIGHUP');
+  await until('the first refusal', () => refusals().length === 1);
+  assert.match(refusals()[0]!, /portico\.yaml:5:\d+: servers\[0\]\.routes\[0\]\.proxy\.to: expected host:port, got 'nope'/);
+  assert.deepEqual(await get(port), { status: 200, body: 'running' });
+
+  // YAML that does not parse.
+  await writeFile(file, 'servers: [\n');
+  portico.child.kill('SIGHUP');
+  await until('the second refusal', () => refusals().length === 2);
+  assert.match(refusals()[1]!, /portico\.yaml:\d+:\d+/);
+  assert.deepEqual(await get(port), { status: 200, body: 'running' });
+
+  // Valid, but listening elsewhere takes a restart.
+  const other = await freePort();
+  await writeFile(file, config(other, '      - { path: /, respond: { body: "moved" } }\n'));
+  portico.child.kill('SIGHUP');
+  await until('the third refusal', () => refusals().length === 3);
+  assert.match(refusals()[2]!, /servers\[0\]\.listen changed, which needs a restart/);
+  assert.deepEqual(await get(port), { status: 200, body: 'running' });
+
+  // A valid change after all that is taken.
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "fixed" } }\n'));
+  portico.child.kill('SIGHUP');
+  await until('the fixed config to be served', async () => (await get(port)).body === 'fixed');
+  assert.equal(portico.child.exitCode, null, 'still running');
+});
+
+test('SIGHUP with workers: the primary passes it on and every worker serves the new config', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'portico.yaml');
+  const port = await freePort();
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "v1" } }\n', 'workers: 2\n'));
+  const portico = await startCli(['run', '-c', file]);
+  t.after(async () => {
+    // SIGTERM: the primary stops its workers before it exits.
+    portico.child.kill('SIGTERM');
+    await until('portico to exit', () => portico.child.exitCode !== null || portico.child.signalCode !== null);
+  });
+  await until('both workers to answer', async () => (await get(port)).body === 'v1');
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "v2" } }\n', 'workers: 2\n'));
+  portico.child.kill('SIGHUP');
+  await until('two workers to report the reload', () => portico.stderr().split('config reloaded').length - 1 === 2).catch((err) => {
+    throw new Error(`${(err as Error).message}:\n${portico.stderr()}`);
+  });
+  // New connections are handed to the workers in turn: twenty in a row all see v2.
+  for (let i = 0; i < 20; i++) assert.equal((await get(port)).body, 'v2');
+});
