@@ -155,3 +155,19 @@ test('a chunked upstream response is re-framed for the client and the connection
   }
   assert.equal(upstream.requests.length, 2);
 });
+
+test('a 204 from the upstream reaches the client without Content-Length (RFC 9110 §8.6), and the connection stays usable', async (t) => {
+  const upstream = await rawUpstream('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Kept: yes\r\n\r\n');
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  const client = await RawClient.connect(portico.port);
+  t.after(() => client.destroy());
+  for (let i = 0; i < 2; i++) {
+    client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const res = await client.response();
+    assert.equal(res.status, 204);
+    assert.deepEqual(all(res, 'content-length'), []);
+    assert.equal(one(res, 'x-kept'), 'yes');
+  }
+});
