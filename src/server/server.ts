@@ -57,8 +57,8 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   const accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
   let compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
-  /** Configs replaced by a reload: their pools are closed once the last request on them ends. */
-  const retired: CompiledConfig[] = [];
+  /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
+  let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
   const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
@@ -94,6 +94,12 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     const change = restartOnlyChange(config, next);
     if (change) throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
     const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
+    if (fresh.listeners.length !== listeners.length || fresh.listeners.some((plan, i) => plan.key !== addresses[i]!.key)) {
+      // restartOnlyChange compares the config; this guards the compiled result it implies.
+      fresh.groups.close();
+      fresh.pools.destroy();
+      throw new ConfigError([`${options.file ?? 'config'}: the listen addresses changed, which needs a restart; the running config stays`]);
+    }
     fresh.listeners.forEach((plan, i) => {
       // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
       for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = addresses[i]!.port;
@@ -103,6 +109,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     fresh.groups.start();
     compiled.groups.close();
     compiled.pools.close(); // idle connections now; busy ones when their response is done
+    retired = retired.filter((old) => old.pools.open > 0);
     retired.push(compiled);
     compiled = fresh;
     config = next;

@@ -27,6 +27,13 @@ export class UpstreamPools {
     return pool;
   }
 
+  /** Upstream connections open (idle or busy) over every pool. */
+  get open(): number {
+    let n = 0;
+    for (const p of this.#pools.values()) n += p.stats.open;
+    return n;
+  }
+
   /** Closes idle connections; requests in flight finish on theirs. */
   close(): void {
     for (const p of this.#pools.values()) p.close();
