@@ -11,11 +11,13 @@ import type { PorticoConfig } from '../config/schema.js';
 /** Top-level settings fixed for the life of the process. */
 const FIXED: readonly (keyof PorticoConfig)[] = ['workers', 'client', 'access_log', 'log_level', 'data_dir', 'acme'];
 
-/** The first change that needs a restart, as "what changed", or undefined when the config can be swapped. */
-export function restartOnlyChange(current: PorticoConfig, next: PorticoConfig): string | undefined {
+/**
+ * The first change that needs a restart, as "what changed", or undefined when the config can
+ * be swapped. `tls`: either config serves HTTPS (explicitly or by `auto` on port 443).
+ */
+export function restartOnlyChange(current: PorticoConfig, next: PorticoConfig, tls: boolean): string | undefined {
   for (const key of FIXED) if (!isDeepStrictEqual(current[key], next[key])) return `'${key}'`;
   if (current.servers.length !== next.servers.length) return 'the number of servers';
-  const tls = current.servers.some((s) => s.tls !== undefined) || next.servers.some((s) => s.tls !== undefined);
   for (let i = 0; i < current.servers.length; i++) {
     const a = current.servers[i]!;
     const b = next.servers[i]!;

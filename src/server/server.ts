@@ -91,14 +91,15 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
 
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const change = restartOnlyChange(config, next);
-    if (change) throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
     const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
-    if (fresh.listeners.length !== listeners.length || fresh.listeners.some((plan, i) => plan.key !== addresses[i]!.key)) {
-      // restartOnlyChange compares the config; this guards the compiled result it implies.
+    const change =
+      restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
+      // The config comparison implies this; the compiled result is what gets swapped.
+      (fresh.listeners.length !== listeners.length || fresh.listeners.some((plan, i) => plan.key !== addresses[i]!.key) ? 'the listen addresses' : undefined);
+    if (change) {
       fresh.groups.close();
       fresh.pools.destroy();
-      throw new ConfigError([`${options.file ?? 'config'}: the listen addresses changed, which needs a restart; the running config stays`]);
+      throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
     }
     fresh.listeners.forEach((plan, i) => {
       // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
