@@ -49,6 +49,13 @@ export function childrenOf(pid) {
   }
 }
 
+/** Every process below `pid` (children, their children, ...). */
+export function descendantsOf(pid) {
+  const out = [];
+  for (const child of childrenOf(pid)) out.push(child, ...descendantsOf(child));
+  return out;
+}
+
 /** Stops one handle: `signal` to its group, then SIGKILL after `graceMs`. Also reaps the group. */
 export async function stop(handle, signal = 'SIGTERM', graceMs = 3000) {
   if (!handle || handle.exited) return;

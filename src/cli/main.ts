@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
   const load = { adapter, nginxPrefix: values['nginx-prefix'] } as const;
   switch (command) {
     case 'run':
-      return (await import('./run.js')).run(file, load);
+      return (await import('./malloc-relaunch.js')).relaunchTuned() ?? (await import('./run.js')).run(file, load);
     case 'check':
       return (await import('./check.js')).check(file, load);
     case 'adapt':

@@ -10,6 +10,7 @@ import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
 import { InternalCa } from '../tls/internal-ca.js';
 import { resolveDataDir } from '../tls/data-dir.js';
+import { stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 
 /**
@@ -71,7 +72,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   onStopSignal((signal) => {
     if (!worker) log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
     void server.close().then(() => process.exit(0));
-  });
+  }, worker);
   return -1;
 }
 
@@ -92,7 +93,8 @@ async function reload(server: PorticoServer, file: string, options: LoadOptions,
   }
 }
 
-function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
+/** SIGINT and SIGTERM stop once; so does the launcher going away (malloc-relaunch.ts), as SIGTERM. */
+function onStopSignal(stop: (signal: NodeJS.Signals) => void, worker = false): void {
   let stopping = false;
   const once = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -101,4 +103,6 @@ function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
   };
   process.on('SIGINT', () => once('SIGINT'));
   process.on('SIGTERM', () => once('SIGTERM'));
+  // A worker's channel is the primary's; node's cluster already handles losing it.
+  if (!worker) stopWithLauncher(() => once('SIGTERM'));
 }

@@ -47,7 +47,7 @@ test('two workers share the port, a killed worker is replaced, SIGTERM exits 0',
   t.after(() => {
     if (portico.child.exitCode === null) portico.child.kill('SIGKILL');
   });
-  const primary = portico.child.pid!;
+  const primary = portico.pid; // the launcher's child (src/cli/malloc-relaunch.ts)
   const workers = await until('two workers', () => (childrenOf(primary).length === 2 ? childrenOf(primary) : undefined));
   const get = async () => (await fetch(`http://127.0.0.1:${portico.port}/`, { headers: { connection: 'close' } })).text();
   // Both must be in rotation before one dies: with no worker left listening, node's primary

@@ -23,7 +23,7 @@ import { eventually, within } from '../proxy/support.js';
 
 const MiB = 1024 * 1024;
 let django: TestDjango;
-let portico: { child: ChildProcess; port: number };
+let portico: { child: ChildProcess; port: number; pid: number };
 let dir: string;
 
 before(async () => {
@@ -58,7 +58,7 @@ function rssOf(pid: number): number {
 
 /** Samples Portico's RSS until stopped; returns baseline and peak in MiB. */
 function sampleRss() {
-  const pid = portico.child.pid!;
+  const pid = portico.pid;
   const baseline = rssOf(pid);
   let peak = baseline;
   const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
@@ -71,11 +71,11 @@ function sampleRss() {
 
 /** Portico's descriptors that point at (deleted) temp files. */
 function openTempFiles(): number {
-  const fds = readdirSync(`/proc/${portico.child.pid}/fd`);
+  const fds = readdirSync(`/proc/${portico.pid}/fd`);
   let n = 0;
   for (const fd of fds) {
     try {
-      if (/portico-\d+-[0-9a-f]+ \(deleted\)$/.test(readlinkSync(`/proc/${portico.child.pid}/fd/${fd}`))) n++;
+      if (/portico-\d+-[0-9a-f]+ \(deleted\)$/.test(readlinkSync(`/proc/${portico.pid}/fd/${fd}`))) n++;
     } catch {
       // closed meanwhile
     }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -21,8 +22,30 @@ export async function runCli(args: string[], cwd?: string, env?: NodeJS.ProcessE
   return { code, stdout, stderr };
 }
 
+/**
+ * The process that serves: on Linux `portico run` starts itself again with glibc's malloc
+ * tuned (src/cli/malloc-relaunch.ts), so it is the launcher's child. Signals go to the
+ * launcher (it passes them on); memory and descriptors are the server's.
+ */
+export function servingPid(launcher: number): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === launcher && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(CLI)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return launcher;
+}
+
 /** Starts `portico run` and resolves once it prints the address it serves. */
-export async function startCli(args: string[], cwd?: string): Promise<{ child: ChildProcess; port: number; stderr: () => string; stdout: () => string }> {
+export async function startCli(
+  args: string[],
+  cwd?: string,
+): Promise<{ child: ChildProcess; port: number; pid: number; stderr: () => string; stdout: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -42,5 +65,5 @@ export async function startCli(args: string[], cwd?: string): Promise<{ child: C
       reject(new Error(`portico exited with ${code}:\n${stderr}`));
     });
   });
-  return { child, port, stderr: () => stderr, stdout: () => stdout };
+  return { child, port, pid: servingPid(child.pid!), stderr: () => stderr, stdout: () => stdout };
 }

@@ -1,0 +1,50 @@
+/**
+ * glibc's malloc gives freed heap back to the kernel as soon as 128 KiB lie free at its top
+ * (M_TRIM_THRESHOLD) and takes it back, page fault by page fault, on the next allocations. A
+ * proxy moving large bodies allocates and frees 64 KiB socket buffers all the time: measured,
+ * 70-150 minor page faults per proxied 1 MiB response and three times the CPU of the same
+ * process with the threshold raised (docs/benchmarks.md). The threshold is read once, from
+ * the environment, when the process starts (node offers no mallopt), so `portico run` starts
+ * itself again with it set — once — passes signals on, and exits as its child does.
+ *
+ * The child watches an IPC channel to this process: if the launcher dies, even by SIGKILL,
+ * the server stops too instead of living on as an orphan that holds the ports.
+ */
+import { spawn } from 'node:child_process';
+
+const TUNED = 'PORTICO_MALLOC_TUNED';
+/** Freed heap kept for reuse before any is returned to the kernel. */
+const TRIM_THRESHOLD = String(64 * 1024 * 1024);
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * In the launcher: runs the server as a child and resolves with its exit code. undefined when
+ * this process should serve itself: not Linux, tuned already, or the child.
+ */
+export function relaunchTuned(): Promise<number> | undefined {
+  if (process.platform !== 'linux' || process.env[TUNED] !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) return undefined;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [TUNED]: '1', MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD },
+  });
+  for (const signal of FORWARDED) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => {
+    child.once('error', (err) => {
+      process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+  });
+}
+
+/** In the child: stop as on SIGTERM when the launcher is gone. */
+export function stopWithLauncher(stop: () => void): void {
+  if (process.env[TUNED] === undefined || process.channel === undefined) return;
+  process.channel.unref(); // the channel alone must not keep the process alive
+  process.once('disconnect', stop);
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return (signal && numbers[signal]) ?? 1;
+}
