@@ -16,6 +16,7 @@ const TUNED = 'PORTICO_MALLOC_TUNED';
 /** Freed heap kept for reuse before any is returned to the kernel. */
 const TRIM_THRESHOLD = String(64 * 1024 * 1024);
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const HANGUP_READY = 'sighup-handled';
 
 /**
  * In the launcher: runs the server as a child and resolves with its exit code. undefined when
@@ -27,7 +28,20 @@ export function relaunchTuned(): Promise<number> | undefined {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [TUNED]: '1', MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD },
   });
-  for (const signal of FORWARDED) process.on(signal, () => child.kill(signal));
+  // SIGHUP would kill a child that has not set its handler yet: held until it says it has.
+  let hangupReady = false;
+  let hangupWaiting = false;
+  child.on('message', (message: unknown) => {
+    if ((message as { portico?: string } | null)?.portico !== HANGUP_READY) return;
+    hangupReady = true;
+    if (hangupWaiting) child.kill('SIGHUP');
+  });
+  for (const signal of FORWARDED) {
+    process.on(signal, () => {
+      if (signal !== 'SIGHUP' || hangupReady) child.kill(signal);
+      else hangupWaiting = true;
+    });
+  }
   return new Promise((resolve) => {
     child.once('error', (err) => {
       process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
@@ -35,6 +49,12 @@ export function relaunchTuned(): Promise<number> | undefined {
     });
     child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
   });
+}
+
+/** In the child, once it handles SIGHUP: tells the launcher it may pass SIGHUP on. */
+export function hangupHandled(): void {
+  // Not from a cluster worker: its channel leads to the primary, which gates SIGHUP itself.
+  if (process.env[TUNED] !== undefined && process.env.NODE_UNIQUE_ID === undefined) process.send?.({ portico: HANGUP_READY });
 }
 
 /** In the child: stop as on SIGTERM when the launcher is gone. */

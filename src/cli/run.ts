@@ -10,7 +10,7 @@ import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
 import { InternalCa } from '../tls/internal-ca.js';
 import { resolveDataDir } from '../tls/data-dir.js';
-import { stopWithLauncher } from './malloc-relaunch.js';
+import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 
 /**
@@ -39,6 +39,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   let onHangup: (() => void) | undefined;
   let hangupWhileStarting = false;
   process.on('SIGHUP', () => (onHangup ? onHangup() : (hangupWhileStarting = true)));
+  hangupHandled();
   const { config, warnings } = await loadConfigFile(file, options);
   const log = new ErrorLog(config.log_level);
   const workers = workerCount(config.workers);
