@@ -146,7 +146,10 @@ class Relay implements ResponseSink {
       this.#held = { status, statusText, headers, body: [] };
       return;
     }
-    this.#writeHead(status, statusText, headers);
+    if (!this.#writeHead(status, statusText, headers)) return;
+    // node sends a head with the first body bytes; a stream (an event stream waiting for its
+    // first event) gets it now, so the client's EventSource opens at once (Caddy does the same).
+    if (!(this.#bufferable ??= bufferable(rawHeaders))) this.ex.res.flushHeaders();
   }
 
   #writeHead(status: number, statusText: string, headers: string[]): boolean {

@@ -200,3 +200,33 @@ for (const buffering of [false, true]) {
     assert.equal(new Set(upstream.seen.map((s) => s.remotePort)).size, 1, 'one upstream connection, reused');
   });
 }
+
+test('a stream\'s head reaches the client before its first bytes (an event stream opens at once); other heads wait for their body', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const upstream = await startUpstream((req, res) => {
+    res.writeHead(200, { 'Content-Type': req.url === '/events' ? 'text/event-stream' : 'application/json' });
+    res.flushHeaders(); // the upstream sends its head now, its body later
+    void released.then(() => res.end(req.url === '/events' ? 'data: hello\n\n' : '{}'));
+  });
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([portico.close(), upstream.close()]));
+
+  const head = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${portico.url}${path}`, { agent: false }, (res) => {
+        resolve(res.statusCode!);
+        res.resume();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const json = head('/json');
+  assert.equal(await within(head('/events'), 5_000, 'the event stream\'s head, before any event'), 200);
+  let jsonHead = false;
+  void json.then(() => (jsonHead = true));
+  await delay(200);
+  assert.equal(jsonHead, false, 'a buffered response\'s head goes out with its body, as from nginx');
+  release();
+  assert.equal(await json, 200);
+});
