@@ -66,7 +66,7 @@ export class Spool {
       this.#memBytes += chunk.length;
     } else {
       try {
-        (this.#file ??= new TempFile(this.#limits.dir)).write([chunk], this.#writePos);
+        (this.#file ??= new TempFile(this.#limits.dir)).write(chunk, this.#writePos);
       } catch (err) {
         this.#fail(err as Error);
         return false;

@@ -2,8 +2,8 @@
  * glibc's malloc gives freed heap back to the kernel as soon as 128 KiB lie free at its top
  * (M_TRIM_THRESHOLD) and takes it back, page fault by page fault, on the next allocations. A
  * proxy moving large bodies allocates and frees 64 KiB socket buffers all the time: measured,
- * 70-150 minor page faults per proxied 1 MiB response and three times the CPU of the same
- * process with the threshold raised (docs/benchmarks.md). The threshold is read once, from
+ * 70-150 minor page faults per proxied 1 MiB response and two to three times the CPU of the
+ * same process with the threshold raised (docs/benchmarks.md). The threshold is read once, from
  * the environment, when the process starts (node offers no mallopt), so `portico run` starts
  * itself again with it set — once — passes signals on, and exits as its child does.
  *
@@ -11,6 +11,7 @@
  * the server stops too instead of living on as an orphan that holds the ports.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 const TUNED = 'PORTICO_MALLOC_TUNED';
 /** Freed heap kept for reuse before any is returned to the kernel. */
@@ -47,7 +48,8 @@ export function relaunchTuned(): Promise<number> | undefined {
       process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
       resolve(1);
     });
-    child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    // A shell's convention for a child killed by a signal: 128 + its number.
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
 }
 
@@ -62,9 +64,4 @@ export function stopWithLauncher(stop: () => void): void {
   if (process.env[TUNED] === undefined || process.channel === undefined) return;
   process.channel.unref(); // the channel alone must not keep the process alive
   process.once('disconnect', stop);
-}
-
-function signalNumber(signal: NodeJS.Signals | null): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (signal && numbers[signal]) ?? 1;
 }

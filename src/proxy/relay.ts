@@ -134,9 +134,7 @@ class Relay implements ResponseSink {
       return;
     }
     this.#rawHeaders = rawHeaders;
-    const filtered = clientResponseHeaders(rawHeaders);
-    // RFC 9110 §8.6: no Content-Length on a 204, whatever the upstream sent (there is no body).
-    if (status === 204) dropContentLength(filtered);
+    const filtered = clientResponseHeaders(rawHeaders, status);
     const redirects = this.target.redirects;
     if (redirects !== undefined && redirects.length > 0) rewriteLocation(filtered, redirects);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
@@ -270,8 +268,4 @@ function rewriteLocation(headers: string[], redirects: NonNullable<RelayTarget['
     const hit = redirects.find((r) => value.startsWith(r.from));
     if (hit) headers[i + 1] = hit.to + value.slice(hit.from.length);
   }
-}
-
-function dropContentLength(headers: string[]): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') headers.splice(i, 2);
 }

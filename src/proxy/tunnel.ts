@@ -69,12 +69,13 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     if (settled) return void res.destroy();
     settled = true;
     clearTimeout(timer);
-    ex.res.statusCode = res.statusCode ?? 502;
+    const status = res.statusCode ?? 502;
+    ex.res.statusCode = status;
     // The connection ends with this response (a chunked body arrives de-chunked and is then
     // delimited by the close), so say so.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex, res.statusCode ?? 502);
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders, status), ex, status);
     headers.push('Connection', 'close');
-    writeHead(client, res.statusCode ?? 502, headers, res.statusMessage);
+    writeHead(client, status, headers, res.statusMessage);
     res.on('data', (chunk: Buffer) => {
       ex.bytesSent += chunk.length;
       client.write(chunk);
@@ -89,7 +90,7 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     clearTimeout(timer);
     ex.res.statusCode = 101;
     // Upgrade and Connection are hop-by-hop but are the handshake itself: keep them.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders), ex, 101);
+    const headers = withOps(target, clientResponseHeaders(res.rawHeaders, 101), ex, 101);
     headers.push('Connection', 'Upgrade', 'Upgrade', res.headers.upgrade ?? 'websocket');
     writeHead(client, 101, headers, res.statusMessage);
     if (upstreamHead.length > 0) client.write(upstreamHead);

@@ -89,6 +89,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // Active health checks run while the config is being served.
   compiled.groups.start();
 
+  let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
     const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
@@ -116,7 +117,6 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     config = next;
   };
 
-  let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       for (const l of listeners) l.stopAccepting(); // idle keep-alive connections close now

@@ -62,13 +62,11 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
   // listens, a signal for it waits here.
   const listening = new WeakSet<Worker>();
   const waiting = new WeakMap<Worker, NodeJS.Signals>();
-  cluster.on('listening', (worker) => {
+  cluster.on('listening', (worker, address) => {
     listening.add(worker);
     const signal = waiting.get(worker);
     waiting.delete(worker);
     if (signal) worker.process.kill(signal);
-  });
-  cluster.on('listening', (_worker, address) => {
     const key = `${address.address ?? ''}|${address.port}`;
     if (seen.has(key)) return;
     seen.add(key);

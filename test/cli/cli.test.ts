@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 
@@ -142,4 +143,30 @@ test('run: SIGTERM lets the request in flight finish, then exits 0', async (t) =
   assert.deepEqual(await response, { status: 200, body: 'finished' });
   const [code] = await once(portico.child, 'exit');
   assert.equal(code, 0, portico.stderr());
+});
+
+test('run on Linux: the server runs with glibc\'s trim threshold raised, and stops when the command is killed', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const file = await tempConfig(t, 'portico.yaml', 'access_log: false\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
+  const portico = await startCli(['run', '-c', file]);
+  t.after(() => {
+    for (const pid of [portico.child.pid!, portico.pid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  assert.notEqual(portico.pid, portico.child.pid, 'the server is a child of the command (src/cli/malloc-relaunch.ts)');
+  const env = readFileSync(`/proc/${portico.pid}/environ`, 'utf8').split('\0');
+  assert.ok(env.includes('MALLOC_TRIM_THRESHOLD_=67108864'), 'the server started with the threshold set');
+
+  // SIGKILL cannot be passed on: the server notices its launcher is gone and stops.
+  portico.child.kill('SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (existsSync(`/proc/${portico.pid}`)) {
+    if (Date.now() > deadline) assert.fail('the server outlived its launcher');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await assert.rejects(fetch(`http://127.0.0.1:${portico.port}/`), 'nothing listens any more');
 });

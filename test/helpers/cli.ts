@@ -22,23 +22,29 @@ export async function runCli(args: string[], cwd?: string, env?: NodeJS.ProcessE
   return { code, stdout, stderr };
 }
 
+/** The processes whose parent is `pid`, from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
 /**
  * The process that serves: on Linux `portico run` starts itself again with glibc's malloc
  * tuned (src/cli/malloc-relaunch.ts), so it is the launcher's child. Signals go to the
  * launcher (it passes them on); memory and descriptors are the server's.
  */
 export function servingPid(launcher: number): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === launcher && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(CLI)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return launcher;
+  return childrenOf(launcher).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(CLI)) ?? launcher;
 }
 
 /** Starts `portico run` and resolves once it prints the address it serves. */

@@ -3,7 +3,7 @@
  * headers a Connection header names; end-to-end headers (several Set-Cookie) pass intact.
  * Raw sockets on both sides: node's http client and server would add or fold headers.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPortico, proxyTo } from '../helpers/portico.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -139,35 +139,33 @@ test('several Set-Cookie headers reach the client as separate headers, in order'
   assert.equal(res.body.toString(), 'ok');
 });
 
-test('a chunked upstream response is re-framed for the client and the connection stays usable', async (t) => {
-  const upstream = await rawUpstream('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+/**
+ * Two requests in a row on one client connection through Portico to an upstream that always
+ * sends `response` raw: each reply is checked, and the second proves the framing held.
+ */
+async function twiceOnOneConnection(t: TestContext, response: string, check: (res: Awaited<ReturnType<RawClient['response']>>) => void) {
+  const upstream = await rawUpstream(response);
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
   t.after(() => Promise.all([portico.close(), upstream.close()]));
-
   const client = await RawClient.connect(portico.port);
   t.after(() => client.destroy());
   for (let i = 0; i < 2; i++) {
     client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-    const res = await client.response();
+    check(await client.response());
+  }
+  assert.equal(upstream.requests.length, 2);
+}
+
+test('a chunked upstream response is re-framed for the client and the connection stays usable', (t) =>
+  twiceOnOneConnection(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', (res) => {
     assert.equal(res.status, 200);
     assert.equal(res.body.toString(), 'hello world');
     assert.equal(all(res, 'transfer-encoding').length, 1);
-  }
-  assert.equal(upstream.requests.length, 2);
-});
+  }));
 
-test('a 204 from the upstream reaches the client without Content-Length (RFC 9110 §8.6), and the connection stays usable', async (t) => {
-  const upstream = await rawUpstream('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Kept: yes\r\n\r\n');
-  const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(upstream.address) }] }] });
-  t.after(() => Promise.all([portico.close(), upstream.close()]));
-
-  const client = await RawClient.connect(portico.port);
-  t.after(() => client.destroy());
-  for (let i = 0; i < 2; i++) {
-    client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
-    const res = await client.response();
+test('a 204 from the upstream reaches the client without Content-Length (RFC 9110 §8.6), and the connection stays usable', (t) =>
+  twiceOnOneConnection(t, 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Kept: yes\r\n\r\n', (res) => {
     assert.equal(res.status, 204);
     assert.deepEqual(all(res, 'content-length'), []);
     assert.equal(one(res, 'x-kept'), 'yes');
-  }
-});
+  }));
