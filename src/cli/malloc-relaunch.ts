@@ -12,6 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import cluster from 'node:cluster';
+import { ACCEPT_COPIES_ENV, DEFAULT_ACCEPT_COPIES, serveAcceptHandles } from '../server/accept-handles.js';
 
 const TUNED = 'PORTICO_MALLOC_TUNED';
 /** Freed heap kept for reuse before any is returned to the kernel. */
@@ -27,8 +29,14 @@ export function relaunchTuned(): Promise<number> | undefined {
   if (process.platform !== 'linux' || process.env[TUNED] !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [TUNED]: '1', MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD },
+    env: {
+      ...process.env,
+      [TUNED]: '1',
+      MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD,
+      [ACCEPT_COPIES_ENV]: process.env[ACCEPT_COPIES_ENV] ?? String(DEFAULT_ACCEPT_COPIES),
+    },
   });
+  serveAcceptHandles(child);
   // SIGHUP would kill a child that has not set its handler yet: held until it says it has.
   let hangupReady = false;
   let hangupWaiting = false;
@@ -56,7 +64,7 @@ export function relaunchTuned(): Promise<number> | undefined {
 /** In the child, once it handles SIGHUP: tells the launcher it may pass SIGHUP on. */
 export function hangupHandled(): void {
   // Not from a cluster worker: its channel leads to the primary, which gates SIGHUP itself.
-  if (process.env[TUNED] !== undefined && process.env.NODE_UNIQUE_ID === undefined) process.send?.({ portico: HANGUP_READY });
+  if (process.env[TUNED] !== undefined && !cluster.isWorker) process.send?.({ portico: HANGUP_READY });
 }
 
 /** In the child: stop as on SIGTERM when the launcher is gone. */

@@ -24,6 +24,7 @@ import { H2Sessions } from './h2-sessions.js';
 import { TLS_SETTINGS, ALPN_PROTOCOLS } from '../tls/settings.js';
 import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
+import { addAcceptHandles } from './accept-handles.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -76,9 +77,17 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => d.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
+  let stopCopies = () => {};
   return {
-    listen: () => listen(server, plan),
-    stopAccepting: () => server.close(),
+    listen: async () => {
+      const bound = await listen(server, plan);
+      stopCopies = addAcceptHandles(server);
+      return bound;
+    },
+    stopAccepting: () => {
+      stopCopies();
+      server.close();
+    },
     destroyAll: () => server.closeAllConnections(),
     update: (next) => {
       d = createDispatcher(next, dispatchDeps);
@@ -140,9 +149,15 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     const pass = (socket: Socket) => tlsConnection.call(server, socket);
     server.on('connection', (socket: Socket) => peek(socket, pass));
   }
+  let stopCopies = () => {};
   return {
-    listen: () => listen(server, plan),
+    listen: async () => {
+      const bound = await listen(server, plan);
+      stopCopies = addAcceptHandles(server);
+      return bound;
+    },
     stopAccepting: () => {
+      stopCopies();
       server.close();
       sessions.closeAll();
     },
