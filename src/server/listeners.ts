@@ -25,6 +25,7 @@ import { TLS_SETTINGS, ALPN_PROTOCOLS } from '../tls/settings.js';
 import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
+import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -77,6 +78,7 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => d.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
+  const lean = leanPath(server, deps, handler);
   let stopCopies = () => {};
   return {
     listen: async () => {
@@ -87,8 +89,12 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
     stopAccepting: () => {
       stopCopies();
       server.close();
+      for (const c of lean) c.close();
     },
-    destroyAll: () => server.closeAllConnections(),
+    destroyAll: () => {
+      server.closeAllConnections();
+      for (const c of lean) c.socket.destroy();
+    },
     update: (next) => {
       d = createDispatcher(next, dispatchDeps);
     },
@@ -172,9 +178,36 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   };
 }
 
-function onlyListener(server: HttpsServer, event: string): (...args: unknown[]) => void {
+/**
+ * Plain HTTP/1.1 connections start on the lean path (lean/lean-connection.ts), which hands
+ * them to node's http server for anything but simple bodiless requests. PORTICO_LEAN_H1=0
+ * turns it off (every connection is node's from the start). Returns the open lean connections.
+ */
+function leanPath(server: Server, deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void): ReadonlySet<LeanConnection> {
+  const open = new Set<LeanConnection>();
+  if (process.env.PORTICO_LEAN_H1 === '0') return open;
+  const nodeConnection = onlyListener(server, 'connection');
+  const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+  const settings: LeanSettings = {
+    // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
+    // Portico's dispatcher and handlers use (the differential test compares the bytes).
+    handle: (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+    handOff: (socket) => nodeConnection.call(server, socket),
+    headerTimeout: (socket) => onClientError(timeout, socket, deps.errorLog),
+    headerTimeoutMs: deps.client.header_timeout,
+    keepAliveMs: deps.client.keepalive_timeout,
+    maxHeaderSize: deps.client.max_header_size,
+    maxHeaderFields: deps.client.max_headers * 2,
+    maxUriLength: deps.limits.maxUriLength,
+    open,
+  };
+  server.on('connection', (socket: Socket) => new LeanConnection(socket, settings));
+  return open;
+}
+
+function onlyListener(server: Server | HttpsServer, event: string): (...args: unknown[]) => void {
   const listeners = server.listeners(event);
-  if (listeners.length !== 1) throw new Error(`node's https.Server has ${listeners.length} '${event}' listeners; expected 1`);
+  if (listeners.length !== 1) throw new Error(`node's server has ${listeners.length} '${event}' listeners; expected 1`);
   server.removeAllListeners(event);
   return listeners[0] as (...args: unknown[]) => void;
 }

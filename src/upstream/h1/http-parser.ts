@@ -17,7 +17,9 @@ export interface NodeHttpParser {
 
 interface ParserConstructor {
   new (): NodeHttpParser;
+  REQUEST: number;
   RESPONSE: number;
+  kOnMessageBegin: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;

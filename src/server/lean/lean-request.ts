@@ -1,0 +1,64 @@
+/**
+ * The request side of the lean HTTP/1.1 path (lean-connection.ts): what Portico's dispatcher
+ * and handlers read from node's IncomingMessage, for a request that has no body. Everything
+ * here is set from one parse; `headers` is built only if someone asks (files, guards).
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+
+/** node's IncomingMessage keeps the first of these when a request repeats them. */
+const FIRST_WINS: ReadonlySet<string> = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+export class LeanRequest extends EventEmitter {
+  readonly httpVersion = '1.1';
+  readonly httpVersionMajor = 1;
+  readonly httpVersionMinor = 1;
+  /** No body: the whole message is in. */
+  readonly complete = true;
+  readonly readableFlowing = null;
+  destroyed = false;
+  #headers: Record<string, string | string[]> | undefined = undefined;
+
+  constructor(
+    readonly socket: Socket,
+    readonly method: string,
+    readonly url: string,
+    readonly rawHeaders: string[],
+  ) {
+    super();
+  }
+
+  /** node's joining rules (IncomingMessage._addHeaderLine), for the few readers of `headers`. */
+  get headers(): Record<string, string | string[]> {
+    if (this.#headers !== undefined) return this.#headers;
+    const out: Record<string, string | string[]> = Object.create(null);
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      const value = raw[i + 1]!;
+      const seen = out[name];
+      if (seen === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+      else if (name === 'set-cookie') (seen as string[]).push(value);
+      else if (FIRST_WINS.has(name)) continue;
+      else out[name] = `${seen as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+    }
+    return (this.#headers = out);
+  }
+
+  // A bodiless request has nothing to flow: these are what IncomingMessage offers, as no-ops.
+  resume(): this {
+    return this;
+  }
+
+  pause(): this {
+    return this;
+  }
+
+  setTimeout(): this {
+    return this;
+  }
+}

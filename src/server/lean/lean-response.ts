@@ -1,0 +1,229 @@
+/**
+ * The response side of the lean HTTP/1.1 path: the part of node's ServerResponse Portico's
+ * handlers use, writing straight to the socket. The head is what node's OutgoingMessage
+ * would write for the same calls (its _storeHeader rules: Date, Connection/Keep-Alive,
+ * chunked when there is no Content-Length, no body for HEAD, 1xx, 204 and 304), checked
+ * byte for byte against node's in test/server/lean-h1.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ResponseOwner {
+  /** The response is complete on the wire (or the socket is gone): the next request may start. */
+  responseDone(res: LeanResponse, closeAfter: boolean): void;
+  /** node's server.keepAliveTimeout: advertised in Keep-Alive when not 0. */
+  readonly keepAliveMs: number;
+}
+
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
+const EMPTY = Buffer.alloc(0);
+
+let dateSecond = 0;
+let dateValue = '';
+
+/** node caches its Date header for the current second too. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = now - (now % 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+export class LeanResponse extends EventEmitter {
+  statusCode = 200;
+  statusMessage = '';
+  shouldKeepAlive = true;
+  destroyed = false;
+  writableEnded = false;
+  writableFinished = false;
+  #head: string | null = null;
+  #headOnWire = false;
+  #hasBody: boolean;
+  #chunked = false;
+  /** Connection: close (asked for, or the body is delimited by closing). */
+  #last = false;
+  #done = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly owner: ResponseOwner,
+    isHead: boolean,
+  ) {
+    super();
+    this.#hasBody = !isHead;
+  }
+
+  get headersSent(): boolean {
+    return this.#head !== null;
+  }
+
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  writeHead(status: number, reasonOrHeaders?: string | string[], maybeHeaders?: string[]): this {
+    if (this.#head !== null) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
+    const headers = (typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders) ?? [];
+    this.statusCode = status;
+    this.statusMessage = reason || STATUS_CODES[status] || 'unknown';
+    if (/[\r\n]/.test(this.statusMessage)) throw Object.assign(new TypeError('Invalid character in statusMessage'), { code: 'ERR_INVALID_CHAR' });
+    if (status === 204 || status === 304 || (status >= 100 && status <= 199)) this.#hasBody = false;
+    let head = `HTTP/1.1 ${status} ${this.statusMessage}${CRLF}`;
+    let date = false;
+    let connection = false;
+    let contentLength = false;
+    let te = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      const value = headers[i + 1]!;
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+      head += `${name}: ${value}${CRLF}`;
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'date') date = true;
+          break;
+        case 10:
+          if (name.toLowerCase() === 'connection') {
+            connection = true;
+            if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.#last = true;
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') contentLength = true;
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') {
+            te = true;
+            if (/(?:^|\W)chunked(?:$|\W)/i.test(value)) this.#chunked = true;
+          }
+          break;
+      }
+    }
+    if (!date) head += `Date: ${httpDate()}${CRLF}`;
+    if (!connection) {
+      if (this.shouldKeepAlive) {
+        head += `Connection: keep-alive${CRLF}`;
+        const ms = this.owner.keepAliveMs;
+        if (ms > 0) head += `Keep-Alive: timeout=${Math.floor(ms / 1000)}${CRLF}`;
+      }
+      else {
+        this.#last = true;
+        head += `Connection: close${CRLF}`;
+      }
+    }
+    if (!contentLength && !te) {
+      if (!this.#hasBody) this.#chunked = false;
+      else {
+        head += `Transfer-Encoding: chunked${CRLF}`;
+        this.#chunked = true;
+      }
+    }
+    this.#head = head + CRLF;
+    return this;
+  }
+
+  /** Sends the head now rather than with the first body bytes. */
+  flushHeaders(): void {
+    if (this.#head === null) this.writeHead(this.statusCode);
+    if (!this.#headOnWire) {
+      this.#headOnWire = true;
+      this.socket.write(this.#head!, 'latin1');
+    }
+  }
+
+  writeContinue(): void {
+    this.socket.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`, 'latin1');
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (this.destroyed || this.writableEnded || this.socket.writableEnded) return false;
+    if (this.#head === null) this.writeHead(this.statusCode);
+    if (!this.#hasBody) return true; // node ignores a body for HEAD, 204, 304
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (data.length === 0) return true;
+    return this.#send(data, false);
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableEnded) return this;
+    if (this.#head === null) {
+      // node: what end() is given before any head makes the Content-Length (of a body allowed one).
+      const data = chunk === undefined ? EMPTY : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const s = this.statusCode;
+      const bodiless = !this.#hasBody || s === 204 || s === 304 || (s >= 100 && s <= 199);
+      this.writeHead(s, bodiless ? [] : ['Content-Length', String(data.length)]);
+      chunk = data;
+    }
+    this.writableEnded = true;
+    if (this.destroyed || this.socket.writableEnded) return this;
+    const data = chunk === undefined || !this.#hasBody ? EMPTY : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.#send(data, true);
+    return this;
+  }
+
+  destroy(): this {
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.socket.destroy();
+    }
+    return this;
+  }
+
+  /** The socket closed: before the end, the client went away (node: 'close' without 'finish'). */
+  socketClosed(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.destroyed = true;
+    this.emit('close');
+  }
+
+  #send(data: Buffer, last: boolean): boolean {
+    const socket = this.socket;
+    const head = this.#headOnWire ? null : this.#head;
+    this.#headOnWire = true;
+    const onWritten = last ? this.#finished : undefined;
+    if (this.#chunked) {
+      socket.cork();
+      if (head !== null) socket.write(head, 'latin1');
+      let ok = true;
+      if (data.length > 0) {
+        socket.write(`${data.length.toString(16)}${CRLF}`, 'latin1');
+        socket.write(data);
+        ok = socket.write(CRLF, 'latin1');
+      }
+      if (last) ok = socket.write(LAST_CHUNK, 'latin1', onWritten);
+      socket.uncork();
+      return ok;
+    }
+    if (head === null) {
+      if (data.length > 0) return socket.write(data, onWritten);
+      // The end with nothing left to write: no empty write (it costs a syscall).
+      if (socket.writableLength === 0) process.nextTick(this.#finished);
+      else socket.write(data, onWritten);
+      return true;
+    }
+    if (data.length === 0) return socket.write(head, 'latin1', onWritten);
+    socket.cork();
+    socket.write(head, 'latin1');
+    const ok = socket.write(data, onWritten);
+    socket.uncork();
+    return ok;
+  }
+
+  readonly #finished = (err?: Error | null): void => {
+    if (this.#done) return;
+    if (err) return; // the socket's 'close' reports it
+    this.#done = true;
+    this.writableFinished = true;
+    this.emit('finish');
+    this.emit('close');
+    this.owner.responseDone(this, this.#last || !this.shouldKeepAlive);
+  };
+}
