@@ -78,7 +78,12 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => d.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
-  const lean = leanPath(server, deps, handler);
+  // node's http server took each connection in its one 'connection' listener: the lean path
+  // takes them first and gives node the ones it does not serve.
+  const nodeConnection = onlyListener(server, 'connection');
+  const handOff = (socket: Socket) => nodeConnection.call(server, socket);
+  const { open: lean, start } = leanPath(deps, handler, handOff);
+  server.on('connection', start ?? handOff);
   let stopCopies = () => {};
   return {
     listen: async () => {
@@ -145,9 +150,12 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
   // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.
   const h1Connection = onlyListener(server, 'secureConnection');
+  const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
+  const { open: lean, start } = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
+  const startH1 = start ?? h1HandOff;
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
-    else h1Connection.call(server, socket);
+    else startH1(socket);
   });
   if (opts.peek) {
     const peek = opts.peek;
@@ -166,10 +174,12 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       stopCopies();
       server.close();
       sessions.closeAll();
+      for (const c of lean) c.close();
     },
     destroyAll: () => {
       server.closeAllConnections();
       sessions.destroyAll();
+      for (const c of lean) c.socket.destroy();
     },
     update: (next) => {
       h1 = createDispatcher(next, h1Deps);
@@ -179,20 +189,23 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
 }
 
 /**
- * Plain HTTP/1.1 connections start on the lean path (lean/lean-connection.ts), which hands
- * them to node's http server for anything but simple bodiless requests. PORTICO_LEAN_H1=0
- * turns it off (every connection is node's from the start). Returns the open lean connections.
+ * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
+ * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
+ * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
  */
-function leanPath(server: Server, deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void): ReadonlySet<LeanConnection> {
+function leanPath(
+  deps: BaseDeps,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  handOff: (socket: Socket) => void,
+): { open: Set<LeanConnection>; start: ((socket: Socket) => void) | null } {
   const open = new Set<LeanConnection>();
-  if (process.env.PORTICO_LEAN_H1 === '0') return open;
-  const nodeConnection = onlyListener(server, 'connection');
+  if (process.env.PORTICO_LEAN_H1 === '0') return { open, start: null };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
     // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
-    // Portico's dispatcher and handlers use (the differential test compares the bytes).
+    // Portico's dispatcher and handlers use (test/server/lean-h1.test.ts compares the bytes).
     handle: (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
-    handOff: (socket) => nodeConnection.call(server, socket),
+    handOff,
     headerTimeout: (socket) => onClientError(timeout, socket, deps.errorLog),
     headerTimeoutMs: deps.client.header_timeout,
     keepAliveMs: deps.client.keepalive_timeout,
@@ -201,8 +214,7 @@ function leanPath(server: Server, deps: BaseDeps, handler: (req: IncomingMessage
     maxUriLength: deps.limits.maxUriLength,
     open,
   };
-  server.on('connection', (socket: Socket) => new LeanConnection(socket, settings));
-  return open;
+  return { open, start: (socket) => new LeanConnection(socket, settings) };
 }
 
 function onlyListener(server: Server | HttpsServer, event: string): (...args: unknown[]) => void {

@@ -5,6 +5,7 @@
  */
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { request } from 'node:http';
+import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
 
 /** Rejects after `ms` so a broken test fails instead of hanging. */
@@ -140,6 +141,13 @@ export class RawClient {
   static async connect(port: number): Promise<RawClient> {
     const socket = connect({ host: '127.0.0.1', port });
     await within(once(socket, 'connect'), 5000, 'connect');
+    return new RawClient(socket);
+  }
+
+  /** The same over TLS, HTTP/1.1 chosen by ALPN. */
+  static async connectTls(port: number, ca: string, servername = 'localhost'): Promise<RawClient> {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername, ALPNProtocols: ['http/1.1'] });
+    await within(once(socket, 'secureConnect'), 5000, 'TLS handshake');
     return new RawClient(socket);
   }
 

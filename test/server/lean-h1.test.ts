@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { startPortico, type TestPortico } from '../helpers/portico.js';
 import { RawClient, closedPort, startRawUpstream } from '../proxy/support.js';
 import { leanStats } from '../../src/server/lean/lean-connection.js';
+import { makeCerts } from '../helpers/tls-certs.js';
 
 /** Canned upstream answers by path; HEAD gets the head only. */
 const ANSWERS: Record<string, string> = {
@@ -79,8 +80,8 @@ const CONVERSATIONS: Step[][] = [
 ];
 
 /** Every response's bytes, Date values blanked; a closed connection is recorded as such. */
-async function converse(port: number, steps: Step[]): Promise<string[]> {
-  const client = await RawClient.connect(port);
+async function converse(port: number, steps: Step[], ca?: string): Promise<string[]> {
+  const client = ca === undefined ? await RawClient.connect(port) : await RawClient.connectTls(port, ca);
   const out: string[] = [];
   try {
     for (const step of steps) {
@@ -106,7 +107,15 @@ async function converse(port: number, steps: Step[]): Promise<string[]> {
   return out;
 }
 
-async function withPortico<T>(lean: boolean, upstream: string, down: string, files: string, fn: (p: TestPortico) => Promise<T>): Promise<T> {
+interface Setup {
+  upstream: string;
+  down: string;
+  files: string;
+  tls?: { cert: string; key: string };
+}
+
+async function withPortico<T>(lean: boolean, setup: Setup, fn: (p: TestPortico) => Promise<T>): Promise<T> {
+  const { upstream, down, files } = setup;
   const before = process.env.PORTICO_LEAN_H1;
   process.env.PORTICO_LEAN_H1 = lean ? '1' : '0';
   let portico: TestPortico;
@@ -114,6 +123,7 @@ async function withPortico<T>(lean: boolean, upstream: string, down: string, fil
     portico = await startPortico({
       servers: [
         {
+          ...(setup.tls ? { tls: setup.tls } : {}),
           routes: [
             { path: '/up/', proxy: { to: upstream } },
             { path: '/down/', proxy: { to: down } },
@@ -136,25 +146,17 @@ async function withPortico<T>(lean: boolean, upstream: string, down: string, fil
   }
 }
 
-test('lean HTTP/1.1 path: the same bytes as node\'s http server, hand-overs included', async (t) => {
-  const upstream = await startRawUpstream(serveCanned);
-  t.after(() => upstream.close());
-  const down = `127.0.0.1:${await closedPort()}`;
-  const dir = await mkdtemp(join(tmpdir(), 'portico-lean-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'files'));
-  await writeFile(join(dir, 'files', 'a.txt'), 'abcdefgh\n');
-
-  const viaNode = await withPortico(false, upstream.address, down, dir, async (p) => {
+async function compare(setup: Setup, ca?: string): Promise<void> {
+  const viaNode = await withPortico(false, setup, async (p) => {
     const lean = leanStats.requests;
-    const out = await Promise.all(CONVERSATIONS.map((c) => converse(p.port, c)));
+    const out = await Promise.all(CONVERSATIONS.map((c) => converse(p.port, c, ca)));
     assert.equal(leanStats.requests, lean, 'PORTICO_LEAN_H1=0: nothing on the lean path');
     return out;
   });
-  const viaLean = await withPortico(true, upstream.address, down, dir, async (p) => {
+  const viaLean = await withPortico(true, setup, async (p) => {
     const lean = leanStats.requests;
     const handOffs = leanStats.handOffs;
-    const out = await Promise.all(CONVERSATIONS.map((c) => converse(p.port, c)));
+    const out = await Promise.all(CONVERSATIONS.map((c) => converse(p.port, c, ca)));
     assert.ok(leanStats.requests - lean >= 25, `most requests took the lean path (${leanStats.requests - lean})`);
     assert.ok(leanStats.handOffs - handOffs >= 8, `the others were handed to node (${leanStats.handOffs - handOffs})`);
     return out;
@@ -162,4 +164,28 @@ test('lean HTTP/1.1 path: the same bytes as node\'s http server, hand-overs incl
   for (let i = 0; i < CONVERSATIONS.length; i++) {
     assert.deepEqual(viaLean[i], viaNode[i], `conversation ${i}: ${CONVERSATIONS[i]!.map((s) => s.send.split('\r\n')[0]).join(' | ')}`);
   }
+}
+
+async function setUp(t: { after(fn: () => unknown): void }): Promise<Setup> {
+  const upstream = await startRawUpstream(serveCanned);
+  t.after(() => upstream.close());
+  const down = `127.0.0.1:${await closedPort()}`;
+  const dir = await mkdtemp(join(tmpdir(), 'portico-lean-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'files'));
+  await writeFile(join(dir, 'files', 'a.txt'), 'abcdefgh\n');
+  return { upstream: upstream.address, down, files: dir };
+}
+
+test('lean HTTP/1.1 path: the same bytes as node\'s http server, hand-overs included', async (t) => {
+  await compare(await setUp(t));
+});
+
+test('lean HTTP/1.1 path over TLS (ALPN http/1.1): the same bytes as node\'s https server', async (t) => {
+  const setup = await setUp(t);
+  const certs = makeCerts(['DNS:localhost', 'IP:127.0.0.1']);
+  t.after(() => certs.cleanup());
+  const cert = join(certs.dir, 'server.pem');
+  const key = join(certs.dir, 'server.key');
+  await compare({ ...setup, tls: { cert, key } }, certs.ca);
 });
