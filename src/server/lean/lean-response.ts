@@ -70,6 +70,7 @@ export class LeanResponse extends EventEmitter {
     if (this.#head !== null) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
     const headers = (typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders) ?? [];
+    if (!(status >= 100 && status <= 999)) throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
     this.statusCode = status;
     this.statusMessage = reason || STATUS_CODES[status] || 'unknown';
     if (/[\r\n]/.test(this.statusMessage)) throw Object.assign(new TypeError('Invalid character in statusMessage'), { code: 'ERR_INVALID_CHAR' });
@@ -112,18 +113,16 @@ export class LeanResponse extends EventEmitter {
         head += `Connection: keep-alive${CRLF}`;
         const ms = this.owner.keepAliveMs;
         if (ms > 0) head += `Keep-Alive: timeout=${Math.floor(ms / 1000)}${CRLF}`;
-      }
-      else {
+      } else {
         this.#last = true;
         head += `Connection: close${CRLF}`;
       }
     }
-    if (!contentLength && !te) {
-      if (!this.#hasBody) this.#chunked = false;
-      else {
-        head += `Transfer-Encoding: chunked${CRLF}`;
-        this.#chunked = true;
-      }
+    // node frames no body for HEAD, 1xx, 204, 304, whatever the headers say.
+    if (!this.#hasBody) this.#chunked = false;
+    else if (!contentLength && !te) {
+      head += `Transfer-Encoding: chunked${CRLF}`;
+      this.#chunked = true;
     }
     this.#head = head + CRLF;
     return this;
