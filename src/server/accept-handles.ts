@@ -11,12 +11,11 @@
  * launcher (cli/malloc-relaunch.ts) sends the listening socket back as often as asked. Every
  * connection accepted on a copy goes to the node server that owns the socket, as if that
  * server had accepted it itself (`emit('connection')`, node's documented injection point).
- * Without a launcher (not Linux, a cluster worker, MALLOC_TRIM_THRESHOLD_ preset) there is
- * one handle, as before.
+ * Cluster workers get theirs from the primary (server/workers.ts). Without a launcher (not
+ * Linux, or MALLOC_TRIM_THRESHOLD_ preset) there is one handle, as before.
  */
 import { Server as NetServer, type Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
-import cluster from 'node:cluster';
 
 /** Set by the launcher in the server's environment: how many extra handles to ask for. */
 export const ACCEPT_COPIES_ENV = 'PORTICO_ACCEPT_COPIES';
@@ -64,8 +63,8 @@ function onCopy(message: unknown, handle: unknown): void {
 export function addAcceptHandles(server: NetServer): () => void {
   const count = Number(process.env[ACCEPT_COPIES_ENV] ?? 0);
   const own = (server as unknown as NetServerFields)._handle;
-  // A cluster worker's channel leads to the primary, and its handle is the primary's stand-in.
-  if (!(count > 0) || process.send === undefined || cluster.isWorker || own === null) return () => {};
+  // A cluster worker asks its primary (server/workers.ts), which shares the socket with it.
+  if (!(count > 0) || process.send === undefined || own === null) return () => {};
   const fields = server as unknown as NetServerFields;
   const options = {
     allowHalfOpen: fields.allowHalfOpen,

@@ -1,13 +1,13 @@
 /**
  * Multi-core: `workers: auto | N` forks N processes sharing the listening sockets (node's
- * cluster; the primary hands connections out round robin, like nginx's accept mutex keeps
- * workers even). A worker that dies is replaced, with a growing delay if it keeps dying, so
+ * cluster), each accepting from them itself, as nginx's workers do. A worker that dies is replaced, with a growing delay if it keeps dying, so
  * a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
  * rate-limit state, as each nginx worker does without a shared memory zone.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ErrorLog } from '../log/error-log.js';
+import { serveAcceptHandles } from './accept-handles.js';
 
 export function workerCount(setting: 'auto' | number): number {
   return setting === 'auto' ? availableParallelism() : setting;
@@ -28,8 +28,14 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
   let restartDelay = 100;
   const seen = new Set<string>();
 
+  // Each worker accepts from the shared listening sockets itself (nginx's model), on several
+  // handles each (accept-handles.ts; the copies come from here). node's default instead has
+  // this process accept and pass each connection to a worker over IPC, one per worker and
+  // round trip: a burst of 1000 connections then waited seconds ((b) in docs/benchmarks.md).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (): Worker => {
     const worker = cluster.fork();
+    serveAcceptHandles(worker.process);
     const startedAt = Date.now();
     // Node takes a worker out of the round robin on 'disconnect', which may come after 'exit':
     // only once both have happened is the death handled (and logged), so the log line means

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { startCli } from '../helpers/cli.js';
+import { childrenOf, startCli } from '../helpers/cli.js';
 import { DEFAULT_ACCEPT_COPIES } from '../../src/server/accept-handles.js';
 
 /** The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp. */
@@ -77,6 +77,38 @@ test('run on Linux: each listening socket is accepted on from several handles, a
 
   const answers = await burst(portico.port, 300);
   assert.deepEqual(new Set(answers), new Set(['HTTP/1.1 200 up']), 'every connection, whichever handle took it, got the answer');
+
+  portico.child.kill('SIGTERM');
+  const [code] = await once(portico.child, 'exit');
+  assert.equal(code, 0, portico.stderr());
+});
+
+test('run on Linux with workers: each worker accepts from the shared socket on its own handles, served by the primary', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'portico-accept-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'portico.yaml');
+  await writeFile(file, 'access_log: false\nworkers: 2\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
+  const portico = await startCli(['run', '-c', file]);
+  t.after(() => {
+    for (const pid of [portico.child.pid!, portico.pid, ...childrenOf(portico.pid)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const inode = listeningInode(portico.port);
+  assert.ok(inode, 'the listening socket is in /proc/net/tcp');
+  const expected = 1 + DEFAULT_ACCEPT_COPIES;
+  const deadline = Date.now() + 10_000;
+  const workers = () => childrenOf(portico.pid);
+  const ready = () => workers().length === 2 && workers().every((pid) => descriptorsOf(pid, inode) === expected);
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(workers().map((pid) => descriptorsOf(pid, inode)), [expected, expected], 'each worker holds the socket once per handle');
+
+  const answers = await burst(portico.port, 300);
+  assert.deepEqual(new Set(answers), new Set(['HTTP/1.1 200 up']));
 
   portico.child.kill('SIGTERM');
   const [code] = await once(portico.child, 'exit');
