@@ -11,13 +11,15 @@
  * launcher (cli/malloc-relaunch.ts) sends the listening socket back as often as asked. Every
  * connection accepted on a copy goes to the node server that owns the socket, as if that
  * server had accepted it itself (`emit('connection')`, node's documented injection point).
- * Cluster workers get theirs from the primary (server/workers.ts). Without a launcher (not
- * Linux, or MALLOC_TRIM_THRESHOLD_ preset) there is one handle, as before.
+ * Cluster workers get theirs from the primary (server/workers.ts). A single server without a
+ * launcher (not Linux, or MALLOC_TRIM_THRESHOLD_ preset) has one handle, as before.
  */
 import { Server as NetServer, type Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 
-/** Set by the launcher in the server's environment: how many extra handles to ask for. */
+/** Set by the launcher in the server's environment: how many extra handles to ask for (a
+ * cluster worker asks for the default without it: its primary answers). */
 export const ACCEPT_COPIES_ENV = 'PORTICO_ACCEPT_COPIES';
 /** Four handles in all: see docs/benchmarks.md for the figures by count. */
 export const DEFAULT_ACCEPT_COPIES = 3;
@@ -47,7 +49,7 @@ interface NetServerFields {
 
 const owners = new Map<number, (copy: object) => void>();
 let nextKey = 0;
-let listening = false;
+let subscribed = false;
 
 function onCopy(message: unknown, handle: unknown): void {
   if (!isMessage(message, COPY) || handle === undefined) return;
@@ -61,7 +63,7 @@ function onCopy(message: unknown, handle: unknown): void {
  * (with the server: they must not accept once it stopped).
  */
 export function addAcceptHandles(server: NetServer): () => void {
-  const count = Number(process.env[ACCEPT_COPIES_ENV] ?? 0);
+  const count = Number(process.env[ACCEPT_COPIES_ENV] ?? (cluster.isWorker ? DEFAULT_ACCEPT_COPIES : 0));
   const own = (server as unknown as NetServerFields)._handle;
   // A cluster worker asks its primary (server/workers.ts), which shares the socket with it.
   if (!(count > 0) || process.send === undefined || own === null) return () => {};
@@ -83,10 +85,11 @@ export function addAcceptHandles(server: NetServer): () => void {
     copy.listen(handle);
     copies.push(copy);
   });
-  if (!listening) {
-    listening = true;
+  if (!subscribed) {
+    subscribed = true;
+    // (A 'message' listener refs the IPC channel unless it was unref'd explicitly, as
+    // stopWithLauncher does; `portico run` exits by itself after a stop either way.)
     process.on('message', onCopy);
-    // The channel may be unref'd (stopWithLauncher): the copies keep the process alive anyway.
   }
   try {
     process.send({ portico: ASK, key, count } satisfies CopyMessage, own as never);

@@ -1,7 +1,7 @@
 /**
  * Multi-core: `workers: auto | N` forks N processes sharing the listening sockets (node's
- * cluster), each accepting from them itself, as nginx's workers do. A worker that dies is replaced, with a growing delay if it keeps dying, so
- * a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
+ * cluster), each accepting from them itself, as nginx's workers do. A worker that dies is
+ * replaced, with a growing delay if it keeps dying, so a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
  * rate-limit state, as each nginx worker does without a shared memory zone.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -37,7 +37,7 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
     const worker = cluster.fork();
     serveAcceptHandles(worker.process);
     const startedAt = Date.now();
-    // Node takes a worker out of the round robin on 'disconnect', which may come after 'exit':
+    // Node takes a worker off the shared sockets on 'disconnect', which may come after 'exit':
     // only once both have happened is the death handled (and logged), so the log line means
     // "no new connection goes to it".
     let exitInfo: { code: number | null; signal: string | null } | undefined;
