@@ -131,6 +131,7 @@ export class LeanResponse extends EventEmitter {
   /** Sends the head now rather than with the first body bytes. */
   flushHeaders(): void {
     if (this.#head === null) this.writeHead(this.statusCode);
+    if (this.destroyed || this.socket.writableEnded) return;
     if (!this.#headOnWire) {
       this.#headOnWire = true;
       this.socket.write(this.#head!, 'latin1');
@@ -138,7 +139,7 @@ export class LeanResponse extends EventEmitter {
   }
 
   writeContinue(): void {
-    this.socket.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`, 'latin1');
+    if (!this.destroyed && !this.socket.writableEnded) this.socket.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`, 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
