@@ -84,15 +84,11 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
   const { open: lean, start } = leanPath(deps, handler, handOff);
   server.on('connection', start ?? handOff);
-  let stopCopies = () => {};
+  const accepting = acceptor(server, plan);
   return {
-    listen: async () => {
-      const bound = await listen(server, plan);
-      stopCopies = addAcceptHandles(server);
-      return bound;
-    },
+    listen: accepting.listen,
     stopAccepting: () => {
-      stopCopies();
+      accepting.stop();
       server.close();
       for (const c of lean) c.close();
     },
@@ -163,15 +159,11 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     const pass = (socket: Socket) => tlsConnection.call(server, socket);
     server.on('connection', (socket: Socket) => peek(socket, pass));
   }
-  let stopCopies = () => {};
+  const accepting = acceptor(server, plan);
   return {
-    listen: async () => {
-      const bound = await listen(server, plan);
-      stopCopies = addAcceptHandles(server);
-      return bound;
-    },
+    listen: accepting.listen,
     stopAccepting: () => {
-      stopCopies();
+      accepting.stop();
       server.close();
       sessions.closeAll();
       for (const c of lean) c.close();
@@ -222,6 +214,19 @@ function onlyListener(server: Server | HttpsServer, event: string): (...args: un
   if (listeners.length !== 1) throw new Error(`node's server has ${listeners.length} '${event}' listeners; expected 1`);
   server.removeAllListeners(event);
   return listeners[0] as (...args: unknown[]) => void;
+}
+
+/** Binds, then adds the extra accept handles (accept-handles.ts); `stop` closes those. */
+function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: () => Promise<AddressInfo>; stop: () => void } {
+  let stopCopies = () => {};
+  return {
+    listen: async () => {
+      const bound = await listen(server, plan);
+      stopCopies = addAcceptHandles(server);
+      return bound;
+    },
+    stop: () => stopCopies(),
+  };
 }
 
 function listen(server: Server | HttpsServer, plan: ListenerPlan): Promise<AddressInfo> {

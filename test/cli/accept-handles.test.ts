@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { childrenOf, startCli } from '../helpers/cli.js';
+import { childrenOf, killAfter, startCli } from '../helpers/cli.js';
 import { DEFAULT_ACCEPT_COPIES } from '../../src/server/accept-handles.js';
 
 /** The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp. */
@@ -50,23 +50,21 @@ function burst(port: number, count: number): Promise<string[]> {
   );
 }
 
-test('run on Linux: each listening socket is accepted on from several handles, all serving; SIGTERM still stops', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+/** `portico run` on a config answering "up" at /, with `extra` top-level YAML; killed at the end. */
+async function runUp(t: { after: (fn: () => unknown) => void }, extra = '') {
   const dir = await mkdtemp(join(tmpdir(), 'portico-accept-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'portico.yaml');
-  await writeFile(file, 'access_log: false\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
+  await writeFile(file, `access_log: false\n${extra}servers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n`);
   const portico = await startCli(['run', '-c', file]);
-  t.after(() => {
-    for (const pid of [portico.child.pid!, portico.pid]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
+  killAfter(t, () => [portico.child.pid!, portico.pid, ...childrenOf(portico.pid)]);
   const inode = listeningInode(portico.port);
   assert.ok(inode, 'the listening socket is in /proc/net/tcp');
+  return { portico, inode };
+}
+
+test('run on Linux: each listening socket is accepted on from several handles, all serving; SIGTERM still stops', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const { portico, inode } = await runUp(t);
 
   // The copies arrive from the launcher over IPC shortly after the server listens.
   const expected = 1 + DEFAULT_ACCEPT_COPIES;
@@ -84,22 +82,7 @@ test('run on Linux: each listening socket is accepted on from several handles, a
 });
 
 test('run on Linux with workers: each worker accepts from the shared socket on its own handles, served by the primary', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'portico-accept-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'portico.yaml');
-  await writeFile(file, 'access_log: false\nworkers: 2\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
-  const portico = await startCli(['run', '-c', file]);
-  t.after(() => {
-    for (const pid of [portico.child.pid!, portico.pid, ...childrenOf(portico.pid)]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-  const inode = listeningInode(portico.port);
-  assert.ok(inode, 'the listening socket is in /proc/net/tcp');
+  const { portico, inode } = await runUp(t, 'workers: 2\n');
   const expected = 1 + DEFAULT_ACCEPT_COPIES;
   const deadline = Date.now() + 10_000;
   const workers = () => childrenOf(portico.pid);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
-import { runCli, startCli } from '../helpers/cli.js';
+import { killAfter, runCli, startCli } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 async function tempConfig(t: { after: (fn: () => Promise<void>) => void }, name: string, text: string): Promise<string> {
@@ -148,15 +148,7 @@ test('run: SIGTERM lets the request in flight finish, then exits 0', async (t) =
 test('run on Linux: the server runs with glibc\'s trim threshold raised, and stops when the command is killed', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
   const file = await tempConfig(t, 'portico.yaml', 'access_log: false\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
   const portico = await startCli(['run', '-c', file]);
-  t.after(() => {
-    for (const pid of [portico.child.pid!, portico.pid]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
+  killAfter(t, () => [portico.child.pid!, portico.pid]);
   assert.notEqual(portico.pid, portico.child.pid, 'the server is a child of the command (src/cli/malloc-relaunch.ts)');
   const env = readFileSync(`/proc/${portico.pid}/environ`, 'utf8').split('\0');
   assert.ok(env.includes('MALLOC_TRIM_THRESHOLD_=67108864'), 'the server started with the threshold set');

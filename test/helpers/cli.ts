@@ -73,3 +73,16 @@ export async function startCli(
   });
   return { child, port, pid: servingPid(child.pid!), stderr: () => stderr, stdout: () => stdout };
 }
+
+/** SIGKILLs every process listed when the test ends (what a failed test left running). */
+export function killAfter(t: { after: (fn: () => void) => void }, pids: () => number[]): void {
+  t.after(() => {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
