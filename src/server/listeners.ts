@@ -26,6 +26,7 @@ import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
+import { keepAliveHeader } from './lean/lean-response.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -82,19 +83,19 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   // takes them first and gives node the ones it does not serve.
   const nodeConnection = onlyListener(server, 'connection');
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
-  const { open: lean, start } = leanPath(deps, handler, handOff);
-  server.on('connection', start ?? handOff);
+  const lean = leanPath(deps, handler, handOff);
+  server.on('connection', lean.start);
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
     stopAccepting: () => {
       accepting.stop();
       server.close();
-      for (const c of lean) c.close();
+      lean.close();
     },
     destroyAll: () => {
       server.closeAllConnections();
-      for (const c of lean) c.socket.destroy();
+      lean.destroy();
     },
     update: (next) => {
       d = createDispatcher(next, dispatchDeps);
@@ -147,11 +148,10 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.
   const h1Connection = onlyListener(server, 'secureConnection');
   const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
-  const { open: lean, start } = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
-  const startH1 = start ?? h1HandOff;
+  const lean = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
-    else startH1(socket);
+    else lean.start(socket);
   });
   if (opts.peek) {
     const peek = opts.peek;
@@ -166,12 +166,12 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       accepting.stop();
       server.close();
       sessions.closeAll();
-      for (const c of lean) c.close();
+      lean.close();
     },
     destroyAll: () => {
       server.closeAllConnections();
       sessions.destroyAll();
-      for (const c of lean) c.socket.destroy();
+      lean.destroy();
     },
     update: (next) => {
       h1 = createDispatcher(next, h1Deps);
@@ -180,18 +180,31 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   };
 }
 
+/** The HTTP/1.1 connections of one listener, from accept to graceful stop. */
+interface LeanPath {
+  /** Takes a new connection: on the lean path, or straight to node's server when it is off. */
+  start(socket: Socket): void;
+  /** Graceful stop: idle lean connections close now, busy ones after their response. */
+  close(): void;
+  destroy(): void;
+}
+
 /**
  * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
  * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
  * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
  */
-function leanPath(
-  deps: BaseDeps,
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  handOff: (socket: Socket) => void,
-): { open: Set<LeanConnection>; start: ((socket: Socket) => void) | null } {
+function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
-  if (process.env.PORTICO_LEAN_H1 === '0') return { open, start: null };
+  const stop = {
+    close: () => {
+      for (const c of open) c.close();
+    },
+    destroy: () => {
+      for (const c of open) c.socket.destroy();
+    },
+  };
+  if (process.env.PORTICO_LEAN_H1 === '0') return { start: handOff, ...stop };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
     // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
@@ -201,12 +214,13 @@ function leanPath(
     headerTimeout: (socket) => onClientError(timeout, socket, deps.errorLog),
     headerTimeoutMs: deps.client.header_timeout,
     keepAliveMs: deps.client.keepalive_timeout,
+    keepAliveHeader: keepAliveHeader(deps.client.keepalive_timeout),
     maxHeaderSize: deps.client.max_header_size,
     maxHeaderFields: deps.client.max_headers * 2,
     maxUriLength: deps.limits.maxUriLength,
     open,
   };
-  return { open, start: (socket) => new LeanConnection(socket, settings) };
+  return { start: (socket) => void new LeanConnection(socket, settings), ...stop };
 }
 
 function onlyListener(server: Server | HttpsServer, event: string): (...args: unknown[]) => void {

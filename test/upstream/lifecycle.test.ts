@@ -81,12 +81,15 @@ test('a failing check takes a server out, a passing one brings it back (fake clo
   assert.deepEqual(await served(), [String(a.up.port), String(b.up.port)].sort());
 });
 
-test('a reload keeps host state and running checks for the servers it still uses', async (t) => {
+/** A health-checked upstream and the registries a reload carries over, on a fake clock. */
+async function reloadFixture(t: { after: (fn: () => unknown) => void }) {
   const { up } = await healthToggle();
   t.after(() => up.close());
-  const hosts = new HostRegistry();
-  const checkers = new CheckerRegistry();
-  const clock = new FakeClock();
+  return { up, hosts: new HostRegistry(), checkers: new CheckerRegistry(), clock: new FakeClock() };
+}
+
+test('a reload keeps host state and running checks for the servers it still uses', async (t) => {
+  const { up, hosts, checkers, clock } = await reloadFixture(t);
   const config = (extra: string[]) =>
     validateConfig(
       {
@@ -122,11 +125,7 @@ test('a reload keeps host state and running checks for the servers it still uses
 });
 
 test('a running server reloaded (server.reload): the new routes serve at once, an address both configs use keeps its state and its checker', async (t) => {
-  const { up } = await healthToggle();
-  t.after(() => up.close());
-  const hosts = new HostRegistry();
-  const checkers = new CheckerRegistry();
-  const clock = new FakeClock();
+  const { up, hosts, checkers, clock } = await reloadFixture(t);
   type Routes = PorticoConfigInput['servers'][number]['routes'];
   const input = (extra: string[], routes: Routes): PorticoConfigInput => ({
     access_log: false as const,

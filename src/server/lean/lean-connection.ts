@@ -14,12 +14,10 @@
  * what it fully understood.
  */
 import type { Socket } from 'node:net';
-import { createRequire } from 'node:module';
-import { HTTPParser, type NodeHttpParser } from '../../upstream/h1/http-parser.js';
+import { closeParserLater, createParser, methods, type NodeHttpParser } from '../../upstream/h1/http-parser.js';
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 
-const methods = (createRequire(import.meta.url)('_http_common') as { methods: string[] }).methods;
 const GET = methods.indexOf('GET');
 const HEAD = methods.indexOf('HEAD');
 
@@ -32,6 +30,8 @@ export interface LeanSettings {
   headerTimeout(socket: Socket): void;
   readonly headerTimeoutMs: number;
   readonly keepAliveMs: number;
+  /** What a kept-alive response says of it, made once: node's "Connection: keep-alive" and "Keep-Alive: timeout=N". */
+  readonly keepAliveHeader: string;
   readonly maxHeaderSize: number;
   /** Header fields (name and value: two entries each) beyond which node's server answers. */
   readonly maxHeaderFields: number;
@@ -59,6 +59,7 @@ export class LeanConnection implements ResponseOwner {
   #aheadBytes = 0;
   #served = 0;
   #closing = false;
+  readonly keepAliveHeader: string;
   /** Filled by the parser callbacks during one execute(). */
   #begun = 0;
   #completed = 0;
@@ -69,16 +70,14 @@ export class LeanConnection implements ResponseOwner {
     readonly socket: Socket,
     readonly settings: LeanSettings,
   ) {
-    const P = HTTPParser!;
-    const parser = new P();
-    parser.initialize(P.REQUEST, {}, settings.maxHeaderSize, 0);
-    parser[P.kOnMessageBegin] = this.#onBegin;
-    parser[P.kOnHeaders] = this.#onSplitHeaders;
-    parser[P.kOnHeadersComplete] = this.#onHeadersComplete;
-    parser[P.kOnBody] = this.#onBody;
-    parser[P.kOnMessageComplete] = this.#onComplete;
-    parser[P.kOnExecute] = noop;
-    this.#parser = parser;
+    // A head flushed in pieces (onHeaders) completes with no header list, and a body cannot
+    // come without Content-Length or Transfer-Encoding: both end up not eligible by themselves.
+    this.#parser = createParser('request', settings.maxHeaderSize, {
+      onMessageBegin: this.#onBegin,
+      onHeadersComplete: this.#onHeadersComplete,
+      onMessageComplete: this.#onComplete,
+    });
+    this.keepAliveHeader = settings.keepAliveHeader;
     settings.open.add(this);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -87,10 +86,6 @@ export class LeanConnection implements ResponseOwner {
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     socket.setTimeout(settings.headerTimeoutMs);
-  }
-
-  get keepAliveMs(): number {
-    return this.settings.keepAliveMs;
   }
 
   /** Graceful stop: an idle connection closes now, a busy one after its response. */
@@ -174,7 +169,7 @@ export class LeanConnection implements ResponseOwner {
     this.settings.open.delete(this);
     const parser = this.#parser;
     this.#parser = null;
-    if (parser !== null) setImmediate(closeParser, parser);
+    if (parser !== null) closeParserLater(parser);
   }
 
   readonly #onDrain = (): void => {
@@ -213,12 +208,6 @@ export class LeanConnection implements ResponseOwner {
     this.#begun++;
   };
 
-  /** The head came in pieces: not for the lean path. */
-  readonly #onSplitHeaders = (): void => {
-    this.#eligible = false;
-    this.#begun = 2;
-  };
-
   readonly #onHeadersComplete = (
     major: number,
     minor: number,
@@ -237,10 +226,6 @@ export class LeanConnection implements ResponseOwner {
       url.length <= s.maxUriLength && headers.length <= s.maxHeaderFields && plainHeaders(headers);
     if (this.#eligible) this.#parsed = { method: methods[method]!, url: url!, headers: headers! };
     return 0;
-  };
-
-  readonly #onBody = (): void => {
-    this.#eligible = false;
   };
 
   readonly #onComplete = (): void => {
@@ -278,10 +263,4 @@ function plainHeaders(headers: string[]): boolean {
     }
   }
   return hosts === 1;
-}
-
-function noop(): void {}
-
-function closeParser(parser: NodeHttpParser): void {
-  parser.close();
 }

@@ -12,13 +12,18 @@ import type { Socket } from 'node:net';
 export interface ResponseOwner {
   /** The response is complete on the wire (or the socket is gone): the next request may start. */
   responseDone(res: LeanResponse, closeAfter: boolean): void;
-  /** node's server.keepAliveTimeout: advertised in Keep-Alive when not 0. */
-  readonly keepAliveMs: number;
+  /** The Connection (and Keep-Alive) lines of a response that keeps the connection open. */
+  readonly keepAliveHeader: string;
 }
 
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
+
+/** node's lines for a kept-alive response: Keep-Alive only when server.keepAliveTimeout is set. */
+export function keepAliveHeader(keepAliveMs: number): string {
+  return `Connection: keep-alive${CRLF}${keepAliveMs > 0 ? `Keep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}${CRLF}` : ''}`;
+}
 
 let dateSecond = 0;
 let dateValue = '';
@@ -109,11 +114,8 @@ export class LeanResponse extends EventEmitter {
     }
     if (!date) head += `Date: ${httpDate()}${CRLF}`;
     if (!connection) {
-      if (this.shouldKeepAlive) {
-        head += `Connection: keep-alive${CRLF}`;
-        const ms = this.owner.keepAliveMs;
-        if (ms > 0) head += `Keep-Alive: timeout=${Math.floor(ms / 1000)}${CRLF}`;
-      } else {
+      if (this.shouldKeepAlive) head += this.owner.keepAliveHeader;
+      else {
         this.#last = true;
         head += `Connection: close${CRLF}`;
       }

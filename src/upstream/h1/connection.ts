@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
-import { HTTPParser, type NodeHttpParser } from './http-parser.js';
+import { closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
 import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
 
 export interface ConnectionOwner {
@@ -18,7 +18,6 @@ export interface ConnectionOwner {
 }
 
 const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
-const PARSER_RESOURCE = {};
 
 export class UpstreamConnection implements UpstreamExchangeControl {
   readonly socket: Socket;
@@ -50,15 +49,12 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   constructor(transport: Transport, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
     this.#owner = owner;
     this.#idleTimeout = idleTimeout;
-    const P = HTTPParser!;
-    const parser = new P();
-    parser.initialize(P.RESPONSE, PARSER_RESOURCE, MAX_RESPONSE_HEADER_SIZE, 0);
-    parser[P.kOnHeaders] = this.#onHeaderChunk;
-    parser[P.kOnHeadersComplete] = this.#onHeadersComplete;
-    parser[P.kOnBody] = this.#onBody;
-    parser[P.kOnMessageComplete] = this.#onMessageComplete;
-    parser[P.kOnExecute] = noop;
-    this.#parser = parser;
+    this.#parser = createParser('response', MAX_RESPONSE_HEADER_SIZE, {
+      onHeaders: this.#onHeaderChunk,
+      onHeadersComplete: this.#onHeadersComplete,
+      onBody: this.#onBody,
+      onMessageComplete: this.#onMessageComplete,
+    });
     const socket = transport.dial();
     // connect_timeout covers the TLS handshake too: both must finish before a request can go.
     socket.setTimeout(connectTimeout);
@@ -143,8 +139,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#body?.stop();
     this.socket.destroy();
     this.#owner.forget(this);
-    // Closing the parser inside one of its own callbacks is unsafe; node defers it too.
-    setImmediate(closeParser, this.#parser);
+    closeParserLater(this.#parser);
   }
 
   /** The client's body broke off: this request can't be completed upstream. */
@@ -369,8 +364,6 @@ class BodyPump {
   };
 }
 
-function noop(): void {}
-
 /**
  * The body length when the response is delimited by exactly one valid Content-Length and no
  * Transfer-Encoding (otherwise -1: the parser handles chunked, close-delimited and odd cases).
@@ -389,8 +382,4 @@ function contentLengthOnly(headers: readonly string[]): number {
     }
   }
   return length;
-}
-
-function closeParser(parser: NodeHttpParser): void {
-  parser.close();
 }

@@ -40,3 +40,46 @@ function load(): ParserConstructor | undefined {
 
 export const HTTPParser = load();
 export const available = HTTPParser !== undefined;
+
+/** node's method table: onHeadersComplete reports a request's method as an index into it. */
+export const methods: readonly string[] =
+  (createRequire(import.meta.url)('_http_common') as { methods?: string[] }).methods ?? [];
+
+export interface ParserCallbacks {
+  onMessageBegin?: () => void;
+  /** Header fields flushed before the head completes (more than node's 32 per batch). */
+  onHeaders?: (headers: string[], url: string) => void;
+  onHeadersComplete: (...args: never[]) => number | void;
+  onBody?: (chunk: Buffer) => void;
+  onMessageComplete: () => void;
+}
+
+const PARSER_RESOURCE = {};
+
+function noop(): void {}
+
+/**
+ * A strict parser (no lenient flags, as node's own server and client run it) for requests or
+ * responses, with the callbacks given and no-ops for the rest.
+ */
+export function createParser(kind: 'request' | 'response', maxHeaderSize: number, on: ParserCallbacks): NodeHttpParser {
+  const P = HTTPParser!;
+  const parser = new P();
+  parser.initialize(kind === 'request' ? P.REQUEST : P.RESPONSE, PARSER_RESOURCE, maxHeaderSize, 0);
+  parser[P.kOnMessageBegin] = on.onMessageBegin ?? noop;
+  parser[P.kOnHeaders] = on.onHeaders ?? noop;
+  parser[P.kOnHeadersComplete] = on.onHeadersComplete;
+  parser[P.kOnBody] = on.onBody ?? noop;
+  parser[P.kOnMessageComplete] = on.onMessageComplete;
+  parser[P.kOnExecute] = noop;
+  return parser;
+}
+
+/** Frees a parser; call it outside the parser's own callbacks (node defers it the same way). */
+export function closeParserLater(parser: NodeHttpParser): void {
+  setImmediate(closeNow, parser);
+}
+
+function closeNow(parser: NodeHttpParser): void {
+  parser.close();
+}
