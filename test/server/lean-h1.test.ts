@@ -52,6 +52,8 @@ function serveCanned(socket: Socket): void {
 
 interface Step {
   send: string;
+  /** Sent in two writes this far apart in `send` (a head split over reads). */
+  splitAt?: number;
   head?: boolean;
   /** The response ends the connection (Connection: close, a close-delimited body). */
   last?: boolean;
@@ -77,6 +79,9 @@ const CONVERSATIONS: Step[][] = [
   [{ send: 'GET /up/cl HTTP/1.1\r\nHost: lean.test\r\nBad Header: x\r\n\r\n', last: true }],
   [{ send: 'GET http://lean.test/up/cl HTTP/1.1\r\nHost: lean.test\r\n\r\n' }],
   [{ send: 'GET /up/%zz HTTP/1.1\r\nHost: lean.test\r\n\r\n' }],
+  // More header fields than node's parser hands over in one batch (32), and a split head.
+  [get('/up/cl', Array.from({ length: 40 }, (_, i) => `X-H${i}: v\r\n`).join('')), get('/up/chunked')],
+  [{ ...get('/up/cl'), splitAt: 20 }, get('/up/cl')],
 ];
 
 /** Every response's bytes, Date values blanked; a closed connection is recorded as such. */
@@ -85,7 +90,12 @@ async function converse(port: number, steps: Step[], ca?: string): Promise<strin
   const out: string[] = [];
   try {
     for (const step of steps) {
-      client.write(step.send);
+      if (step.splitAt === undefined) client.write(step.send);
+      else {
+        client.write(step.send.slice(0, step.splitAt));
+        await new Promise((r) => setTimeout(r, 50));
+        client.write(step.send.slice(step.splitAt));
+      }
       // A pipelined pair: two responses.
       const count = step.send.split(' HTTP/1.').length - 1;
       for (let i = 0; i < count; i++) {
