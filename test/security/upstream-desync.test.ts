@@ -56,9 +56,24 @@ function send(pool: H1Pool, method: string, path: string): Promise<Received> {
 
 const target = (r: Received) => (JSON.parse(r.body) as { target: string }).target;
 
-/** Answers for /first that leave bytes behind the response; every other request gets jsonAnswer. */
-const LEFTOVERS: Record<string, { method: string; answer: string; status: number }> = {
+/**
+ * Answers for /first that leave bytes behind the response (`later`: in a second write, after the
+ * response went through); every other request gets jsonAnswer.
+ */
+const LEFTOVERS: Record<string, { method: string; answer: string; later?: string; status: number }> = {
   'HEAD answered with a body': { method: 'HEAD', answer: `HTTP/1.1 200 OK\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`, status: 200 },
+  'HEAD answered with a body in a second write (gunicorn)': {
+    method: 'HEAD',
+    answer: `HTTP/1.1 200 OK\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n`,
+    later: SMUGGLED,
+    status: 200,
+  },
+  '204 announcing a body it sends in a second write': {
+    method: 'GET',
+    answer: `HTTP/1.1 204 No Content\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n`,
+    later: SMUGGLED,
+    status: 204,
+  },
   '204 with a body': { method: 'GET', answer: `HTTP/1.1 204 No Content\r\n\r\n${SMUGGLED}`, status: 204 },
   '304 with a body': { method: 'GET', answer: `HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n${SMUGGLED}`, status: 304 },
   'Content-Length: 0 with a body': { method: 'GET', answer: `HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n${SMUGGLED}`, status: 200 },
@@ -74,7 +89,13 @@ const LEFTOVERS: Record<string, { method: string; answer: string; status: number
 
 for (const [name, leftover] of Object.entries(LEFTOVERS)) {
   test(`${name}: the next queued request gets its own response, on a new connection`, async (t) => {
-    const origin = await startRecordingOrigin((req) => (req.target === '/first' ? leftover.answer : jsonAnswer(req)));
+    const origin = await startRecordingOrigin((req, socket) => {
+      if (req.target !== '/first') return jsonAnswer(req);
+      // The second write comes once the first was read (no timing is asserted: with or without
+      // the pause the second request must get its own response).
+      if (leftover.later !== undefined) setTimeout(() => socket.write(leftover.later!), 50);
+      return leftover.answer;
+    });
     t.after(() => origin.close());
     // One connection at most: the second request waits for the first one's connection.
     const pool = new H1Pool(tcp(origin.port), { connectTimeout: 5000, keepAliveTimeout: 5000, maxConnections: 1 });
@@ -95,14 +116,36 @@ for (const [name, leftover] of Object.entries(LEFTOVERS)) {
   });
 }
 
-test('a clean response: the connection is reused by the next queued request (the control case)', async (t) => {
-  const origin = await startRecordingOrigin();
+test('clean responses: the connection is reused by the next queued request (the control case)', async (t) => {
+  const origin = await startRecordingOrigin((req, socket) => {
+    if (req.method === 'HEAD') return 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    if (req.target === '/204') return 'HTTP/1.1 204 No Content\r\n\r\n';
+    if (req.target === '/chunked') return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n';
+    if (req.target === '/split') {
+      // The last empty line alone in a second write: the end is counted over both reads.
+      setTimeout(() => socket.write('\r\n'), 50);
+      return 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n';
+    }
+    return jsonAnswer(req);
+  });
   t.after(() => origin.close());
   const pool = new H1Pool(tcp(origin.port), { connectTimeout: 5000, keepAliveTimeout: 5000, maxConnections: 1 });
   t.after(() => pool.destroy());
-  const [first, second] = await Promise.all([send(pool, 'GET', '/first'), send(pool, 'GET', '/second')]);
-  assert.deepEqual([target(first), target(second)], ['/first', '/second']);
-  assert.equal(second.conn, first.conn);
+  const all = await Promise.all([
+    send(pool, 'GET', '/first'),
+    send(pool, 'HEAD', '/head'),
+    send(pool, 'GET', '/204'),
+    send(pool, 'GET', '/chunked'),
+    send(pool, 'GET', '/split'),
+    send(pool, 'GET', '/last'),
+  ]);
+  assert.deepEqual(
+    all.map((r) => [r.status, r.error]),
+    [200, 200, 204, 200, 200, 200].map((s) => [s, null]),
+  );
+  assert.deepEqual([target(all[0]!), all[3]!.body, all[4]!.body, target(all[5]!)], ['/first', 'ok', 'ok', '/last']);
+  assert.ok(all.every((r) => r.conn === all[0]!.conn));
+  assert.equal(origin.sockets.length, 1);
   assert.deepEqual(pool.stats, { open: 1, idle: 1, waiting: 0 });
 });
 
