@@ -39,7 +39,6 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   readonly #parser: NodeHttpParser;
   readonly #owner: ConnectionOwner;
   #connected = false;
-  #destroyed = false;
   #state: ConnectionState = 'idle';
   /** Requests completed on this connection; > 0 means the socket is being reused. */
   #served = 0;
@@ -107,7 +106,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   get destroyed(): boolean {
-    return this.#destroyed;
+    return this.#state === 'closed';
   }
 
   get state(): ConnectionState {
@@ -157,7 +156,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#connected = true;
     const req = this.#pendingBody;
     this.#pendingBody = null;
-    if (req === null || this.#destroyed) return;
+    if (req === null || this.destroyed) return;
     this.socket.setTimeout(req.readTimeout);
     if (req.body !== null) this.#body = new BodyPump(req.body, this.socket, req.chunked, this);
   };
@@ -173,7 +172,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   resume(): void {
-    if (!this.#destroyed) this.socket.resume();
+    if (!this.destroyed) this.socket.resume();
   }
 
   abort(): void {
@@ -182,8 +181,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+    if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#body?.stop();
     this.socket.destroy();
@@ -201,7 +199,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
    * connection can carry another request, else closed.
    */
   #settle(leftover: boolean): void {
-    if (this.#destroyed) return;
+    if (this.destroyed) return;
     // A response that arrives before its request body was sent (an early 413): the rest of the
     // body would be read as the next request.
     if (leftover || !this.#keepAlive || !this.#requestSent) return this.destroy();
@@ -242,7 +240,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
       if (this.#responseDone) return this.destroy(); // garbage after a complete response
       return this.#fail(new UpstreamError('BAD_RESPONSE', `invalid response from upstream (${ret.code ?? ret.message})`));
     }
-    if (this.#destroyed) return;
+    if (this.destroyed) return;
     if (this.#bypass) {
       if (ret < data.length) this.#deliver(data.subarray(ret));
       return;
@@ -271,8 +269,8 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     if (leftover) chunk = chunk.subarray(0, this.#bodyLeft);
     this.#bodyLeft -= chunk.length;
     const sink = this.#sink;
-    if (sink !== null && !sink.onData(chunk) && !this.#destroyed) this.socket.pause();
-    if (this.#bodyLeft === 0 && !this.#destroyed) {
+    if (sink !== null && !sink.onData(chunk) && !this.destroyed) this.socket.pause();
+    if (this.#bodyLeft === 0 && !this.destroyed) {
       this.#bypass = false;
       this.#complete();
       this.#settle(leftover);
