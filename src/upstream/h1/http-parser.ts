@@ -61,7 +61,8 @@ function noop(): void {}
 /**
  * node's kLenientChunkedLength (src/node_http_parser.cc; llhttp_set_lenient_chunked_length):
  * a message with both Transfer-Encoding and Content-Length is read by its Transfer-Encoding
- * instead of refused. It changes nothing else (node 20-24 parse every other message alike).
+ * instead of refused; that check is all it relaxes (duplicate or invalid lengths, bad chunk
+ * sizes and the rest still fail alike, as tried on node 20).
  */
 export const LENIENT_CHUNKED_LENGTH = 1 << 1;
 
