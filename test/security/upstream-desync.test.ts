@@ -172,6 +172,41 @@ test('release and forget are idempotent: a connection is pooled once and counted
   assert.deepEqual(pool.stats, { open: 1, idle: 1, waiting: 0 });
 });
 
+test('a connection refuses a second request while it carries one', async (t) => {
+  const origin = await startRecordingOrigin((req, socket) => void setTimeout(() => socket.write(jsonAnswer(req)), 20));
+  t.after(() => origin.close());
+  const pool = new H1Pool(tcp(origin.port), { connectTimeout: 5000, keepAliveTimeout: 5000, maxConnections: 1 });
+  t.after(() => pool.destroy());
+  let conn: UpstreamConnection | undefined;
+  const first = new Promise<Received>((resolve) => {
+    let status = 0;
+    const chunks: Buffer[] = [];
+    pool.request(
+      { method: 'GET', path: '/first', headers: ['Host', 'origin'], body: null, chunked: false, readTimeout: 10_000 },
+      {
+        bind: (c) => (conn = c as UpstreamConnection),
+        onHeaders: (s) => (status = s),
+        onData: (c) => chunks.push(Buffer.from(c)) > 0,
+        onEnd: () => resolve({ status, body: Buffer.concat(chunks).toString(), error: null, conn: conn! }),
+        onError: (err) => resolve({ status, body: '', error: err, conn: conn! }),
+      },
+    );
+  });
+  assert.equal(conn!.state, 'busy');
+  const refused = await new Promise<UpstreamError>((resolve) =>
+    conn!.send(
+      { method: 'GET', path: '/second', headers: ['Host', 'origin'], body: null, chunked: false, readTimeout: 10_000 },
+      { bind: () => {}, onHeaders: () => {}, onData: () => true, onEnd: () => {}, onError: (err) => resolve(err) },
+    ),
+  );
+  assert.equal(refused.code, 'BUSY');
+  assert.equal(target(await within(first, 10_000, 'the first response')), '/first');
+  assert.deepEqual(
+    origin.requests.map((r) => r.target),
+    ['/first'],
+  );
+});
+
 /**
  * An origin answering after a tick (so a second request on a connection before its answer shows
  * as an overlap), with the leftovers above chosen by the path: /KIND/ID.
