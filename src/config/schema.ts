@@ -70,7 +70,14 @@ const proxy = z
       .optional()
       .describe(
         "Rewrites the upstream's Location header (nginx proxy_redirect): the first 'from' it starts with is replaced by 'to', " +
-          'e.g. { from: "http://127.0.0.1:8000/", to: "/" }',
+          'e.g. { from: "http://127.0.0.1:8000/", to: "/" }; Refresh URLs too',
+      ),
+    redirect_default: z
+      .boolean()
+      .default(true)
+      .describe(
+        "After the redirect rules: a Location or Refresh naming the upstream server's own address (http://host:port + the path prefix sent upstream) " +
+          "gets the route's prefix instead, as nginx's default proxy_redirect; false passes them as sent",
       ),
     path_prefix: z
       .string()

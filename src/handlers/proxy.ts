@@ -13,6 +13,7 @@ import type { ErrorLog } from '../log/error-log.js';
 import type { Exchange } from '../server/exchange.js';
 import { encodePath } from '../http/normalize-path.js';
 import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
+import { redirectRules } from '../proxy/location-rewrite.js';
 import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
@@ -32,6 +33,8 @@ type Target = RelayTarget & TunnelTarget;
 
 export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDeps): RouteHandler {
   const group: UpstreamGroup = 'upstream' in cfg.to ? deps.groups.get(cfg.to.upstream) : deps.groups.inline(ctx.name, cfg.to.pool);
+  const strip = ctx.stripPrefix;
+  const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const targets = group.members.map(
     (u): Target => ({
       transport: u.transport,
@@ -43,12 +46,10 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       }),
       readTimeout: cfg.read_timeout,
       responseHeaders: ctx.responseHeaders,
-      redirects: cfg.redirect ?? [],
+      redirects: redirectRules(cfg.redirect ?? [], cfg.redirect_default, u.transport, { strip, replace }),
       log: deps.log,
     }),
   );
-  const strip = ctx.stripPrefix;
-  const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const requestOps = ctx.requestHeaders;
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;

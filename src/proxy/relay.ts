@@ -7,6 +7,7 @@
 import type { Exchange } from '../server/exchange.js';
 import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { clientResponseHeaders } from './response-headers.js';
+import type { RedirectRule } from './location-rewrite.js';
 import { classifyUpstreamError } from './upstream-error.js';
 import { sendError } from '../handlers/send.js';
 import type { ErrorLog } from '../log/error-log.js';
@@ -20,8 +21,8 @@ export interface RelayTarget {
   /** "host:port", for logs. */
   readonly address: string;
   readonly responseHeaders: HeaderOps;
-  /** `proxy.redirect`: Location prefixes to replace (nginx proxy_redirect); empty for none. */
-  readonly redirects?: ReadonlyArray<{ readonly from: string; readonly to: string }>;
+  /** Location and Refresh prefixes to replace (proxy.redirect and its default; location-rewrite.ts). */
+  readonly redirects?: readonly RedirectRule[];
   readonly log: ErrorLog;
 }
 
@@ -134,9 +135,7 @@ class Relay implements ResponseSink {
       return;
     }
     this.#rawHeaders = rawHeaders;
-    const filtered = clientResponseHeaders(rawHeaders, status);
-    const redirects = this.target.redirects;
-    if (redirects !== undefined && redirects.length > 0) rewriteLocation(filtered, redirects);
+    const filtered = clientResponseHeaders(rawHeaders, status, this.target.redirects);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;
     const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex, status);
@@ -258,14 +257,4 @@ function smallBody(raw: readonly string[]): boolean {
     }
   }
   return small;
-}
-
-/** nginx's proxy_redirect: the first prefix a Location starts with is replaced. */
-function rewriteLocation(headers: string[], redirects: NonNullable<RelayTarget['redirects']>): void {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length !== 8 || headers[i]!.toLowerCase() !== 'location') continue;
-    const value = headers[i + 1]!;
-    const hit = redirects.find((r) => value.startsWith(r.from));
-    if (hit) headers[i + 1] = hit.to + value.slice(hit.from.length);
-  }
 }

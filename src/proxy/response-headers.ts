@@ -1,25 +1,42 @@
 /**
  * Upstream response headers as sent to the client: hop-by-hop and `Connection`-named headers
  * dropped (RFC 9110 §7.6.1), and `Content-Length` on a 204 (RFC 9110 §8.6: a server must not
- * send one); everything else kept in order, repeated Set-Cookie included. Names and values are
- * latin1 strings as node's parser produced them, so every byte passes as it came.
+ * send one) or beside a `Transfer-Encoding` (RFC 9112 §6.3 rule 3: the encoding delimits the
+ * body, and an intermediary must remove the received length before forwarding); `Location` and
+ * `Refresh` rewritten by the route's redirect rules (location-rewrite.ts); everything else kept
+ * in order, repeated Set-Cookie included. Names and values are latin1 strings as node's parser
+ * produced them, so every byte passes as it came.
  */
 import { HOP_BY_HOP, connectionTokens, dropNamed } from './hop-by-hop.js';
+import { rewriteLocation, rewriteRefresh, type RedirectRule } from './location-rewrite.js';
 
-export function clientResponseHeaders(raw: readonly string[], status: number): string[] {
+const NO_RULES: readonly RedirectRule[] = [];
+
+export function clientResponseHeaders(raw: readonly string[], status: number, redirects: readonly RedirectRule[] = NO_RULES): string[] {
   const out: string[] = [];
   let nominated: string[] | undefined;
+  let encoded = false;
+  let length = false;
   const noLength = status === 204;
+  const rewrite = redirects.length > 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const value = raw[i + 1]!;
+    let value = raw[i + 1]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connectionTokens(value, (nominated ??= []));
+      else if (lower === 'transfer-encoding') encoded = true;
       continue;
     }
-    if (noLength && lower === 'content-length') continue;
+    if (lower === 'content-length') {
+      if (noLength) continue;
+      length = true;
+    } else if (rewrite) {
+      if (lower === 'location') value = rewriteLocation(value, redirects);
+      else if (lower === 'refresh') value = rewriteRefresh(value, redirects);
+    }
     out.push(name, value);
   }
+  if (encoded && length) (nominated ??= []).push('content-length');
   return nominated ? dropNamed(out, nominated) : out;
 }

@@ -211,6 +211,31 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
 
   function serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     inFlight.count++;
+    // A pipelined request: node emits it at once, but gives its response the connection only
+    // when the one before is done. It is handled then, so requests reach the upstream one after
+    // another in the order they came, as nginx and Go's server take them (RFC 9112 §9.3.2: only
+    // safe methods may be processed in parallel), and a GET cannot overtake a POST whose body
+    // is still being read.
+    if (res.socket === null) return waitTurn(req, res, expectsContinue);
+    start(req, res, expectsContinue);
+  }
+
+  function waitTurn(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    const turn = (): void => {
+      req.off('close', gone);
+      start(req, res, expectsContinue);
+    };
+    // The connection closed first (node destroys the requests still waiting): never started.
+    const gone = (): void => {
+      if (res.socket !== null) return;
+      res.off('socket', turn);
+      requestDone();
+    };
+    res.once('socket', turn);
+    req.once('close', gone);
+  }
+
+  function start(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const prepared = prepare(req, res);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
@@ -223,6 +248,28 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     } catch (err) {
       failed(ex, route, err);
     }
+  }
+
+  /**
+   * An Upgrade or CONNECT pipelined behind a response still being sent: node hands the socket
+   * over at once, but that response owns it (node's `_httpMessage`) until it is done; taking it
+   * earlier throws ERR_HTTP_SOCKET_ASSIGNED, uncaught. `then` runs once it is done (answers in
+   * order, RFC 9112 §9.3.2); a connection that closes first is dropped. False: nothing pending.
+   */
+  function awaitPrevious(socket: Duplex, then: () => void): boolean {
+    const previous = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!previous) return false;
+    // node's own 'finish' listener (registered first) has let go of the socket by then.
+    const done = (): void => {
+      previous.off('finish', done);
+      previous.off('close', done);
+      if (socket.destroyed) return;
+      if ((socket as { _httpMessage?: ServerResponse | null })._httpMessage) return void socket.destroy();
+      then();
+    };
+    previous.once('finish', done);
+    previous.once('close', done);
+    return true;
   }
 
   /** A response bound to the raw socket node hands over for Upgrade and CONNECT requests. */
@@ -240,6 +287,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
    * answers, and logged. Without this node would drop the connection without a word.
    */
   function onConnect(req: IncomingMessage, socket: Duplex): void {
+    if (awaitPrevious(socket, () => onConnect(req, socket))) return;
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
     const prepared = prepare(req, res);
@@ -249,6 +297,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (awaitPrevious(socket, () => onUpgrade(req, socket, head))) return;
     // Every handler answers an upgrade request as usual, through a response on the raw socket.
     const res = rawSocketResponse(req, socket);
     inFlight.count++;

@@ -136,6 +136,8 @@ export interface GunicornOptions {
   /** 'tcp' (default: a free loopback port) or 'unix' (a socket in the prepared dir). */
   bind?: 'tcp' | 'unix';
   workers?: number;
+  /** Threads per worker: gunicorn's gthread workers, which keep connections alive (sync workers close each). */
+  threads?: number;
 }
 
 /** One gunicorn master (sync workers) serving a prepared Django; can be killed and started again. */
@@ -165,7 +167,7 @@ export async function startGunicorn(prepared: PreparedDjango, options: GunicornO
       GUNICORN,
       [
         '--workers', String(options.workers ?? 2),
-        '--worker-class', 'sync',
+        ...(options.threads ? ['--worker-class', 'gthread', '--threads', String(options.threads)] : ['--worker-class', 'sync']),
         '--bind', address,
         '--chdir', DJANGO_APP_DIR,
         '--graceful-timeout', '5',

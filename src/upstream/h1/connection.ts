@@ -3,19 +3,34 @@
  * llhttp. It carries one request at a time (no pipelining): writes the head in one syscall,
  * streams the body with backpressure (chunked when its length is unknown), and hands the
  * response to a ResponseSink as it is parsed, pausing the socket when the sink is full.
+ *
+ * A connection goes back to its pool only after a response that ended exactly where the bytes
+ * received end: a byte beyond it (a HEAD answered with a body, a 204 with one, data after the
+ * last chunk or past Content-Length) means the two sides no longer agree where a response
+ * starts, and the connection is closed (nginx: "upstream sent more data than specified in
+ * Content-Length header" / "upstream sent data after final chunk" turn keepalive off). The
+ * decision is made once, after the parser has returned, never from inside its callbacks: a
+ * connection handed to the next request while llhttp was still parsing would give that request
+ * the rest of the bytes (RFC 9112 §9.3.2, §11.2).
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
-import { closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
+import { LENIENT_CHUNKED_LENGTH, closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
 import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
 
 export interface ConnectionOwner {
-  /** The response is complete and the connection can carry another request. */
+  /** The response is complete and the connection can carry another request (state 'free'). */
   release(conn: UpstreamConnection): void;
   /** The connection is gone (closed, failed, aborted). */
   forget(conn: UpstreamConnection): void;
 }
+
+/**
+ * idle: carries no request (new, or parked in the pool); busy: carries one; free: its response
+ * ended cleanly and it waits for the pool to take it back (once); closed: destroyed.
+ */
+export type ConnectionState = 'idle' | 'busy' | 'free' | 'closed';
 
 const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
 
@@ -24,7 +39,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   readonly #parser: NodeHttpParser;
   readonly #owner: ConnectionOwner;
   #connected = false;
-  #destroyed = false;
+  #state: ConnectionState = 'idle';
   /** Requests completed on this connection; > 0 means the socket is being reused. */
   #served = 0;
   #sink: ResponseSink | null = null;
@@ -33,6 +48,12 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   #keepAlive = false;
   #responseStarted = false;
   #responseDone = false;
+  /** Where the final response ends, as far as the parser tells (ENDS_*). */
+  #ends = ENDS_UNKNOWN;
+  /** A message began after the final response: bytes no request asked for. */
+  #leftover = false;
+  /** CR and LF bytes at the end of what the parser was given so far (see crlfTail). */
+  #crlfRun = 0;
   #body: BodyPump | null = null;
   #pendingHeaders: string[] | null = null;
   /**
@@ -49,12 +70,20 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   constructor(transport: Transport, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
     this.#owner = owner;
     this.#idleTimeout = idleTimeout;
-    this.#parser = createParser('response', MAX_RESPONSE_HEADER_SIZE, {
-      onHeaders: this.#onHeaderChunk,
-      onHeadersComplete: this.#onHeadersComplete,
-      onBody: this.#onBody,
-      onMessageComplete: this.#onMessageComplete,
-    });
+    // Lenient only where RFC 9112 §6.3 rule 3 says what to do: Transfer-Encoding and
+    // Content-Length together are read by the Transfer-Encoding (the connection is then closed).
+    this.#parser = createParser(
+      'response',
+      MAX_RESPONSE_HEADER_SIZE,
+      {
+        onMessageBegin: this.#onMessageBegin,
+        onHeaders: this.#onHeaderChunk,
+        onHeadersComplete: this.#onHeadersComplete,
+        onBody: this.#onBody,
+        onMessageComplete: this.#onMessageComplete,
+      },
+      LENIENT_CHUNKED_LENGTH,
+    );
     const socket = transport.dial();
     // connect_timeout covers the TLS handshake too: both must finish before a request can go.
     socket.setTimeout(connectTimeout);
@@ -77,16 +106,34 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   get destroyed(): boolean {
-    return this.#destroyed;
+    return this.#state === 'closed';
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The pool keeps this free connection for a later request. */
+  park(): void {
+    if (this.#state === 'free') this.#state = 'idle';
   }
 
   send(req: UpstreamRequest, sink: ResponseSink): void {
+    if (this.#state !== 'idle' && this.#state !== 'free') {
+      // Never two requests on one connection: the pool hands out idle or just-freed ones only.
+      sink.onError(new UpstreamError('BUSY', `upstream connection is ${this.#state}`), false);
+      return;
+    }
+    this.#state = 'busy';
     this.#sink = sink;
     this.#skipBody = req.method === 'HEAD';
     this.#interim = false;
     this.#keepAlive = false;
     this.#responseStarted = false;
     this.#responseDone = false;
+    this.#ends = ENDS_UNKNOWN;
+    this.#leftover = false;
+    this.#crlfRun = 0;
     this.#bypass = false;
     this.#bodyLeft = 0;
     sink.bind(this);
@@ -109,7 +156,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#connected = true;
     const req = this.#pendingBody;
     this.#pendingBody = null;
-    if (req === null || this.#destroyed) return;
+    if (req === null || this.destroyed) return;
     this.socket.setTimeout(req.readTimeout);
     if (req.body !== null) this.#body = new BodyPump(req.body, this.socket, req.chunked, this);
   };
@@ -125,7 +172,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   resume(): void {
-    if (!this.#destroyed) this.socket.resume();
+    if (!this.destroyed) this.socket.resume();
   }
 
   abort(): void {
@@ -134,8 +181,8 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
     this.#body?.stop();
     this.socket.destroy();
     this.#owner.forget(this);
@@ -147,16 +194,23 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#fail(new UpstreamError('CLIENT_BODY', 'client closed the connection while sending the request body'));
   }
 
-  /** Body done and response done: back to the pool, or closed. */
-  bodyFinished(): void {
-    if (this.#responseDone) this.#recycle();
+  /**
+   * The response is complete (and the parser has returned): back to the pool only when the
+   * connection can carry another request, else closed.
+   */
+  #settle(leftover: boolean): void {
+    if (this.destroyed) return;
+    // A response that arrives before its request body was sent (an early 413): the rest of the
+    // body would be read as the next request.
+    if (leftover || !this.#keepAlive || !this.#requestSent) return this.destroy();
+    this.#recycle();
   }
 
   #recycle(): void {
-    if (this.#destroyed) return;
+    if (this.#state !== 'busy') return;
+    this.#state = 'free';
     this.#body = null;
     this.#pendingBody = null;
-    if (!this.#keepAlive) return this.destroy();
     this.#served++;
     this.socket.setTimeout(this.#idleTimeout);
     // A sink that was full when the last body chunk arrived paused the socket; the next
@@ -174,7 +228,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   readonly #onData = (data: Buffer): void => {
-    if (this.#sink === null) {
+    if (this.#state !== 'busy' || this.#sink === null) {
       // Bytes nobody asked for on an idle connection: its framing can't be trusted.
       this.destroy();
       return;
@@ -183,28 +237,49 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     if (this.#bypass) return this.#deliver(data);
     const ret = this.#parser.execute(data);
     if (typeof ret !== 'number') {
-      this.#fail(new UpstreamError('BAD_RESPONSE', `invalid response from upstream (${ret.code ?? ret.message})`));
-    } else if (this.#bypass && ret < data.length) {
-      this.#deliver(data.subarray(ret));
+      if (this.#responseDone) return this.destroy(); // garbage after a complete response
+      return this.#fail(new UpstreamError('BAD_RESPONSE', `invalid response from upstream (${ret.code ?? ret.message})`));
     }
+    if (this.destroyed) return;
+    if (this.#bypass) {
+      if (ret < data.length) this.#deliver(data.subarray(ret));
+      return;
+    }
+    if (this.#responseDone) {
+      // A body-less response stopped the parser where it ends: anything after that is left
+      // over. A chunked one was read to its end by the parser, which goes on and skips empty
+      // lines before a next message: those are counted here (crlfTail), the rest began one.
+      if (this.#ends === ENDS_AT_STOP) return this.#settle(ret < data.length || this.#leftover);
+      if (this.#ends === ENDS_CHUNKED) return this.#settle(this.#leftover || crlfTail(data, this.#crlfRun) !== CHUNKED_END);
+      return this.destroy(); // an end the parser found that cannot be checked: not reused
+    }
+    if (ret < data.length) {
+      // The parser stopped short without an error object: node reports none while llhttp's
+      // upgrade flag is still set from the previous response (the "2" below).
+      return this.#fail(new UpstreamError('BAD_RESPONSE', 'invalid response from upstream'));
+    }
+    if (this.#ends === ENDS_CHUNKED) this.#crlfRun = crlfTail(data, this.#crlfRun);
   };
 
   /** A piece of a Content-Length body, straight from the socket. */
   #deliver(data: Buffer): void {
     let chunk = data;
-    if (chunk.length > this.#bodyLeft) {
-      // More bytes than announced: the upstream's framing is broken; don't reuse the socket.
-      chunk = chunk.subarray(0, this.#bodyLeft);
-      this.#keepAlive = false;
-    }
+    const leftover = chunk.length > this.#bodyLeft;
+    // More bytes than announced: the upstream's framing is broken; they are not passed on.
+    if (leftover) chunk = chunk.subarray(0, this.#bodyLeft);
     this.#bodyLeft -= chunk.length;
     const sink = this.#sink;
-    if (sink !== null && !sink.onData(chunk) && !this.#destroyed) this.socket.pause();
-    if (this.#bodyLeft === 0 && !this.#destroyed) {
+    if (sink !== null && !sink.onData(chunk) && !this.destroyed) this.socket.pause();
+    if (this.#bodyLeft === 0 && !this.destroyed) {
       this.#bypass = false;
       this.#complete();
+      this.#settle(leftover);
     }
   }
+
+  readonly #onMessageBegin = (): void => {
+    if (this.#responseDone) this.#leftover = true;
+  };
 
   readonly #onHeaderChunk = (headers: string[]): void => {
     // llhttp delivers more than 32 header pairs in pieces before headers-complete.
@@ -227,6 +302,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
       all = headers ? this.#pendingHeaders.concat(headers) : this.#pendingHeaders;
       this.#pendingHeaders = null;
     }
+    if (this.#responseDone) return 2; // a message after the final response: stop right there
     if (status < 200) {
       if (status === 101 || upgrade) {
         this.#fail(new UpstreamError('BAD_RESPONSE', 'upstream switched protocols on a request that did not ask to'));
@@ -235,18 +311,30 @@ export class UpstreamConnection implements UpstreamExchangeControl {
       this.#interim = true; // 100/102/103: wait for the final response
       return 1;
     }
-    this.#keepAlive = keepAlive;
+    const framing = framingOf(all);
+    // RFC 9112 §6.3 rule 3: Transfer-Encoding overrides Content-Length, and such a message
+    // "ought to be handled as an error": read it, then close the connection.
+    this.#keepAlive = keepAlive && framing !== TE_AND_CL;
     this.#sink?.onHeaders(status, statusText, all);
-    if (this.#skipBody) return 1;
-    if (status === 204 || status === 304) return 0;
-    const length = contentLengthOnly(all);
-    if (length > 0) {
-      // 2: the parser treats the message as bodyless and stops right after the headers;
-      // #onData passes the body on by itself.
-      this.#bodyLeft = length;
+    // 2: the parser treats the message as body-less and stops right after the head, so
+    // execute() returns where the response ends (the parser's own "skip body", 1, would go
+    // on parsing whatever follows as a next response).
+    if (this.#skipBody || status === 204 || status === 304 || framing === 0) {
+      // A response that has no body but announces one (a HEAD's Content-Length is the GET's):
+      // some servers send it all the same, gunicorn in a second write that can arrive after the
+      // connection went to the next request, as that request's response. Not reused then.
+      if (framing !== 0 && framing !== NO_LENGTH) this.#keepAlive = false;
+      this.#ends = ENDS_AT_STOP;
+      return 2;
+    }
+    if (framing > 0) {
+      // #onData passes the Content-Length body on by itself.
+      this.#bodyLeft = framing;
       this.#bypass = true;
       return 2;
     }
+    // Transfer-Encoding: chunked is read by the parser; any other ends with the connection.
+    if (framing !== NO_LENGTH) this.#ends = ENDS_CHUNKED;
     return 0;
   };
 
@@ -259,23 +347,20 @@ export class UpstreamConnection implements UpstreamExchangeControl {
       this.#interim = false;
       return;
     }
-    if (this.#bypass) return; // the body is still to come, outside the parser
+    if (this.#bypass || this.#responseDone) return; // the body is still to come, outside the parser
     this.#complete();
   };
 
+  /** The response is complete: the sink hears it now; #settle decides the connection's fate. */
   #complete(): void {
     const sink = this.#sink;
     this.#sink = null;
     this.#responseDone = true;
     sink?.onEnd();
-    // A response that arrives before its request body was sent (an early 413): the rest of
-    // the body would be read as the next request, so the connection is not reused.
-    if (this.#requestSent) this.#recycle();
-    else this.destroy();
   }
 
   readonly #onTimeout = (): void => {
-    if (this.#sink === null) return this.destroy(); // idle keep-alive connection expired
+    if (this.#state !== 'busy' || this.#sink === null) return this.destroy(); // idle keep-alive connection expired
     if (!this.#connected) return this.#fail(new UpstreamError('CONNECT_TIMEOUT', 'connect timeout'));
     this.#fail(
       new UpstreamError(
@@ -286,7 +371,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   };
 
   readonly #onEnd = (): void => {
-    // A body delimited by the connection closing ends here.
+    // A body delimited by the connection closing ends here (and the connection with it).
     if (this.#sink !== null && this.#responseStarted) this.#parser.finish();
     if (this.#sink !== null) this.#fail(new UpstreamError('CLOSED', 'connection closed by upstream before the response was complete'));
     else this.destroy();
@@ -354,7 +439,6 @@ class BodyPump {
     if (this.chunked) this.socket.write('0\r\n\r\n', 'latin1');
     this.done = true;
     this.stop();
-    this.conn.bodyFinished();
   };
 
   readonly #onError = (): void => {
@@ -364,22 +448,55 @@ class BodyPump {
   };
 }
 
+/** #ends: the parser stopped right after a body-less response (onHeadersComplete returned 2). */
+const ENDS_AT_STOP = 0;
+/** #ends: a chunked body, read by the parser to its last chunk. */
+const ENDS_CHUNKED = 1;
+/** #ends: anything else (a body read until the connection closes). */
+const ENDS_UNKNOWN = 2;
+
+/** framingOf(): Transfer-Encoding without Content-Length: the parser reads the body. */
+const TRANSFER_ENCODING = -1;
+/** framingOf(): both; Transfer-Encoding wins (RFC 9112 §6.3 rule 3), the connection is not reused. */
+const TE_AND_CL = -2;
+/** framingOf(): no usable Content-Length: the parser decides (read until close, or an error). */
+const NO_LENGTH = -3;
+
 /**
- * The body length when the response is delimited by exactly one valid Content-Length and no
- * Transfer-Encoding (otherwise -1: the parser handles chunked, close-delimited and odd cases).
+ * How a response's body is delimited (RFC 9112 §6.3): its length when exactly one valid
+ * Content-Length and no Transfer-Encoding say it, else one of the codes above. What this leaves
+ * to the parser and the parser cannot read (a repeated or invalid Content-Length) it rejects.
  */
-function contentLengthOnly(headers: readonly string[]): number {
-  let length = -1;
+function framingOf(headers: readonly string[]): number {
+  let lengths = 0;
+  let length = NaN;
+  let te = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      if (length >= 0) return -1;
+      lengths++;
       const value = headers[i + 1]!;
-      if (!/^\d{1,15}$/.test(value)) return -1;
-      length = Number(value);
+      length = /^\d+$/.test(value) ? Number(value) : NaN;
     } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      return -1;
+      te = true;
     }
   }
-  return length;
+  if (te) return lengths > 0 ? TE_AND_CL : TRANSFER_ENCODING;
+  return lengths === 1 && Number.isSafeInteger(length) ? length : NO_LENGTH;
+}
+
+/** The last four bytes of a chunked message (RFC 9112 §7.1): the CRLF ending the last chunk or trailer, and the empty line. */
+const CHUNKED_END = 4;
+
+/**
+ * The number of CR and LF bytes `data` ends with, plus `before` (the same count for the bytes
+ * before it) when it has nothing else. A chunked message ends with exactly CHUNKED_END of them
+ * (a chunk-size, extension or trailer byte precedes them), so more means empty lines after it.
+ */
+function crlfTail(data: Buffer, before: number): number {
+  for (let i = data.length - 1; i >= 0; i--) {
+    const c = data[i]!;
+    if (c !== 13 && c !== 10) return data.length - 1 - i;
+  }
+  return before + data.length;
 }

@@ -59,13 +59,21 @@ const PARSER_RESOURCE = {};
 function noop(): void {}
 
 /**
- * A strict parser (no lenient flags, as node's own server and client run it) for requests or
- * responses, with the callbacks given and no-ops for the rest.
+ * node's kLenientChunkedLength (src/node_http_parser.cc; llhttp_set_lenient_chunked_length):
+ * a message with both Transfer-Encoding and Content-Length is read by its Transfer-Encoding
+ * instead of refused; that check is all it relaxes (duplicate or invalid lengths, bad chunk
+ * sizes and the rest still fail alike, as tried on node 20).
  */
-export function createParser(kind: 'request' | 'response', maxHeaderSize: number, on: ParserCallbacks): NodeHttpParser {
+export const LENIENT_CHUNKED_LENGTH = 1 << 1;
+
+/**
+ * A parser for requests or responses, with the callbacks given and no-ops for the rest; strict
+ * (as node's own server and client run it) unless `lenientFlags` say otherwise.
+ */
+export function createParser(kind: 'request' | 'response', maxHeaderSize: number, on: ParserCallbacks, lenientFlags = 0): NodeHttpParser {
   const P = HTTPParser!;
   const parser = new P();
-  parser.initialize(kind === 'request' ? P.REQUEST : P.RESPONSE, PARSER_RESOURCE, maxHeaderSize, 0);
+  parser.initialize(kind === 'request' ? P.REQUEST : P.RESPONSE, PARSER_RESOURCE, maxHeaderSize, lenientFlags);
   parser[P.kOnMessageBegin] = on.onMessageBegin ?? noop;
   parser[P.kOnHeaders] = on.onHeaders ?? noop;
   parser[P.kOnHeadersComplete] = on.onHeadersComplete;

@@ -1,7 +1,9 @@
 /**
  * Keep-alive connections to one upstream address. Idle connections are reused most recent
  * first (the least likely to have been closed by the upstream meanwhile); at most
- * `maxConnections` exist, and requests beyond that wait in order.
+ * `maxConnections` exist, and requests beyond that wait in order. A connection carries one
+ * request at a time: it comes back through `release` once per clean response (its state says
+ * so), and `forget` counts it out once.
  */
 import { UpstreamConnection, type ConnectionOwner } from './connection.js';
 import type { ResponseSink, UpstreamRequest } from './types.js';
@@ -38,7 +40,7 @@ export class H1Pool implements ConnectionOwner {
   request(req: UpstreamRequest, sink: ResponseSink, fresh = false): void {
     if (!fresh) {
       const idle = this.#idle.pop();
-      if (idle !== undefined) return idle.send(req, sink);
+      if (idle !== undefined && idle.state === 'idle') return idle.send(req, sink);
       if (this.#open >= this.options.maxConnections) {
         this.#queue.push({ req, sink });
         return;
@@ -58,15 +60,19 @@ export class H1Pool implements ConnectionOwner {
   }
 
   release(conn: UpstreamConnection): void {
+    // Only a connection whose response just ended cleanly: a second call for the same response,
+    // or one for a busy, parked or closed connection, changes nothing.
+    if (conn.state !== 'free') return;
     const next = this.#queue.shift();
     if (next !== undefined) return conn.send(next.req, next.sink);
     if (this.#closed) return conn.destroy();
+    conn.park();
     this.#idle.push(conn);
   }
 
   forget(conn: UpstreamConnection): void {
+    if (!this.#all.delete(conn)) return; // counted out already
     this.#open--;
-    this.#all.delete(conn);
     const i = this.#idle.lastIndexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
     // A slot is free: the first waiting request gets a new connection.

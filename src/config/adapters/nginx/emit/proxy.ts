@@ -68,6 +68,8 @@ export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undef
   const headers = requestHeaders(scope, proxyHost, ctx, vs);
   const redirects = redirectRules(d, scope, node, uri, ctx, vs);
   if (redirects.length > 0) proxy.redirect = redirects;
+  // Portico's own default (the servers' addresses) only where nginx's default is in effect.
+  if (!defaultRedirect(scope)) proxy.redirect_default = false;
   return { proxy, requestHeaders: headers, hideHeaders: effective(scope, 'proxy_hide_header').map((h) => h.args[0]!) };
 }
 
@@ -114,6 +116,13 @@ function redirectRules(
     out.push({ from: f, to: t });
   }
   return out;
+}
+
+/** Whether nginx applies `proxy_redirect default` here: no directive, or one naming it (not `off`). */
+function defaultRedirect(scope: Scope): boolean {
+  const list = effective(scope, 'proxy_redirect');
+  if (list.some((r) => r.args[0] === 'off')) return false;
+  return list.length === 0 || list.some((r) => r.args[0] === 'default');
 }
 
 interface Target {
