@@ -47,6 +47,8 @@ export interface PorticoServer {
    * compile or changes what needs a restart (reload-scope.ts).
    */
   reload(next: PorticoConfig): void;
+  /** Opens the log files again by their paths (SIGUSR1, after logrotate renamed them). */
+  reopenLogs(): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -139,5 +141,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       accessLog?.flush();
       errorLog.flush();
     })());
-  return { addresses, tls, reload, close };
+  const reopenLogs = () => {
+    accessLog?.reopen();
+    errorLog.reopen();
+  };
+  return { addresses, tls, reload, reopenLogs, close };
 }
