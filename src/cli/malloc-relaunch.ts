@@ -10,6 +10,7 @@
  * The child watches an IPC channel to this process: if the launcher dies, even by SIGKILL,
  * the server stops too instead of living on as an orphan that holds the ports.
  */
+import { onReopenSignal } from './reopen-signal.js';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import cluster from 'node:cluster';
@@ -19,7 +20,14 @@ const TUNED = 'PORTICO_MALLOC_TUNED';
 /** Freed heap kept for reuse before any is returned to the kernel. */
 const TRIM_THRESHOLD = String(64 * 1024 * 1024);
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** Signals whose default would kill the child (SIGHUP) or open its inspector (SIGUSR1) until it handles them. */
+const HELD: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1'];
 const HANGUP_READY = 'sighup-handled';
+/**
+ * node 22.14 / 23.7 and later can turn off the inspector's SIGUSR1 for the whole life of a
+ * process, from before any JavaScript runs; node 20 cannot (reopen-signal.ts covers it there).
+ */
+const NO_USR1_INSPECTOR = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
 
 /**
  * In the launcher: runs the server as a child and resolves with its exit code. undefined when
@@ -27,7 +35,7 @@ const HANGUP_READY = 'sighup-handled';
  */
 export function relaunchTuned(): Promise<number> | undefined {
   if (process.platform !== 'linux' || process.env[TUNED] !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) return undefined;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, [...process.execArgv, ...NO_USR1_INSPECTOR, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
@@ -37,20 +45,22 @@ export function relaunchTuned(): Promise<number> | undefined {
     },
   });
   serveAcceptHandles(child);
-  // SIGHUP would kill a child that has not set its handler yet: held until it says it has.
-  let hangupReady = false;
-  let hangupWaiting = false;
+  // SIGHUP would kill a child that has not set its handler yet, SIGUSR1 would open its
+  // inspector: held until it says it handles them (each delivered once then).
+  let ready = false;
+  const held = new Set<NodeJS.Signals>();
   child.on('message', (message: unknown) => {
     if ((message as { portico?: string } | null)?.portico !== HANGUP_READY) return;
-    hangupReady = true;
-    if (hangupWaiting) child.kill('SIGHUP');
+    ready = true;
+    for (const signal of held) child.kill(signal);
+    held.clear();
   });
-  for (const signal of FORWARDED) {
-    process.on(signal, () => {
-      if (signal !== 'SIGHUP' || hangupReady) child.kill(signal);
-      else hangupWaiting = true;
-    });
-  }
+  const forward = (signal: NodeJS.Signals) => {
+    if (ready || !HELD.includes(signal)) child.kill(signal);
+    else held.add(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, () => forward(signal));
+  onReopenSignal(() => forward('SIGUSR1'));
   return new Promise((resolve) => {
     child.once('error', (err) => {
       process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
@@ -61,7 +71,7 @@ export function relaunchTuned(): Promise<number> | undefined {
   });
 }
 
-/** In the child, once it handles SIGHUP: tells the launcher it may pass SIGHUP on. */
+/** In the child, once it handles SIGHUP (and SIGUSR1, from its first import): tells the launcher it may pass them on. */
 export function hangupHandled(): void {
   // Not from a cluster worker: its channel leads to the primary, which gates SIGHUP itself.
   if (process.env[TUNED] !== undefined && !cluster.isWorker) process.send?.({ portico: HANGUP_READY });

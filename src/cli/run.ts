@@ -1,7 +1,9 @@
 /**
- * `portico run -c FILE`: load, compile, listen; SIGINT/SIGTERM stop gracefully. With
- * `workers` > 1 this process becomes the supervisor and the workers serve.
+ * `portico run -c FILE`: load, compile, listen; SIGINT/SIGTERM stop gracefully, SIGHUP
+ * reloads the config, SIGUSR1 reopens the log files. With `workers` > 1 this process becomes
+ * the supervisor and the workers serve.
  */
+import { onReopenSignal } from './reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
@@ -52,6 +54,8 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
     // that came while starting read the file as it is now anyway.
     onHangup = () => supervisor.signal('SIGHUP');
+    // The workers own the log files (this process logs to stderr only).
+    onReopenSignal(() => supervisor.signal('SIGUSR1'));
     onStopSignal((signal) => {
       log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
       void supervisor.stop(signal).then(() => {
@@ -69,6 +73,12 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   const server = await startServer(config, { errorLog: log, file });
   if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
   onHangup = () => void reload(server, file, options, log);
+  // logrotate renamed the files: new lines go to fresh ones at the configured paths. One that
+  // came while starting needs nothing: the files were opened at those paths just now.
+  onReopenSignal(() => {
+    server.reopenLogs();
+    log.info('log files reopened', { pid: process.pid });
+  });
   if (hangupWhileStarting) onHangup();
   onStopSignal((signal) => {
     if (!worker) log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });

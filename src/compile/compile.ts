@@ -20,6 +20,7 @@ import { dirname, resolve } from 'node:path';
 import { closeHandler } from '../handlers/close.js';
 import { shieldRoute } from '../shield/guards.js';
 import { Zones } from '../shield/zones.js';
+import { PasswordChecks } from '../shield/password-checks.js';
 import { UpstreamPools } from '../upstream/pool.js';
 import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../server/exchange.js';
@@ -90,6 +91,12 @@ export interface CompileDeps {
   upstream?: Partial<Pick<UpstreamDeps, 'clock' | 'hosts' | 'checkers' | 'policy'>>;
   /** Clock of the rate limiters (tests inject one). */
   now?: () => number;
+  /**
+   * The basic_auth verifier threads and failure counts of the running server (kept across
+   * reloads; server.ts closes them). Without it a config gets its own, whose threads start
+   * only if a password is ever checked.
+   */
+  passwords?: PasswordChecks;
 }
 
 /** What every route needs from the config's top level. */
@@ -99,6 +106,8 @@ interface Shared {
   groups: UpstreamGroups;
   zones: Zones;
   client: PorticoConfig['client'];
+  /** Made on first use: a config without basic_auth makes none. */
+  passwords: () => PasswordChecks;
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
@@ -120,7 +129,15 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   };
   const tlsSites: TlsSite[] = [];
   const tlsProblems: string[] = [];
-  const shared: Shared = { deps, pools, groups, zones: new Zones(deps.now), client: config.client };
+  let passwords = deps.passwords;
+  const shared: Shared = {
+    deps,
+    pools,
+    groups,
+    zones: new Zones(deps.now),
+    client: config.client,
+    passwords: () => (passwords ??= new PasswordChecks(config.password_checks, deps.now)),
+  };
 
   config.servers.forEach((server, si) => {
     const where = `servers[${si}]`;
@@ -320,7 +337,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
-  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
+  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords);
   return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
 }
 

@@ -391,6 +391,7 @@ export const configSchema = z
       .default(1)
       .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
+    password_checks: shield.passwordChecks,
     data_dir: z
       .string()
       .min(1)

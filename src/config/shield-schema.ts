@@ -71,6 +71,41 @@ export const basicAuth = z
   .strict()
   .refine((a) => a.users !== undefined || a.users_file !== undefined, 'expected users or users_file');
 
+/**
+ * What all basic_auth routes share (top-level `password_checks`). bcrypt runs on worker threads,
+ * never on the event loop, behind a bounded queue; wrong credentials are limited per client
+ * address by default (nginx and Caddy have no such limit: nginx users add limit_req or
+ * fail2ban). A restart is needed to change it.
+ */
+export const passwordChecks = z
+  .object({
+    threads: z
+      .union([z.literal('auto'), z.number().int().min(1).max(64)])
+      .default('auto')
+      .describe("Worker threads that verify basic_auth passwords (bcrypt) off the event loop, started with the first check; 'auto': 2, or 1 on one core"),
+    queue: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(32)
+      .describe('Checks waiting for a free thread; when full, a request that needs a check gets 503 with Retry-After: 1'),
+    max_failures: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10)
+      .describe('Wrong credentials per client IP within failure_window; beyond, 429 with Retry-After until the window has passed; 0: no limit'),
+    failure_window: duration('1m').describe('The window max_failures counts in, from the first check of the address'),
+    max_clients: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Client addresses remembered (least recently used forgotten first): bounds memory'),
+  })
+  .strict()
+  .prefault({});
+
 const key = z.string().min(1).default('{client_ip}').describe('Placeholder template: "{client_ip}" (default), "{remote_ip}", "{header.X-Api-Key}"');
 const status = z.number().int().min(400).max(599).default(429);
 
@@ -114,5 +149,6 @@ export type ClientConfig = z.output<typeof client>;
 export type BufferingConfig = z.output<typeof buffering>;
 export type AccessConfig = z.output<typeof access>;
 export type BasicAuthConfig = z.output<typeof basicAuth>;
+export type PasswordChecksConfig = z.output<typeof passwordChecks>;
 export type LimitReqConfig = z.output<typeof limitReq>[number];
 export type LimitConnConfig = z.output<typeof limitConn>;

@@ -16,9 +16,12 @@ export interface AccessLogConfig {
 export class AccessLog {
   readonly #dest: Destination;
   readonly #format: (ex: Exchange, status: number) => string;
+  /** A file path; false for stdout/stderr. */
+  readonly #file: boolean;
 
   constructor(cfg: AccessLogConfig) {
     const dest = cfg.output === 'stdout' ? 1 : cfg.output === 'stderr' ? 2 : cfg.output;
+    this.#file = typeof dest === 'string';
     // maxWrite 4096 (PIPE_BUF): each write holds whole lines and is atomic, so the lines of
     // several workers sharing stdout or a file never interleave mid-line.
     this.#dest = pino.destination({ dest, sync: false, mkdir: typeof dest === 'string', maxWrite: 4096 });
@@ -28,6 +31,21 @@ export class AccessLog {
 
   write(ex: Exchange, status: number): void {
     this.#dest.write(this.#format(ex, status));
+  }
+
+  /**
+   * SIGUSR1 (nginx's USR1 / `nginx -s reopen`): the file is opened again by its path, so lines
+   * written after logrotate renamed it go to a fresh file there (sonic-boom finishes the write in
+   * flight first, and creates the directory again if it is gone). stdout and stderr are the
+   * process's own: nothing to reopen.
+   */
+  reopen(): void {
+    if (!this.#file) return;
+    try {
+      this.#dest.reopen();
+    } catch {
+      // the destination is closed (the server is stopping)
+    }
   }
 
   flush(): void {

@@ -9,8 +9,12 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export class ErrorLog {
   readonly logger: Logger;
+  /** Set when the log goes to a file (reopen() has something to do). */
+  readonly #file: ReturnType<typeof pino.destination> | undefined;
 
   constructor(level: LogLevel = 'info', destination: number | string = 2) {
+    const dest = pino.destination({ dest: destination, sync: false, maxWrite: 4096 });
+    if (typeof destination === 'string') this.#file = dest;
     this.logger = pino(
       {
         level,
@@ -18,8 +22,17 @@ export class ErrorLog {
         timestamp: pino.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
       },
-      pino.destination({ dest: destination, sync: false, maxWrite: 4096 }),
+      dest,
     );
+  }
+
+  /** SIGUSR1: a log file is opened again by its path (see AccessLog.reopen); stderr needs nothing. */
+  reopen(): void {
+    try {
+      this.#file?.reopen();
+    } catch {
+      // closed already
+    }
   }
 
   upstreamFailure(ex: Exchange, cause: string, status: number): void {

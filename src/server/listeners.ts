@@ -121,6 +121,10 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     {
       ...serverOptions(deps.client),
       ...TLS_SETTINGS,
+      // From accept to a finished handshake, as nginx bounds it by client_header_timeout: a
+      // deadline, not an idle timer (a ClientHello sent a byte at a time does not extend it).
+      // node's default is 120s; the first request's head then gets header_timeout of its own.
+      handshakeTimeout: deps.client.header_timeout,
       ALPNProtocols: ALPN_PROTOCOLS,
       SNICallback: opts.sni.sniCallback,
       ticketKeys,
@@ -132,8 +136,14 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => h1.onUpgrade(req, socket, head));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => h1.onConnect(req, socket));
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => onClientError(err, socket, deps.errorLog));
+  // node's https.Server passes a failed handshake (a timeout included) on as 'clientError', whose
+  // handler then owns the socket: an HTTP 400 written to a connection that never finished its
+  // TLS handshake is never sent, and the socket stayed open for good. A TLS failure has no
+  // HTTP answer: log it and close.
+  onlyListener(server, 'tlsClientError');
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     deps.errorLog.debug('tls handshake failed', { client: socket.remoteAddress, code: err.code, err: err.message });
+    socket.destroy();
   });
   opts.sni.onDefaultChange(() => {
     const cert = opts.sni.defaultCertificate;
@@ -156,8 +166,16 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   if (opts.peek) {
     const peek = opts.peek;
     const tlsConnection = onlyListener(server, 'connection');
-    const pass = (socket: Socket) => tlsConnection.call(server, socket);
-    server.on('connection', (socket: Socket) => peek(socket, pass));
+    const headerTimeout = deps.client.header_timeout;
+    server.on('connection', (socket: Socket) => {
+      // The peek waits for a ClientHello too: header_timeout bounds it, then the handshake's own.
+      const deadline = setTimeout(() => socket.destroy(), headerTimeout);
+      socket.once('close', () => clearTimeout(deadline));
+      peek(socket, (passed) => {
+        clearTimeout(deadline);
+        tlsConnection.call(server, passed);
+      });
+    });
   }
   const accepting = acceptor(server, plan);
   return {

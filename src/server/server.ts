@@ -14,6 +14,7 @@ import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
 import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
+import { PasswordChecks } from '../shield/password-checks.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -47,6 +48,8 @@ export interface PorticoServer {
    * compile or changes what needs a restart (reload-scope.ts).
    */
   reload(next: PorticoConfig): void;
+  /** Opens the log files again by their paths (SIGUSR1, after logrotate renamed them). */
+  reopenLogs(): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
 }
@@ -56,7 +59,11 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
   const accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
-  let compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
+  // basic_auth's verifier threads (started by the first check) and failure counts: one set per
+  // server, kept across reloads ('password_checks' itself needs a restart).
+  const passwords = new PasswordChecks(config.password_checks);
+  const compileDeps = { log: errorLog, upstream: options.upstream, passwords };
+  let compiled: CompiledConfig = compile(config, compileDeps, options.file);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
@@ -84,6 +91,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     tls?.close();
     compiled.pools.destroy();
     compiled.groups.close();
+    void passwords.close();
     throw err;
   }
   // Active health checks run while the config is being served.
@@ -92,7 +100,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
+    const fresh = compile(next, compileDeps, options.file);
     const change =
       restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
       // The config comparison implies this; the compiled result is what gets swapped.
@@ -136,8 +144,13 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.groups.close();
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
+      await passwords.close();
       accessLog?.flush();
       errorLog.flush();
     })());
-  return { addresses, tls, reload, close };
+  const reopenLogs = () => {
+    accessLog?.reopen();
+    errorLog.reopen();
+  };
+  return { addresses, tls, reload, reopenLogs, close };
 }

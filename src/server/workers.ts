@@ -4,6 +4,8 @@
  * replaced, with a growing delay if it keeps dying, so a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
  * rate-limit state, as each nginx worker does without a shared memory zone.
  */
+// Primary and workers: SIGUSR1 must never open node's inspector (cli/reopen-signal.ts).
+import '../cli/reopen-signal.js';
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ErrorLog } from '../log/error-log.js';
@@ -16,7 +18,7 @@ export function workerCount(setting: 'auto' | number): number {
 export interface Supervisor {
   /** Graceful stop of every worker (each drains within shutdown_timeout); resolves when all exited. */
   stop(signal: NodeJS.Signals): Promise<void>;
-  /** Passes a signal to every live worker (SIGHUP: each reloads its config). */
+  /** Passes a signal to every live worker (SIGHUP: each reloads its config; SIGUSR1: each reopens its logs). */
   signal(signal: NodeJS.Signals): void;
 }
 
@@ -64,15 +66,14 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
     return worker;
   };
 
-  // A worker takes SIGHUP only once it runs Portico (node's default would kill it): until it
-  // listens, a signal for it waits here.
+  // A worker takes SIGHUP and SIGUSR1 only once it runs Portico (node's defaults would kill
+  // it, or open its inspector): until it listens, a signal for it waits here.
   const listening = new WeakSet<Worker>();
-  const waiting = new WeakMap<Worker, NodeJS.Signals>();
+  const waiting = new WeakMap<Worker, Set<NodeJS.Signals>>();
   cluster.on('listening', (worker, address) => {
     listening.add(worker);
-    const signal = waiting.get(worker);
+    for (const signal of waiting.get(worker) ?? []) worker.process.kill(signal);
     waiting.delete(worker);
-    if (signal) worker.process.kill(signal);
     const key = `${address.address ?? ''}|${address.port}`;
     if (seen.has(key)) return;
     seen.add(key);
@@ -85,7 +86,7 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
     signal(signal) {
       for (const w of live()) {
         if (listening.has(w)) w.process.kill(signal);
-        else waiting.set(w, signal);
+        else waiting.set(w, (waiting.get(w) ?? new Set()).add(signal));
       }
     },
     stop(signal) {

@@ -1,53 +1,93 @@
 /**
  * HTTP Basic authentication (RFC 7617) against bcrypt hashes (nginx auth_basic + htpasswd -B,
- * Caddy basic_auth). A bcrypt check costs tens of milliseconds of CPU on the event loop, so
- * credentials that verified are remembered (by a SHA-256 of the header value, never the
- * password itself) in a small bounded map: a logged-in browser pays once, not per request.
- * Unknown users are checked against a dummy hash, so response time does not reveal which
- * user names exist.
+ * Caddy basic_auth). A bcrypt check costs tens of milliseconds of CPU, so it never runs on the
+ * event loop: checks go to the verifier threads of password-checks.ts (a full queue: 503), and
+ * a client address with too many wrong credentials gets 429 without any check. Credentials
+ * that verified are remembered (by a SHA-256 of the header value, never the password itself)
+ * in a small bounded map, and the same credentials arriving while their check runs wait for
+ * that check: a logged-in browser pays once, not per request. Unknown users are checked
+ * against a dummy hash, so response time does not reveal which user names exist.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { BasicAuthConfig } from '../config/shield-schema.js';
-import { isPasswordHash, verifyPassword } from './password-hash.js';
+import { isPasswordHash } from './password-hash.js';
+import type { PasswordChecks } from './password-checks.js';
 
 const CACHE_SIZE = 1024;
 /** bcrypt of a random password at cost 10: the work an unknown user name costs. */
 const DUMMY_HASH = '$2b$10$yPLRpcNESDOpoE0l/8kPOeKUFZYJuHhAXtx2bMAD1n0JoXMdqhHXK';
 
-export type AuthResult = { user: string } | null;
+/** A user, or what to answer instead: 401 (wrong), 429 (too many wrong), 503 (no capacity to check). */
+export type Outcome = { user: string } | { status: 401 } | { status: 429 | 503; retryAfter: number };
+
+const WRONG: Outcome = { status: 401 };
+const BUSY: Outcome = { status: 503, retryAfter: 1 };
+
+interface Running {
+  outcome: Promise<Outcome>;
+  /** The `gone` of every request waiting for it: the check is dropped if all left while it queued. */
+  waiting: (() => boolean)[];
+}
 
 export class BasicAuth {
   readonly realm: string;
   /** The WWW-Authenticate value of a 401. */
   readonly challenge: string;
   readonly #users: Map<string, string>;
+  readonly #checks: PasswordChecks;
   readonly #verified = new Map<string, string>();
+  readonly #running = new Map<string, Running>();
 
-  constructor(users: Map<string, string>, realm: string) {
+  constructor(users: Map<string, string>, realm: string, checks: PasswordChecks) {
     this.#users = users;
+    this.#checks = checks;
     this.realm = realm;
     this.challenge = `Basic realm="${realm.replace(/["\\]/g, '\\$&')}", charset="UTF-8"`;
   }
 
-  /** Remembered result for this Authorization value, without any hashing work; undefined: unknown. */
-  cached(authorization: string): string | undefined {
-    return this.#verified.get(digest(authorization));
-  }
-
-  /** Verifies an Authorization header value; resolves with the user or null. */
-  async verify(authorization: string): Promise<AuthResult> {
+  /**
+   * Checks an Authorization header value from `client` (its address: the failure count's key).
+   * Synchronous when no bcrypt check is needed (remembered, malformed, refused by a limit).
+   */
+  check(authorization: string, client: string, gone: () => boolean): Outcome | Promise<Outcome> {
     const key = digest(authorization);
     const known = this.#verified.get(key);
     if (known !== undefined) return { user: known };
+    const running = this.#running.get(key);
+    if (running !== undefined) {
+      running.waiting.push(gone);
+      return running.outcome;
+    }
     const creds = parseBasic(authorization);
-    if (creds === null) return null;
+    if (creds === null) return WRONG; // costs nothing: not counted
+    const failures = this.#checks.failures;
+    const wait = failures.begin(client);
+    if (wait > 0) return { status: 429, retryAfter: wait };
     const hash = this.#users.get(creds.user);
-    const ok = await verifyPassword(creds.password, hash ?? DUMMY_HASH);
-    if (!ok || hash === undefined) return null;
-    this.#verified.set(key, creds.user);
-    if (this.#verified.size > CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
-    return { user: creds.user };
+    const waiting = [gone];
+    const match = this.#checks.pool.verify(creds.password, hash ?? DUMMY_HASH, () => waiting.every((g) => g()));
+    if (match === undefined) {
+      failures.end(client, false);
+      return BUSY;
+    }
+    const outcome = match.then(
+      (ok): Outcome => {
+        const right = ok && hash !== undefined;
+        failures.end(client, !right);
+        if (!right) return WRONG;
+        this.#verified.set(key, creds.user);
+        if (this.#verified.size > CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+        return { user: creds.user };
+      },
+      (): Outcome => {
+        failures.end(client, false); // not checked (the thread died, the server is stopping)
+        return BUSY;
+      },
+    );
+    this.#running.set(key, { outcome, waiting });
+    void outcome.then(() => this.#running.delete(key));
+    return outcome;
   }
 }
 

@@ -8,7 +8,9 @@
  *   2. access         403 for a client IP the allow/deny rules refuse
  *   3. limit_req      429 (configurable) beyond rate + burst, or a delay within the burst
  *   4. limit_conn     429 (configurable) beyond the requests in progress per key
- *   5. basic_auth     401 (bcrypt's cost is paid only by requests that passed the limits)
+ *   5. basic_auth     401; 429 after too many wrong credentials from the address, 503 when the
+ *                     verifier threads' queue is full (bcrypt's cost is paid only by requests
+ *                     that passed the limits, and never on the event loop)
  *   6. the handler
  * nginx runs limit_req/limit_conn (preaccess) before allow/deny and auth_basic (access) too;
  * here allow/deny comes first because a denied address should not use up anyone's rate.
@@ -22,16 +24,25 @@ import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { compileTemplate, type Template } from '../compile/template.js';
 import { rejectRequest } from '../limits/discard.js';
 import { AccessList } from './access-list.js';
-import { BasicAuth, loadUsers } from './basic-auth.js';
+import { BasicAuth, loadUsers, type Outcome } from './basic-auth.js';
+import type { PasswordChecks } from './password-checks.js';
 import { REJECT, PASS } from './rate-limiter.js';
 import type { Zones } from './zones.js';
 
 type Refuse = (status: number, headers?: string[]) => void;
 type Check = (ex: Exchange, pass: () => void, refuse: Refuse, gone: () => boolean) => void;
 
-export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: HeaderOps, maxBodySize: number, zones: Zones, where: string): RouteHandler {
+export function shieldRoute(
+  route: RouteConfig,
+  inner: RouteHandler,
+  ops: HeaderOps,
+  maxBodySize: number,
+  zones: Zones,
+  where: string,
+  passwords: () => PasswordChecks,
+): RouteHandler {
   let handler = inner;
-  if (route.basic_auth) handler = wrap(handler, ops, basicAuthCheck(route.basic_auth));
+  if (route.basic_auth) handler = wrap(handler, ops, basicAuthCheck(route.basic_auth, passwords()));
   if (route.limit_conn) handler = wrap(handler, ops, limitConnCheck(route.limit_conn, zones, where));
   for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where));
   if (route.access) {
@@ -128,28 +139,27 @@ function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>, zones: Zone
   };
 }
 
-function basicAuthCheck(cfg: NonNullable<RouteConfig['basic_auth']>): Check {
-  const auth = new BasicAuth(loadUsers(cfg), cfg.realm);
+function basicAuthCheck(cfg: NonNullable<RouteConfig['basic_auth']>, passwords: PasswordChecks): Check {
+  const auth = new BasicAuth(loadUsers(cfg), cfg.realm, passwords);
   const challenge = ['WWW-Authenticate', auth.challenge];
   return (ex, pass, refuse, gone) => {
     const header = authorization(ex.req.rawHeaders);
     if (header === '') return refuse(401, challenge);
-    const user = auth.cached(header);
-    if (user !== undefined) {
-      ex.remoteUser = user;
-      return pass();
-    }
-    auth.verify(header).then(
-      (result) => {
-        if (gone()) return;
-        if (result === null) return refuse(401, challenge);
-        ex.remoteUser = result.user;
-        pass();
-      },
-      () => {
-        if (!gone()) refuse(500);
-      },
-    );
+    const settle = (outcome: Outcome) => {
+      if (gone()) return;
+      if ('user' in outcome) {
+        ex.remoteUser = outcome.user;
+        return pass();
+      }
+      if (outcome.status === 401) return refuse(401, challenge);
+      // 429: this address sent too many wrong credentials; 503: no capacity to check now.
+      refuse(outcome.status, ['Retry-After', String(outcome.retryAfter)]);
+    };
+    const outcome = auth.check(header, ex.clientIp, gone);
+    if (!(outcome instanceof Promise)) return settle(outcome);
+    outcome.then(settle, () => {
+      if (!gone()) refuse(503, ['Retry-After', '1']);
+    });
   };
 }
 

@@ -3,9 +3,9 @@
  * maintained, 26M weekly downloads). bcrypt rather than Node's built-in scrypt because it is
  * what existing credentials are already in: `htpasswd -B` ($2y$), Caddy's basic_auth and
  * `caddy hash-password` ($2a$), so the nginx and Caddy adapters can take user files and hashes
- * as they are. The price is CPU on the event loop (bcryptjs yields between rounds, but the
- * work is done on the main thread); basic-auth.ts therefore remembers verified credentials,
- * and a route under attack should also have limit_req.
+ * as they are. The price is CPU: tens of milliseconds per check, which is why the server
+ * checks passwords on worker threads (verifier-pool.ts, password-worker.ts), never with
+ * verifyPassword below on the event loop.
  */
 import bcrypt from 'bcryptjs';
 
@@ -23,7 +23,7 @@ export function hashPassword(password: string, cost = DEFAULT_COST): Promise<str
   return bcrypt.hash(password, cost);
 }
 
-/** Constant-time for a given hash (bcrypt compares every byte). */
+/** Constant-time for a given hash (bcrypt compares every byte). On this thread: for the CLI and tests, not for serving. */
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
   return bcrypt.compare(password, hash);
 }
