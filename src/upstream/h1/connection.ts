@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
 import { closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
-import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
+import { REQUEST_HEAD_REFUSED, UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
+import { requestHead } from '../../http/head.js';
 
 export interface ConnectionOwner {
   /** The response is complete and the connection can carry another request. */
@@ -18,6 +19,7 @@ export interface ConnectionOwner {
 }
 
 const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+const TE_CHUNKED = 'Transfer-Encoding: chunked\r\n';
 
 export class UpstreamConnection implements UpstreamExchangeControl {
   readonly socket: Socket;
@@ -81,6 +83,15 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   }
 
   send(req: UpstreamRequest, sink: ResponseSink): void {
+    let head: string;
+    try {
+      head = requestHead(req.method, req.path, req.headers, req.body !== null && req.chunked ? TE_CHUNKED : '');
+    } catch (err) {
+      // Nothing was written: not the upstream's failure, and not one to retry (types.ts).
+      this.destroy();
+      sink.onError(new UpstreamError(REQUEST_HEAD_REFUSED, (err as Error).message), false);
+      return;
+    }
     this.#sink = sink;
     this.#skipBody = req.method === 'HEAD';
     this.#interim = false;
@@ -90,11 +101,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#bypass = false;
     this.#bodyLeft = 0;
     sink.bind(this);
-    const h = req.headers;
-    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
-    if (req.body !== null && req.chunked) head += 'Transfer-Encoding: chunked\r\n';
-    this.socket.write(head + '\r\n', 'latin1');
+    this.socket.write(head, 'latin1');
     if (this.#connected) {
       this.socket.setTimeout(req.readTimeout);
       this.#body = req.body === null ? null : new BodyPump(req.body, this.socket, req.chunked, this);
