@@ -1,0 +1,295 @@
+/**
+ * A decoded path carrying CR LF ("GET /a%0d%0aX:%20y" is the path "/a\r\nX: y") put into a
+ * head by a template: response_headers {path}, nginx `add_header X $uri`, a server-level
+ * `rewrite ... $uri` redirect, `proxy_set_header X-Uri $uri`, a rewrite capture in a query,
+ * a redirect target, and a WebSocket 101 (and a refusal on the upgrade socket) with a
+ * templated header. Before: node threw ERR_INVALID_CHAR out of its event handler (the process
+ * exited), or an extra header line reached the client, the app server or the 101.
+ * Each case asserts: no "X: y" line anywhere, the value percent-encoded where it landed,
+ * the app server (a strictly framing recording origin) saw only well-formed requests, and a
+ * second request is still answered. Requests go both over a kept-alive connection (the lean
+ * HTTP/1.1 path) and with `Connection: close` (node's http server).
+ * The last test runs the same nginx.conf in a real nginx: nginx writes $uri's bytes as they
+ * are (it injects the line); Portico's difference is asserted there (docs/differences.md).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { startPortico, proxyTo, type TestPortico } from '../helpers/portico.js';
+import { startRecordingOrigin, jsonAnswer, type OriginRequest, type RecordingOrigin } from '../helpers/recording-origin.js';
+import { RawClient, all, one, rawRequest, type RawResponse } from '../proxy/support.js';
+import { leanStats } from '../../src/server/lean/lean-connection.js';
+import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
+import type { PorticoConfigInput } from '../../src/config/schema.js';
+import { freePort } from '../helpers/django.js';
+import { haveNginx, makePrefix, startNginx, TEMP_PATHS, type NginxPrefix, type TestNginx } from '../helpers/nginx.js';
+
+const ATTACK = '/a%0d%0aX:%20y';
+/** The decoded path "/a\r\nX: y" percent-encoded: controls become %0D%0A, the rest stays. */
+const IN_HEADER = '/a%0D%0AX: y';
+/** The same in a URI (Location): the space is encoded too. */
+const IN_URI = '/a%0D%0AX:%20y';
+
+function assertNoInjection(res: RawResponse, what: string): void {
+  assert.deepEqual(all(res, 'X'), [], `${what}: an injected "X" header line reached the client`);
+  assert.ok(!res.raw.toString('latin1').includes('\r\nX: y'), `${what}: raw "X: y" line in ${JSON.stringify(res.raw.toString('latin1'))}`);
+}
+
+function assertOriginClean(origin: RecordingOrigin, what: string): void {
+  assert.deepEqual(origin.unframed, [], `${what}: the app server got bytes it could not frame`);
+  for (const r of origin.requests) {
+    assert.deepEqual(
+      r.headers.filter(([n]) => n.toLowerCase() === 'x'),
+      [],
+      `${what}: an injected header line reached the app server: ${JSON.stringify(r.headers)}`,
+    );
+    assert.doesNotMatch(r.target, /[\s\x00-\x1f]/, `${what}: request target ${JSON.stringify(r.target)}`);
+  }
+}
+
+function header(r: OriginRequest, name: string): string | undefined {
+  return r.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+}
+
+/** `path` on a kept-alive connection (lean path), then with Connection: close (node's server). */
+async function bothPaths(portico: TestPortico, path: string, check: (res: RawResponse, via: string) => void): Promise<void> {
+  const lean = leanStats.requests;
+  const client = await RawClient.connect(portico.port);
+  try {
+    client.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+    check(await client.response(), 'lean path');
+  } finally {
+    client.destroy();
+  }
+  assert.ok(leanStats.requests > lean, 'the kept-alive GET was answered on the lean path');
+  check(await rawRequest(portico.port, `GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`), "node's http server");
+}
+
+/** The process is still up and serving: a plain request after the attack gets `status`. */
+async function stillServing(portico: TestPortico, status = 200, host = 'a.test'): Promise<void> {
+  const res = await rawRequest(portico.port, `GET /plain HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  assert.equal(res.status, status, 'a second request is answered');
+}
+
+function nginxConfig(text: string): PorticoConfigInput {
+  const { config } = adaptNginx(text, 'nginx.conf');
+  const servers = (config.servers as Record<string, unknown>[]).map(({ listen: _listen, ...rest }) => rest);
+  return { ...config, servers } as unknown as PorticoConfigInput;
+}
+
+test('response_headers {path}: the value is percent-encoded, no header line is injected, the process stays up', async (t) => {
+  const origin = await startRecordingOrigin();
+  const portico = await startPortico({
+    servers: [{ routes: [{ path: '/', response_headers: { set: { 'X-Path': '{path}' }, add: { 'X-Add': 'p={path}' } }, ...proxyTo(origin.address) }] }],
+  });
+  t.after(() => Promise.all([portico.close(), origin.close()]));
+  await bothPaths(portico, ATTACK, (res, via) => {
+    assert.equal(res.status, 200, via);
+    assertNoInjection(res, via);
+    assert.equal(one(res, 'X-Path'), IN_HEADER, via);
+    assert.equal(one(res, 'X-Add'), `p=${IN_HEADER}`, via);
+  });
+  await stillServing(portico);
+  // Errors Portico makes itself carry the route's edits too (sendError threw from inside relay).
+  await origin.close();
+  const res = await rawRequest(portico.port, `GET ${ATTACK} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+  assert.equal(res.status, 502);
+  assertNoInjection(res, '502');
+  assert.equal(one(res, 'X-Path'), IN_HEADER);
+  await stillServing(portico, 502);
+});
+
+test('request_headers {path} (proxy_set_header X-Uri $uri): the app server gets one escaped X-Uri, no extra line', async (t) => {
+  const origin = await startRecordingOrigin();
+  const portico = await startPortico({ servers: [{ routes: [{ path: '/', request_headers: { set: { 'X-Uri': '{path}' } }, ...proxyTo(origin.address) }] }] });
+  t.after(() => Promise.all([portico.close(), origin.close()]));
+  await bothPaths(portico, ATTACK, (res, via) => assert.equal(res.status, 200, via));
+  await stillServing(portico);
+  assertOriginClean(origin, 'request_headers');
+  assert.equal(origin.requests.length, 3);
+  for (const r of origin.requests.slice(0, 2)) assert.equal(header(r, 'X-Uri'), IN_HEADER);
+});
+
+test('a rewrite capture in the query and {path} after a "?": encoded before the request line', async (t) => {
+  const origin = await startRecordingOrigin();
+  const portico = await startPortico({
+    servers: [
+      {
+        rewrite: [{ match: '^/q/([^/]*)', to: '/x?p={re.1}', flag: 'break' }],
+        routes: [
+          { path: '/', ...proxyTo(origin.address) },
+          { path: '/v/', rewrite: [{ match: '^', to: '/y?v={path}', flag: 'break' }], ...proxyTo(origin.address) },
+        ],
+      },
+    ],
+  });
+  t.after(() => Promise.all([portico.close(), origin.close()]));
+  await bothPaths(portico, '/q/a%0d%0aX:%20y%26z=1', (res, via) => assert.equal(res.status, 200, via));
+  await bothPaths(portico, '/v/a%0d%0aX:%20y', (res, via) => assert.equal(res.status, 200, via));
+  await stillServing(portico);
+  assertOriginClean(origin, 'rewrite');
+  assert.deepEqual(
+    origin.requests.map((r) => r.target),
+    ['/x?p=a%0D%0AX:%20y%26z=1', '/x?p=a%0D%0AX:%20y%26z=1', '/y?v=/v/a%0D%0AX:%20y', '/y?v=/v/a%0D%0AX:%20y', '/plain'],
+  );
+});
+
+test('server-level rewrite to "https://example.test{path}" and a redirect route: the Location is a URI, the process stays up', async (t) => {
+  const portico = await startPortico({
+    servers: [
+      { hosts: ['a.test'], rewrite: [{ match: '^/a', to: 'https://example.test{path}', flag: 'permanent' }], routes: [{ path: '/a', respond: { body: 'no' } }] },
+      { hosts: ['b.test'], routes: [{ path: '/', redirect: { to: 'https://example.test{path}?from={path}' } }] },
+    ],
+  });
+  t.after(() => portico.close());
+  await bothPaths(portico, ATTACK, (res, via) => {
+    assert.equal(res.status, 301, via);
+    assertNoInjection(res, via);
+    assert.equal(one(res, 'Location'), `https://example.test${IN_URI}`, via);
+  });
+  const res = await rawRequest(portico.port, `GET ${ATTACK} HTTP/1.1\r\nHost: b.test\r\nConnection: close\r\n\r\n`);
+  assert.equal(res.status, 302);
+  assertNoInjection(res, 'redirect route');
+  // After the "?", the text is a query value: "/" stays, "%", "&", " " and CR LF are encoded.
+  assert.equal(one(res, 'Location'), `https://example.test${IN_URI}?from=${IN_URI}`);
+  await stillServing(portico, 404);
+  await stillServing(portico, 302, 'b.test');
+});
+
+test('WebSocket: a templated header on the 101, on the request to the app, and on a refusal of the upgrade', async (t) => {
+  const upgrade = (req: OriginRequest, socket: Socket) => {
+    if (header(req, 'Upgrade') === undefined) return jsonAnswer(req);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    return undefined;
+  };
+  const origin = await startRecordingOrigin(upgrade);
+  const ops = { response_headers: { set: { 'X-Path': '{path}' } }, request_headers: { set: { 'X-Uri': '{path}' } } };
+  const portico = await startPortico({
+    servers: [
+      {
+        routes: [
+          { path: '/denied/', ...ops, ...proxyTo(origin.address), access: [{ deny: 'all' }] },
+          { path: '/', ...ops, ...proxyTo(origin.address) },
+        ],
+      },
+    ],
+  });
+  t.after(() => Promise.all([portico.close(), origin.close()]));
+  const handshake = (path: string) =>
+    `GET ${path} HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+  for (const [path, status, value] of [
+    [ATTACK, 101, IN_HEADER],
+    [`/denied${ATTACK}`, 403, `/denied${IN_HEADER}`],
+  ] as const) {
+    const client = await RawClient.connect(portico.port);
+    try {
+      client.write(handshake(path));
+      const res = await client.response();
+      assert.equal(res.status, status);
+      assertNoInjection(res, `${status}`);
+      assert.equal(one(res, 'X-Path'), value);
+    } finally {
+      client.destroy();
+    }
+  }
+  await stillServing(portico);
+  assertOriginClean(origin, 'upgrade');
+  assert.equal(origin.requests.length, 2, 'the refused upgrade never reached the app server');
+  assert.equal(header(origin.requests[0]!, 'X-Uri'), IN_HEADER);
+});
+
+test('nginx.conf through the adapter: add_header $uri, proxy_set_header $uri, rewrite ... $uri permanent, return 302 ...$uri', async (t) => {
+  const origin = await startRecordingOrigin();
+  const conf = (port: number, up: number, temp = TEMP_PATHS) => `events {}
+http {
+    ${temp}
+    access_log off;
+    server {
+        listen 127.0.0.1:${port};
+        rewrite ^/srv/ https://example.test$uri permanent;
+        location /h/ { add_header X-Uri $uri; proxy_pass http://127.0.0.1:${up}; }
+        location /p/ { proxy_set_header X-Uri $uri; proxy_pass http://127.0.0.1:${up}; }
+        location /ret/ { return 302 https://example.test$uri; }
+        location / { proxy_pass http://127.0.0.1:${up}; }
+    }
+}
+`;
+  const portico = await startPortico(nginxConfig(conf(1, origin.port, '')));
+  t.after(() => Promise.all([portico.close(), origin.close()]));
+
+  await bothPaths(portico, `/h${ATTACK}`, (res, via) => {
+    assert.equal(res.status, 200, via);
+    assertNoInjection(res, via);
+    assert.equal(one(res, 'X-Uri'), `/h${IN_HEADER}`, via);
+  });
+  await bothPaths(portico, `/p${ATTACK}`, (res, via) => assert.equal(res.status, 200, via));
+  for (const r of origin.requests.filter((r) => r.target.startsWith('/p/'))) assert.equal(header(r, 'X-Uri'), `/p${IN_HEADER}`);
+  await bothPaths(portico, `/srv${ATTACK}`, (res, via) => {
+    assert.equal(res.status, 301, via);
+    assertNoInjection(res, via);
+    assert.equal(one(res, 'Location'), `https://example.test/srv${IN_URI}`, via);
+  });
+  await bothPaths(portico, `/ret${ATTACK}`, (res, via) => {
+    assert.equal(res.status, 302, via);
+    assertNoInjection(res, via);
+    assert.equal(one(res, 'Location'), `https://example.test/ret${IN_URI}`, via);
+  });
+  await stillServing(portico);
+  assertOriginClean(origin, 'nginx.conf');
+});
+
+test('the same nginx.conf in a real nginx: equal header values for printable paths; nginx writes the CR LF of $uri (and a space in a Location) as they are, Portico encodes them', { skip: !haveNginx() && 'nginx is not installed' }, async (t) => {
+  const origins = [await startRecordingOrigin(), await startRecordingOrigin()];
+  const conf = (port: number, up: number, temp = TEMP_PATHS) => `events {}
+http {
+    ${temp}
+    access_log off;
+    server {
+        listen 127.0.0.1:${port};
+        location /h/ { add_header X-Uri $uri; proxy_pass http://127.0.0.1:${up}; }
+        location /p/ { proxy_set_header X-Uri $uri; proxy_pass http://127.0.0.1:${up}; }
+        location /ret/ { return 302 https://example.test$uri; }
+    }
+}
+`;
+  let nginx: TestNginx | undefined;
+  let prefix: NginxPrefix | undefined;
+  let portico: TestPortico | undefined;
+  t.after(async () => {
+    await Promise.all([portico?.close(), nginx?.close()]);
+    await Promise.all([prefix?.remove(), ...origins.map((o) => o.close())]);
+  });
+  const nginxPort = await freePort();
+  prefix = await makePrefix({ 'nginx.conf': conf(nginxPort, origins[0]!.port) });
+  nginx = await startNginx(prefix, nginxPort);
+  portico = await startPortico(nginxConfig(conf(1, origins[1]!.port, '')));
+  const get = (port: number, path: string) => rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`);
+
+  // A printable path (a space, a "%" decoded from %25): the same header value. In a Location
+  // nginx writes $uri's space as is; Portico a URI (RFC 3986 has no spaces), so "%20".
+  const [n1, p1] = [await get(nginxPort, '/h/a%20b%25c'), await get(portico.port, '/h/a%20b%25c')];
+  assert.equal(p1.status, n1.status);
+  assert.equal(one(p1, 'X-Uri'), one(n1, 'X-Uri'));
+  assert.equal(one(p1, 'X-Uri'), '/h/a b%c');
+  const [n2, p2] = [await get(nginxPort, '/ret/a%20b'), await get(portico.port, '/ret/a%20b')];
+  assert.deepEqual([n2.status, one(n2, 'Location')], [302, 'https://example.test/ret/a b']);
+  assert.deepEqual([p2.status, one(p2, 'Location')], [302, 'https://example.test/ret/a%20b']);
+  await get(nginxPort, '/p/a%20b');
+  await get(portico.port, '/p/a%20b');
+  assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), header(origins[0]!.requests.at(-1)!, 'X-Uri'));
+  assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), '/p/a b');
+
+  // CR LF: nginx (measured with 1.22) sends the injected line; Portico the encoded value.
+  const [nh, ph] = [await get(nginxPort, `/h${ATTACK}`), await get(portico.port, `/h${ATTACK}`)];
+  t.diagnostic(`nginx: X-Uri ${JSON.stringify(all(nh, 'X-Uri'))}, X ${JSON.stringify(all(nh, 'X'))}`);
+  assert.deepEqual([all(nh, 'X-Uri'), all(nh, 'X')], [['/h/a'], ['y']]);
+  assert.deepEqual([all(ph, 'X-Uri'), all(ph, 'X')], [[`/h${IN_HEADER}`], []]);
+  const [nr, pr] = [await get(nginxPort, `/ret${ATTACK}`), await get(portico.port, `/ret${ATTACK}`)];
+  assert.deepEqual([all(nr, 'Location'), all(nr, 'X')], [['https://example.test/ret/a'], ['y']]);
+  assert.deepEqual([all(pr, 'Location'), all(pr, 'X')], [[`https://example.test/ret${IN_URI}`], []]);
+  await get(nginxPort, `/p${ATTACK}`);
+  await get(portico.port, `/p${ATTACK}`);
+  assert.deepEqual(header(origins[0]!.requests.at(-1)!, 'X'), 'y', 'nginx passes the injected line to the app server');
+  assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), `/p${IN_HEADER}`);
+  assertOriginClean(origins[1]!, 'Portico');
+});
