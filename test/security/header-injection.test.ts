@@ -9,8 +9,9 @@
  * the app server (a strictly framing recording origin) saw only well-formed requests, and a
  * second request is still answered. Requests go both over a kept-alive connection (the lean
  * HTTP/1.1 path) and with `Connection: close` (node's http server).
- * The last test runs the same nginx.conf in a real nginx: nginx writes $uri's bytes as they
- * are (it injects the line); Portico's difference is asserted there (docs/differences.md).
+ * The last two tests run the same nginx.conf in a real nginx (it writes $uri's bytes as they
+ * are: it injects the line) and the same Caddyfile in a real Caddy (CR and LF become spaces);
+ * Portico's difference is asserted there (docs/differences.md).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,11 @@ import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
 import type { PorticoConfigInput } from '../../src/config/schema.js';
 import { freePort } from '../helpers/django.js';
 import { haveNginx, makePrefix, startNginx, TEMP_PATHS, type NginxPrefix, type TestNginx } from '../helpers/nginx.js';
+import { haveCaddy, startCaddy, type TestCaddy } from '../helpers/caddy.js';
+import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ATTACK = '/a%0d%0aX:%20y';
 /** The decoded path "/a\r\nX: y" percent-encoded: controls become %0D%0A, the rest stays. */
@@ -283,6 +289,11 @@ http {
   const [n2, p2] = [await get(nginxPort, '/ret/a%20b'), await get(portico.port, '/ret/a%20b')];
   assert.deepEqual([n2.status, one(n2, 'Location')], [302, 'https://example.test/ret/a b']);
   assert.deepEqual([p2.status, one(p2, 'Location')], [302, 'https://example.test/ret/a%20b']);
+  // Non-ASCII: nginx writes the UTF-8 bytes of "é" (read here as latin1), Portico "%C3%A9".
+  const [n3, p3] = [await get(nginxPort, '/h/caf%C3%A9'), await get(portico.port, '/h/caf%C3%A9')];
+  assert.deepEqual([one(n3, 'X-Uri'), one(p3, 'X-Uri')], ['/h/caf\u00c3\u00a9', '/h/caf%C3%A9']);
+  const [n4, p4] = [await get(nginxPort, '/ret/caf%C3%A9'), await get(portico.port, '/ret/caf%C3%A9')];
+  assert.deepEqual([one(n4, 'Location'), one(p4, 'Location')], ['https://example.test/ret/caf\u00c3\u00a9', 'https://example.test/ret/caf%C3%A9']);
   await get(nginxPort, '/p/a%20b');
   await get(portico.port, '/p/a%20b');
   assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), header(origins[0]!.requests.at(-1)!, 'X-Uri'));
@@ -301,4 +312,57 @@ http {
   assert.deepEqual(header(origins[0]!.requests.at(-1)!, 'X'), 'y', 'nginx passes the injected line to the app server');
   assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), `/p${IN_HEADER}`);
   assertOriginClean(origins[1]!, 'Portico');
+});
+
+test('a Caddyfile through the adapter, and the same Caddyfile in a real Caddy: Caddy turns CR LF into spaces, Portico encodes them', { skip: !haveCaddy() && 'caddy is not installed' }, async (t) => {
+  const origins = [await startRecordingOrigin(), await startRecordingOrigin()];
+  const dir = await mkdtemp(join(tmpdir(), 'portico-caddy-'));
+  let caddy: TestCaddy | undefined;
+  let portico: TestPortico | undefined;
+  t.after(async () => {
+    await Promise.all([portico?.close(), caddy?.close()]);
+    await Promise.all([rm(dir, { recursive: true, force: true }), ...origins.map((o) => o.close())]);
+  });
+  const caddyfile = (site: string, up: number) => `{
+  admin off
+  auto_https off
+}
+${site} {
+  handle /h/* {
+    header X-Path {path}
+    reverse_proxy 127.0.0.1:${up}
+  }
+  handle /p/* {
+    reverse_proxy 127.0.0.1:${up} {
+      header_up X-Uri {path}
+    }
+  }
+  handle /r/* {
+    redir https://example.test{path}
+  }
+}
+`;
+  const caddyPort = await freePort();
+  await writeFile(join(dir, 'Caddyfile'), caddyfile(`http://127.0.0.1:${caddyPort}`, origins[0]!.port));
+  caddy = await startCaddy(join(dir, 'Caddyfile'), dir, caddyPort);
+  const { config } = adaptCaddyfile(caddyfile('http://a.test', origins[1]!.port), 'Caddyfile');
+  const servers = (config.servers as Record<string, unknown>[]).map(({ listen: _listen, ...rest }) => rest);
+  portico = await startPortico({ ...config, servers } as unknown as PorticoConfigInput);
+  const get = (port: number, path: string, host: string) => rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  const caddyGet = (path: string) => get(caddyPort, path, `127.0.0.1:${caddyPort}`);
+  const porticoGet = (path: string) => get(portico!.port, path, 'a.test');
+
+  const [ch, ph] = [await caddyGet(`/h${ATTACK}`), await porticoGet(`/h${ATTACK}`)];
+  assert.deepEqual([all(ch, 'X-Path'), all(ch, 'X')], [['/h/a  X: y'], []]);
+  assert.deepEqual([all(ph, 'X-Path'), all(ph, 'X')], [[`/h${IN_HEADER}`], []]);
+  const [cr, pr] = [await caddyGet(`/r${ATTACK}`), await porticoGet(`/r${ATTACK}`)];
+  assert.deepEqual([cr.status, all(cr, 'Location')], [302, ['https://example.test/r/a  X: y']]);
+  assert.deepEqual([pr.status, all(pr, 'Location'), all(pr, 'X')], [302, [`https://example.test/r${IN_URI}`], []]);
+  // Caddy refuses to send the header upstream (Go's client): 502; Portico sends it encoded.
+  const [cp, pp] = [await caddyGet(`/p${ATTACK}`), await porticoGet(`/p${ATTACK}`)];
+  assert.equal(cp.status, 502);
+  assert.equal(pp.status, 200);
+  assert.equal(header(origins[1]!.requests.at(-1)!, 'X-Uri'), `/p${IN_HEADER}`);
+  assertOriginClean(origins[1]!, 'Portico');
+  assert.equal((await porticoGet('/h/plain')).status, 200);
 });
