@@ -26,7 +26,8 @@ import { freePort } from '../helpers/django.js';
 import { haveNginx, makePrefix, startNginx, TEMP_PATHS, type NginxPrefix, type TestNginx } from '../helpers/nginx.js';
 import { haveCaddy, startCaddy, type TestCaddy } from '../helpers/caddy.js';
 import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { h2Request } from '../helpers/tls.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -211,6 +212,37 @@ test('WebSocket: a templated header on the 101, on a refusal of the upgrade, and
     ],
     'the refused upgrade never reached the app server',
   );
+});
+
+test('HTTP/2: {path} in a response header and a redirect is encoded the same way; nothing else reaches the client', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'portico-h2-'));
+  const origin = await startRecordingOrigin();
+  let portico: TestPortico | undefined;
+  t.after(async () => {
+    await Promise.all([portico?.close(), origin.close()]);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  portico = await startPortico({
+    data_dir: dataDir,
+    servers: [
+      {
+        tls: 'internal',
+        routes: [
+          { path: '/r/', redirect: { to: 'https://example.test{path}' } },
+          { path: '/', response_headers: { set: { 'X-Path': '{path}' } }, request_headers: { set: { 'X-Uri': '{path}' } }, ...proxyTo(origin.address) },
+        ],
+      },
+    ],
+  });
+  const ca = await readFile(join(dataDir, 'pki/authorities/local/root.crt'), 'utf8');
+  const res = await h2Request(portico.port, ca, { path: ATTACK });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.headers.filter(([n]) => n === 'x' || n === 'x-path'), [['x-path', IN_HEADER]]);
+  const redirect = await h2Request(portico.port, ca, { path: `/r${ATTACK}` });
+  assert.deepEqual([redirect.status, redirect.headers.filter(([n]) => n === 'location' || n === 'x')], [302, [['location', `https://example.test/r${IN_URI}`]]]);
+  assert.equal((await h2Request(portico.port, ca, { path: '/plain' })).status, 200);
+  assertOriginClean(origin, 'HTTP/2');
+  assert.equal(header(origin.requests[0]!, 'X-Uri'), IN_HEADER);
 });
 
 test('nginx.conf through the adapter: add_header $uri, proxy_set_header $uri, rewrite ... $uri permanent, return 302 ...$uri', async (t) => {
