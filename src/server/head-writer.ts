@@ -5,8 +5,9 @@
  * Every head is checked by the one head serializer's rules (src/http/head.ts) before node
  * sees it, and refused with a HeadError: node's writeHead would throw ERR_INVALID_CHAR
  * halfway, with the response's status already changed (a fallback 500 then went out as
- * "500 Found"), and node's HTTP/2 side sends a CR LF in a value without a word. The lean
- * response (src/server/lean) writes through the serializer itself.
+ * "500 Found"), and node's HTTP/2 writeHead does not check values at all (a header holding
+ * CR LF went missing without an error). The lean response (src/server/lean) writes through
+ * the serializer itself.
  *
  * HTTP/2 has no reason phrase (RFC 9113 §8.3.2; node warns when given one) and forbids
  * connection-specific headers (RFC 9113 §8.2.2; node throws on them): they are dropped here,
