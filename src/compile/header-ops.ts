@@ -18,6 +18,9 @@ export interface HeaderOps {
 /** The statuses nginx's add_header (without `always`) applies to (ngx_http_headers_filter). */
 const SUCCESS: ReadonlySet<number> = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
+/** Values are header values: request text in them is escaped as such (template.ts). */
+const HEADER = { context: 'header' } as const;
+
 export const NO_HEADER_OPS: HeaderOps = { drop: new Set(), append: [], empty: true };
 
 export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
@@ -27,11 +30,11 @@ export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
   for (const name of cfg.remove ?? []) drop.add(name.toLowerCase());
   for (const [name, value] of Object.entries(cfg.set ?? {})) {
     drop.add(name.toLowerCase());
-    append.push([name, compileTemplate(value)]);
+    append.push([name, compileTemplate(value, HEADER)]);
   }
   for (const [name, value] of Object.entries(cfg.add ?? {})) {
-    if (typeof value === 'string') append.push([name, compileTemplate(value)]);
-    else append.push([name, compileTemplate(value.value), value.success_only]);
+    if (typeof value === 'string') append.push([name, compileTemplate(value, HEADER)]);
+    else append.push([name, compileTemplate(value.value, HEADER), value.success_only]);
   }
   if (drop.size === 0 && append.length === 0) return NO_HEADER_OPS;
   return { drop, append, empty: false };

@@ -13,6 +13,7 @@ import type { RewriteRuleConfig } from '../config/schema.js';
 import { compileRewriteRegex } from '../config/rewrite-syntax.js';
 import { compileTemplate, type Template } from './template.js';
 import { encodePath } from '../http/normalize-path.js';
+import { uriFromBytes } from '../http/escape.js';
 import type { Exchange } from '../server/exchange.js';
 
 interface Rule {
@@ -48,7 +49,7 @@ function compileRule(rule: RewriteRuleConfig): Rule {
   const redirect = rule.flag === 'permanent' ? 301 : rule.flag === 'redirect' || absolute ? 302 : undefined;
   return {
     regex: compileRewriteRegex(rule.match),
-    to: compileTemplate(target, { escapeCaptures: redirect !== undefined }),
+    to: compileTemplate(target, { context: redirect !== undefined ? 'location' : 'path' }),
     addArgs,
     redirect,
     flag: rule.flag === 'last' || rule.flag === 'break' ? rule.flag : undefined,
@@ -74,7 +75,10 @@ function run(rules: readonly Rule[], ex: Exchange): RewriteResult {
     let args = rule.addArgs ? oldArgs : '';
     if (q >= 0) {
       path = value.slice(0, q);
-      const own = value.slice(q + 1);
+      // The query goes upstream as it is, so what is not a query byte is encoded: the template
+      // escaped its own placeholders after a "?", but a "?" may also come from one before it
+      // (a decoded {path} holding "%3F"), and a space or CR LF must not reach the request line.
+      const own = uriFromBytes(value.slice(q + 1));
       args = rule.addArgs && oldArgs !== '' ? `${own}&${oldArgs}` : own;
     }
     ex.path = path;

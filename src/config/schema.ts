@@ -12,6 +12,7 @@ import { proxyTarget, upstreamPool, UPSTREAM_NAME } from './upstream-schema.js';
 import { routeMatch } from './match-schema.js';
 import * as shield from './shield-schema.js';
 import { checkRewriteRegex } from './rewrite-syntax.js';
+import { isFieldValue, isRequestTarget } from '../http/head.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -21,10 +22,19 @@ const listen = z.string().superRefine((v, ctx) => {
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
 
+/**
+ * Config text that lands in a response or request head is refused when the config is loaded
+ * if no head may carry it (src/http/head.ts), rather than refused on every request.
+ */
+const FIELD_TEXT = 'a header value may hold printable characters, spaces and tabs, not CR, LF or other controls (RFC 9110 §5.5)';
+const fieldText = z.string().refine(isFieldValue, FIELD_TEXT);
+/** A rewrite target (a decoded path, encoded again on the way out, or a Location): no controls. */
+const noControls = (v: string) => !/[\x00-\x1f\x7f]/.test(v);
+
 const headerOps = z
   .object({
-    set: z.record(headerName, z.string()).optional().describe('Replace these headers (placeholders such as {host} allowed)'),
-    add: z.record(headerName, z.string()).optional().describe('Append these headers, keeping existing ones'),
+    set: z.record(headerName, fieldText).optional().describe('Replace these headers (placeholders such as {host} allowed)'),
+    add: z.record(headerName, fieldText).optional().describe('Append these headers, keeping existing ones'),
     remove: z.array(headerName).optional().describe('Remove these headers'),
   })
   .strict();
@@ -40,10 +50,10 @@ const responseHeaderOps = z
       .record(
         headerName,
         z.union([
-          z.string(),
+          fieldText,
           z
             .object({
-              value: z.string(),
+              value: fieldText,
               success_only: z.boolean().default(false).describe('Only on 200, 201, 204, 206, 301, 302, 303, 304, 307 and 308 responses'),
             })
             .strict(),
@@ -66,7 +76,7 @@ const proxy = z
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
     buffering: shield.buffering,
     redirect: z
-      .array(z.object({ from: z.string().min(1), to: z.string() }).strict())
+      .array(z.object({ from: z.string().min(1), to: fieldText }).strict())
       .optional()
       .describe(
         "Rewrites the upstream's Location header (nginx proxy_redirect): the first 'from' it starts with is replaced by 'to', " +
@@ -82,6 +92,7 @@ const proxy = z
     path_prefix: z
       .string()
       .startsWith('/')
+      .refine(isRequestTarget, 'the path sent upstream cannot hold spaces or control characters (RFC 9112 §3.2)')
       .optional()
       .describe(
         "Replaces the route's prefix (or strip_prefix) in the path sent upstream, literally, as nginx's proxy_pass with a URI part: " +
@@ -103,7 +114,7 @@ const rewriteRule = z
         if (err) ctx.addIssue({ code: 'custom', message: err });
       })
       .describe('Regular expression tested against the normalized path; a leading (?i) ignores case'),
-    to: z.string().min(1).describe('New path (placeholders such as {re.1} allowed); "http://", "https://" or "{scheme}" at the start makes it a redirect'),
+    to: z.string().min(1).refine(noControls, 'must not hold CR, LF or other control characters').describe('New path (placeholders such as {re.1} allowed); "http://", "https://" or "{scheme}" at the start makes it a redirect'),
     flag: z
       .enum(['last', 'break', 'redirect', 'permanent'])
       .optional()
@@ -115,14 +126,14 @@ const respond = z
   .object({
     status: z.number().int().min(100).max(599).default(200),
     body: z.string().default(''),
-    headers: z.record(headerName, z.string()).optional(),
+    headers: z.record(headerName, fieldText).optional(),
     close: z.boolean().default(false).describe('Close the connection without answering (nginx return 444); status, body and headers are ignored'),
   })
   .strict();
 
 const redirect = z
   .object({
-    to: z.string().min(1).describe('Target; placeholders such as {host} and {uri} allowed'),
+    to: z.string().min(1).refine(isFieldValue, FIELD_TEXT).describe('Target; placeholders such as {host} and {uri} allowed'),
     status: z.union([z.literal(301), z.literal(302), z.literal(303), z.literal(307), z.literal(308)]).default(302),
   })
   .strict();

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { duration, size, optionalSize, rate } from './zod-units.js';
 import { isCidrList } from '../http/cidr.js';
+import { isFieldValue } from '../http/head.js';
 import { isPasswordHash } from '../shield/password-hash.js';
 
 /** Toward clients, on every listener (read before a virtual host is known, as nginx's http-level settings). */
@@ -59,7 +60,7 @@ export const access = z
 
 export const basicAuth = z
   .object({
-    realm: z.string().default('Restricted'),
+    realm: z.string().refine(isFieldValue, 'the realm is sent in a header: no CR, LF or other controls').default('Restricted'),
     users: z
       .record(
         z.string().regex(/^[^:\s]+$/, 'a user name has no colon or space'),

@@ -5,7 +5,7 @@ import type { RouteContext, RouteHandler } from './handler.js';
 import { send } from './send.js';
 
 export function redirectHandler(cfg: NonNullable<RouteConfig['redirect']>, ctx: RouteContext): RouteHandler {
-  const location = compileTemplate(cfg.to);
+  const location = compileTemplate(cfg.to, { context: 'location' });
   const status = cfg.status;
   const ops = ctx.responseHeaders;
   return {

@@ -38,5 +38,15 @@ export function normalizePath(raw: string): string | undefined {
 
 /** Percent-encodes a decoded path for sending upstream (keeps '/' and RFC 3986 pchars). */
 export function encodePath(path: string): string {
-  return encodeURI(path).replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
+  let encoded: string;
+  try {
+    encoded = encodeURI(path);
+  } catch {
+    // A lone surrogate (a rewrite capture that split an emoji in two) has no UTF-8 form and
+    // makes encodeURI throw: it becomes U+FFFD, as src/http/escape.ts does.
+    encoded = encodeURI(path.replace(LONE_SURROGATE, '\uFFFD'));
+  }
+  return encoded.replace(/[?#]/g, (c) => (c === '?' ? '%3F' : '%23'));
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -12,7 +12,7 @@ import { classifyUpstreamError } from './upstream-error.js';
 import { sendError } from '../handlers/send.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { H1Pool } from '../upstream/h1/pool.js';
-import type { ResponseSink, UpstreamError, UpstreamExchangeControl, UpstreamRequest } from '../upstream/h1/types.js';
+import { REQUEST_HEAD_REFUSED, type ResponseSink, type UpstreamError, type UpstreamExchangeControl, type UpstreamRequest } from '../upstream/h1/types.js';
 import { ResponseBuffer, bufferable, type ResponseBufferingOptions } from '../buffering/response-buffer.js';
 import { SendTimer } from '../limits/send-timer.js';
 
@@ -221,6 +221,11 @@ class Relay implements ResponseSink {
     // 400 from the server's parser. Neither is an upstream failure.
     if (this.#clientGone) return; // the observer was told when the client left
     if (this.#settled || err.code === 'CLIENT_BODY') return void this.observer?.onSettled(null);
+    if (err.code === REQUEST_HEAD_REFUSED) {
+      this.observer?.onSettled(null);
+      this.target.log.error('request head refused', { route: ex.routeName, upstream: this.target.address, method: ex.req.method, uri: ex.req.url, err: err.message });
+      return void sendError(ex, 500, this.target.responseHeaders);
+    }
     if (retryable && this.attempt < STALE_RETRIES && !ex.res.headersSent && IDEMPOTENT.has(this.req.method)) {
       // A keep-alive race: the same server again on a new connection; the same attempt.
       this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.opts, this.attempt + 1, this.observer), true);

@@ -13,6 +13,7 @@ import type { ErrorLog } from '../log/error-log.js';
 import { clientResponseHeaders } from './response-headers.js';
 import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { classifyUpstreamError } from './upstream-error.js';
+import { checkRequest, HeadError, responseHead } from '../http/head.js';
 import type { Transport } from '../upstream/transport.js';
 
 export interface TunnelTarget {
@@ -30,6 +31,12 @@ export const openTunnels = new Set<Duplex>();
 export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[]): void {
   ex.upstream = target.address;
   const transport = target.transport;
+  try {
+    // node's client would throw on a head it refuses; the serializer's rules say so first.
+    checkRequest(ex.req.method ?? '', path, headers);
+  } catch (err) {
+    return refused(ex, client, target, 500, err as HeadError);
+  }
   const upstreamReq = request({
     createConnection: () => transport.dial(),
     method: ex.req.method,
@@ -75,7 +82,12 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     // delimited by the close), so say so.
     const headers = withOps(target, clientResponseHeaders(res.rawHeaders, status), ex, status);
     headers.push('Connection', 'close');
-    writeHead(client, status, headers, res.statusMessage);
+    try {
+      writeHead(client, status, headers, res.statusMessage);
+    } catch (err) {
+      res.destroy();
+      return refused(ex, client, target, 502, err as HeadError);
+    }
     res.on('data', (chunk: Buffer) => {
       ex.bytesSent += chunk.length;
       client.write(chunk);
@@ -92,7 +104,12 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     // Upgrade and Connection are hop-by-hop but are the handshake itself: keep them.
     const headers = withOps(target, clientResponseHeaders(res.rawHeaders, 101), ex, 101);
     headers.push('Connection', 'Upgrade', 'Upgrade', res.headers.upgrade ?? 'websocket');
-    writeHead(client, 101, headers, res.statusMessage);
+    try {
+      writeHead(client, 101, headers, res.statusMessage);
+    } catch (err) {
+      upstream.destroy();
+      return refused(ex, client, target, 502, err as HeadError);
+    }
     if (upstreamHead.length > 0) client.write(upstreamHead);
     splice(client, upstream);
   });
@@ -112,11 +129,16 @@ function withOps(target: TunnelTarget, headers: string[], ex: Exchange, status: 
   return target.responseHeaders.empty ? headers : applyHeaderOps(target.responseHeaders, headers, ex, status);
 }
 
+/** Writes a head through the serializer (src/http/head.ts); throws its HeadError before writing. */
 function writeHead(socket: Duplex, status: number, headers: string[], message?: string): void {
-  if (!socket.writable) return;
-  let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  socket.write(head + '\r\n', 'latin1');
+  const head = responseHead(status, message || STATUS_CODES[status] || '', headers);
+  if (socket.writable) socket.write(head, 'latin1');
+}
+
+/** A head the serializer refused (request to the upstream, or the answer to the client): one line, a plain error, closed. */
+function refused(ex: Exchange, client: Duplex, target: TunnelTarget, status: number, err: HeadError): void {
+  target.log.error('upgrade head refused', { route: ex.routeName, status, method: ex.req.method, uri: ex.req.url, err: err?.message });
+  refuseUpgrade(ex, client, status);
 }
 
 /**

@@ -4,13 +4,15 @@
  * header_timeout): the right 4xx/5xx, then the connection is closed, since its framing can no
  * longer be trusted.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { responseHead } from '../http/head.js';
 import type { ErrorLog } from '../log/error-log.js';
 
-const RESPONSES: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
-  HPE_HEADERS_TIMEOUT: '408 Request Timeout',
+const RESPONSES: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_HEADERS_TIMEOUT: 408,
 };
 
 /**
@@ -34,9 +36,11 @@ export function onClientError(err: Error & { code?: string }, socket: Socket, lo
     socket.destroy();
     return;
   }
-  const status = RESPONSES[err.code ?? ''] ?? (unknownMethod(err) ? '501 Not Implemented' : '400 Bad Request');
+  const status = RESPONSES[err.code ?? ''] ?? (unknownMethod(err) ? 501 : 400);
   log.debug('bad request from client', { client: socket.remoteAddress, code: err.code, status });
-  const body = status + '\n';
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  const reason = STATUS_CODES[status]!;
+  const body = `${status} ${reason}\n`;
+  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length), 'Connection', 'close'];
+  socket.end(responseHead(status, reason, headers) + body);
   socket.destroySoon?.();
 }

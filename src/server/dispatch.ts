@@ -108,6 +108,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
     if (maps) ex.maps = maps;
     ex.head = head;
+    ex.errorLog = errorLog;
     ex.contentLength = contentLength;
     // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
     const status =
@@ -190,8 +191,9 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (--inFlight.count === 0) inFlight.onIdle?.();
   }
 
-  function failed(ex: Exchange, route: Route, err: unknown): void {
-    errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
+  /** A bug in routing or a handler, or a head refused (src/http/head.ts): one log line and a 500. */
+  function failed(ex: Exchange, err: unknown): void {
+    errorLog.error('handler failed', { route: ex.routeName, err: (err as Error)?.stack ?? String(err) });
     if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
     else ex.res.destroy();
   }
@@ -241,12 +243,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
     res.once('close', () => finish(ex));
-    const route = choose(ex, vhost);
-    if (route === undefined) return;
+    // Route choice runs request text through rewrites, maps and templates: inside the boundary too.
     try {
-      route.handler.handle(ex);
+      const route = choose(ex, vhost);
+      if (route !== undefined) route.handler.handle(ex);
     } catch (err) {
-      failed(ex, route, err);
+      failed(ex, err);
     }
   }
 
@@ -304,7 +306,14 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const prepared = prepare(req, res);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
-    const route = choose(ex, vhost);
+    let route: Route | undefined;
+    try {
+      route = choose(ex, vhost);
+    } catch (err) {
+      res.once('close', () => finish(ex));
+      failed(ex, err);
+      return;
+    }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
@@ -325,7 +334,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     try {
       route.handler.handle(ex);
     } catch (err) {
-      failed(ex, route, err);
+      failed(ex, err);
     }
   }
 

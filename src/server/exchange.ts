@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NO_MAPS, type CompiledMaps } from '../compile/maps.js';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
+import type { ErrorLog } from '../log/error-log.js';
 
 export class Exchange {
   /** The location that matched, for logs ("servers[0].routes[1] /api/"). */
@@ -34,6 +35,8 @@ export class Exchange {
   abortUpstream: (() => void) | null = null;
   /** Writes the response head the way this request's protocol needs (HTTP/2 differs). */
   head: HeadWriter = writeHeadH1;
+  /** The server's error log, for a response head refused while sending (handlers/send.ts). */
+  errorLog: ErrorLog | null = null;
   /** A Set-Cookie value Portico adds to the proxied response (sticky sessions), or null. */
   setCookie: string | null = null;
   /** The request's Content-Length, or -1 without one (no body, or chunked). */

@@ -23,6 +23,7 @@ import type { RouteHandler } from '../handlers/handler.js';
 import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { compileTemplate, type Template } from '../compile/template.js';
 import { rejectRequest } from '../limits/discard.js';
+import { responseHead } from '../http/head.js';
 import { AccessList } from './access-list.js';
 import { BasicAuth, loadUsers, type Outcome } from './basic-auth.js';
 import type { PasswordChecks } from './password-checks.js';
@@ -88,15 +89,33 @@ function wrap(inner: RouteHandler, ops: HeaderOps, check: Check): RouteHandler {
   return guarded;
 }
 
-/** A refusal on a raw upgrade socket (the response object is detached from it by then). */
+/**
+ * A refusal on a raw upgrade socket (the response object is detached from it by then),
+ * written by the head serializer; a head it refuses (a route's header edit) becomes one log
+ * line and the same refusal without the route's edits.
+ */
 function refuseUpgrade(ex: Exchange, socket: Duplex, status: number, ops: HeaderOps, extra?: string[]): void {
   const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
-  let headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length), ...(extra ?? [])];
-  if (!ops.empty) headers = applyHeaderOps(ops, headers, ex);
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length), ...(extra ?? [])];
+  const reason = STATUS_CODES[status] ?? '';
+  let head: string | undefined;
+  try {
+    head = responseHead(status, reason, [...(ops.empty ? headers : applyHeaderOps(ops, headers, ex)), 'Connection', 'close']);
+  } catch (err) {
+    ex.errorLog?.error('response head refused', { route: ex.routeName, status, method: ex.req.method, uri: ex.req.url, err: (err as Error)?.message });
+    head = plainHead(status, reason, headers);
+  }
   ex.res.statusCode = status; // for the access log
-  if (socket.writable) socket.end(`${head}Connection: close\r\n\r\n${body}`);
+  if (head === undefined) socket.destroy();
+  else if (socket.writable) socket.end(head + body);
+}
+
+function plainHead(status: number, reason: string, headers: string[]): string | undefined {
+  try {
+    return responseHead(status, reason, [...headers, 'Connection', 'close']);
+  } catch {
+    return undefined;
+  }
 }
 
 function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string): Check {

@@ -6,8 +6,9 @@
  * byte for byte against node's in test/server/lean-h1.test.ts.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { fieldLines, statusLine } from '../../http/head.js';
 
 export interface ResponseOwner {
   /** The response is complete on the wire (or the socket is gone): the next request may start. */
@@ -75,12 +76,12 @@ export class LeanResponse extends EventEmitter {
     if (this.#head !== null) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
     const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
     const headers = (typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders) ?? [];
-    if (!(status >= 100 && status <= 999)) throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: 'ERR_HTTP_INVALID_STATUS_CODE' });
+    const message = reason || STATUS_CODES[status] || 'unknown';
+    // The serializer refuses a bad head (HeadError) before anything here has changed.
+    let head = statusLine(status, message) + fieldLines(headers);
     this.statusCode = status;
-    this.statusMessage = reason || STATUS_CODES[status] || 'unknown';
-    if (/[\r\n]/.test(this.statusMessage)) throw Object.assign(new TypeError('Invalid character in statusMessage'), { code: 'ERR_INVALID_CHAR' });
+    this.statusMessage = message;
     if (status === 204 || status === 304 || (status >= 100 && status <= 199)) this.#hasBody = false;
-    let head = `HTTP/1.1 ${status} ${this.statusMessage}${CRLF}`;
     let date = false;
     let connection = false;
     let contentLength = false;
@@ -88,9 +89,6 @@ export class LeanResponse extends EventEmitter {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       const value = headers[i + 1]!;
-      validateHeaderName(name);
-      validateHeaderValue(name, value);
-      head += `${name}: ${value}${CRLF}`;
       switch (name.length) {
         case 4:
           if (name.toLowerCase() === 'date') date = true;

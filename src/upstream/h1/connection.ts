@@ -17,7 +17,8 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
 import { LENIENT_CHUNKED_LENGTH, closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
-import { UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
+import { REQUEST_HEAD_REFUSED, UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
+import { requestHead } from '../../http/head.js';
 
 export interface ConnectionOwner {
   /** The response is complete and the connection can carry another request (state 'free'). */
@@ -33,6 +34,7 @@ export interface ConnectionOwner {
 export type ConnectionState = 'idle' | 'busy' | 'free' | 'closed';
 
 const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
+const TE_CHUNKED = 'Transfer-Encoding: chunked\r\n';
 
 export class UpstreamConnection implements UpstreamExchangeControl {
   readonly socket: Socket;
@@ -124,6 +126,15 @@ export class UpstreamConnection implements UpstreamExchangeControl {
       sink.onError(new UpstreamError('BUSY', `upstream connection is ${this.#state}`), false);
       return;
     }
+    let head: string;
+    try {
+      head = requestHead(req.method, req.path, req.headers, req.body !== null && req.chunked ? TE_CHUNKED : '');
+    } catch (err) {
+      // Nothing was written: not the upstream's failure, and not one to retry (types.ts).
+      this.destroy();
+      sink.onError(new UpstreamError(REQUEST_HEAD_REFUSED, (err as Error).message), false);
+      return;
+    }
     this.#state = 'busy';
     this.#sink = sink;
     this.#skipBody = req.method === 'HEAD';
@@ -137,11 +148,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
     this.#bypass = false;
     this.#bodyLeft = 0;
     sink.bind(this);
-    const h = req.headers;
-    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
-    if (req.body !== null && req.chunked) head += 'Transfer-Encoding: chunked\r\n';
-    this.socket.write(head + '\r\n', 'latin1');
+    this.socket.write(head, 'latin1');
     if (this.#connected) {
       this.socket.setTimeout(req.readTimeout);
       this.#body = req.body === null ? null : new BodyPump(req.body, this.socket, req.chunked, this);

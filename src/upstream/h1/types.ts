@@ -46,7 +46,13 @@ export interface UpstreamExchangeControl {
   abort(): void;
 }
 
-export type UpstreamErrorCode = 'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'BAD_RESPONSE' | 'CLOSED' | string;
+export type UpstreamErrorCode = 'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'BAD_RESPONSE' | 'CLOSED' | typeof REQUEST_HEAD_REFUSED | string;
+
+/**
+ * The request head could not be written (src/http/head.ts refused it): nothing reached the
+ * upstream, so it is not the upstream's failure (no passive-health mark, no retry) but a 500.
+ */
+export const REQUEST_HEAD_REFUSED = 'REQUEST_HEAD_REFUSED';
 
 export class UpstreamError extends Error {
   constructor(
