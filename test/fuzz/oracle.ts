@@ -74,7 +74,7 @@ class Invalid extends Error {
 }
 
 function lenientHead(buf: Buffer, at: number): LenientHead | undefined {
-  while (buf[at] === 0x0d && buf[at + 1] === 0x0a) at += 2;
+  while (buf[at] === 0x0d || buf[at] === 0x0a) at += 1;
   let end = buf.indexOf('\n', at);
   if (end < 0) end = buf.length;
   const line = buf.subarray(at, end).toString('latin1').replace(/\r$/, '').replace(/^[\r\n]+/, '');
@@ -99,7 +99,7 @@ export function readRequests(buf: Buffer): RefReading {
     }
     if (step === 'incomplete') {
       const rest = buf.subarray(at).toString('latin1');
-      return { requests, tail: /^(\r\n)*$/.test(rest) ? { kind: 'end' } : { kind: 'incomplete' }, closeAfter };
+      return { requests, tail: /^(\r?\n)*$/.test(rest) ? { kind: 'end' } : { kind: 'incomplete' }, closeAfter };
     }
     if (closed) step.req.afterClose = true;
     requests.push(step.req);
@@ -111,8 +111,13 @@ export function readRequests(buf: Buffer): RefReading {
 }
 
 function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; last: boolean } | 'incomplete' {
-  // RFC 9112 §2.2: empty lines before a request-line are ignored.
-  while (buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
+  // RFC 9112 §2.2: empty lines before a request-line are ignored (a bare LF one too: it
+  // cannot start a request, so ignoring it changes no framing).
+  for (;;) {
+    if (buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
+    else if (buf[start] === 0x0a) start += 1;
+    else break;
+  }
   if (start >= buf.length) return 'incomplete';
   const headEnd = buf.indexOf('\r\n\r\n', start);
   if (headEnd < 0) {
@@ -214,7 +219,7 @@ function readChunked(buf: Buffer, start: number): { body: Buffer; used: number }
     }
     const line = buf.subarray(at, lineEnd).toString('latin1');
     if (/[\r\n\0]/.test(line)) throw new Invalid('chunk-line', true);
-    const m = /^([0-9A-Fa-f]+)((?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*)$/.exec(line);
+    const m = /^([0-9A-Fa-f]+)((?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]*|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*)$/.exec(line);
     if (!m) throw new Invalid('chunk-size', true);
     if (m[1]!.length > 12) throw new Invalid('chunk-size-overflow', true);
     const n = parseInt(m[1]!, 16);
@@ -314,7 +319,7 @@ export function readResponses(buf: Buffer, methods: readonly string[], ended: bo
     const res: ClientResponse = { status, headers, body };
     if (h('content-type')[0] === 'application/json') {
       try {
-        const j = JSON.parse(body.toString('latin1')) as { seq: number; method: string; target: string };
+        const j = JSON.parse(body.toString('utf8')) as { seq: number; method: string; target: string };
         if (typeof j.seq === 'number') res.origin = j;
       } catch {
         // not the origin's answer
@@ -378,6 +383,8 @@ export interface Verdict {
   outcome: string;
   /** Origin requests that the reference refuses (matched to the invalid tail). */
   acceptedInvalid: number;
+  /** Requests forwarded although the reference refuses their framing (see runner: judged against nginx). */
+  framingAccepted: { index: number; reason: string }[];
   statuses: number[];
 }
 
@@ -515,12 +522,18 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
   const problems: Problem[] = [];
   const add = (cls: string, severity: Severity, detail: string) => problems.push({ class: cls, severity, detail });
   let acceptedInvalid = 0;
-  // 1. Every origin request is one the client sent, in order, with its body and headers.
+  // 1. Every origin request is one the client sent, with its body and headers. Pipelined
+  // requests may reach the origin in any order (over several upstream connections); a proxy
+  // may cut a fragment off (nginx does).
   const outcome: string[] = expected.map(() => '-');
-  let next = 0;
+  const framingAccepted: number[] = [];
   for (const o of obs.origin) {
-    let i = next;
-    while (i < expected.length && !(expected[i]!.method === o.method && forwardedTarget(expected[i]!.target) === o.target)) i++;
+    const same = (e: Expected) => {
+      const t = forwardedTarget(e.target);
+      return e.method === o.method && (t === o.target || t.split('#')[0] === o.target);
+    };
+    let i = 0;
+    while (i < expected.length && !(outcome[i] === '-' && same(expected[i]!))) i++;
     if (denied(o.target)) add('route-bypass', 'critical', `the origin received ${o.target}, which an app reads as ${appPath(o.target)}: a denied route`);
     if (i >= expected.length && o.target.includes('/smuggled/')) {
       add('smuggled-request', 'critical', `the origin received ${o.method} ${o.target}, which the client only sent inside a body`);
@@ -531,12 +544,11 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
       continue;
     }
     const e = expected[i]!;
-    next = i + 1;
     outcome[i] = 'F';
     if (e.afterClose) add('after-close-processed', 'low', `acted on ${e.method} ${e.target}, sent after a request that ends the connection`);
     if (e.invalid) {
       acceptedInvalid++;
-      if (e.invalid.framing) add('framing-accepted', 'high', `forwarded a request the reference refuses for its framing (${e.invalid.reason})`);
+      if (e.invalid.framing) framingAccepted.push(i);
     }
     if (e.body !== undefined && !e.body.equals(o.body)) {
       add('body-differs', 'critical', `the origin received a body of ${o.body.length} bytes ${escape(o.body.subarray(0, 80))}, the client sent ${e.body.length} bytes ${escape(e.body.subarray(0, 80))}`);
@@ -558,7 +570,10 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
     else if (k >= expected.length || forwardedTarget(expected[k]!.target) !== r.origin.target)
       add('response-order', 'high', `response ${k} answers ${r.origin.target}, but request ${k} was ${expected[k] ? forwardedTarget(expected[k]!.target) : 'never sent'}`);
   });
-  if (reading.rest === 'garbage' && (tail === undefined || tail.kind !== 'invalid')) add('response-garbage', 'medium', `the client received bytes that are not a response: ${reading.garbage}`);
+  // Bytes after a last "Connection: close" response are never read as a response.
+  const lastClose = reading.responses.length > 0 && /close/i.test(values(reading.responses.at(-1)!.headers, 'connection').join(','));
+  if (reading.rest === 'garbage' && !(obs.closed && lastClose) && (tail === undefined || tail.kind !== 'invalid'))
+    add('response-garbage', 'medium', `the client received bytes that are not a response: ${reading.garbage}`);
   // 3. No stall: a proxy answers every complete request or closes.
   if (obs.timedOut && (tail === undefined || tail.kind !== 'incomplete')) {
     add('stall', 'high', `no answer and no close within the bound: ${reading.responses.length} of ${expected.length} answered`);
@@ -566,7 +581,13 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
   if (obs.h2) {
     outcome[0] = obs.origin.length > 0 ? 'F' : obs.h2.status !== undefined ? String(obs.h2.status) : (obs.h2.error ?? 'error');
   }
-  return { problems, outcome: outcome.join(' '), acceptedInvalid, statuses: reading.responses.map((r) => r.status) };
+  return {
+    problems,
+    outcome: outcome.join(' '),
+    acceptedInvalid,
+    framingAccepted: framingAccepted.map((index) => ({ index, reason: expected[index]!.invalid!.reason })),
+    statuses: reading.responses.map((r) => r.status),
+  };
 }
 
 /** Bytes as a JS string literal body: printable ASCII kept, the rest \xNN / \r / \n. */

@@ -78,6 +78,7 @@ export function fuzzAnswer(req: OriginRequest): string {
 function porticoRoutes(origin: string) {
   return [
     { path: '/denied/', respond: { status: 403, body: 'denied\n' } },
+    { path: '= /__health', respond: { status: 200, body: 'ok\n' } },
     { path: '/stream/', proxy: { to: origin, buffering: { request: false } } },
     { path: '/', proxy: { to: origin } },
   ];
@@ -101,6 +102,7 @@ http {
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header X-Forwarded-Host $host;
     location /denied/ { return 403 "denied\\n"; }
+    location = /__health { return 200 "ok\\n"; }
     location /stream/ { proxy_request_buffering off; proxy_pass http://origin; }
     location / { proxy_pass http://origin; }
   }
@@ -169,7 +171,7 @@ async function exchangeH1(port: number, c: H1Case, methods: string[], wanted: nu
     const got = readResponses(received, methods, false);
     const done = got.responses.length >= wanted && got.rest !== 'partial';
     if (done) {
-      if (lingerUntil === 0) lingerUntil = now + (incomplete ? 100 : 15);
+      if (lingerUntil === 0) lingerUntil = now + (incomplete ? 100 : 10);
       if (now >= lingerUntil) break;
     } else lingerUntil = 0;
     if (now - start >= stallMs) {
@@ -186,7 +188,7 @@ async function exchangeH1(port: number, c: H1Case, methods: string[], wanted: nu
 }
 
 /** Waits until the origin has seen no new request for `quiet` ms (bounded). */
-async function settle(origin: RecordingOrigin, quiet = 25, bound = 1000): Promise<void> {
+async function settle(origin: RecordingOrigin, quiet = 15, bound = 1000): Promise<void> {
   const end = Date.now() + bound;
   // Victims keep the origin busy: only the case's own requests count.
   let seen = origin.requests.length;
@@ -578,8 +580,18 @@ async function runH1(rig: Rig, c: H1Case, stallMs: number, report: FuzzReport): 
   if (n && rig.originN) {
     const obsN: Observation = { proxy: 'nginx', ...n, origin: rig.originN.requests.slice(markN), unframed: rig.originN.unframed.length - unframedN };
     verdictN = judge(c, expected, obsN, reading.tail, false);
-    for (const pr of verdictN.problems) bump(report.nginxControl, pr.class);
+    for (const f of verdictN.framingAccepted) verdictN.problems.push({ class: 'framing-accepted', severity: 'high', detail: `request ${f.index} (${f.reason})` });
+    for (const pr of verdictN.problems) {
+      bump(report.nginxControl, pr.class);
+      if (process.env.FUZZ_DEBUG) console.log(`nginx control: case ${c.index} ${pr.class}: ${pr.detail}`);
+    }
     compare(verdictP, verdictN, expected.length, problems, report);
+  }
+  // Framing the reference refuses: a finding unless nginx took the same request (then both
+  // readings agree and the reference is merely stricter than the RFC's MAYs).
+  for (const f of verdictP.framingAccepted) {
+    if (verdictN?.outcome.split(' ')[f.index] === 'F') bump(report.comparison, 'framing both accept');
+    else problems.push({ class: 'framing-accepted', severity: 'high', detail: `forwarded request ${f.index}, which the reference refuses for its framing (${f.reason})${verdictN ? `; nginx answered ${verdictN.outcome.split(' ')[f.index]}` : ''}` });
   }
   return {
     problems,
@@ -632,6 +644,7 @@ async function runH2(rig: Rig, c: H2Case, stallMs: number, report: FuzzReport): 
   };
   const verdict = judge(c, expected, obs, undefined, true);
   const problems = [...verdict.problems];
+  for (const f of verdict.framingAccepted) problems.push({ class: 'framing-accepted', severity: 'high', detail: `forwarded a request the reference refuses for its framing (${f.reason})` });
   // The stream's own answer: the origin's JSON must name this stream's request.
   if (ex.body.length > 0 && ex.status === 200) {
     try {
