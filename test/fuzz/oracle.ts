@@ -28,7 +28,7 @@ import { HOST } from './generate.js';
 export interface RefRequest {
   /** A fault that does not change where the request ends (target, Host, a field value): a server must refuse it, yet what follows is still read. */
   invalid?: string;
-  /** Sent after a request that ends the connection (Connection: close, HTTP/1.0, Upgrade): a server must not act on it. */
+  /** Sent after a request that ends the connection (Connection: close, HTTP/1.0): a server must not act on it. */
   afterClose?: boolean;
   method: string;
   target: string;
@@ -58,9 +58,14 @@ export interface RefReading {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** field-value: VCHAR, obs-text, SP and HTAB inside (RFC 9110 §5.5); no CTLs. */
 const FIELD_VALUE = /^[\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?$|^$/;
-/** origin-form (RFC 9112 §3.2.1): absolute-path [ "?" query ], pchars and pct-encoded only. */
-const ORIGIN_FORM = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
-const ABSOLUTE_FORM = /^http:\/\/([A-Za-z0-9\-._~!$&'()*+,;=%]+(?::[0-9]*)?)(\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/i;
+/**
+ * origin-form (RFC 9112 §3.2.1): absolute-path [ "?" query ] of pchars and pct-encoded. Also
+ * taken: the characters RFC 3986 leaves out but every server passes through unchanged
+ * (backslash, quotes, braces, obs-text), since proxy and app read them alike. Never: '#',
+ * whitespace, controls, a '%' without two hex digits.
+ */
+const ORIGIN_FORM = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?\\"<>^`{|}\x80-\xff]|%[0-9A-Fa-f]{2})*$/;
+const ABSOLUTE_FORM = /^https?:\/\/([A-Za-z0-9\-._~!$&'()*+,;=%]+(?::[0-9]*)?)(\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?\\"<>^`{|}\x80-\xff]|%[0-9A-Fa-f]{2})*)?$/i;
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*(?::[0-9]*)?$/;
 const MAX_LENGTH = 1 << 30;
 
@@ -165,7 +170,9 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
     }
   }
   if ((version === 'HTTP/1.1' && hosts.length !== 1) || hosts.length > 1) soft.push('host-count');
-  else if (hosts.length === 1 && (hosts[0] === '' || !HOST_VALUE.test(hosts[0]!))) soft.push('host-value');
+  // An http(s) target always has an authority, so Host must name it (RFC 9110 §7.2); with an
+  // absolute-form target the authority wins and Host is ignored (RFC 9112 §3.2.2).
+  else if (hosts.length === 1 && authority === undefined && (hosts[0] === '' || !HOST_VALUE.test(hosts[0]!))) soft.push('host-value');
   // Only the one server block: the fuzz config has one catch-all server, but a proxy may
   // refuse a Host it does not serve, so other hosts are read as valid.
   // Framing (RFC 9112 §6).
@@ -189,9 +196,11 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
     body = Buffer.from(buf.subarray(at, at + n));
     at += n;
   }
+  // An Upgrade request does not end the HTTP exchange unless the origin answers 101, which
+  // the fuzz origin never does; a proxy that tunnels what follows anyway is caught by the
+  // route-bypass check (the tunnelled request skipped routing).
   const connection = get('connection').join(',').toLowerCase().split(',').map((t) => t.trim());
-  const upgrade = get('upgrade').length > 0 && connection.includes('upgrade');
-  const last = connection.includes('close') || (version === 'HTTP/1.0' && !connection.includes('keep-alive')) || upgrade;
+  const last = connection.includes('close') || (version === 'HTTP/1.0' && !connection.includes('keep-alive'));
   const req: RefRequest = { method, target, version, headers, body };
   if (soft.length > 0) req.invalid = soft.join(',');
   return { req, used: at, last };
@@ -537,6 +546,11 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
     if (denied(o.target)) add('route-bypass', 'critical', `the origin received ${o.target}, which an app reads as ${appPath(o.target)}: a denied route`);
     if (i >= expected.length && o.target.includes('/smuggled/')) {
       add('smuggled-request', 'critical', `the origin received ${o.method} ${o.target}, which the client only sent inside a body`);
+      continue;
+    }
+    const last = expected.at(-1);
+    if (i >= expected.length && tail?.kind === 'invalid' && tail.framing && last?.invalid?.framing && outcome[expected.length - 1] !== 'F') {
+      add('after-framing-refusal', 'high', `the origin received ${o.method} ${o.target}: bytes after a request refused for its framing (${last.invalid.reason}), read as a request anyway`);
       continue;
     }
     if (i >= expected.length) {
