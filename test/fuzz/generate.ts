@@ -92,6 +92,10 @@ export const KNOWN_BUG_LABELS: readonly string[] = [
   'origin:', // item 3: 204 with a body, bytes after a response
   'header:upgrade', // item 4, and the pipelined Upgrade crash (test/security/fuzz-findings.test.ts)
   'method:"CONNECT"', // the same crash through a pipelined CONNECT
+  'host:empty', // found here: an empty Host is taken (nginx: 400)
+  'target:empty-authority', // found here: so is "http:///path" (nginx: 400)
+  'framing:te-list', // found here: requests pipelined after a 501 for the coding still go upstream
+  'framing:te-odd', // (the same)
   'header:underscore', // item 5
   'h2-header:x_', // item 5 over HTTP/2
   'framing:te-twice', // item 14
@@ -230,8 +234,11 @@ function makeTarget(rng: Rng, tag: string, labels: string[]): string {
       return `${base}/${rng.pick(['%00', '\x00'])}x`;
     case 'absolute-form':
       return `http://${HOST}${base}`;
-    case 'absolute-other-host':
-      return `${rng.pick(['http', 'https', 'HTTP'])}://${rng.pick(['other.test', 'user@fuzz.test', 'fuzz.test:80', '127.0.0.1', ''])}${base}`;
+    case 'absolute-other-host': {
+      const authority = rng.pick(['other.test', 'user@fuzz.test', 'fuzz.test:80', '127.0.0.1', '']);
+      if (authority === '') labels.push('target:empty-authority');
+      return `${rng.pick(['http', 'https', 'HTTP'])}://${authority}${base}`;
+    }
     case 'asterisk':
       return '*';
     case 'authority-form':

@@ -134,11 +134,14 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
   checkLineEnds(headBytes);
   const lines = headBytes.toString('latin1').split('\r\n');
   lines.pop();
-  const m = /^([^ ]+) ([^ ]+) (HTTP\/1\.[01])$/.exec(lines[0]!);
+  // RFC 9112 §3: a recipient MAY parse an invalid request-line on whitespace boundaries (node
+  // and nginx do): a soft fault, the request is still delimited as usual.
+  const m = /^[ \t]*([^ \t]+)[ \t]+([^ \t]+)[ \t]+(HTTP\/1\.[01])[ \t]*$/.exec(lines[0]!);
   if (!m) throw new Invalid('request-line');
   const [, method, target, version] = m as unknown as [string, string, string, string];
   // Soft faults: the request is still delimited as usual, so what follows it can be read.
   const soft: string[] = [];
+  if (lines[0] !== `${method} ${target} ${version}`) soft.push('request-line-whitespace');
   if (!TOKEN.test(method)) soft.push('method');
   const headers: [string, string][] = [];
   for (const line of lines.slice(1)) {
@@ -541,8 +544,18 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
       const t = forwardedTarget(e.target);
       return e.method === o.method && (t === o.target || t.split('#')[0] === o.target);
     };
-    let i = 0;
-    while (i < expected.length && !(outcome[i] === '-' && same(expected[i]!))) i++;
+    // Among requests with the same method and target, the one with the same body and Host.
+    let i = expected.length;
+    let best = -1;
+    for (let k = 0; k < expected.length; k++) {
+      if (outcome[k] !== '-' || !same(expected[k]!)) continue;
+      const e = expected[k]!;
+      const score = (e.body !== undefined && e.body.equals(o.body) ? 2 : 0) + (values(e.headers, 'host')[0] === values(o.headers, 'host')[0] ? 1 : 0);
+      if (score > best) {
+        best = score;
+        i = k;
+      }
+    }
     if (denied(o.target)) add('route-bypass', 'critical', `the origin received ${o.target}, which an app reads as ${appPath(o.target)}: a denied route`);
     if (i >= expected.length && o.target.includes('/smuggled/')) {
       add('smuggled-request', 'critical', `the origin received ${o.method} ${o.target}, which the client only sent inside a body`);
@@ -574,6 +587,16 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
   const methods = expected.map((e) => e.method);
   const reading = readResponses(obs.received, methods, obs.closed);
   const ownSeqs = new Set(obs.origin.map((o) => o.seq));
+  // RFC 9112 §9.6: after a response with "Connection: close" a server acts on no further
+  // request. A refusal the proxy wrote itself (not the origin's answer) is decided before the
+  // requests behind it, so none of them may reach the origin.
+  const refusedAt = reading.responses.findIndex(
+    (r) => r.origin === undefined && r.status >= 400 && /close/i.test(values(r.headers, 'connection').join(',')),
+  );
+  if (refusedAt >= 0)
+    for (let k = refusedAt + 1; k < outcome.length; k++)
+      if (outcome[k] === 'F')
+        add('after-refusal', 'medium', `request ${k} (${expected[k]!.method} ${expected[k]!.target}) reached the origin although request ${refusedAt} was refused with ${reading.responses[refusedAt]!.status} and Connection: close`);
   reading.responses.forEach((r, k) => {
     if (r.origin === undefined) {
       if (k < outcome.length && outcome[k] === '-') outcome[k] = String(r.status);

@@ -29,6 +29,8 @@ export interface FuzzOptions {
   nginx?: boolean;
   /** How long a complete request may go unanswered with the connection open. */
   stallMs?: number;
+  /** How long a victim waits for its answer (default 5 s). */
+  victimTimeoutMs?: number;
   h2Share?: number;
   /** Leave out cases with a label starting with one of these (e.g. KNOWN_BUG_LABELS). */
   skip?: readonly string[];
@@ -60,6 +62,8 @@ export interface FuzzReport {
   comparison: Record<string, number>;
   /** Both refused, with different statuses: "Portico status/nginx status" -> count. */
   statusPairs: Record<string, number>;
+  /** Labels of the requests only Portico refused (Portico stricter than nginx): label -> count. */
+  stricter: Record<string, number>;
   /** What node's HTTP/2 client refused to send. */
   h2Unsendable: Record<string, number>;
   victimRequests: number;
@@ -307,7 +311,10 @@ class Victims {
   #stopped = false;
   #loops: Promise<void>[] = [];
 
-  constructor(public port: number) {}
+  constructor(
+    public port: number,
+    readonly timeoutMs = 5000,
+  ) {}
 
   start(n: number): void {
     this.#stopped = false;
@@ -342,7 +349,7 @@ class Victims {
         const during = this.currentCase;
         socket.write(`GET ${target} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
         this.requests++;
-        const end = Date.now() + 5000;
+        const end = Date.now() + this.timeoutMs;
         let answered = false;
         while (!closed && Date.now() < end) {
           const got = readResponses(buf, ['GET'], false);
@@ -366,7 +373,7 @@ class Victims {
           await Promise.race([new Promise<void>((r) => (wake = r)), delay(50)]);
         }
         if (!answered && !closed) {
-          this.problems.push({ case: during, class: 'victim-stall', detail: `victim asked for ${target} and got no answer in 5 s` });
+          this.problems.push({ case: during, class: 'victim-stall', detail: `victim asked for ${target} and got no answer in ${this.timeoutMs} ms` });
           break;
         }
         await delay(3);
@@ -451,7 +458,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const stallMs = opts.stallMs ?? 2000;
   const useNginx = (opts.nginx ?? true) && haveNginx();
   const rig = await startRig(useNginx);
-  const victims = new Victims(rig.portico.port);
+  const victims = new Victims(rig.portico.port, opts.victimTimeoutMs);
   victims.start(2);
   const findings: Finding[] = [];
   const seen = new Map<string, number>();
@@ -466,6 +473,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     nginxControl: {},
     comparison: {},
     statusPairs: {},
+    stricter: {},
     h2Unsendable: {},
     victimRequests: 0,
     table: '',
@@ -591,7 +599,7 @@ async function runH1(rig: Rig, c: H1Case, stallMs: number, report: FuzzReport): 
       if (process.env.FUZZ_DEBUG === '2')
         console.log(JSON.stringify({ request: c.writes.map((w) => escape(w)).join(''), nginx: escape(n.received.subarray(0, 1500)), origin: obsN.origin.map(originView) }, null, 1));
     }
-    compare(verdictP, verdictN, expected, problems, report);
+    compare(verdictP, verdictN, expected, problems, report, c.labels);
   }
   // Framing the reference refuses: a finding unless nginx took the same request (then both
   // readings agree and the reference is merely stricter than the RFC's MAYs).
@@ -613,7 +621,7 @@ async function runH1(rig: Rig, c: H1Case, stallMs: number, report: FuzzReport): 
  * nginx as the yardstick: a request Portico forwards while nginx refuses it with a 4xx is a
  * "differs from nginx" finding; the other differences are counted for the table.
  */
-function compare(p: Verdict, n: Verdict, expected: readonly { invalid?: unknown }[], problems: Problem[], report: FuzzReport): void {
+function compare(p: Verdict, n: Verdict, expected: readonly { invalid?: unknown }[], problems: Problem[], report: FuzzReport, labels: string[]): void {
   const po = p.outcome.split(' ');
   const no = n.outcome.split(' ');
   for (let i = 0; i < expected.length; i++) {
@@ -622,6 +630,7 @@ function compare(p: Verdict, n: Verdict, expected: readonly { invalid?: unknown 
     const kind = (x: string) => (x === 'F' ? 'forward' : x === '-' ? 'none' : /^[45]/.test(x) ? 'refuse' : 'other');
     bump(report.comparison, `${kind(a)}/${kind(b)}`);
     if (kind(a) === 'refuse' && kind(b) === 'refuse' && a !== b) bump(report.statusPairs, `${a}/${b}`);
+    if (kind(a) === 'refuse' && kind(b) === 'forward') for (const l of labels) bump(report.stricter, l);
     // 403 and the like are route decisions; a 400 is nginx refusing the request itself. When
     // the reference reads the request as valid, nginx is the stricter one: counted only.
     if (a === 'F' && b === '400') {
@@ -714,6 +723,11 @@ function summaryTable(r: FuzzReport): string {
   if (Object.keys(r.statusPairs).length > 0) {
     lines.push('both refused with different statuses (Portico/nginx; not findings)');
     for (const [k, v] of Object.entries(r.statusPairs).sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(20)} ${v}`);
+  }
+  const stricter = Object.entries(r.stricter).sort((a, b) => b[1] - a[1]).slice(0, 12);
+  if (stricter.length > 0) {
+    lines.push('Portico refused, nginx forwarded (Portico stricter; labels of those cases, top 12)');
+    for (const [k, v] of stricter) lines.push(`  ${k.padEnd(36)} ${v}`);
   }
   if (Object.keys(r.nginxControl).length > 0) {
     lines.push('the same oracle on nginx (a check of the oracle; not Portico findings)');
