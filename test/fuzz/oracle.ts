@@ -136,12 +136,14 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
   lines.pop();
   // RFC 9112 §3: a recipient MAY parse an invalid request-line on whitespace boundaries (node
   // and nginx do): a soft fault, the request is still delimited as usual.
-  const m = /^[ \t]*([^ \t]+)[ \t]+([^ \t]+)[ \t]+(HTTP\/1\.[01])[ \t]*$/.exec(lines[0]!);
+  const m = /^[ \t]*([^ \t]+)[ \t]+([^ \t]+)[ \t]+(HTTP\/[0-9]\.[0-9])[ \t]*$/.exec(lines[0]!);
   if (!m) throw new Invalid('request-line');
   const [, method, target, version] = m as unknown as [string, string, string, string];
   // Soft faults: the request is still delimited as usual, so what follows it can be read.
   const soft: string[] = [];
   if (lines[0] !== `${method} ${target} ${version}`) soft.push('request-line-whitespace');
+  // Another version (HTTP/2.0, 1.2) is refused (505/400), yet its head is delimited alike.
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') soft.push('version');
   if (!TOKEN.test(method)) soft.push('method');
   const headers: [string, string][] = [];
   for (const line of lines.slice(1)) {

@@ -553,12 +553,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
       }
     }
   } finally {
+    // The case time (throughput), not the shutdown's.
+    report.seconds = Number(elapsed().toFixed(1));
     process.removeListener('uncaughtException', onCrash);
     await victims.stop();
     report.victimRequests = victims.requests;
     await stopRig(rig);
   }
-  report.seconds = Number(elapsed().toFixed(1));
   report.table = summaryTable(report);
   return report;
 }
@@ -586,6 +587,7 @@ async function runH1(rig: Rig, c: H1Case, stallMs: number, report: FuzzReport): 
     origin: rig.originP.requests.slice(markP).filter((o) => !isHarness(o)),
     unframed: rig.originP.unframed.length - unframedP,
   };
+  const unframedBytes = unframedView(rig.originP, unframedP);
   const verdictP = judge(c, expected, obsP, reading.tail, true);
   const problems = [...verdictP.problems];
   let verdictN: Verdict | undefined;
@@ -611,7 +613,7 @@ async function runH1(rig: Rig, c: H1Case, stallMs: number, report: FuzzReport): 
     problems,
     extra: {
       reference: { requests: reading.requests.length, tail: reading.tail, closeAfter: reading.closeAfter },
-      portico: { outcome: verdictP.outcome, response: escape(p.received.subarray(0, 3000)), closed: p.closed, origin: obsP.origin.map(originView) },
+      portico: { outcome: verdictP.outcome, response: escape(p.received.subarray(0, 3000)), closed: p.closed, origin: obsP.origin.map(originView), unframed: unframedBytes },
       nginx: verdictN && n ? { outcome: verdictN.outcome, response: escape(n.received.subarray(0, 3000)), closed: n.closed } : undefined,
     },
   };
@@ -680,8 +682,17 @@ async function runH2(rig: Rig, c: H2Case, stallMs: number, report: FuzzReport): 
   if (expected[0]!.invalid && obs.origin.length > 0 && !expected[0]!.invalid.framing) bump(report.comparison, `h2 ${expected[0]!.invalid.reason}: forwarded consistently`);
   return {
     problems,
-    extra: { sent, portico: { outcome: verdict.outcome, status: ex.status, error: ex.error, body: escape(ex.body.subarray(0, 500)), origin: obs.origin.map(originView) } },
+    extra: {
+      sent,
+      portico: { outcome: verdict.outcome, status: ex.status, error: ex.error, body: escape(ex.body.subarray(0, 500)), origin: obs.origin.map(originView), unframed: unframedView(rig.originP, unframed) },
+    },
   };
+}
+
+/** The last bytes of each origin connection that could not be framed since `mark`. */
+function unframedView(origin: RecordingOrigin, mark: number): string[] | undefined {
+  const list = origin.unframed.slice(mark);
+  return list.length === 0 ? undefined : list.map((conn) => escape(origin.received[conn]!.subarray(-600)));
 }
 
 function originView(o: OriginRequest) {
