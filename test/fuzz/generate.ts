@@ -368,7 +368,7 @@ function extraFields(rng: Rng, labels: string[]): Field[] {
 }
 
 /** The framing header(s) for a body, with the odd values parsers disagree on. */
-function framingFields(rng: Rng, body: Buffer, version: string, labels: string[]): { fields: Field[]; framing: Message['framing'] } {
+function framingFields(rng: Rng, body: Buffer, labels: string[]): { fields: Field[]; framing: Message['framing'] } {
   const len = String(body.length);
   const mode = rng.weighted<string>([
     [12, 'length'],
@@ -438,7 +438,6 @@ function framingFields(rng: Rng, body: Buffer, version: string, labels: string[]
     case 'none-with-body':
       return { fields: [], framing: 'none' };
   }
-  void version;
   return { fields: [cl(len)], framing: 'length' };
 }
 
@@ -530,7 +529,7 @@ function makeMessage(rng: Rng, tag: string, labels: string[]): Message {
   if (withBody) {
     if (method === 'GET' || method === 'HEAD') labels.push('body:on-' + method);
     body = makeBody(rng, tag, labels);
-    const f = framingFields(rng, body, version, labels);
+    const f = framingFields(rng, body, labels);
     framing = f.framing;
     // Framing fields go anywhere among the others: some parsers only look at the first/last.
     for (const field of f.fields) fields.splice(rng.int(fields.length + 1), 0, field);

@@ -4,19 +4,22 @@
  *
  * The meaning comes from a strict reference reading of the client's byte stream (RFC 9112:
  * request-line, field lines, Content-Length or chunked framing, one request after another):
- * a list of well-formed requests, then the end of the stream, an incomplete request (the
- * client has not sent everything yet), or an invalid one (a server must answer 400 or close).
- * A proxy may always refuse more than the reference does (stricter is safe); it may never:
- *  - forward a request the client did not send (a "/smuggled/" target lives only in bodies),
- *    or forward one with another method, target or de-framed body;
- *  - forward a request the reference refuses for its framing (CL/TE ambiguity);
- *  - forward a request whose target the app reads as a route the proxy denies (/denied/);
- *  - forward what it must drop: hop-by-hop and Connection-nominated fields, names with '_',
- *    a client's X-Forwarded-* / Forwarded / X-Real-IP;
- *  - answer a client with another request's response;
- *  - leave a complete request unanswered without closing (a stall).
- * Accepting what the reference refuses for its syntax is only a finding when nginx refused
- * it with a 4xx ("differs from nginx"); differences in which 4xx are only counted.
+ * a list of requests, each well-formed or with a "soft" fault that leaves its framing intact
+ * (a bad target or Host, another HTTP version), then the end of the stream, an incomplete
+ * request (the client has not sent everything), or a "hard" fault after which nothing can be
+ * delimited (framing, bare CR/LF, obs-fold). A proxy may always refuse more than the reference
+ * (stricter is safe); the oracle flags a proxy that:
+ *  - forwards a request the client did not send (a "/smuggled/" target lives only in bodies),
+ *    or one with another method, target or de-framed body;
+ *  - forwards a request whose framing the reference refuses while nginx refuses it too, or acts
+ *    on bytes after such a request, or on requests behind one it refused itself;
+ *  - forwards a target the app reads as a route the proxy denies (/denied/);
+ *  - forwards what it must drop: hop-by-hop and Connection-nominated fields, names with '_',
+ *    a client's X-Forwarded-* / Forwarded / X-Real-IP, a second Host;
+ *  - answers a client with another request's response (or bytes the origin sent after one);
+ *  - leaves a complete request unanswered without closing (a stall).
+ * Forwarding a request with a soft fault is a finding only where nginx answered it 400
+ * ("differs from nginx", low); where both refuse with different statuses it is only counted.
  */
 import type { OriginRequest } from '../helpers/recording-origin.js';
 import type { Case, H1Case, H2Case } from './generate.js';

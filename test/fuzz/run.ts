@@ -14,6 +14,7 @@ import { startRecordingOrigin, jsonAnswer, type OriginRequest, type RecordingOri
 import { startPortico, type TestPortico } from '../helpers/portico.js';
 import { haveNginx, makePrefix, startNginx, TEMP_PATHS, type TestNginx } from '../helpers/nginx.js';
 import { closedPort } from '../proxy/support.js';
+import type { PorticoConfigInput } from '../../src/config/schema.js';
 import { generateCase, hasLabel, HOST, type Case, type H1Case, type H2Case } from './generate.js';
 import { escape, expectedH1, expectedH2, judge, readResponses, type Observation, type Problem, type Verdict } from './oracle.js';
 
@@ -82,8 +83,10 @@ export function fuzzAnswer(req: OriginRequest): string {
   return jsonAnswer(req);
 }
 
+type Routes = PorticoConfigInput['servers'][number]['routes'];
+
 /** The Portico routes under test, and nginx's equivalent. */
-function porticoRoutes(origin: string) {
+function porticoRoutes(origin: string): Routes {
   return [
     { path: '/denied/', respond: { status: 403, body: 'denied\n' } },
     { path: '= /__health', respond: { status: 200, body: 'ok\n' } },
@@ -227,7 +230,7 @@ class H2Client {
   ) {}
 
   session(): ClientHttp2Session {
-    const s = h2connect(`https://localhost:${this.port}`, { ca: this.ca, host: '127.0.0.1', servername: 'localhost' } as never);
+    const s = h2connect(`https://localhost:${this.port}`, { ca: this.ca, host: '127.0.0.1', servername: 'localhost' });
     s.on('error', () => {});
     return s;
   }
@@ -418,8 +421,8 @@ async function startRig(useNginx: boolean): Promise<Rig> {
   const originP = await startRecordingOrigin(fuzzAnswer);
   const originN = useNginx ? await startRecordingOrigin(fuzzAnswer) : undefined;
   const dataDir = await mkdtemp(join(tmpdir(), 'portico-fuzz-'));
-  const portico = await startPortico({ servers: [{ routes: porticoRoutes(originP.address) }] } as never);
-  const porticoTls = await startPortico({ data_dir: dataDir, servers: [{ tls: 'internal', routes: porticoRoutes(originP.address) }] } as never);
+  const portico = await startPortico({ servers: [{ routes: porticoRoutes(originP.address) }] });
+  const porticoTls = await startPortico({ data_dir: dataDir, servers: [{ tls: 'internal', routes: porticoRoutes(originP.address) }] });
   const ca = await readFile(join(dataDir, 'pki/authorities/local/root.crt'), 'utf8');
   let nginx: TestNginx | undefined;
   let nginxPort = 0;
@@ -547,7 +550,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         // Start afresh so the run goes on (the in-process server may be in any state).
         await victims.stop();
         await bounded(rig.portico.close());
-        rig.portico = await startPortico({ servers: [{ routes: porticoRoutes(rig.originP.address) }] } as never);
+        rig.portico = await startPortico({ servers: [{ routes: porticoRoutes(rig.originP.address) }] });
         victims.port = rig.portico.port;
         victims.start(2);
       }
