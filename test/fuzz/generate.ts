@@ -728,8 +728,21 @@ function generateH2(rng: Rng, index: number): H2Case {
       ['cookie', 'b=2'],
       ['x-plain', 'v'],
       ['expect', '100-continue'],
+      // Header injection into the HTTP/1.1 request upstream (RFC 9113 §8.2.1: malformed).
+      ['x-plain', 'v\r\nX-Injected: 1'],
+      ['x-plain', 'v\nX-Injected: 1'],
+      ['x-plain', 'v\0'],
+      ['X-Upper', 'v'],
+      // Refused by node's client before sending (tallied as unsendable).
+      ['connection', 'keep-alive'],
+      ['transfer-encoding', 'chunked'],
+      ['te', 'gzip'],
+      ['te', 'trailers'],
+      ['upgrade', 'h2c'],
+      [':foo', 'x'],
+      ['x a', 'b'],
     ]);
-    labels.push(`h2-header:${h[0]}`);
+    labels.push(`h2-header:${h[0]}${/[\r\n\0]/.test(h[1]) ? ':ctl-value' : ''}`);
     headers.push(h);
   }
   const data: Buffer[] = [];
