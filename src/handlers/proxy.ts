@@ -17,6 +17,7 @@ import { redirectRules } from '../proxy/location-rewrite.js';
 import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
+import { standInHost } from '../proxy/stand-in-host.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
@@ -99,15 +100,13 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     return {
       handle(ex) {
         const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
-        // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
-        // does, the upstream's own address stands in).
-        if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
+        if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
         if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
         relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
       },
       upgrade(ex, socket, head) {
         const { headers } = upstreamRequestHeaders(ex, requestOps, true);
-        if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
+        if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
         tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers);
       },
     };
@@ -133,7 +132,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       upstream.state.begin();
       socket.once('close', () => upstream.state.end());
       const { headers } = upstreamRequestHeaders(ex, requestOps, true);
-      if (ex.hostHeader === '') headers.push('Host', upstream.transport.authority);
+      if (ex.hostHeader === '') standInHost(headers, upstream.transport.authority);
       tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers);
     },
   };

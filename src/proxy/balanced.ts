@@ -26,6 +26,7 @@ import { failureKind } from '../upstream/conditions.js';
 import type { UpstreamError, UpstreamRequest } from '../upstream/h1/types.js';
 import { IDEMPOTENT, relay, type AttemptObserver, type RelayOptions, type RelayTarget } from './relay.js';
 import { sendError } from '../handlers/send.js';
+import { standInHost } from './stand-in-host.js';
 
 export interface BalancedRoute {
   readonly group: UpstreamGroup;
@@ -70,8 +71,6 @@ export class BalancedRequest extends ExchangeSelectRequest implements AttemptObs
   #firstTryAt = 0;
   /** When waiting in the queue must end (0: never queued). */
   #queueDeadline = 0;
-  /** A stand-in Host is the last header of req (HTTP/1.0 without Host). */
-  #hostAdded = false;
 
   constructor(
     ex: Exchange,
@@ -119,14 +118,14 @@ export class BalancedRequest extends ExchangeSelectRequest implements AttemptObs
   }
 
   /**
-   * An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one: the chosen
+   * A request without a Host value (HTTP/1.0 without Host, or an empty one): the chosen
    * server's own address stands in (as Caddy does), so it changes with each try.
    */
   #withHost(upstream: Upstream): UpstreamRequest {
     if (this.ex.hostHeader !== '') return this.req;
-    const headers = this.#hostAdded ? this.req.headers.slice(0, -2) : this.req.headers;
-    this.#hostAdded = true;
-    return (this.req = { ...this.req, headers: [...headers, 'Host', upstream.transport.authority] });
+    const headers = this.req.headers.slice();
+    standInHost(headers, upstream.transport.authority);
+    return (this.req = { ...this.req, headers });
   }
 
   onStatus(status: number): boolean {
