@@ -30,6 +30,26 @@ const headerOps = z
   .strict();
 
 /**
+ * Headers `request_headers` may not name: the body's framing, which Portico writes from the
+ * body it forwards (a Content-Length or Transfer-Encoding the config wrote could disagree with
+ * it, and the upstream would read part of the body as another request), and the hop-by-hop
+ * ones, which describe Portico's own connection to the upstream (RFC 9110 §7.6.1; upgrades are
+ * chosen with `proxy.upgrade`).
+ */
+const PORTICO_FRAMED = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'http2-settings'];
+
+const requestHeaderOps = headerOps.superRefine((ops, ctx) => {
+  const names: [string, PropertyKey[]][] = [
+    ...Object.keys(ops.set ?? {}).map((n): [string, PropertyKey[]] => [n, ['set', n]]),
+    ...Object.keys(ops.add ?? {}).map((n): [string, PropertyKey[]] => [n, ['add', n]]),
+    ...(ops.remove ?? []).map((n, i): [string, PropertyKey[]] => [n, ['remove', i]]),
+  ];
+  for (const [name, path] of names)
+    if (PORTICO_FRAMED.includes(name.toLowerCase()))
+      ctx.addIssue({ code: 'custom', path, message: `${name} is written by Portico itself (message framing and its own connection); it cannot be set, added or removed` });
+});
+
+/**
  * Response headers may also be added only to successful and redirect responses, as nginx's
  * `add_header` does without `always` (https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header).
  */
@@ -210,7 +230,7 @@ const route = z
     match: routeMatch.optional(),
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
-    request_headers: headerOps.optional(),
+    request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
     proxy: proxy.optional(),
     respond: respond.optional(),

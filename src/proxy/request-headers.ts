@@ -1,6 +1,12 @@
 /**
  * The header list sent upstream, built in one pass over the client's raw headers:
- *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1);
+ *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1), but a
+ *    client can only nominate its own end-to-end headers: what Portico writes itself (framing,
+ *    Host, the forwarding headers, the route's `request_headers`) is added after that step;
+ *  - the body's framing is never copied from the client: `Content-Length` is written last, from
+ *    the length node's parser validated, or the body goes chunked (the upstream client adds
+ *    `Transfer-Encoding`). "Connection: Content-Length" once made Portico send a body without
+ *    its length, which the upstream then read as a second, unrouted request;
  *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it),
  *    except that an absolute-form request's authority replaces it, as it did for routing;
  *  - X-Forwarded-* and Forwarded from a peer outside `trusted_proxies` are dropped and
@@ -79,6 +85,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   let xff = '';
   let xfp = '';
   let xfh = '';
+  let fwd = '';
   let hasBody = false;
   let chunked = false;
   let sawHost = false;
@@ -103,7 +110,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         connectionTokens(value, (nominated ??= []));
         break;
       case Kind.Forwarded:
-        if (trusted) out.push(name, value);
+        if (trusted) fwd = fwd === '' ? value : `${fwd}, ${value}`;
         break;
       case Kind.XForwardedFor:
         if (trusted) xff = xff === '' ? value : `${xff}, ${value}`;
@@ -115,9 +122,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         if (trusted) xfh = value;
         break;
       case Kind.ContentLength:
-        if (value !== '0') hasBody = true;
-        sawLength = true;
-        out.push(name, value);
+        sawLength = true; // written below from ex.contentLength
         break;
       case Kind.TransferEncoding:
         hasBody = true; // node has de-chunked it; the upstream client re-chunks it
@@ -142,12 +147,14 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   }
   // HTTP/2: from :authority; unless the route replaces Host (request_headers.set/remove).
   if (!sawHost && ex.hostHeader !== '' && !ops.drop.has('host')) out.unshift('Host', ex.hostHeader);
+  if (sawLength && !chunked && ex.contentLength > 0) hasBody = true;
   if (!hasBody && !sawLength && ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
     hasBody = true; // HTTP/2 needs no Content-Length: DATA frames follow the HEADERS frame
     chunked = true;
   }
   const headers = nominated ? dropNamed(out, nominated) : out;
   if (upgrade) headers.push('Connection', 'upgrade');
+  if (fwd !== '') headers.push('Forwarded', fwd);
   headers.push(
     'X-Forwarded-For',
     xff === '' ? ex.peerIp : `${xff}, ${ex.peerIp}`,
@@ -158,10 +165,13 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   );
   const host = xfh === '' ? ex.hostHeader : xfh;
   if (host !== '') headers.push('X-Forwarded-Host', host);
-  if (ops.empty) return { headers, hasBody, chunked };
   // The route's `set`/`remove` also replace the forwarding headers computed above.
-  const edited = ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
-  appendHeaders(ops, edited, ex);
+  const edited = ops.empty ? headers : ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
+  if (!ops.empty) appendHeaders(ops, edited, ex);
+  // Framing last, after every filter (request_headers cannot name it: see config/schema.ts).
+  // A client's "Content-Length: 0" stays (a POST without a body); chunked gets its length
+  // once buffered, or Transfer-Encoding from the upstream client.
+  if (sawLength && !chunked) edited.push('Content-Length', String(ex.contentLength));
   return { headers: edited, hasBody, chunked };
 }
 

@@ -33,7 +33,7 @@ const PORTICO_DOES: Record<string, readonly string[]> = {
   'x-forwarded-proto': ['$scheme'],
   host: ['$http_host'],
 };
-const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding']);
+const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding', 'content-length']);
 
 export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): ProxyOutput | undefined {
   const target = parseTarget(d, scope, ctx);
