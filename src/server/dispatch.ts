@@ -7,7 +7,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
 import { Exchange } from './exchange.js';
-import { normalizePath } from '../http/normalize-path.js';
+import { forwardedPath, normalizePath } from '../http/normalize-path.js';
 import { hostWithoutPort } from '../http/host.js';
 import { normalizeIp } from '../http/cidr.js';
 import { clientIpFrom } from '../http/client-ip.js';
@@ -30,6 +30,15 @@ export interface DispatchDeps {
 }
 
 const MAX_REWRITE_CYCLES = 10;
+
+/**
+ * Connections whose request was refused by `prepare` (their response says Connection: close).
+ * node's server parses pipelined requests and emits them while an earlier response is still
+ * pending; one that follows a request refused for its framing (two Transfer-Encoding fields)
+ * may be a body another hop framed differently, so nothing after a refusal is served (nginx
+ * does not read past it either). The answer in progress closes the connection.
+ */
+const refused = new WeakSet<object>();
 
 interface Prepared {
   ex: Exchange;
@@ -89,13 +98,18 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       hosts = 1;
     }
     let url = req.url ?? '/';
+    // A request-target has no fragment (RFC 9112 §3.2, RFC 9113 §8.3.1 for :path): 400, where
+    // nginx cuts at '#'. Routing "/a/#/../x" as "/x" while the upstream reads "/a/" once let
+    // a request past its route's rules.
+    let badTarget = url.indexOf('#') >= 0;
     if (url.charCodeAt(0) !== 47 /* / */) {
-      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
-      const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(url);
+      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host. Not in HTTP/2, whose
+      // :path is origin-form only (RFC 9113 §8.3.1), nor with an empty host (RFC 9110 §4.2.1).
+      const m = h2 ? null : /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
       if (m) {
         hostHeader = m[1]!;
-        url = m[2] === '' ? '/' : m[2]!;
-      }
+        url = m[2]!.charCodeAt(0) === 47 ? m[2]! : '/' + m[2]!;
+      } else badTarget = true;
     }
     const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
     const vhost = plan.hosts.match(hostWithoutPort(hostHeader));
@@ -104,8 +118,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q);
-    const path = normalizePath(rawPath);
-    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
+    const path = badTarget ? undefined : normalizePath(rawPath);
+    // The upstream gets the path routing used (see forwardedPath).
+    const sent = path === undefined ? rawPath : forwardedPath(rawPath, path);
+    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
     if (maps) ex.maps = maps;
     ex.head = head;
     ex.contentLength = contentLength;
@@ -120,6 +136,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
       : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, req.httpVersionMinor) : 0;
     if (status !== 0) {
+      if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
       // Logged like any request (nginx logs its 400s too).
       res.once('close', () => finish(ex));
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
@@ -210,6 +227,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    if (refused.has(req.socket)) return; // never answered: the refusal before it closes the connection
     inFlight.count++;
     const prepared = prepare(req, res);
     if (prepared === undefined) return; // answered, and finished on close
@@ -240,6 +258,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
    * answers, and logged. Without this node would drop the connection without a word.
    */
   function onConnect(req: IncomingMessage, socket: Duplex): void {
+    if (refused.has(req.socket)) return void socket.end();
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
     const prepared = prepare(req, res);
@@ -249,6 +268,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (refused.has(req.socket)) return void socket.end();
     // Every handler answers an upgrade request as usual, through a response on the raw socket.
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
