@@ -12,6 +12,7 @@ import { HostTable } from './host-table.js';
 import { LocationTable } from './location-table.js';
 import { compileHeaderOps, type HeaderOps } from './header-ops.js';
 import type { RouteContext, RouteHandler } from '../handlers/handler.js';
+import { upgradeSet } from '../proxy/upgrade-protocols.js';
 import { proxyHandler } from '../handlers/proxy.js';
 import { respondHandler } from '../handlers/respond.js';
 import { redirectHandler } from '../handlers/redirect.js';
@@ -41,6 +42,8 @@ export interface Route {
   readonly rewrites?: Rewrites | undefined;
   /** false: the route's requests are not logged. */
   readonly accessLog?: boolean;
+  /** Upgrade protocols the route tunnels (`proxy.upgrade`, lower-cased); none without a proxy. */
+  readonly upgrade?: ReadonlySet<string> | undefined;
 }
 
 export interface VirtualHost {
@@ -321,7 +324,8 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
-  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
+  const upgrade = route.proxy ? upgradeSet(route.proxy.upgrade) : undefined;
+  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

@@ -92,6 +92,18 @@ const proxy = z
         "Rewrites the upstream's Location header (nginx proxy_redirect): the first 'from' it starts with is replaced by 'to', " +
           'e.g. { from: "http://127.0.0.1:8000/", to: "/" }',
       ),
+    upgrade: z
+      .array(
+        z
+          .string()
+          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected a protocol name such as websocket')
+          .refine((p) => p.toLowerCase() !== 'h2c', 'h2c is never tunnelled: after its 101 the client would speak HTTP/2 straight to the upstream, past every route rule'),
+      )
+      .default(['websocket'])
+      .describe(
+        'Protocols an Upgrade request may switch to through a tunnel (RFC 9110 §7.8), by name, case-insensitive; [] tunnels none. ' +
+          'Any other Upgrade request is served as a plain request, without its Upgrade header',
+      ),
     path_prefix: z
       .string()
       .startsWith('/')

@@ -16,6 +16,7 @@ import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
 import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
+import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
@@ -50,6 +51,8 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const strip = ctx.stripPrefix;
   const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const requestOps = ctx.requestHeaders;
+  // Dispatch tunnels only a protocol this set allows (else the request is served as a plain one).
+  const upgrades = upgradeSet(cfg.upgrade);
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;
   const relayOpts: RelayOptions = {
@@ -97,7 +100,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     const target = targets[0]!;
     return {
       handle(ex) {
-        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
         // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
         // does, the upstream's own address stands in).
         if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
@@ -105,9 +108,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
         relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
       },
       upgrade(ex, socket, head) {
-        const { headers } = upstreamRequestHeaders(ex, requestOps, true);
+        const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
+        if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
+        const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
         if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
-        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers);
+        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
       },
     };
   }
@@ -115,12 +120,14 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
   return {
     handle(ex) {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
       // The server is chosen once the body is in (buffering.request): the one free now.
       if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
       new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
     },
     upgrade(ex, socket, head) {
+      const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
+      if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
       // as in flight on that server while it is open, for least_conn and max_conns.
       const upstream = group.select(new ExchangeSelectRequest(ex), null);
@@ -131,9 +138,9 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       }
       upstream.state.begin();
       socket.once('close', () => upstream.state.end());
-      const { headers } = upstreamRequestHeaders(ex, requestOps, true);
+      const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
       if (ex.hostHeader === '') headers.push('Host', upstream.transport.authority);
-      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers);
+      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers, offered);
     },
   };
 }

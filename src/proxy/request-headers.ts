@@ -33,7 +33,6 @@ const enum Kind {
   XForwardedHost,
   ContentLength,
   TransferEncoding,
-  Upgrade,
   Host,
   Cookie,
 }
@@ -46,7 +45,7 @@ const KINDS = new Map<string, Kind>([
   ['te', Kind.Drop],
   ['trailer', Kind.Drop],
   ['transfer-encoding', Kind.TransferEncoding],
-  ['upgrade', Kind.Upgrade],
+  ['upgrade', Kind.Drop], // written below, filtered, for a tunnel only
   ['http2-settings', Kind.Drop],
   ['expect', Kind.Drop],
   // Always written anew below: a trusted proxy's copy would reach the upstream as a second
@@ -75,9 +74,10 @@ export interface UpstreamRequestHead {
 }
 
 /**
- * @param upgrade keep `Upgrade` and send `Connection: upgrade` (WebSocket handshake).
+ * @param upgrade the Upgrade value to send with `Connection: upgrade` (a tunnel's handshake,
+ *   the protocols the route allows: upgrade-protocols.ts), or '': none, whatever the client sent.
  */
-export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: boolean): UpstreamRequestHead {
+export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade = ''): UpstreamRequestHead {
   const raw = ex.req.rawHeaders;
   const trusted = ex.peerTrusted;
   const out: string[] = [];
@@ -128,9 +128,6 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         hasBody = true; // node has de-chunked it; the upstream client re-chunks it
         chunked = true;
         break;
-      case Kind.Upgrade:
-        if (upgrade) out.push(name, value);
-        break;
       case Kind.Host:
         // The Host routing used: the header itself, or the authority of an absolute-form
         // request ("GET http://a.example/ HTTP/1.1", RFC 9112 §3.2.2), which replaces it.
@@ -153,7 +150,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
     chunked = true;
   }
   const headers = nominated ? dropNamed(out, nominated) : out;
-  if (upgrade) headers.push('Connection', 'upgrade');
+  if (upgrade !== '') headers.push('Upgrade', upgrade, 'Connection', 'upgrade');
   if (fwd !== '') headers.push('Forwarded', fwd);
   headers.push(
     'X-Forwarded-For',

@@ -5,6 +5,7 @@
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
 import { Exchange } from './exchange.js';
 import { forwardedPath, normalizePath } from '../http/normalize-path.js';
@@ -16,6 +17,8 @@ import { NO_HEADER_OPS } from '../compile/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { writeHeadH1, writeHeadH2 } from './head-writer.js';
+import { offeredUpgrade } from '../proxy/upgrade-protocols.js';
+import { replayWithoutUpgrade } from './plain-replay.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -27,6 +30,8 @@ export interface DispatchDeps {
   inFlight: { count: number; onIdle: (() => void) | null };
   /** Request head limits (config `client`); the header size itself is node's maxHeaderSize. */
   limits: { maxHeaders: number; maxUriLength: number };
+  /** HTTP/1: gives a connection to node's http server as if just accepted (plain-replay.ts). */
+  handOff?: (socket: Socket) => void;
 }
 
 const MAX_REWRITE_CYCLES = 10;
@@ -276,6 +281,13 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     const route = choose(ex, vhost);
+    // Only a protocol the route lists is tunnelled (upgrade-protocols.ts); any other Upgrade
+    // request is read again as a plain one, its body and keep-alive framed as usual.
+    if (route !== undefined && deps.handOff !== undefined && (route.handler.upgrade === undefined || offeredUpgrade(req.headers.upgrade, route.upgrade) === '')) {
+      res.detachSocket(socket as never);
+      requestDone();
+      return replayWithoutUpgrade(req, socket as Socket, head, deps.handOff);
+    }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.

@@ -65,6 +65,9 @@ export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undef
   if (target.keepaliveTimeout !== undefined) proxy.keepalive_timeout = duration(target.keepaliveTimeout);
   vs.constants.set('proxy_host', proxyHost);
   vs.constants.set('proxy_port', proxyHost.includes(':') ? proxyHost.slice(proxyHost.lastIndexOf(':') + 1) : '80');
+  // nginx tunnels an Upgrade only when it passes the header on (proxy_set_header Upgrade
+  // $http_upgrade); otherwise the request goes upstream as a plain one, as with `upgrade: []`.
+  if (!effective(scope, 'proxy_set_header').some((h) => h.args[0]!.toLowerCase() === 'upgrade' && h.args[1] !== '')) proxy.upgrade = [];
   const headers = requestHeaders(scope, proxyHost, ctx, vs);
   const redirects = redirectRules(d, scope, node, uri, ctx, vs);
   if (redirects.length > 0) proxy.redirect = redirects;
