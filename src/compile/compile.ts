@@ -49,6 +49,8 @@ export interface Route {
 export interface VirtualHost {
   readonly name: string;
   readonly trustedProxies: CidrMatcher;
+  /** Keep header fields whose names contain "_" (`underscores_in_headers`); else dispatch drops them. */
+  readonly underscoresInHeaders?: boolean;
   readonly locations: LocationTable<Route, Exchange>;
   /** Server-level rewrites, run before a route is chosen. */
   readonly rewrites?: Rewrites | undefined;
@@ -133,6 +135,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     const vhost: VirtualHost = {
       name: server.hosts?.[0] ?? where,
       trustedProxies: cidrMatcher(server.trusted_proxies),
+      underscoresInHeaders: server.underscores_in_headers,
       locations: new LocationTable<Route, Exchange>(),
       rewrites: compileRewrites(server.rewrite),
     };

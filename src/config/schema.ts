@@ -345,6 +345,13 @@ const server = z
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
     tls: tls.optional(),
     hsts,
+    underscores_in_headers: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keep request header fields whose names contain "_" (nginx underscores_in_headers). By default they are dropped, as nginx ignores them: ' +
+          'WSGI/CGI read "X_Forwarded_For" as X-Forwarded-For, so the app would see a client value next to Portico\'s',
+      ),
     http_redirect: z
       .union([z.literal(false), listen, z.array(listen).min(1)])
       .optional()

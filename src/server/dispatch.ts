@@ -19,6 +19,7 @@ import type { ErrorLog } from '../log/error-log.js';
 import { writeHeadH1, writeHeadH2 } from './head-writer.js';
 import { offeredUpgrade } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
+import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -84,6 +85,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let authority: string | undefined;
     let contentLength = -1;
     let transferEncoding: string | undefined;
+    let underscored = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 4 && name.toLowerCase() === 'host') {
@@ -95,8 +97,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         contentLength = Number(raw[i + 1]); // node's parser has validated it
       } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
         transferEncoding = raw[i + 1]!;
+      } else if (name.indexOf('_') >= 0) {
+        underscored = true;
       }
     }
+    // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
+    const tooManyFields = raw.length > maxHeaderFields;
     // HTTP/2 carries the host in :authority, which wins over a Host header (RFC 9113 §8.3.1).
     if (authority !== undefined) {
       hostHeader = authority;
@@ -118,6 +124,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
     const vhost = plan.hosts.match(hostWithoutPort(hostHeader));
+    // Before anything reads a header (underscore-headers.ts); the matched server's choice.
+    if (underscored && vhost !== undefined && vhost.underscoresInHeaders !== true) dropUnderscoredHeaders(req);
     const trusted = vhost !== undefined && !vhost.trustedProxies.empty && vhost.trustedProxies.has(peerIp);
     const clientIp = trusted ? clientIpFrom(raw, peerIp, vhost.trustedProxies) : peerIp;
     const q = url.indexOf('?');
@@ -130,11 +138,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (maps) ex.maps = maps;
     ex.head = head;
     ex.contentLength = contentLength;
-    // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
     const status =
       // node's parser takes "HTTP/2.0" (or 0.9) on an HTTP/1 connection; nginx answers 505.
       !h2 && req.httpVersionMajor !== 1 ? 505
-      : raw.length > maxHeaderFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
+      : tooManyFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
       // normalize is too (nginx).
