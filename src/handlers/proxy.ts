@@ -19,6 +19,7 @@ import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
+import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from './send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
@@ -75,7 +76,14 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       ex.res.writeContinue();
     }
     if (bodyOpts === null) {
-      send({ method, path, headers, body: ex.req, chunked, readTimeout });
+      const h2Length = ex.req.httpVersionMajor === 2 && !chunked;
+      if (h2Length && ex.contentLength === 0) {
+        // Nothing to hold back (complete-body.ts): the request goes once the stream has ended.
+        ex.req.once('end', () => {
+          if (!ex.req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
+        });
+        ex.req.resume();
+      } else send({ method, path, headers, body: h2Length ? completeBody(ex, ctx.responseHeaders) : ex.req, chunked, readTimeout });
       watchStreamedBody(ex, ctx.maxBodySize, ctx.client.bodyTimeout, ctx.responseHeaders);
       return;
     }

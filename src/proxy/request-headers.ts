@@ -145,9 +145,12 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade = '
   // HTTP/2: from :authority; unless the route replaces Host (request_headers.set/remove).
   if (!sawHost && ex.hostHeader !== '' && !ops.drop.has('host')) out.unshift('Host', ex.hostHeader);
   if (sawLength && !chunked && ex.contentLength > 0) hasBody = true;
-  if (!hasBody && !sawLength && ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
-    hasBody = true; // HTTP/2 needs no Content-Length: DATA frames follow the HEADERS frame
-    chunked = true;
+  if (ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
+    // DATA frames follow the HEADERS frame. Without content-length the body goes chunked; with
+    // one (even "0") it is a body all the same: the stream must be seen to end with that length
+    // before the upstream holds a complete request (limits/complete-body.ts).
+    hasBody = true;
+    if (!sawLength) chunked = true;
   }
   const headers = nominated ? dropNamed(out, nominated) : out;
   if (upgrade !== '') headers.push('Upgrade', upgrade, 'Connection', 'upgrade');

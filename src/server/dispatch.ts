@@ -54,6 +54,8 @@ interface Prepared {
 /** RFC 3986 host (reg-name, IPv4, or [IPv6]) and optional port; '' (HTTP/1.0 without Host) passes. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
+const DIGITS = /^[0-9]+$/;
+
 function validHost(host: string): boolean {
   return HOST.test(host);
 }
@@ -62,10 +64,12 @@ function validHost(host: string): boolean {
  * A request body's transfer coding. Only `chunked` alone is accepted, as nginx does: node's
  * parser de-chunks "gzip, chunked" and would pass the gzip bytes on as if they were the body
  * (RFC 9112 §6.1: an unknown coding is a 501). In HTTP/1.0 the header means the framing cannot
- * be trusted at all (RFC 9112 §6.1): 400.
+ * be trusted at all (RFC 9112 §6.1): 400. So is a second Transfer-Encoding field: node keeps
+ * each field and de-chunks by the last, which a hop that reads the first would frame otherwise
+ * (nginx: "client sent duplicate header line", 400).
  */
-function transferEncodingStatus(value: string, httpVersionMinor: number): number {
-  if (httpVersionMinor === 0) return 400;
+function transferEncodingStatus(value: string, fields: number, httpVersionMinor: number): number {
+  if (httpVersionMinor === 0 || fields > 1) return 400;
   return value.trim().toLowerCase() === 'chunked' ? 0 : 501;
 }
 
@@ -85,6 +89,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let authority: string | undefined;
     let contentLength = -1;
     let transferEncoding: string | undefined;
+    let transferEncodings = 0;
     let underscored = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
@@ -94,9 +99,11 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       } else if (h2 && name === ':authority') {
         authority = raw[i + 1]!;
       } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
-        contentLength = Number(raw[i + 1]); // node's parser has validated it
+        // HTTP/1: node's parser has validated it; HTTP/2: nghttp2 does, checked again (1*DIGIT).
+        contentLength = h2 && !DIGITS.test(raw[i + 1]!) ? NaN : Number(raw[i + 1]);
       } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
         transferEncoding = raw[i + 1]!;
+        transferEncodings++;
       } else if (name.indexOf('_') >= 0) {
         underscored = true;
       }
@@ -145,8 +152,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
       // normalize is too (nginx).
-      : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
-      : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, req.httpVersionMinor) : 0;
+      : hosts > 1 || (h2 && hosts === 0) || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, transferEncodings, req.httpVersionMinor) : 0;
     if (status !== 0) {
       if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
       // Logged like any request (nginx logs its 400s too).
