@@ -36,7 +36,7 @@ const headerOps = z
  * ones, which describe Portico's own connection to the upstream (RFC 9110 §7.6.1; upgrades are
  * chosen with `proxy.upgrade`).
  */
-const PORTICO_FRAMED = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'http2-settings'];
+export const PORTICO_FRAMED: readonly string[] = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'http2-settings'];
 
 const requestHeaderOps = headerOps.superRefine((ops, ctx) => {
   const names: [string, PropertyKey[]][] = [

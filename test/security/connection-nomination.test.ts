@@ -12,6 +12,8 @@ import { startPortico, proxyTo } from '../helpers/portico.js';
 import { startRecordingOrigin, type OriginRequest } from '../helpers/recording-origin.js';
 import { startDjango } from '../helpers/django.js';
 import { validateConfig } from '../../src/config/load.js';
+import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
+import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
 import { RawClient, eventually } from '../proxy/support.js';
 
 const SMUGGLED = 'GET /admin/secret HTTP/1.1\r\nHost: app.example\r\nX-Pad: aaaaaaaaaaa\r\n\r\n';
@@ -126,6 +128,25 @@ test('request_headers cannot set, add or remove framing or hop-by-hop headers', 
       JSON.stringify(ops),
     );
   }
+});
+
+test('the adapters leave framing and hop-by-hop header edits out instead of producing a refused config', () => {
+  const caddy = adaptCaddyfile(
+    ':8080 {\n\treverse_proxy 127.0.0.1:9 {\n\t\theader_up Connection upgrade\n\t\theader_up Content-Length 5\n\t\theader_up X-A b\n\t}\n\trequest_header -Transfer-Encoding\n}\n',
+    'Caddyfile',
+    {},
+  );
+  const route = (caddy.config as { servers: { routes: Record<string, unknown>[] }[] }).servers[0]!.routes[0]!;
+  assert.deepEqual(route.request_headers, { set: { 'X-A': 'b' } });
+  assert.equal(caddy.warnings.filter((w) => /writes .* itself/.test(w)).length, 3, caddy.warnings.join('\n'));
+  validateConfig(caddy.config, 'Caddyfile');
+  const nginx = adaptNginx(
+    'events {} http { server { listen 8080; location / { proxy_set_header Content-Length ""; proxy_set_header Proxy-Connection ""; proxy_set_header X-A b; proxy_pass http://127.0.0.1:9; } } }',
+    'nginx.conf',
+  );
+  const nroute = (nginx.config as { servers: { routes: Record<string, unknown>[] }[] }).servers[0]!.routes[0]!;
+  assert.deepEqual((nroute.request_headers as { remove?: string[] }).remove, undefined);
+  validateConfig(nginx.config, 'nginx.conf');
 });
 
 test('through gunicorn + Django: the smuggled request never reaches Django', { timeout: 120_000 }, async (t) => {

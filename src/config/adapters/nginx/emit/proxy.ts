@@ -18,6 +18,7 @@ import { hostPort, poolName, poolOf } from './upstreams.js';
 import { isAbsolute, join } from 'node:path';
 import { variablesIn } from '../variables.js';
 import { duration, parseTime } from './values.js';
+import { PORTICO_FRAMED } from '../../../schema.js';
 
 export interface ProxyOutput {
   /** undefined: nothing Portico can proxy to (the route answers 502). */
@@ -33,7 +34,8 @@ const PORTICO_DOES: Record<string, readonly string[]> = {
   'x-forwarded-proto': ['$scheme'],
   host: ['$http_host'],
 };
-const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding', 'content-length']);
+/** Framing and hop-by-hop headers: Portico writes them itself, and request_headers may not name them. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(PORTICO_FRAMED);
 
 export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): ProxyOutput | undefined {
   const target = parseTarget(d, scope, ctx);
