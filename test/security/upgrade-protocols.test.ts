@@ -14,6 +14,7 @@ import { startPortico, proxyTo } from '../helpers/portico.js';
 import { frameRequest, type OriginRequest } from '../helpers/recording-origin.js';
 import { validateConfig } from '../../src/config/load.js';
 import { RawClient } from '../proxy/support.js';
+import { startTlsPortico } from './h2.js';
 
 interface Switching {
   address: string;
@@ -135,6 +136,23 @@ test('a disallowed Upgrade request keeps its body and what is pipelined after it
       ['POST', '/form', 'hello'],
       ['POST', '/chunked', 'abc'],
     ],
+  );
+  assert.deepEqual(upstream.tunnelled, []);
+});
+
+test('over TLS (HTTP/1.1 by ALPN) too: "Upgrade: h2c" is served as a plain request', async (t) => {
+  const upstream = await switchingUpstream();
+  const tls = await startTlsPortico({ servers: [{ routes: [{ path: '/admin/', access: [{ deny: ['all'] }], ...proxyTo(upstream.address) }, { path: '/', ...proxyTo(upstream.address) }] }] });
+  t.after(() => Promise.all([tls.close(), upstream.close()]));
+  const client = await RawClient.connectTls(tls.port, tls.ca);
+  t.after(() => client.destroy());
+  client.write('GET /app HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
+  assert.equal((await client.response()).status, 200);
+  client.write('GET /admin/ HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  assert.equal((await client.response()).status, 403);
+  assert.deepEqual(
+    upstream.requests.map((r) => [r.target, header(r, 'upgrade')]),
+    [['/app', []]],
   );
   assert.deepEqual(upstream.tunnelled, []);
 });
