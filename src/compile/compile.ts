@@ -42,7 +42,7 @@ export interface Route {
   readonly rewrites?: Rewrites | undefined;
   /** false: the route's requests are not logged. */
   readonly accessLog?: boolean;
-  /** Upgrade protocols the route tunnels (`proxy.upgrade`, lower-cased); none without a proxy. */
+  /** Upgrade protocols the route tunnels (its proxy's or files fallback's `upgrade`, lower-cased); none without a proxy. */
   readonly upgrade?: ReadonlySet<string> | undefined;
 }
 
@@ -327,7 +327,8 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
-  const upgrade = route.proxy ? upgradeSet(route.proxy.upgrade) : undefined;
+  const proxy = route.proxy ?? route.files?.fallback?.proxy;
+  const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
   return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
 }
 
