@@ -136,6 +136,8 @@ export interface GunicornOptions {
   /** 'tcp' (default: a free loopback port) or 'unix' (a socket in the prepared dir). */
   bind?: 'tcp' | 'unix';
   workers?: number;
+  /** 'sync' (default: one request per connection) or 'gthread' (keep-alive, as in many deployments). */
+  workerClass?: 'sync' | 'gthread';
 }
 
 /** One gunicorn master (sync workers) serving a prepared Django; can be killed and started again. */
@@ -165,7 +167,7 @@ export async function startGunicorn(prepared: PreparedDjango, options: GunicornO
       GUNICORN,
       [
         '--workers', String(options.workers ?? 2),
-        '--worker-class', 'sync',
+        '--worker-class', options.workerClass ?? 'sync',
         '--bind', address,
         '--chdir', DJANGO_APP_DIR,
         '--graceful-timeout', '5',

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPortico, proxyTo } from '../helpers/portico.js';
 import { startRecordingOrigin, type OriginRequest } from '../helpers/recording-origin.js';
-import { startDjango } from '../helpers/django.js';
+import { prepareDjango, startGunicorn } from '../helpers/django.js';
 import { validateConfig } from '../../src/config/load.js';
 import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
 import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
@@ -149,9 +149,18 @@ test('the adapters leave framing and hop-by-hop header edits out instead of prod
   validateConfig(nginx.config, 'nginx.conf');
 });
 
-test('through gunicorn + Django: the smuggled request never reaches Django', { timeout: 120_000 }, async (t) => {
-  const django = await startDjango();
-  t.after(() => django.close());
+test('through gunicorn (gthread, keep-alive) + Django: the smuggled request never reaches Django', { timeout: 120_000 }, async (t) => {
+  // Sync workers close the connection after each response and never read what follows; a
+  // keep-alive worker reads it as the next request.
+  const prepared = await prepareDjango();
+  const django = await startGunicorn(prepared, { workerClass: 'gthread' }).catch(async (err: unknown) => {
+    await prepared.cleanup();
+    throw err;
+  });
+  t.after(async () => {
+    await django.close();
+    await prepared.cleanup();
+  });
   const portico = await startPortico({
     servers: [
       {
@@ -165,7 +174,7 @@ test('through gunicorn + Django: the smuggled request never reaches Django', { t
   t.after(() => portico.close());
   const smuggled = 'GET /admin/login/?smuggled=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
   const attempts = 20;
-  const lengths: number[] = [];
+  const lengths: (number | string)[] = [];
   for (let i = 0; i < attempts; i++) {
     const client = await RawClient.connect(portico.port);
     client.write(
@@ -174,7 +183,9 @@ test('through gunicorn + Django: the smuggled request never reaches Django', { t
     const res = await client.response();
     client.destroy();
     assert.equal(res.status, 200);
-    lengths.push(JSON.parse(res.body.toString()).length as number);
+    // Another request's answer (the admin login page) here is what smuggling looked like.
+    const body = res.body.toString();
+    lengths.push(body.startsWith('{') ? (JSON.parse(body).length as number) : body.slice(0, 40));
   }
   // The denied route answers 403 through Portico; Django itself never saw /admin/.
   const denied = await RawClient.connect(portico.port);
@@ -183,7 +194,7 @@ test('through gunicorn + Django: the smuggled request never reaches Django', { t
   denied.destroy();
   // gunicorn logs a request once it has answered it: wait for the last one's line.
   const lines = (what: string) => django.output().split('\n').filter((l) => l.includes(what)).length;
-  await eventually(() => lines('"POST /api/upload/') >= attempts, 'gunicorn to log every upload');
+  await eventually(() => lines('"POST /api/upload/') + lines('/admin/') >= attempts, 'gunicorn to log every request');
   const log = django.output();
   assert.equal(log.split('\n').filter((l) => l.includes('/admin/')).length, 0, log);
   assert.equal(log.split('\n').filter((l) => l.includes('"POST /api/upload/')).length, attempts, log);
