@@ -57,6 +57,14 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
   };
   const onEnd = () => {
     stop();
+    // node's HTTP/2 requests end even when the stream was reset (after 'aborted'): that body
+    // is cut short. And DATA that disagrees with content-length is malformed (RFC 9113 §8.1.1;
+    // HTTP/1.1's parser frames by the length itself). Neither reaches the upstream.
+    if (req.aborted || (ex.contentLength >= 0 && spool.total !== ex.contentLength)) {
+      spool.destroy();
+      if (!req.aborted) sendError(ex, 400, opts.ops);
+      return;
+    }
     spool.end();
     ex.abortUpstream = null;
     onBody({ length: spool.total, stream: spoolStream(spool) });

@@ -12,6 +12,7 @@ import { HostTable } from './host-table.js';
 import { LocationTable } from './location-table.js';
 import { compileHeaderOps, type HeaderOps } from './header-ops.js';
 import type { RouteContext, RouteHandler } from '../handlers/handler.js';
+import { upgradeSet } from '../proxy/upgrade-protocols.js';
 import { proxyHandler } from '../handlers/proxy.js';
 import { respondHandler } from '../handlers/respond.js';
 import { redirectHandler } from '../handlers/redirect.js';
@@ -42,11 +43,15 @@ export interface Route {
   readonly rewrites?: Rewrites | undefined;
   /** false: the route's requests are not logged. */
   readonly accessLog?: boolean;
+  /** Upgrade protocols the route tunnels (its proxy's or files fallback's `upgrade`, lower-cased); none without a proxy. */
+  readonly upgrade?: ReadonlySet<string> | undefined;
 }
 
 export interface VirtualHost {
   readonly name: string;
   readonly trustedProxies: CidrMatcher;
+  /** Keep header fields whose names contain "_" (`underscores_in_headers`); else dispatch drops them. */
+  readonly underscoresInHeaders?: boolean;
   readonly locations: LocationTable<Route, Exchange>;
   /** Server-level rewrites, run before a route is chosen. */
   readonly rewrites?: Rewrites | undefined;
@@ -147,6 +152,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     const vhost: VirtualHost = {
       name: server.hosts?.[0] ?? where,
       trustedProxies: cidrMatcher(server.trusted_proxies),
+      underscoresInHeaders: server.underscores_in_headers,
       locations: new LocationTable<Route, Exchange>(),
       rewrites: compileRewrites(server.rewrite),
     };
@@ -338,7 +344,9 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords);
-  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
+  const proxy = route.proxy ?? route.files?.fallback?.proxy;
+  const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
+  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

@@ -40,6 +40,26 @@ const headerOps = z
   .strict();
 
 /**
+ * Headers `request_headers` may not name: the body's framing, which Portico writes from the
+ * body it forwards (a Content-Length or Transfer-Encoding the config wrote could disagree with
+ * it, and the upstream would read part of the body as another request), and the hop-by-hop
+ * ones, which describe Portico's own connection to the upstream (RFC 9110 §7.6.1; upgrades are
+ * chosen with `proxy.upgrade`).
+ */
+export const PORTICO_FRAMED: readonly string[] = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'http2-settings'];
+
+const requestHeaderOps = headerOps.superRefine((ops, ctx) => {
+  const names: [string, PropertyKey[]][] = [
+    ...Object.keys(ops.set ?? {}).map((n): [string, PropertyKey[]] => [n, ['set', n]]),
+    ...Object.keys(ops.add ?? {}).map((n): [string, PropertyKey[]] => [n, ['add', n]]),
+    ...(ops.remove ?? []).map((n, i): [string, PropertyKey[]] => [n, ['remove', i]]),
+  ];
+  for (const [name, path] of names)
+    if (PORTICO_FRAMED.includes(name.toLowerCase()))
+      ctx.addIssue({ code: 'custom', path, message: `${name} is written by Portico itself (message framing and its own connection); it cannot be set, added or removed` });
+});
+
+/**
  * Response headers may also be added only to successful and redirect responses, as nginx's
  * `add_header` does without `always` (https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header).
  */
@@ -88,6 +108,18 @@ const proxy = z
       .describe(
         "After the redirect rules: a Location or Refresh naming the upstream server's own address (http://host:port + the path prefix sent upstream) " +
           "gets the route's prefix instead, as nginx's default proxy_redirect; false passes them as sent",
+      ),
+    upgrade: z
+      .array(
+        z
+          .string()
+          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected a protocol name such as websocket')
+          .refine((p) => p.toLowerCase() !== 'h2c', 'h2c is never tunnelled: after its 101 the client would speak HTTP/2 straight to the upstream, past every route rule'),
+      )
+      .default(['websocket'])
+      .describe(
+        'Protocols an Upgrade request may switch to through a tunnel (RFC 9110 §7.8), by name, case-insensitive; [] tunnels none. ' +
+          'Any other Upgrade request is served as a plain request, without its Upgrade header',
       ),
     path_prefix: z
       .string()
@@ -228,7 +260,7 @@ const route = z
     match: routeMatch.optional(),
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
-    request_headers: headerOps.optional(),
+    request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
     proxy: proxy.optional(),
     respond: respond.optional(),
@@ -331,6 +363,13 @@ const server = z
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
     tls: tls.optional(),
     hsts,
+    underscores_in_headers: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keep request header fields whose names contain "_" (nginx underscores_in_headers). By default they are dropped, as nginx ignores them: ' +
+          'WSGI/CGI read "X_Forwarded_For" as X-Forwarded-For, so the app would see a client value next to Portico\'s',
+      ),
     http_redirect: z
       .union([z.literal(false), listen, z.array(listen).min(1)])
       .optional()

@@ -18,8 +18,10 @@ import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { standInHost } from '../proxy/stand-in-host.js';
+import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
+import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from './send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
@@ -52,6 +54,8 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     }),
   );
   const requestOps = ctx.requestHeaders;
+  // Dispatch tunnels only a protocol this set allows (else the request is served as a plain one).
+  const upgrades = upgradeSet(cfg.upgrade);
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;
   const relayOpts: RelayOptions = {
@@ -74,7 +78,14 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       ex.res.writeContinue();
     }
     if (bodyOpts === null) {
-      send({ method, path, headers, body: ex.req, chunked, readTimeout });
+      const h2Length = ex.req.httpVersionMajor === 2 && !chunked;
+      if (h2Length && ex.contentLength === 0) {
+        // Nothing to hold back (complete-body.ts): the request goes once the stream has ended.
+        ex.req.once('end', () => {
+          if (!ex.req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
+        });
+        ex.req.resume();
+      } else send({ method, path, headers, body: h2Length ? completeBody(ex, ctx.responseHeaders) : ex.req, chunked, readTimeout });
       watchStreamedBody(ex, ctx.maxBodySize, ctx.client.bodyTimeout, ctx.responseHeaders);
       return;
     }
@@ -99,15 +110,17 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     const target = targets[0]!;
     return {
       handle(ex) {
-        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
         if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
         if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
         relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
       },
       upgrade(ex, socket, head) {
-        const { headers } = upstreamRequestHeaders(ex, requestOps, true);
+        const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
+        if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
+        const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
         if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers);
+        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
       },
     };
   }
@@ -115,12 +128,14 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
   return {
     handle(ex) {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
       // The server is chosen once the body is in (buffering.request): the one free now.
       if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
       new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
     },
     upgrade(ex, socket, head) {
+      const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
+      if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
       // as in flight on that server while it is open, for least_conn and max_conns.
       const upstream = group.select(new ExchangeSelectRequest(ex), null);
@@ -131,9 +146,9 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       }
       upstream.state.begin();
       socket.once('close', () => upstream.state.end());
-      const { headers } = upstreamRequestHeaders(ex, requestOps, true);
+      const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
       if (ex.hostHeader === '') standInHost(headers, upstream.transport.authority);
-      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers);
+      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers, offered);
     },
   };
 }

@@ -50,3 +50,27 @@ export function encodePath(path: string): string {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A "." or ".." segment (RFC 3986 §3.3), in a decoded path. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/**
+ * The path sent upstream for a request path `raw` that routes as `path`: `raw` itself unless
+ * routing resolved dot segments, so encoded bytes reach the upstream as sent
+ * ("/api/group%2Fproject" stays one segment, "//" stays). With dot segments (literal or
+ * percent-encoded), the routed path, re-encoded: an upstream that resolves them differently
+ * (RFC 3986's remove_dot_segments reads "/admin//.." as "/admin/", nginx's merge-then-resolve
+ * as "/") or not at all (a prefix match on "/admin/" in "/admin/../x") would otherwise serve
+ * another path than the one routing checked. nginx forwards the raw form (proxy_pass without
+ * a URI part); docs/differences.md.
+ */
+export function forwardedPath(raw: string, path: string): string {
+  if (raw === path) return raw;
+  let decoded: string;
+  try {
+    decoded = raw.indexOf('%') < 0 ? raw : decodeURIComponent(raw);
+  } catch {
+    return encodePath(path);
+  }
+  return DOT_SEGMENT.test(decoded) ? encodePath(path) : raw;
+}

@@ -1,6 +1,12 @@
 /**
  * The header list sent upstream, built in one pass over the client's raw headers:
- *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1);
+ *  - hop-by-hop headers and those named by `Connection` are dropped (RFC 9110 §7.6.1), but a
+ *    client can only nominate its own end-to-end headers: what Portico writes itself (framing,
+ *    Host, the forwarding headers, the route's `request_headers`) is added after that step;
+ *  - the body's framing is never copied from the client: `Content-Length` is written last, from
+ *    the length node's parser validated, or the body goes chunked (the upstream client adds
+ *    `Transfer-Encoding`). "Connection: Content-Length" once made Portico send a body without
+ *    its length, which the upstream then read as a second, unrouted request;
  *  - `Host` passes unchanged (Caddy's choice; Django's ALLOWED_HOSTS and CSRF need it),
  *    except that an absolute-form request's authority replaces it, as it did for routing;
  *  - X-Forwarded-* and Forwarded from a peer outside `trusted_proxies` are dropped and
@@ -27,7 +33,6 @@ const enum Kind {
   XForwardedHost,
   ContentLength,
   TransferEncoding,
-  Upgrade,
   Host,
   Cookie,
 }
@@ -40,7 +45,7 @@ const KINDS = new Map<string, Kind>([
   ['te', Kind.Drop],
   ['trailer', Kind.Drop],
   ['transfer-encoding', Kind.TransferEncoding],
-  ['upgrade', Kind.Upgrade],
+  ['upgrade', Kind.Drop], // written below, filtered, for a tunnel only
   ['http2-settings', Kind.Drop],
   ['expect', Kind.Drop],
   // Always written anew below: a trusted proxy's copy would reach the upstream as a second
@@ -69,9 +74,10 @@ export interface UpstreamRequestHead {
 }
 
 /**
- * @param upgrade keep `Upgrade` and send `Connection: upgrade` (WebSocket handshake).
+ * @param upgrade the Upgrade value to send with `Connection: upgrade` (a tunnel's handshake,
+ *   the protocols the route allows: upgrade-protocols.ts), or '': none, whatever the client sent.
  */
-export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: boolean): UpstreamRequestHead {
+export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade = ''): UpstreamRequestHead {
   const raw = ex.req.rawHeaders;
   const trusted = ex.peerTrusted;
   const out: string[] = [];
@@ -79,6 +85,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   let xff = '';
   let xfp = '';
   let xfh = '';
+  let fwd = '';
   let hasBody = false;
   let chunked = false;
   let sawHost = false;
@@ -103,7 +110,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         connectionTokens(value, (nominated ??= []));
         break;
       case Kind.Forwarded:
-        if (trusted) out.push(name, value);
+        if (trusted) fwd = fwd === '' ? value : `${fwd}, ${value}`;
         break;
       case Kind.XForwardedFor:
         if (trusted) xff = xff === '' ? value : `${xff}, ${value}`;
@@ -115,16 +122,11 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
         if (trusted) xfh = value;
         break;
       case Kind.ContentLength:
-        if (value !== '0') hasBody = true;
-        sawLength = true;
-        out.push(name, value);
+        sawLength = true; // written below from ex.contentLength
         break;
       case Kind.TransferEncoding:
         hasBody = true; // node has de-chunked it; the upstream client re-chunks it
         chunked = true;
-        break;
-      case Kind.Upgrade:
-        if (upgrade) out.push(name, value);
         break;
       case Kind.Host:
         // The Host routing used: the header itself, or the authority of an absolute-form
@@ -142,12 +144,17 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   }
   // HTTP/2: from :authority; unless the route replaces Host (request_headers.set/remove).
   if (!sawHost && ex.hostHeader !== '' && !ops.drop.has('host')) out.unshift('Host', ex.hostHeader);
-  if (!hasBody && !sawLength && ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
-    hasBody = true; // HTTP/2 needs no Content-Length: DATA frames follow the HEADERS frame
-    chunked = true;
+  if (sawLength && !chunked && ex.contentLength > 0) hasBody = true;
+  if (ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
+    // DATA frames follow the HEADERS frame. Without content-length the body goes chunked; with
+    // one (even "0") it is a body all the same: the stream must be seen to end with that length
+    // before the upstream holds a complete request (limits/complete-body.ts).
+    hasBody = true;
+    if (!sawLength) chunked = true;
   }
   const headers = nominated ? dropNamed(out, nominated) : out;
-  if (upgrade) headers.push('Connection', 'upgrade');
+  if (upgrade !== '') headers.push('Upgrade', upgrade, 'Connection', 'upgrade');
+  if (fwd !== '') headers.push('Forwarded', fwd);
   headers.push(
     'X-Forwarded-For',
     xff === '' ? ex.peerIp : `${xff}, ${ex.peerIp}`,
@@ -158,10 +165,13 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade: bo
   );
   const host = xfh === '' ? ex.hostHeader : xfh;
   if (host !== '') headers.push('X-Forwarded-Host', host);
-  if (ops.empty) return { headers, hasBody, chunked };
   // The route's `set`/`remove` also replace the forwarding headers computed above.
-  const edited = ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
-  appendHeaders(ops, edited, ex);
+  const edited = ops.empty ? headers : ops.drop.size > 0 ? dropForwardingOverrides(headers, ops) : headers;
+  if (!ops.empty) appendHeaders(ops, edited, ex);
+  // Framing last, after every filter (request_headers cannot name it: see config/schema.ts).
+  // A client's "Content-Length: 0" stays (a POST without a body); chunked gets its length
+  // once buffered, or Transfer-Encoding from the upstream client.
+  if (sawLength && !chunked) edited.push('Content-Length', String(ex.contentLength));
   return { headers: edited, hasBody, chunked };
 }
 

@@ -1,6 +1,7 @@
 /**
- * WebSocket (and any HTTP/1.1 Upgrade) proxying: the handshake is forwarded with the same
- * header rules as any request, the upstream's 101 goes back to the client, and from then on
+ * WebSocket (and the other Upgrade protocols a route lists: upgrade-protocols.ts) proxying:
+ * the handshake is forwarded with the same header rules as any request, the upstream's 101
+ * (to a protocol that was offered) goes back to the client, and from then on
  * bytes are tunnelled both ways. Both legs are destroyed as soon as either side closes or
  * errors (node-http-proxy#1510 leaked them with end()), and tunnels have no idle timeout:
  * Streamlit and Vite keep theirs open for hours (nginx's 60s proxy_read_timeout kills them).
@@ -15,6 +16,7 @@ import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { classifyUpstreamError } from './upstream-error.js';
 import { checkRequest, HeadError, responseHead } from '../http/head.js';
 import type { Transport } from '../upstream/transport.js';
+import { acceptedUpgrade } from './upgrade-protocols.js';
 
 export interface TunnelTarget {
   /** How the upstream is reached (TCP, TLS or unix socket). */
@@ -28,7 +30,8 @@ export interface TunnelTarget {
 /** Open tunnels, so a shutdown can close them. */
 export const openTunnels = new Set<Duplex>();
 
-export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[]): void {
+/** @param offered the Upgrade value sent (the protocols the route allows); a 101 to another is a 502. */
+export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[], offered: string): void {
   ex.upstream = target.address;
   const transport = target.transport;
   try {
@@ -98,6 +101,10 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
 
   upstreamReq.on('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
     if (settled) return void upstream.destroy();
+    if (!acceptedUpgrade(res.headers.upgrade, offered)) {
+      upstream.destroy();
+      return fail(`upstream switched to a protocol that was not offered (${res.headers.upgrade ?? 'no Upgrade header'})`, 502);
+    }
     settled = true;
     clearTimeout(timer);
     ex.res.statusCode = 101;

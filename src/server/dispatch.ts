@@ -5,9 +5,10 @@
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
 import { Exchange } from './exchange.js';
-import { normalizePath } from '../http/normalize-path.js';
+import { forwardedPath, normalizePath } from '../http/normalize-path.js';
 import { hostWithoutPort } from '../http/host.js';
 import { normalizeIp } from '../http/cidr.js';
 import { clientIpFrom } from '../http/client-ip.js';
@@ -16,6 +17,9 @@ import { NO_HEADER_OPS } from '../compile/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { writeHeadH1, writeHeadH2 } from './head-writer.js';
+import { offeredUpgrade } from '../proxy/upgrade-protocols.js';
+import { replayWithoutUpgrade } from './plain-replay.js';
+import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -27,9 +31,20 @@ export interface DispatchDeps {
   inFlight: { count: number; onIdle: (() => void) | null };
   /** Request head limits (config `client`); the header size itself is node's maxHeaderSize. */
   limits: { maxHeaders: number; maxUriLength: number };
+  /** HTTP/1: gives a connection to node's http server as if just accepted (plain-replay.ts). */
+  handOff?: (socket: Socket) => void;
 }
 
 const MAX_REWRITE_CYCLES = 10;
+
+/**
+ * Connections whose request was refused by `prepare` (their response says Connection: close).
+ * node's server parses pipelined requests and emits them while an earlier response is still
+ * pending; one that follows a request refused for its framing (two Transfer-Encoding fields)
+ * may be a body another hop framed differently, so nothing after a refusal is served (nginx
+ * does not read past it either). The answer in progress closes the connection.
+ */
+const refused = new WeakSet<object>();
 
 interface Prepared {
   ex: Exchange;
@@ -39,6 +54,8 @@ interface Prepared {
 /** RFC 3986 host (reg-name, IPv4, or [IPv6]) and optional port; '' (HTTP/1.0 without Host) passes. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
+const DIGITS = /^[0-9]+$/;
+
 function validHost(host: string): boolean {
   return HOST.test(host);
 }
@@ -47,10 +64,12 @@ function validHost(host: string): boolean {
  * A request body's transfer coding. Only `chunked` alone is accepted, as nginx does: node's
  * parser de-chunks "gzip, chunked" and would pass the gzip bytes on as if they were the body
  * (RFC 9112 §6.1: an unknown coding is a 501). In HTTP/1.0 the header means the framing cannot
- * be trusted at all (RFC 9112 §6.1): 400.
+ * be trusted at all (RFC 9112 §6.1): 400. So is a second Transfer-Encoding field: node keeps
+ * each field and de-chunks by the last, which a hop that reads the first would frame otherwise
+ * (nginx: "client sent duplicate header line", 400).
  */
-function transferEncodingStatus(value: string, httpVersionMinor: number): number {
-  if (httpVersionMinor === 0) return 400;
+function transferEncodingStatus(value: string, fields: number, httpVersionMinor: number): number {
+  if (httpVersionMinor === 0 || fields > 1) return 400;
   return value.trim().toLowerCase() === 'chunked' ? 0 : 501;
 }
 
@@ -70,6 +89,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let authority: string | undefined;
     let contentLength = -1;
     let transferEncoding: string | undefined;
+    let transferEncodings = 0;
+    let underscored = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 4 && name.toLowerCase() === 'host') {
@@ -78,49 +99,64 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       } else if (h2 && name === ':authority') {
         authority = raw[i + 1]!;
       } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
-        contentLength = Number(raw[i + 1]); // node's parser has validated it
+        // HTTP/1: node's parser has validated it; HTTP/2: nghttp2 does, checked again (1*DIGIT).
+        contentLength = h2 && !DIGITS.test(raw[i + 1]!) ? NaN : Number(raw[i + 1]);
       } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
         transferEncoding = raw[i + 1]!;
+        transferEncodings++;
+      } else if (name.indexOf('_') >= 0) {
+        underscored = true;
       }
     }
+    // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
+    const tooManyFields = raw.length > maxHeaderFields;
     // HTTP/2 carries the host in :authority, which wins over a Host header (RFC 9113 §8.3.1).
     if (authority !== undefined) {
       hostHeader = authority;
       hosts = 1;
     }
     let url = req.url ?? '/';
+    // A request-target has no fragment (RFC 9112 §3.2, RFC 9113 §8.3.1 for :path): 400, where
+    // nginx cuts at '#'. Routing "/a/#/../x" as "/x" while the upstream reads "/a/" once let
+    // a request past its route's rules.
+    let badTarget = url.indexOf('#') >= 0;
     if (url.charCodeAt(0) !== 47 /* / */) {
-      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host.
-      const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(url);
+      // absolute-form (RFC 9112 §3.2.2): its authority replaces Host. Not in HTTP/2, whose
+      // :path is origin-form only (RFC 9113 §8.3.1), nor with an empty host (RFC 9110 §4.2.1).
+      const m = h2 ? null : /^https?:\/\/([^/?#]+)([^#]*)/i.exec(url);
       if (m) {
         hostHeader = m[1]!;
-        url = m[2] === '' ? '/' : m[2]!;
-      }
+        url = m[2]!.charCodeAt(0) === 47 ? m[2]! : '/' + m[2]!;
+      } else badTarget = true;
     }
     const peerIp = normalizeIp(req.socket.remoteAddress ?? '');
     const vhost = plan.hosts.match(hostWithoutPort(hostHeader));
+    // Before anything reads a header (underscore-headers.ts); the matched server's choice.
+    if (underscored && vhost !== undefined && vhost.underscoresInHeaders !== true) dropUnderscoredHeaders(req);
     const trusted = vhost !== undefined && !vhost.trustedProxies.empty && vhost.trustedProxies.has(peerIp);
     const clientIp = trusted ? clientIpFrom(raw, peerIp, vhost.trustedProxies) : peerIp;
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q);
-    const path = normalizePath(rawPath);
-    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, rawPath, query);
+    const path = badTarget ? undefined : normalizePath(rawPath);
+    // The upstream gets the path routing used (see forwardedPath).
+    const sent = path === undefined ? rawPath : forwardedPath(rawPath, path);
+    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
     if (maps) ex.maps = maps;
     ex.head = head;
     ex.errorLog = errorLog;
     ex.contentLength = contentLength;
-    // node truncates at maxHeadersCount (set one above the limit), so more than the limit means too many.
     const status =
       // node's parser takes "HTTP/2.0" (or 0.9) on an HTTP/1 connection; nginx answers 505.
       !h2 && req.httpVersionMajor !== 1 ? 505
-      : raw.length > maxHeaderFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
+      : tooManyFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
       // normalize is too (nginx).
-      : hosts > 1 || (h2 && hosts === 0) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
-      : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, req.httpVersionMinor) : 0;
+      : hosts > 1 || (h2 && hosts === 0) || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, transferEncodings, req.httpVersionMinor) : 0;
     if (status !== 0) {
+      if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
       // Logged like any request (nginx logs its 400s too).
       res.once('close', () => finish(ex));
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
@@ -212,6 +248,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    if (refused.has(req.socket)) return; // never answered: the refusal before it closes the connection
     inFlight.count++;
     // A pipelined request: node emits it at once, but gives its response the connection only
     // when the one before is done. It is handled then, so requests reach the upstream one after
@@ -238,6 +275,9 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   }
 
   function start(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    // A request that waited its turn behind one prepare() then refused: never answered (the
+    // refusal closes the connection), never sent upstream.
+    if (refused.has(req.socket)) return requestDone();
     const prepared = prepare(req, res);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
@@ -290,6 +330,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
    */
   function onConnect(req: IncomingMessage, socket: Duplex): void {
     if (awaitPrevious(socket, () => onConnect(req, socket))) return;
+    if (refused.has(req.socket)) return void socket.end();
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
     const prepared = prepare(req, res);
@@ -300,6 +341,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (awaitPrevious(socket, () => onUpgrade(req, socket, head))) return;
+    if (refused.has(req.socket)) return void socket.end();
     // Every handler answers an upgrade request as usual, through a response on the raw socket.
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
@@ -313,6 +355,13 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       res.once('close', () => finish(ex));
       failed(ex, err);
       return;
+    }
+    // Only a protocol the route lists is tunnelled (upgrade-protocols.ts); any other Upgrade
+    // request is read again as a plain one, its body and keep-alive framed as usual.
+    if (route !== undefined && deps.handOff !== undefined && (route.handler.upgrade === undefined || offeredUpgrade(req.headers.upgrade, route.upgrade) === '')) {
+      res.detachSocket(socket as never);
+      requestDone();
+      return replayWithoutUpgrade(req, socket as Socket, head, deps.handOff);
     }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);

@@ -64,13 +64,13 @@ export interface Listener {
   update(plan: ListenerPlan): void;
 }
 
-type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol'> & { client: ClientConfig };
+type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
 
 /** Requests answered before routing (ACME HTTP-01 challenges); true when it answered. */
 export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
-  const dispatchDeps = { ...deps, scheme: 'http' as const };
+  const dispatchDeps = { ...deps, scheme: 'http' as const, handOff: (socket: Socket) => handOff(socket) };
   let d = createDispatcher(plan, dispatchDeps);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => d.onRequest(req, res);
   const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
@@ -110,7 +110,7 @@ export interface TlsListenerOptions {
 }
 
 export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListenerOptions): Listener {
-  const h1Deps = { ...deps, scheme: 'https' as const, protocol: 'h1' as const };
+  const h1Deps = { ...deps, scheme: 'https' as const, protocol: 'h1' as const, handOff: (socket: Socket) => h1HandOff(socket) };
   const h2Deps = { ...deps, scheme: 'https' as const, protocol: 'h2' as const };
   let h1 = createDispatcher(plan, h1Deps);
   let h2 = createDispatcher(plan, h2Deps);

@@ -118,6 +118,12 @@ const CASES: Case[] = [
         portico: '/api/users',
         why: "Caddy's {path} is the path as received; Portico's is the normalized path it routed on",
       },
+      {
+        field: 'upstream.url',
+        caddy: '/strip/../api/users',
+        portico: '/api/users',
+        why: 'Portico sends the path it routed on when it resolved dot segments (docs/differences.md)',
+      },
     ],
   },
   { name: 'encoded path', path: '/strip/a%20b' },

@@ -36,7 +36,7 @@ test('adapt prints portico.yaml and a warning per thing left out', async (t) => 
   assert.match(r.stdout, /^# Adapted by `portico adapt` from .*nginx\.conf \(nginx\)\.\n# warning: .*"gzip" is not carried over/);
   assert.deepEqual(parse(r.stdout), {
     client: { max_body_size: '1m' }, // nginx's default, kept
-    servers: [{ listen: ['127.0.0.1:8080'], routes: [{ path: '/api/', proxy: { to: '127.0.0.1:8000', redirect: [{ from: 'http://127.0.0.1:8000/', to: '/api/' }], path_prefix: '/' }, request_headers: { set: { Host: '127.0.0.1:8000' } } }, { path: '/', files: { root: '/usr/share/nginx/html' } }] }],
+    servers: [{ listen: ['127.0.0.1:8080'], routes: [{ path: '/api/', proxy: { to: '127.0.0.1:8000', upgrade: [], redirect: [{ from: 'http://127.0.0.1:8000/', to: '/api/' }], path_prefix: '/' }, request_headers: { set: { Host: '127.0.0.1:8000' } } }, { path: '/', files: { root: '/usr/share/nginx/html' } }] }],
   });
 });
 

@@ -138,6 +138,8 @@ export interface GunicornOptions {
   workers?: number;
   /** Threads per worker: gunicorn's gthread workers, which keep connections alive (sync workers close each). */
   threads?: number;
+  /** 'sync' (default: one request per connection) or 'gthread' (keep-alive, as in many deployments). */
+  workerClass?: 'sync' | 'gthread';
 }
 
 /** One gunicorn master (sync workers) serving a prepared Django; can be killed and started again. */
@@ -167,7 +169,7 @@ export async function startGunicorn(prepared: PreparedDjango, options: GunicornO
       GUNICORN,
       [
         '--workers', String(options.workers ?? 2),
-        ...(options.threads ? ['--worker-class', 'gthread', '--threads', String(options.threads)] : ['--worker-class', 'sync']),
+        ...(options.threads ? ['--worker-class', 'gthread', '--threads', String(options.threads)] : ['--worker-class', options.workerClass ?? 'sync']),
         '--bind', address,
         '--chdir', DJANGO_APP_DIR,
         '--graceful-timeout', '5',

@@ -338,13 +338,16 @@ test('plain requests on the same route still work next to tunnels', async (t) =>
   assert.equal(plain.body.toString(), 'upgrade required');
 });
 
-test('an upgrade request to a respond route gets the response and the connection closes', async (t) => {
+test('an upgrade request to a respond route is answered as a plain request; the connection goes on', async (t) => {
   const portico = await startPortico({ servers: [{ routes: [{ path: '/', respond: { status: 404, body: 'no sockets here' } }] }] });
   t.after(() => portico.close());
   const { client, res } = await open(portico);
+  t.after(() => client.destroy());
   assert.equal(res.status, 404);
   assert.equal(res.body.toString(), 'no sockets here');
-  await client.untilClosed();
+  // Nothing was upgraded (test/security/upgrade-protocols.test.ts): the next request is HTTP/1.1.
+  client.write('GET /next HTTP/1.1\r\nHost: app.example\r\n\r\n');
+  assert.equal((await client.response()).status, 404);
 });
 
 test('an upgrade request with a path above the root: 400 and closed, nothing reaches the upstream', async (t) => {

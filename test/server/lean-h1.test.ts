@@ -79,6 +79,10 @@ const CONVERSATIONS: Step[][] = [
   [{ send: 'GET /up/cl HTTP/1.1\r\nHost: lean.test\r\nBad Header: x\r\n\r\n', last: true }],
   [{ send: 'GET http://lean.test/up/cl HTTP/1.1\r\nHost: lean.test\r\n\r\n' }],
   [{ send: 'GET /up/%zz HTTP/1.1\r\nHost: lean.test\r\n\r\n' }],
+  // Issue 12: a fragment is a 400 that closes the connection; dot segments go upstream resolved.
+  [get('/up/cl'), { send: 'GET /up/#/../cl HTTP/1.1\r\nHost: lean.test\r\n\r\n', last: true }],
+  [get('/up/x/../cl'), get('/up/x/%2e%2e/chunked?q=1')],
+  [get('/up/cl', 'X_Forwarded_For: 6.6.6.6\r\nx_y: 1\r\n'), get('/up/cl')],
   // More header fields than node's parser hands over in one batch (32), and a split head.
   [get('/up/cl', Array.from({ length: 40 }, (_, i) => `X-H${i}: v\r\n`).join('')), get('/up/chunked')],
   [{ ...get('/up/cl'), splitAt: 20 }, get('/up/cl')],

@@ -224,7 +224,7 @@ function middlewareInto(m: Pending, state: RouteState, ctx: CaddyContext): void 
     case 'header':
       return headerOps(ctx, m.d, m.args.map((t) => t.text), state.responseHeaders);
     case 'request_header':
-      return headerOps(ctx, m.d, m.args.map((t) => t.text), state.requestHeaders);
+      return headerOps(ctx, m.d, m.args.map((t) => t.text), state.requestHeaders, undefined, true);
     case 'uri':
       return uri(ctx, m.d, m.args, state);
     case 'rewrite': {

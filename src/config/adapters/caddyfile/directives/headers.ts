@@ -7,23 +7,32 @@
  */
 import type { Directive } from '../parser.js';
 import { placeholders, type CaddyContext, type HeaderOps } from '../context.js';
+import { PORTICO_FRAMED } from '../../../schema.js';
 
-/** The header operations of `d` (its arguments after the matcher, or its block lines). */
-export function headerOps(ctx: CaddyContext, d: Directive, args: readonly string[], into: HeaderOps, constants?: ReadonlyMap<string, string>): void {
+/**
+ * The header operations of `d` (its arguments after the matcher, or its block lines).
+ * `request`: they edit the request sent upstream, where framing and hop-by-hop headers are
+ * Portico's own (config/schema.ts) and are left out with a warning.
+ */
+export function headerOps(ctx: CaddyContext, d: Directive, args: readonly string[], into: HeaderOps, constants?: ReadonlyMap<string, string>, request = false): void {
   if (args.length > 0) {
-    one(ctx, d, args, into, constants);
+    one(ctx, d, args, into, constants, request);
     return;
   }
   for (const line of d.block ?? []) {
     if (line.name === 'defer') continue;
-    one(ctx, line, [line.name, ...line.args.map((a) => a.text)], into, constants);
+    one(ctx, line, [line.name, ...line.args.map((a) => a.text)], into, constants, request);
   }
 }
 
-function one(ctx: CaddyContext, d: Directive, args: readonly string[], into: HeaderOps, constants?: ReadonlyMap<string, string>): void {
+function one(ctx: CaddyContext, d: Directive, args: readonly string[], into: HeaderOps, constants: ReadonlyMap<string, string> | undefined, request: boolean): void {
   const [field, value, replacement] = args as [string, string | undefined, string | undefined];
   const op = field[0];
   const name = /^[+\-?>]/.test(field) ? field.slice(1) : field;
+  if (request && PORTICO_FRAMED.includes(name.toLowerCase())) {
+    ctx.diag.warn(d, `${d.name} ${field}: Portico writes ${name} itself (framing, its own connection, upgrades); left out`);
+    return;
+  }
   if (op === '-') {
     (into.remove ??= []).push(name);
     return;

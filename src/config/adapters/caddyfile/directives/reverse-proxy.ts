@@ -62,7 +62,8 @@ export function reverseProxy(ctx: CaddyContext, d: Directive, args: Token[], sta
     constants.set('http.reverse_proxy.upstream.hostport', to[0]!.replace(/^https:\/\//, ''));
   }
   for (const sub of deferredHeaders) {
-    headerOps(ctx, sub, sub.args.map((t) => t.text), sub.name === 'header_up' ? state.requestHeaders : state.responseHeaders, constants);
+    const up = sub.name === 'header_up';
+    headerOps(ctx, sub, sub.args.map((t) => t.text), up ? state.requestHeaders : state.responseHeaders, constants, up);
   }
   return { handler: { proxy: { to: target(to, pool), ...proxy } }, trustedProxies };
 }

@@ -18,6 +18,7 @@ import { hostPort, poolName, poolOf } from './upstreams.js';
 import { isAbsolute, join } from 'node:path';
 import { variablesIn } from '../variables.js';
 import { duration, parseTime } from './values.js';
+import { PORTICO_FRAMED } from '../../../schema.js';
 
 export interface ProxyOutput {
   /** undefined: nothing Portico can proxy to (the route answers 502). */
@@ -33,7 +34,8 @@ const PORTICO_DOES: Record<string, readonly string[]> = {
   'x-forwarded-proto': ['$scheme'],
   host: ['$http_host'],
 };
-const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'te', 'transfer-encoding']);
+/** Framing and hop-by-hop headers: Portico writes them itself, and request_headers may not name them. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(PORTICO_FRAMED);
 
 export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): ProxyOutput | undefined {
   const target = parseTarget(d, scope, ctx);
@@ -65,6 +67,9 @@ export function emitProxy(d: Directive, scope: Scope, node: LocationNode | undef
   if (target.keepaliveTimeout !== undefined) proxy.keepalive_timeout = duration(target.keepaliveTimeout);
   vs.constants.set('proxy_host', proxyHost);
   vs.constants.set('proxy_port', proxyHost.includes(':') ? proxyHost.slice(proxyHost.lastIndexOf(':') + 1) : '80');
+  // nginx tunnels an Upgrade only when it passes the header on (proxy_set_header Upgrade
+  // $http_upgrade); otherwise the request goes upstream as a plain one, as with `upgrade: []`.
+  if (!effective(scope, 'proxy_set_header').some((h) => h.args[0]!.toLowerCase() === 'upgrade' && h.args[1] !== '')) proxy.upgrade = [];
   const headers = requestHeaders(scope, proxyHost, ctx, vs);
   const redirects = redirectRules(d, scope, node, uri, ctx, vs);
   if (redirects.length > 0) proxy.redirect = redirects;

@@ -5,7 +5,7 @@
  * time, and a server without names only answers when it is its address's default.
  */
 import type { Directive } from '../parser.js';
-import { effective, makeScope, type LocationNode, type Scope } from '../scope.js';
+import { effective, effectiveOne, makeScope, type LocationNode, type Scope } from '../scope.js';
 import { buildLocations, flatten } from '../locations.js';
 import type { AdaptContext, ValueScope } from './context.js';
 import { parseListens, parseServerNames, type ListenInfo, type ServerNames } from './server.js';
@@ -34,6 +34,9 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     const out: Record<string, unknown> = {};
     const trusted = effective(scope, 'set_real_ip_from').map((r) => r.args[0]!);
     if (trusted.length > 0) out.trusted_proxies = realIpSources(scope, trusted, ctx);
+    // nginx passes "_" names on when they are allowed, or when invalid names are not ignored.
+    if (effectiveOne(scope, 'underscores_in_headers')?.args[0]?.toLowerCase() === 'on' || effectiveOne(scope, 'ignore_invalid_headers')?.args[0]?.toLowerCase() === 'off')
+      out.underscores_in_headers = true;
     const script = emitScript(scope, ctx, serverValues(names));
     if (script.rules.length > 0) out.rewrite = script.rules;
     out.routes = routes;
