@@ -10,6 +10,11 @@ import type { IncomingMessage } from 'node:http';
 
 /** Removes every field whose name has "_" from the request, in place (only called when there is one). */
 export function dropUnderscoredHeaders(req: IncomingMessage): void {
+  // node builds `headers` and `headersDistinct` lazily, counting fields by the count its
+  // parser saw, not by rawHeaders' length: built after the list shrinks they would read past
+  // its end (a TypeError thrown out of the request handler). Build both first, then filter.
+  const headers = req.headers as Record<string, unknown>;
+  const distinct = req.headersDistinct as Record<string, unknown> | undefined; // the lean request has none
   const raw = req.rawHeaders;
   let at = 0;
   for (let i = 0; i < raw.length; i += 2) {
@@ -19,8 +24,6 @@ export function dropUnderscoredHeaders(req: IncomingMessage): void {
     raw[at++] = raw[i + 1]!;
   }
   raw.length = at;
-  // node may have built `headers` from rawHeaders already (its server reads Expect); others
-  // build it lazily from the list just filtered.
-  const headers = req.headers as Record<string, unknown>;
   for (const name of Object.keys(headers)) if (name.indexOf('_') >= 0) delete headers[name];
+  if (distinct) for (const name of Object.keys(distinct)) if (name.indexOf('_') >= 0) delete distinct[name];
 }
