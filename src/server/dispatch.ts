@@ -152,8 +152,9 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       : tooManyFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
-      // normalize is too (nginx).
-      : hosts > 1 || (h2 && hosts === 0) || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      // normalize is too (nginx). A Host (or authority) that is present but empty names no host,
+      // which an http(s) URI always has (RFC 9110 §4.2.1, §7.2): 400, as nginx answers.
+      : hosts > 1 || (h2 && hosts === 0) || (hosts === 1 && hostHeader === '') || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
       : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, transferEncodings, req.httpVersionMinor) : 0;
     if (status !== 0) {
       if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone

@@ -434,6 +434,26 @@ export function appPath(target: string): string {
   return '/' + out.join('/');
 }
 
+/**
+ * Whether `got` is `sent` with its dot segments resolved: Portico forwards the path it routed
+ * when routing resolved "." or ".." segments (src/http/normalize-path.ts forwardedPath), so the
+ * app cannot read another path than the one checked. Same meaning: `got` has no dot segment
+ * left, reads as the same app path and carries the same query.
+ */
+export function sameOnceResolved(sent: string, got: string): boolean {
+  const t = forwardedTarget(sent).split('#')[0]!;
+  const q = (x: string) => (x.indexOf('?') < 0 ? '' : x.slice(x.indexOf('?')));
+  const path = (x: string) => x.split('?')[0]!;
+  let decoded = path(got);
+  try {
+    decoded = decodeURIComponent(decoded);
+  } catch {
+    return false;
+  }
+  if (/\/\.\.?(?:\/|$)/.test(decoded)) return false;
+  return q(t) === q(got) && appPath(t) === appPath(got);
+}
+
 const denied = (target: string) => /^\/denied(\/|$)/.test(appPath(target));
 
 /** Headers Portico writes itself; a client's copy must never reach the origin. */
@@ -550,7 +570,7 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
   for (const o of obs.origin) {
     const same = (e: Expected) => {
       const t = forwardedTarget(e.target);
-      return e.method === o.method && (t === o.target || t.split('#')[0] === o.target);
+      return e.method === o.method && (t === o.target || t.split('#')[0] === o.target || sameOnceResolved(t, o.target));
     };
     // Among requests with the same method and target, the one with the same body and Host.
     let i = expected.length;
@@ -621,7 +641,7 @@ export function judge(c: Case, expected: Expected[], obs: Observation, tail: Ref
     }
     if (r.origin.target === '/__injected') add('cross-talk', 'critical', `response ${k} is bytes the origin sent after another response (an upstream connection read past a complete response)`);
     else if (!ownSeqs.has(r.origin.seq)) add('cross-talk', 'critical', `response ${k} answers origin request #${r.origin.seq} ${r.origin.method} ${r.origin.target}, not one of this client's`);
-    else if (k >= expected.length || forwardedTarget(expected[k]!.target) !== r.origin.target)
+    else if (k >= expected.length || (forwardedTarget(expected[k]!.target) !== r.origin.target && !sameOnceResolved(expected[k]!.target, r.origin.target)))
       add('response-order', 'high', `response ${k} answers ${r.origin.target}, but request ${k} was ${expected[k] ? forwardedTarget(expected[k]!.target) : 'never sent'}`);
   });
   // Bytes after a last "Connection: close" response are never read as a response.

@@ -1,8 +1,8 @@
 /**
  * Bugs the differential fuzzer (test/fuzz/, `npm run fuzz`) found that were not on issue 12's
  * list, each as the smallest request that shows it, on real sockets against a recording origin.
- * A test marked `todo` fails today and is fixed in a file another work package owns; the lead
- * removes the mark when the fix lands.
+ * Each failed before its fix (a pipelined Upgrade/CONNECT: src/server/dispatch.ts awaitPrevious;
+ * requests behind a refused one: the `refused` set there; an empty Host: prepare's 400).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ const PIPELINED_RAW_SOCKET: Record<string, string> = {
 };
 
 for (const [kind, second] of Object.entries(PIPELINED_RAW_SOCKET)) {
-  test(`${kind === 'CONNECT' ? 'a CONNECT' : 'an Upgrade'} request pipelined behind another request throws nothing out of node and gets an answer or a close`, { todo: 'dispatch.ts onUpgrade/onConnect (framing/heads packages)' }, async () => {
+  test(`${kind === 'CONNECT' ? 'a CONNECT' : 'an Upgrade'} request pipelined behind another request throws nothing out of node and gets an answer or a close`, async () => {
     const origin = await startRecordingOrigin();
     const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(origin.address) }] }] });
     const thrown: Error[] = [];
@@ -72,7 +72,7 @@ const REFUSED_THEN_PIPELINED: Record<string, { request: string; status: number }
 };
 
 for (const [why, { request, status }] of Object.entries(REFUSED_THEN_PIPELINED)) {
-  test(`nothing pipelined behind a request refused for ${why} reaches the upstream`, { todo: 'dispatch.ts prepare/serve (framing package)' }, async () => {
+  test(`nothing pipelined behind a request refused for ${why} reaches the upstream`, async () => {
     const origin = await startRecordingOrigin();
     const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(origin.address) }] }] });
     try {
@@ -99,7 +99,7 @@ for (const [why, { request, status }] of Object.entries(REFUSED_THEN_PIPELINED))
  * forwards it. Found by seed 2 case 503 and seed 4 case 1211.
  */
 for (const request of ['GET /no-host HTTP/1.1\r\nHost: \r\n\r\n', 'GET http:///no-host HTTP/1.1\r\nHost: a.test\r\n\r\n']) {
-  test(`a request naming no host is refused with 400, as nginx does: ${JSON.stringify(request.split('\r\n')[0])}`, { todo: 'dispatch.ts prepare (framing package)' }, async () => {
+  test(`a request naming no host is refused with 400, as nginx does: ${JSON.stringify(request.split('\r\n')[0])}`, async () => {
     const origin = await startRecordingOrigin();
     const portico = await startPortico({ servers: [{ routes: [{ path: '/', ...proxyTo(origin.address) }] }] });
     try {

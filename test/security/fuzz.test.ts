@@ -6,17 +6,13 @@
  * hop-by-hop / nominated / underscore / spoofed forwarding headers, cross-talk between
  * clients, stalls, crashes, and requests Portico forwards where nginx answers 400.
  *
- * Two runs. The first leaves out the cases that trigger the bugs issue 12 lists (and those this
- * fuzzer found, test/security/fuzz-findings.test.ts) and must be clean today. The second is the
- * whole generator and tolerates nothing; it is `todo` until those fixes are merged, then the
- * lead drops the mark.
+ * One run over the whole generator, which must come out clean.
  * A failure writes each finding to fuzz-findings/ with its exact bytes; replay one with
  * `npm run fuzz -- --seed 12 --case N`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFuzz, type FuzzReport } from '../fuzz/run.js';
-import { KNOWN_BUG_LABELS } from '../fuzz/generate.js';
 
 const SEED = 12;
 
@@ -25,31 +21,12 @@ function explain(report: FuzzReport): string {
   return `${report.table}\n\n${lines.join('\n')}`;
 }
 
-/**
- * Findings whose fix is pending in another package's files, each a `todo` regression test in
- * fuzz-findings.test.ts: no case label selects them (any refused request with another behind
- * it), so the first run tolerates their class. The second run does not.
- */
-const PENDING_CLASSES = new Set(['after-refusal', 'after-framing-refusal']);
-
 /** Generous bounds: under a loaded CI machine a slow answer must not read as a stall. */
 const BOUNDS = { stallMs: 5000, victimTimeoutMs: 10_000 };
 
-test('fuzzer: no findings outside the bug classes issue 12 already lists (seed 12, 20 s)', { timeout: 120_000 }, async (t) => {
-  const report = await runFuzz({ seed: SEED, seconds: 20, skip: KNOWN_BUG_LABELS, findingsDir: 'fuzz-findings', ...BOUNDS });
+test('fuzzer: no findings (seed 12, 45 s)', { timeout: 180_000 }, async (t) => {
+  const report = await runFuzz({ seed: SEED, seconds: 45, findingsDir: 'fuzz-findings', ...BOUNDS });
   t.diagnostic(report.table);
-  assert.ok(report.cases > 100, `only ${report.cases} cases ran`);
-  const open = report.findings.filter((f) => !PENDING_CLASSES.has(f.class));
-  assert.equal(open.length, 0, explain({ ...report, findings: open }));
+  assert.ok(report.cases > 200, `only ${report.cases} cases ran`);
+  assert.equal(report.findings.length, 0, explain(report));
 });
-
-test(
-  'fuzzer: no findings at all (seed 12, 40 s)',
-  { timeout: 180_000, todo: 'until issue 12 items 1, 2, 3, 4, 5, 14 and the fuzz-findings.test.ts todos are fixed and merged' },
-  async (t) => {
-    const report = await runFuzz({ seed: SEED, seconds: 40, findingsDir: 'fuzz-findings', ...BOUNDS });
-    t.diagnostic(report.table);
-    assert.ok(report.cases > 200, `only ${report.cases} cases ran`);
-    assert.equal(report.findings.length, 0, explain(report));
-  },
-);
