@@ -41,6 +41,8 @@ export interface Route {
   readonly rewrites?: Rewrites | undefined;
   /** false: the route's requests are not logged. */
   readonly accessLog?: boolean;
+  /** nginx `internal`: only a rewrite may lead here; a request that reaches it directly gets 404. */
+  readonly internal?: boolean;
 }
 
 export interface VirtualHost {
@@ -320,8 +322,9 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
-  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name);
-  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
+  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, log);
+  const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false };
+  return route.internal ? { ...compiled, internal: true } : compiled;
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

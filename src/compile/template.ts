@@ -5,11 +5,13 @@
  *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route or rewrite)
  * and those nginx configs need: {is_args} ("?" when there is a query, nginx $is_args),
  * {server_port} (the port the request arrived on, nginx $server_port) and {map.NAME}
- * (a lookup in the config's `maps`, nginx's map).
+ * (a lookup in the config's `maps`, nginx's map), {arg.NAME} and {cookie.NAME} (nginx's
+ * $arg_NAME and $cookie_NAME, read as nginx reads them: src/http/request-vars.ts).
  * A value without "{" compiles to a constant.
  */
 import type { Exchange } from '../server/exchange.js';
 import { hostWithoutPort } from '../http/host.js';
+import { argValue, cookieHeaders, cookieValue } from '../http/request-vars.js';
 
 export type Template = (ex: Exchange) => string;
 
@@ -51,6 +53,14 @@ function part(name: string, options: TemplateOptions): Template | string {
       const v = ex.req.headers[header];
       return Array.isArray(v) ? v.join(', ') : (v ?? '');
     };
+  }
+  if (name.startsWith('arg.')) {
+    const arg = name.slice(4);
+    return (ex) => argValue(ex.query.slice(1), arg);
+  }
+  if (name.startsWith('cookie.')) {
+    const cookie = name.slice(7);
+    return (ex) => cookieValue(cookieHeaders(ex.req.rawHeaders), cookie);
   }
   if (name.startsWith('map.')) {
     const map = name.slice(4);

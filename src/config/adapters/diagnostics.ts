@@ -24,7 +24,11 @@ export class Diagnostics {
   readonly warnings: SourceError[] = [];
   readonly #seen = new Set<string>();
 
+  /** The same error at the same place is reported once too (a server-level directive is seen by every route). */
   error(pos: SourcePos, message: string): void {
+    const key = `error ${where(pos)} ${message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
     this.errors.push({ ...pos, message });
   }
 
