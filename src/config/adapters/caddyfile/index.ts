@@ -39,7 +39,7 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   Object.assign(config, g.top);
   // Caddy writes no access log unless a site has `log`, and sets no request body limit.
   config.access_log = accessLog ?? false;
-  config.client = { max_body_size: 0 };
+  config.client = { max_body_size: 0, ...g.client };
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
 }

@@ -239,22 +239,30 @@ function zoneKey(zone: Zone, ctx: AdaptContext, vs: ValueScope): string | undefi
 export function clientOptions(http: Scope, ctx: AdaptContext): Record<string, unknown> {
   const servers = http.directives.filter((d) => d.name === 'server' && d.block).map((d) => ({ directives: d.block! }));
   const out: Record<string, unknown> = {};
-  const map: [string, string][] = [
-    ['client_header_timeout', 'header_timeout'],
-    ['client_body_timeout', 'body_timeout'],
-    ['send_timeout', 'send_timeout'],
-    ['keepalive_timeout', 'keepalive_timeout'],
+  // [directive, Portico key, nginx's default]
+  const map: [string, string, string][] = [
+    ['client_header_timeout', 'header_timeout', '60s'],
+    ['client_body_timeout', 'body_timeout', '60s'],
+    ['send_timeout', 'send_timeout', '60s'],
+    ['keepalive_timeout', 'keepalive_timeout', '75s'],
   ];
-  for (const [directive, key] of map) {
+  for (const [directive, key, nginxDefault] of map) {
     const d = own(http, directive)[0];
     if (d) {
       const ms = parseTime(d.args[0]!);
       if (ms === undefined) ctx.diag.error(d, `"${directive}" directive invalid value`);
       else out[key] = duration(ms);
     }
+    const global = d?.args[0] ?? nginxDefault;
     for (const s of servers) {
       const inner = [...s.directives.filter((x) => x.name === directive), ...s.directives.filter((x) => x.name === 'location').flatMap((l) => (l.block ?? []).filter((x) => x.name === directive))];
-      for (const i of inner) if (i.args[0] !== d?.args[0]) ctx.diag.warn(i, `${directive} per server or location is not carried over: Portico has one for all (${d?.args[0] ?? "nginx's default"})`);
+      for (const i of inner) {
+        if (i.args[0] === global) continue;
+        // A longer one is not applied (Portico's shorter one, for all, is); a shorter one would be a limit left out.
+        if ((parseTime(i.args[0]!) ?? Infinity) < (parseTime(global) ?? Infinity)) {
+          ctx.diag.error(i, `${directive} ${i.args[0]} per server or location cannot be carried over: Portico has one for all listeners (${global}), and keeping that one would wait longer than nginx does here; set it in the http block`);
+        } else ctx.diag.warn(i, `${directive} per server or location is not carried over: Portico has one for all (${global}, shorter)`);
+      }
     }
   }
   // nginx's default request body limit is 1m (Portico's own is 10MiB): kept, as nginx users count on it.
