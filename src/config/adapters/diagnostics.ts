@@ -40,15 +40,23 @@ export class Diagnostics {
     this.warnings.push({ ...pos, message });
   }
 
-  /** Throws a ConfigError with every error so far, in file order. */
+  /** Throws a ConfigError with the errors so far, in file order (the first MAX_REPORTED of them). */
   throwIfErrors(): void {
     if (this.errors.length === 0) return;
-    throw new ConfigError(sortByPlace(this.errors).map((e) => `${where(e)}: ${e.message}`));
+    throw new ConfigError(capped(sortByPlace(this.errors).map((e) => `${where(e)}: ${e.message}`), 'errors'));
   }
 
   warningLines(): string[] {
-    return sortByPlace(this.warnings).map((w) => `${where(w)}: ${w.message}`);
+    return capped(sortByPlace(this.warnings).map((w) => `${where(w)}: ${w.message}`), 'warnings');
   }
+}
+
+/** Problems listed at most: a generated config with a million bad lines should not print a million lines. */
+const MAX_REPORTED = 100;
+
+function capped(lines: string[], what: string): string[] {
+  if (lines.length <= MAX_REPORTED) return lines;
+  return [...lines.slice(0, MAX_REPORTED), `... and ${lines.length - MAX_REPORTED} more ${what}`];
 }
 
 function sortByPlace<T extends SourcePos>(list: readonly T[]): T[] {

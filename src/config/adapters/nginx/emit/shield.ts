@@ -128,8 +128,8 @@ export function proxyBuffering(scope: Scope): unknown {
 /** allow/deny: the innermost level with any of them, both kinds in order. */
 function accessRules(scope: Scope, ctx: AdaptContext): Record<string, string>[] {
   for (let s: Scope | undefined = scope; s; s = s.parent) {
+    if (own(s, 'allow').length === 0 && own(s, 'deny').length === 0) continue;
     const rules = s.directives.filter((d) => d.name === 'allow' || d.name === 'deny');
-    if (rules.length === 0) continue;
     const out: Record<string, string>[] = [];
     for (const d of rules) {
       const who = d.args[0]!;
@@ -170,7 +170,7 @@ function basicAuth(scope: Scope, ctx: AdaptContext): Record<string, unknown> | u
 
 /** limit_req zone=NAME [burst=N] [nodelay|delay=N] / limit_conn NAME N, with their zones. */
 function limits(scope: Scope, name: 'limit_req' | 'limit_conn', ctx: AdaptContext, vs: ValueScope): Record<string, unknown>[] {
-  let dirs: Directive[] = [];
+  let dirs: readonly Directive[] = [];
   for (let s: Scope | undefined = scope; s; s = s.parent) {
     dirs = own(s, name);
     if (dirs.length > 0) break;
