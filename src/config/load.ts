@@ -9,6 +9,7 @@ import { configSchema, type PorticoConfig } from './schema.js';
 import { ConfigError } from '../errors.js';
 import type { AdapterName } from './adapters/adapter.js';
 import { MAX_NESTING, ReadBudget, readConfigText, tooLarge } from './adapters/read-limits.js';
+import { sourceAlong, where as whereIs } from './adapters/diagnostics.js';
 
 export interface LoadedConfig {
   config: PorticoConfig;
@@ -159,16 +160,18 @@ export function validateConfig(value: unknown, file: string): PorticoConfig {
 }
 
 function validateDocument(value: unknown, doc: Document | undefined, lines: LineCounter | undefined, file: string): PorticoConfig {
-  if (value === null || value === undefined) throw new ConfigError([`${file}: the config is empty; expected a 'servers' list`]);
+  if (value === null || value === undefined) throw new ConfigError([`${file}:1: the config is empty; expected a 'servers' list`]);
   const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   // Reported in file order, as an editor would list them.
   const located = result.error.issues.map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
     const where = doc && lines ? position(doc, lines, path, issue.code === 'unrecognized_keys') : undefined;
-    const prefix = where ? `${file}:${where.line}:${where.col}` : file;
+    // An adapted config: the nginx.conf / Caddyfile line its object came from.
+    const source = where ? undefined : sourceAlong(value, path);
+    const prefix = where ? `${file}:${where.line}:${where.col}` : source ? whereIs(source) : file;
     const keyPath = formatPath(path);
-    return { line: where?.line ?? 0, col: where?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
+    return { line: where?.line ?? source?.line ?? 0, col: where?.col ?? source?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
   });
   located.sort((a, b) => a.line - b.line || a.col - b.col);
   const problems = located.map((p) => p.text);

@@ -67,3 +67,28 @@ function sortByPlace<T extends SourcePos>(list: readonly T[]): T[] {
     (a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || (a.col ?? 0) - (b.col ?? 0),
   );
 }
+
+/**
+ * Where an object an adapter emits came from (a route from its location, a server from its
+ * server block). When the emitted config fails validation (a value the adapter passed through
+ * as written), the problem is reported at the deepest such object on its key path, so it
+ * still names file:line. Weak: nothing is kept once the config is gone.
+ */
+const SOURCES = new WeakMap<object, SourcePos>();
+
+export function located<T extends object>(obj: T, pos: SourcePos): T {
+  SOURCES.set(obj, { file: pos.file, line: pos.line, ...(pos.col !== undefined ? { col: pos.col } : {}) });
+  return obj;
+}
+
+/** The source of the deepest located object along `path` in `root`. */
+export function sourceAlong(root: unknown, path: readonly PropertyKey[]): SourcePos | undefined {
+  let node: unknown = root;
+  let found = typeof node === 'object' && node !== null ? SOURCES.get(node) : undefined;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) break;
+    node = (node as Record<PropertyKey, unknown>)[key];
+    if (typeof node === 'object' && node !== null) found = SOURCES.get(node) ?? found;
+  }
+  return found;
+}

@@ -12,6 +12,7 @@ import { routesOf, routePath, type Candidate } from './routes.js';
 import { covers, patternRegex } from './matchers.js';
 import { headerConfig } from './directives/headers.js';
 import { nonCapturing } from '../nginx/locations.js';
+import { located } from '../diagnostics.js';
 
 export interface SiteOutput {
   /** One server, or two when a site has both plain-HTTP and HTTPS addresses. */
@@ -64,7 +65,7 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
     if (hosts.length > 0) server.hosts = hosts;
     if (secure) Object.assign(server, siteTls(tlsDirective, chosen, g, ctx));
     else if (ports.includes(443)) server.tls = 'off';
-    servers.push({ ...server, ...body });
+    servers.push(located({ ...server, ...body }, site));
   }
   return { servers, accessLog };
 }
@@ -147,7 +148,7 @@ function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unkn
 }
 
 function toRoute(c: Candidate): Record<string, unknown> {
-  const route: Record<string, unknown> = { path: routePath(c.pattern) };
+  const route: Record<string, unknown> = located({ path: routePath(c.pattern) }, c.d);
   const handler = structuredClone(c.handler);
   const files = handler.files as Record<string, unknown> | undefined;
   if (c.state.strip !== undefined) {
