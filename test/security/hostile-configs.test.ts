@@ -232,9 +232,9 @@ const CASES: Case[] = [
     message: /nested more than|expected/,
   },
   {
-    name: 'YAML: a map of 50,000 keys with a duplicate at the end',
+    name: 'YAML: a map of 150,000 keys with a duplicate at the end',
     make: async (dir) => {
-      const keys = Array.from({ length: 50_000 }, (_, i) => `      /p${i}: /q${i}`);
+      const keys = Array.from({ length: 150_000 }, (_, i) => `      /p${i}: /q${i}`);
       keys.push('      /p0: /again');
       return write(dir, 'portico.yaml', `maps:\n  big:\n    source: "{path}"\n    values:\n${keys.join('\n')}\nservers: []\n`);
     },
