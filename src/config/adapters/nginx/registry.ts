@@ -169,7 +169,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   etag: spec(C.hsl, 'flag', 'scalar', MAP),
   if_modified_since: tuning(C.hsl),
   max_ranges: tuning(C.hsl),
-  disable_symlinks: tuning(C.hsl, '12'),
+  disable_symlinks: spec(C.hsl, '12', 'scalar', refuse('Portico refuses symlinks that lead out of the directory but serves those inside it, which nginx refuses here', 'off')),
   open_file_cache: tuning(C.hsl, '12'),
   open_file_cache_valid: tuning(C.hsl),
   open_file_cache_min_uses: tuning(C.hsl),
