@@ -164,3 +164,20 @@ for (const c of CADDY) {
     }
   });
 }
+
+test('nginx: a zone keyed on $server_name, used by two servers, loads (one zone per server name, as nginx keys them)', async () => {
+  const { validateConfig } = await import('../../src/config/load.js');
+  const { compile } = await import('../../src/compile/compile.js');
+  const { silentLog } = await import('../../src/log/error-log.js');
+  const text = `events {}
+http {
+    limit_req_zone $server_name zone=s:1m rate=1r/s;
+    server { listen 127.0.0.1:8080; server_name a.test; location / { limit_req zone=s; return 200; } }
+    server { listen 127.0.0.1:8080; server_name b.test; location / { limit_req zone=s; return 200; } }
+}
+`;
+  const config = validateConfig(adaptNginx(text, 'nginx.conf').config, 'nginx.conf');
+  const keys = config.servers.map((s) => s.routes[0]!.limit_req![0]!.key);
+  assert.deepEqual(keys, ['a.test', 'b.test']);
+  compile(config, { log: silentLog() }, 'nginx.conf').pools.destroy();
+});

@@ -24,7 +24,7 @@ import type { Directive } from '../parser.js';
 import { effectiveOne, makeScope, own, type Scope } from '../scope.js';
 import { BODY_SIZE_DEFAULT } from './context.js';
 import { type AdaptContext, type ValueScope } from './context.js';
-import { convert } from '../variables.js';
+import { convert, variablesIn } from '../variables.js';
 import { duration, parseSize, parseTime } from './values.js';
 
 export interface Zone {
@@ -204,7 +204,9 @@ function limits(scope: Scope, name: 'limit_req' | 'limit_conn', ctx: AdaptContex
     const key = zoneKey(zone, ctx, vs);
     if (key === null) continue;
     if (key !== undefined) limit.key = key;
-    limit.zone = zoneName;
+    // A key holding $server_name is a different text in each server, so its buckets never meet
+    // across servers: one zone per key text keeps that, where one shared name would be refused.
+    limit.zone = variablesIn(zone.key).some((v) => vs.constants.has(v)) ? `${zoneName} ${key}` : zoneName;
     if (name === 'limit_req' && zone.size > 0) limit.max_keys = Math.max(1000, Math.floor(zone.size / 64)); // nginx: about 16,000 states per megabyte
     // nginx answers an excess with 503 unless told otherwise; Portico's own default is 429.
     limit.status = status ? Number(status.args[0]) : 503;
