@@ -55,10 +55,9 @@ export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: Header
  * after them. satisfy any joins them into one late check when both are set.
  */
 function gate(access: AccessConfig | undefined, auth: BasicAuthConfig | undefined, any: boolean): { early?: Check; late?: Check } {
-  const ip = access ? accessCheck(access) : undefined;
   const user = auth ? basicAuthCheck(auth) : undefined;
-  if (!any || !ip || !user) return { early: ip, late: user };
-  const list = new AccessList(access!);
+  if (!any || !access || !user) return { early: access ? accessCheck(access) : undefined, late: user };
+  const list = new AccessList(access);
   return { late: (ex, pass, refuse, gone) => (list.allows(ex.clientIp) ? pass() : user(ex, pass, refuse, gone)) };
 }
 
