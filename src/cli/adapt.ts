@@ -4,12 +4,13 @@
  * and kept as comments at the top of the YAML, so a redirected file still says it.
  */
 import { stringify } from 'yaml';
-import { loadConfigFile, type LoadOptions } from '../config/load.js';
+import type { LoadOptions } from '../config/load.js';
+import { loadOrExplain } from './load-or-explain.js';
 import { compile } from '../compile/compile.js';
 import { silentLog } from '../log/error-log.js';
 
 export async function adaptCommand(file: string, options: LoadOptions): Promise<number> {
-  const loaded = await loadConfigFile(file, options);
+  const loaded = await loadOrExplain(file, options);
   // Compile too, so `adapt` fails on whatever `run` would fail on.
   compile(loaded.config, { log: silentLog() }, file).pools.destroy();
   const header = [`# Adapted by \`portico adapt\` from ${file} (${loaded.format}).`];

@@ -45,6 +45,8 @@ export interface Route {
   readonly accessLog?: boolean;
   /** Upgrade protocols the route tunnels (its proxy's or files fallback's `upgrade`, lower-cased); none without a proxy. */
   readonly upgrade?: ReadonlySet<string> | undefined;
+  /** nginx `internal`: only a rewrite may lead here; a request that reaches it directly gets 404. */
+  readonly internal?: boolean;
 }
 
 export interface VirtualHost {
@@ -343,10 +345,11 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
-  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords);
+  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords, log);
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
-  return { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
+  const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
+  return route.internal ? { ...compiled, internal: true } : compiled;
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

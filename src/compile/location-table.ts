@@ -59,6 +59,8 @@ export class LocationTable<R, C = unknown> {
   readonly #exact = new Map<string, Slot<R, C>>();
   /** Longest first, so the first hit is the longest match. */
   readonly #prefixes: Prefix<R, C>[] = [];
+  /** The same prefixes by path: adding thousands of locations stays linear. */
+  readonly #prefixByPath = new Map<string, Prefix<R, C>>();
   readonly #regexes: { regex: RegExp; slot: Slot<R, C> }[] = [];
   /** "/admin" -> the "/admin/" location, for proxied prefixes that end in a slash. */
   readonly #autoRedirect = new Map<string, { target: string; slot: Slot<R, C> }>();
@@ -74,7 +76,7 @@ export class LocationTable<R, C = unknown> {
         return undefined;
       }
       case 'prefix': {
-        const existing = this.#prefixes.find((p) => p.path === spec.path);
+        const existing = this.#prefixByPath.get(spec.path);
         if (existing) {
           if (existing.noRegex !== spec.noRegex) return `duplicate location "${spec.path}" (once with ^~, once without)`;
           const err = extend(existing.slot, branch, spec.path);
@@ -82,8 +84,9 @@ export class LocationTable<R, C = unknown> {
           return err;
         }
         const slot = [branch];
-        this.#prefixes.push({ path: spec.path, noRegex: spec.noRegex, slot });
-        this.#prefixes.sort((a, b) => b.path.length - a.path.length);
+        const prefix = { path: spec.path, noRegex: spec.noRegex, slot };
+        this.#prefixes.splice(this.#insertAt(spec.path.length), 0, prefix);
+        this.#prefixByPath.set(spec.path, prefix);
         if (autoRedirect) this.#addRedirect(spec.path, slot);
         return undefined;
       }
@@ -93,6 +96,18 @@ export class LocationTable<R, C = unknown> {
         this.#regexes.push({ regex: spec.regex, slot: [branch] });
         return undefined;
     }
+  }
+
+  /** After every prefix at least as long (binary search): longest first, equal lengths in config order. */
+  #insertAt(length: number): number {
+    let lo = 0;
+    let hi = this.#prefixes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#prefixes[mid]!.path.length >= length) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   #addRedirect(path: string, slot: Slot<R, C>): void {

@@ -5,7 +5,8 @@
  *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route or rewrite)
  * and those nginx configs need: {is_args} ("?" when there is a query, nginx $is_args),
  * {server_port} (the port the request arrived on, nginx $server_port) and {map.NAME}
- * (a lookup in the config's `maps`, nginx's map).
+ * (a lookup in the config's `maps`, nginx's map), {arg.NAME} and {cookie.NAME} (nginx's
+ * $arg_NAME and $cookie_NAME, read as nginx reads them: src/http/request-vars.ts).
  * A value without "{" compiles to a constant.
  *
  * A template knows where its text lands (its context), and each placeholder that inserts
@@ -15,6 +16,7 @@
 import type { Exchange } from '../server/exchange.js';
 import { hostWithoutPort } from '../http/host.js';
 import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes, type Escape } from '../http/escape.js';
+import { argValue, cookieHeaders, cookieValue } from '../http/request-vars.js';
 
 export type Template = (ex: Exchange) => string;
 
@@ -79,6 +81,14 @@ function part(name: string): Part | undefined {
         return Array.isArray(v) ? v.join(', ') : (v ?? '');
       },
     };
+  }
+  if (name.startsWith('arg.')) {
+    const arg = name.slice(4);
+    return { kind: 'bytes', get: (ex) => argValue(ex.query.slice(1), arg) };
+  }
+  if (name.startsWith('cookie.')) {
+    const cookie = name.slice(7);
+    return { kind: 'bytes', get: (ex) => cookieValue(cookieHeaders(ex.req.rawHeaders), cookie) };
   }
   if (name.startsWith('map.')) {
     const map = name.slice(4);

@@ -3,12 +3,13 @@
  * names file, line, column and key path ("portico.yaml:12:9: servers[0].routes[2].proxy.to:
  * expected host:port, got 'localhost:'").
  */
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type PorticoConfig } from './schema.js';
 import { ConfigError } from '../errors.js';
 import type { AdapterName } from './adapters/adapter.js';
+import { MAX_NESTING, ReadBudget, readConfigText, tooLarge } from './adapters/read-limits.js';
+import { sourceAlong, where as whereIs } from './adapters/diagnostics.js';
 
 export interface LoadedConfig {
   config: PorticoConfig;
@@ -33,43 +34,124 @@ export interface LoadOptions {
  * `options.adapter`, else by file name, else by content), and validates it.
  */
 export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
-  }
+  // Bounded as every file an adapter reads is (a device, a FIFO or a huge file is refused).
+  const read = readConfigText(file, new ReadBudget());
+  if ('error' in read) throw new ConfigError([`${file}: cannot read config: ${read.error}`]);
+  const text = read.text;
   const { detectFormat, adapt } = await import('./adapters/adapter.js');
   const format = options.adapter ?? detectFormat(file, text);
   if (format === 'yaml') {
-    const input = parseYamlInput(text, file);
-    return { config: parseConfigText(text, file), file, warnings: [], format, input };
+    const { doc, lines } = readYaml(text, file);
+    const config = validateDocument(toJS(doc, lines, file), doc, lines, file);
+    return { config, file, warnings: [], format, input: toJS(doc, lines, file) };
   }
   const adapted = await adapt(format, text, file, { nginxPrefix: options.nginxPrefix });
   return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config };
 }
 
-function parseYamlInput(text: string, file: string): unknown {
-  try {
-    return parseDocument(text).toJS();
-  } catch {
-    return parseConfigText(text, file);
-  }
-}
-
 /** Parses YAML (JSON is a subset) and validates it. */
 export function parseConfigText(text: string, file: string): PorticoConfig {
+  const { doc, lines } = readYaml(text, file);
+  return validateDocument(toJS(doc, lines, file), doc, lines, file);
+}
+
+/** Aliases one document may expand (yaml's own default, said here: a "billion laughs" stops at it). */
+const MAX_YAML_ALIASES = 100;
+
+/**
+ * The parsed document, or a ConfigError with the place of each problem. Bounded whatever the
+ * text: its size (read-limits.ts), nesting (MAX_NESTING brackets deep, refused before the
+ * parser recurses that deep), and duplicate keys found in one pass (yaml's own uniqueKeys
+ * compares every key of a map with every other: minutes for a map of 100,000 keys).
+ */
+function readYaml(text: string, file: string): { doc: Document; lines: LineCounter } {
+  const large = tooLarge(text);
+  if (large) throw new ConfigError([`${file}: ${large}`]);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const deep = flowDepthOver(text, MAX_NESTING);
+  if (deep !== undefined) {
+    lines.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+    const pos = lines.linePos(deep);
+    throw new ConfigError([`${file}:${pos.line}:${pos.col}: nested more than ${MAX_NESTING} deep`]);
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const errors = doc.errors.map((e) => ({ pos: e.pos[0], message: firstLine(e.message) }));
+  // Too deep for the parser by indentation alone: one message, not one per level.
+  const overflow = errors.findIndex((e) => /call stack/i.test(e.message));
+  if (overflow >= 0) errors.splice(0, errors.length, { pos: errors[overflow]!.pos, message: `nested more than the parser can follow` });
+  if (errors.length === 0) errors.push(...duplicateKeys(doc));
+  if (errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return `${file}:${pos.line}:${pos.col}: ${firstLine(e.message)}`;
+      errors.map((e) => {
+        const pos = lines.linePos(e.pos);
+        return `${file}:${pos.line}:${pos.col}: ${e.message}`;
       }),
     );
   }
-  return validateDocument(doc.toJS(), doc, lines, file);
+  return { doc, lines };
+}
+
+function toJS(doc: Document, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    // yaml refuses an alias expanded too often (ReferenceError), with no place: name the first alias.
+    let at = 0;
+    visit(doc, {
+      Alias(_, node) {
+        at = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const pos = lines.linePos(at);
+    throw new ConfigError([`${file}:${pos.line}:${pos.col}: ${firstLine((err as Error).message)} (aliases expand to more than ${MAX_YAML_ALIASES} nodes)`]);
+  }
+}
+
+/** "Map keys must be unique" (yaml's message) at each repeated scalar key, in one pass per map. */
+function duplicateKeys(doc: Document): { pos: number; message: string }[] {
+  const out: { pos: number; message: string }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const v = pair.key.value;
+        const key = typeof v === 'string' ? `s${v}` : v;
+        if (seen.has(key)) out.push({ pos: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+        seen.add(key);
+      }
+    },
+  });
+  return out;
+}
+
+/**
+ * The offset where `[`/`{` flow collections first nest deeper than `max`, or undefined. Quoted
+ * scalars and comments are skipped roughly (a `#` after a space starts a comment): this only
+ * decides whether the parser may recurse, the parser still reads the text.
+ */
+function flowDepthOver(text: string, max: number): number | undefined {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== '') {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote || c === '\n') quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return undefined;
+      i = nl;
+    } else if (c === '[' || c === '{') {
+      if (++depth > max) return i;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 /** Validates a plain object (from any adapter); positions come from `doc` when given. */
@@ -78,16 +160,18 @@ export function validateConfig(value: unknown, file: string): PorticoConfig {
 }
 
 function validateDocument(value: unknown, doc: Document | undefined, lines: LineCounter | undefined, file: string): PorticoConfig {
-  if (value === null || value === undefined) throw new ConfigError([`${file}: the config is empty; expected a 'servers' list`]);
+  if (value === null || value === undefined) throw new ConfigError([`${file}:1: the config is empty; expected a 'servers' list`]);
   const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   // Reported in file order, as an editor would list them.
   const located = result.error.issues.map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
     const where = doc && lines ? position(doc, lines, path, issue.code === 'unrecognized_keys') : undefined;
-    const prefix = where ? `${file}:${where.line}:${where.col}` : file;
+    // An adapted config: the nginx.conf / Caddyfile line its object came from.
+    const source = where ? undefined : sourceAlong(value, path);
+    const prefix = where ? `${file}:${where.line}:${where.col}` : source ? whereIs(source) : file;
     const keyPath = formatPath(path);
-    return { line: where?.line ?? 0, col: where?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
+    return { line: where?.line ?? source?.line ?? 0, col: where?.col ?? source?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
   });
   located.sort((a, b) => a.line - b.line || a.col - b.col);
   const problems = located.map((p) => p.text);

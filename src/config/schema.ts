@@ -271,6 +271,12 @@ const route = z
     basic_auth: shield.basicAuth.optional(),
     limit_req: shield.limitReq.optional(),
     limit_conn: shield.limitConn.optional(),
+    satisfy: shield.satisfy,
+    limit_except: shield.limitExcept.optional(),
+    internal: z
+      .literal(true)
+      .optional()
+      .describe('nginx internal: requests that reach this route without a rewrite get 404; one a rewrite (server-level, or another route\'s) sent here is served'),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -109,6 +109,10 @@ export const passwordChecks = z
 
 const key = z.string().min(1).default('{client_ip}').describe('Placeholder template: "{client_ip}" (default), "{remote_ip}", "{header.X-Api-Key}"');
 const status = z.number().int().min(400).max(599).default(429);
+const dryRun = z
+  .boolean()
+  .default(false)
+  .describe('nginx *_dry_run: requests are counted as usual, but one over the limit passes (at once) and a warning is logged');
 
 const limitReqOne = z
   .object({
@@ -120,6 +124,7 @@ const limitReqOne = z
     zone: z.string().min(1).optional().describe('Routes naming the same zone share one counter per key'),
     max_keys: z.number().int().positive().default(100_000).describe('Keys remembered (least recently used forgotten first): bounds memory'),
     status,
+    dry_run: dryRun,
   })
   .strict()
   .refine((l) => !(l.nodelay && l.delay !== undefined), 'nodelay and delay exclude each other');
@@ -129,15 +134,39 @@ export const limitReq = z
   .transform((v) => (Array.isArray(v) ? v : [v]))
   .describe('nginx limit_req: leaky bucket per key; excess -> status (429) with Retry-After');
 
-export const limitConn = z
+const limitConnOne = z
   .object({
     max: z.number().int().positive().describe('Requests in progress at once per key'),
     key,
     zone: z.string().min(1).optional(),
     status,
+    dry_run: dryRun,
+  })
+  .strict();
+
+export const limitConn = z
+  .union([limitConnOne, z.array(limitConnOne).min(1)])
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .describe('nginx limit_conn: concurrent requests per key; a list applies each (a request must fit in all)');
+
+export const satisfy = z
+  .enum(['all', 'any'])
+  .optional()
+  .describe("nginx satisfy: 'all' (default) needs access and basic_auth to pass; 'any' lets a request through when either does");
+
+/** nginx limit_except METHOD... { allow/deny, auth_basic }: what other methods must pass. */
+export const limitExcept = z
+  .object({
+    methods: z
+      .array(z.string().regex(/^[A-Z]+$/, 'a method in capitals, such as GET'))
+      .min(1)
+      .describe('Methods that are NOT restricted (GET implies HEAD, as in nginx)'),
+    access: access.optional().describe('allow/deny for every other method (replaces the route\'s access for them)'),
+    basic_auth: basicAuth.optional().describe('basic_auth for every other method (replaces the route\'s basic_auth for them)'),
   })
   .strict()
-  .describe('nginx limit_conn: concurrent requests per key');
+  .refine((l) => l.access !== undefined || l.basic_auth !== undefined, 'expected access or basic_auth')
+  .describe('nginx limit_except: requests whose method is not listed must pass these checks instead of the route\'s own');
 
 export const unknownHost = z
   .union([z.enum(['default', 'close']), z.literal(421)])
@@ -152,4 +181,5 @@ export type AccessConfig = z.output<typeof access>;
 export type BasicAuthConfig = z.output<typeof basicAuth>;
 export type PasswordChecksConfig = z.output<typeof passwordChecks>;
 export type LimitReqConfig = z.output<typeof limitReq>[number];
-export type LimitConnConfig = z.output<typeof limitConn>;
+export type LimitConnConfig = z.output<typeof limitConn>[number];
+export type LimitExceptConfig = z.output<typeof limitExcept>;

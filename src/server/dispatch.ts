@@ -178,6 +178,11 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // nginx's 301 from "/admin" to "/admin/" for a proxied "/admin/" location.
       return redirect(ex, 301, found.redirectTo + ex.query, found.route);
     }
+    if (found.route.internal && !ex.internalRedirect) {
+      // nginx: an `internal` location answers 404 to a request that was not rewritten to it.
+      sendError(ex, 404, NO_HEADER_OPS);
+      return undefined;
+    }
     ex.routeName = found.route.name;
     ex.captures = found.captures;
     ex.skipAccessLog = found.route.accessLog === false;
@@ -194,6 +199,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       const r = vhost.rewrites(ex);
       if (r.kind === 'redirect') return redirect(ex, r.status, r.location);
       ex.rewritten = false; // a server-level change is routed like a new request
+      if (r.kind === 'changed') ex.internalRedirect = true; // nginx sets r->internal on any rewrite of the URI
     }
     let last: Route | undefined;
     for (let cycle = 0; cycle <= MAX_REWRITE_CYCLES; cycle++) {
@@ -203,6 +209,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       const r = route.rewrites(ex);
       if (r.kind === 'redirect') return redirect(ex, r.status, r.location, route);
       if (r.kind === 'none' || !r.again) return route;
+      ex.internalRedirect = true;
     }
     errorLog.error('rewrite or internal redirection cycle', { path: ex.path, cycles: MAX_REWRITE_CYCLES });
     sendError(ex, 500, last?.responseHeaders ?? NO_HEADER_OPS);

@@ -24,6 +24,8 @@ export class Exchange {
    * as it is, without its prefix replacement (nginx ignores proxy_pass's URI part then).
    */
   rewritten = false;
+  /** A rewrite changed the path before the route was chosen (nginx r->internal): `internal` routes may serve it. */
+  internalRedirect = false;
   /** The route said `access_log: false`. */
   skipAccessLog = false;
   /** The config's `maps`, for {map.NAME}. */

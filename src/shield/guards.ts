@@ -14,12 +14,19 @@
  *   6. the handler
  * nginx runs limit_req/limit_conn (preaccess) before allow/deny and auth_basic (access) too;
  * here allow/deny comes first because a denied address should not use up anyone's rate.
+ * With `satisfy: any` (nginx satisfy any) access and basic_auth are one check at step 5: an
+ * allowed address passes without credentials, any other needs them (401, as nginx answers when
+ * both refuse). With `limit_except` (nginx limit_except), a method it does not list meets its
+ * access and basic_auth instead of the route's; the limits count every method alike.
+ * A `dry_run` limit counts as usual but lets the request through at once, with a warning.
  */
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import type { RouteConfig } from '../config/schema.js';
+import type { AccessConfig, BasicAuthConfig } from '../config/shield-schema.js';
 import type { Exchange } from '../server/exchange.js';
 import type { RouteHandler } from '../handlers/handler.js';
+import type { ErrorLog } from '../log/error-log.js';
 import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
 import { compileTemplate, type Template } from '../compile/template.js';
 import { rejectRequest } from '../limits/discard.js';
@@ -33,24 +40,48 @@ import type { Zones } from './zones.js';
 type Refuse = (status: number, headers?: string[]) => void;
 type Check = (ex: Exchange, pass: () => void, refuse: Refuse, gone: () => boolean) => void;
 
-export function shieldRoute(
-  route: RouteConfig,
-  inner: RouteHandler,
-  ops: HeaderOps,
-  maxBodySize: number,
-  zones: Zones,
-  where: string,
-  passwords: () => PasswordChecks,
-): RouteHandler {
+export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: HeaderOps, maxBodySize: number, zones: Zones, where: string, passwords: () => PasswordChecks, log?: ErrorLog): RouteHandler {
   let handler = inner;
-  if (route.basic_auth) handler = wrap(handler, ops, basicAuthCheck(route.basic_auth, passwords()));
-  if (route.limit_conn) handler = wrap(handler, ops, limitConnCheck(route.limit_conn, zones, where));
-  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where));
-  if (route.access) {
-    const list = new AccessList(route.access);
-    handler = wrap(handler, ops, (ex, pass, refuse) => (list.allows(ex.clientIp) ? pass() : refuse(403)));
-  }
+  const gates = [gate(route.access, route.basic_auth, route.satisfy === 'any', passwords)];
+  const except = route.limit_except;
+  if (except) gates.push(gate(except.access ?? route.access, except.basic_auth ?? route.basic_auth, route.satisfy === 'any', passwords));
+  const late = byMethod(gates.map((g) => g.late), except?.methods);
+  if (late) handler = wrap(handler, ops, late);
+  for (const limit of [...(route.limit_conn ?? [])].reverse()) handler = wrap(handler, ops, limitConnCheck(limit, zones, where, log));
+  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where, log));
+  const early = byMethod(gates.map((g) => g.early), except?.methods);
+  if (early) handler = wrap(handler, ops, early);
   return bodySizeGuard(handler, ops, maxBodySize);
+}
+
+/**
+ * allow/deny and basic_auth of one set of methods: `early` runs before the limits, `late`
+ * after them. satisfy any joins them into one late check when both are set.
+ */
+function gate(access: AccessConfig | undefined, auth: BasicAuthConfig | undefined, any: boolean, passwords: () => PasswordChecks): { early?: Check; late?: Check } {
+  const user = auth ? basicAuthCheck(auth, passwords()) : undefined;
+  if (!any || !access || !user) return { early: access ? accessCheck(access) : undefined, late: user };
+  const list = new AccessList(access);
+  return { late: (ex, pass, refuse, gone) => (list.allows(ex.clientIp) ? pass() : user(ex, pass, refuse, gone)) };
+}
+
+/** One check, or (with limit_except) the first for the listed methods and the second for the others. */
+function byMethod(checks: (Check | undefined)[], listed: readonly string[] | undefined): Check | undefined {
+  const [own, other] = checks;
+  if (listed === undefined) return own;
+  if (own === undefined && other === undefined) return undefined;
+  // nginx: "Allowing the GET method makes the HEAD method also allowed."
+  const methods = new Set(listed.includes('GET') ? [...listed, 'HEAD'] : listed);
+  return (ex, pass, refuse, gone) => {
+    const check = methods.has(ex.req.method ?? '') ? own : other;
+    if (check === undefined) pass();
+    else check(ex, pass, refuse, gone);
+  };
+}
+
+function accessCheck(cfg: AccessConfig): Check {
+  const list = new AccessList(cfg);
+  return (ex, pass, refuse) => (list.allows(ex.clientIp) ? pass() : refuse(403));
 }
 
 function bodySizeGuard(inner: RouteHandler, ops: HeaderOps, max: number): RouteHandler {
@@ -118,17 +149,23 @@ function plainHead(status: number, reason: string, headers: string[]): string | 
   }
 }
 
-function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string): Check {
+function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string, log: ErrorLog | undefined): Check {
   const limiter = zones.rate(cfg, where);
   const key = keyOf(cfg.key);
   const burst = cfg.burst;
   const delay = cfg.nodelay ? Infinity : (cfg.delay ?? 0);
   const status = cfg.status;
+  const dryRun = cfg.dry_run;
   return (ex, pass, refuse, gone) => {
     const k = key(ex);
     if (k === '') return pass(); // nginx: requests with an empty key are not accounted
     const wait = limiter.take(k, burst, delay);
     if (wait === PASS) return pass();
+    if (dryRun) {
+      // nginx: "limiting requests, dry run": counted as a real run would count it, never refused or delayed.
+      if (wait === REJECT) log?.warn('limiting requests, dry run', { route: where, zone: cfg.zone, key: k });
+      return pass();
+    }
     if (wait === REJECT) return refuse(status, ['Retry-After', String(limiter.retryAfter(k, burst))]);
     setTimeout(() => {
       if (!gone()) pass();
@@ -136,14 +173,20 @@ function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones
   };
 }
 
-function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>, zones: Zones, where: string): Check {
+function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>[number], zones: Zones, where: string, log: ErrorLog | undefined): Check {
   const limiter = zones.conn(cfg, where);
   const key = keyOf(cfg.key);
   const { max, status } = cfg;
+  const dryRun = cfg.dry_run;
   return (ex, pass, refuse) => {
     const k = key(ex);
     if (k === '') return pass();
-    if (!limiter.acquire(k, max)) return refuse(status);
+    if (!limiter.acquire(k, max)) {
+      if (!dryRun) return refuse(status);
+      // nginx: "limiting connections, dry run": passes uncounted.
+      log?.warn('limiting connections, dry run', { route: where, zone: cfg.zone, key: k });
+      return pass();
+    }
     // An upgrade counts while its tunnel is open, a request until its response is done.
     const h1 = ex.req.httpVersionMajor === 1;
     const socket = ex.req.socket;
@@ -158,7 +201,7 @@ function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>, zones: Zone
   };
 }
 
-function basicAuthCheck(cfg: NonNullable<RouteConfig['basic_auth']>, passwords: PasswordChecks): Check {
+function basicAuthCheck(cfg: BasicAuthConfig, passwords: PasswordChecks): Check {
   const auth = new BasicAuth(loadUsers(cfg), cfg.realm, passwords);
   const challenge = ['WWW-Authenticate', auth.challenge];
   return (ex, pass, refuse, gone) => {

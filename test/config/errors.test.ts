@@ -67,7 +67,7 @@ test('wrong types name what was expected and what was found', () => {
 
 test('missing required keys and empty files', () => {
   assert.match(problems('servers: []\n')[0]!, /^portico\.yaml:1:10: servers: expected at least 1 item/);
-  assert.match(problems('')[0]!, /^portico\.yaml: the config is empty/);
+  assert.match(problems('')[0]!, /^portico\.yaml:1: the config is empty/);
   assert.match(problems('servers:\n  - listen: [":80"]\n')[0]!, /servers\[0\]\.routes: required array is missing/);
 });
 

@@ -13,6 +13,11 @@ export interface HeaderOps {
   remove?: string[];
 }
 
+export interface IpMatch {
+  remote_ip?: string[];
+  not_remote_ip?: string[];
+}
+
 /** What middleware directives leave for the route they lead to. */
 export interface RouteState {
   requestHeaders: HeaderOps;
@@ -23,15 +28,15 @@ export interface RouteState {
   rewrite: { match: string; to: string; flag?: string }[];
   root: string | undefined;
   tryFiles: string[] | undefined;
-  /** The route's `match.remote_ip` (from a remote_ip/client_ip matcher). */
-  remoteIps: string[] | undefined;
-  /** request_body max_size. */
-  maxBodySize: string | undefined;
+  /** The route's `match` (from remote_ip/client_ip and `not remote_ip` matchers). */
+  ipMatch: IpMatch | undefined;
+  /** request_body max_size, in bytes. */
+  maxBodySize: number | undefined;
   basicAuth: Record<string, unknown> | undefined;
 }
 
 export function emptyState(): RouteState {
-  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, remoteIps: undefined, maxBodySize: undefined, basicAuth: undefined };
+  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, ipMatch: undefined, maxBodySize: undefined, basicAuth: undefined };
 }
 
 export function cloneState(s: RouteState): RouteState {

@@ -7,6 +7,7 @@
 import type { Directive } from './parser.js';
 import type { CaddyContext } from './context.js';
 import { isDuration } from '../../duration.js';
+import { caddySize } from './directives/limits.js';
 
 export interface GlobalOptions {
   logLevel: string | undefined;
@@ -22,13 +23,15 @@ export interface GlobalOptions {
   trustedProxies: string[];
   /** Top-level Portico settings: acme { email, directory, ca_root }, data_dir. */
   top: Record<string, unknown>;
+  /** Portico `client` settings from `servers { max_header_size, timeouts }`. */
+  client: Record<string, unknown>;
 }
 
 const IGNORED = new Set(['admin', 'persist_config', 'storage_clean_interval', 'renew_interval', 'ocsp_interval', 'ocsp_stapling', 'skip_install_trust', 'order']);
 const TLS_OPTIONS = new Set(['acme_eab', 'acme_dns', 'key_type', 'cert_issuer', 'on_demand_tls', 'default_sni', 'fallback_sni', 'cert_lifetime', 'pki', 'preferred_chains']);
 
 export function globalOptions(dirs: readonly Directive[] | undefined, ctx: CaddyContext): GlobalOptions {
-  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {} };
+  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {}, client: {} };
   const acme: Record<string, unknown> = {};
   for (const d of dirs ?? []) {
     const args = d.args.map((t) => t.text);
@@ -72,7 +75,10 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
       case 'servers':
         for (const sub of d.block ?? []) {
           if (sub.name === 'trusted_proxies') out.trustedProxies.push(...sub.args.map((t) => t.text).filter((a) => a !== 'static'));
-          else ctx.diag.warn(sub, `servers ${sub.name} is not carried over`);
+          else if (sub.name === 'max_header_size' || sub.name === 'timeouts') serverLimits(sub, out.client, ctx);
+          else if (sub.name === 'strict_sni_host' && sub.args[0]?.text !== 'insecure_off') {
+            ctx.diag.error(sub, 'servers strict_sni_host cannot be carried over: Portico does not compare the Host header with the TLS server name');
+          } else ctx.diag.warn(sub, `servers ${sub.name} is not carried over`);
         }
         break;
       case 'log':
@@ -86,4 +92,30 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
   }
   if (Object.keys(acme).length > 0) out.top.acme = acme;
   return out;
+}
+
+/**
+ * `servers { max_header_size; timeouts { read_header idle read_body write } }`: limits, so
+ * each is carried over or refused. read_header and idle are Portico's header_timeout and
+ * keepalive_timeout; read_body and write bound a whole body or response in Go's http.Server,
+ * which Portico's body_timeout and send_timeout (between two reads or writes) do not.
+ */
+function serverLimits(sub: Directive, client: Record<string, unknown>, ctx: CaddyContext): void {
+  if (sub.name === 'max_header_size') {
+    const bytes = caddySize(sub.args[0]?.text ?? '');
+    if (bytes === undefined || bytes <= 0) ctx.diag.error(sub, `servers max_header_size: invalid size "${sub.args[0]?.text ?? ''}"`);
+    else client.max_header_size = bytes;
+    return;
+  }
+  const entries = sub.block ?? (sub.args.length > 0 ? [{ name: 'all', args: sub.args, file: sub.file, line: sub.line }] : []);
+  for (const t of entries) {
+    const value = t.args[0]?.text ?? '';
+    if (!isDuration(value)) {
+      ctx.diag.error(t, `timeouts ${t.name}: invalid duration "${value}"`);
+      continue;
+    }
+    if (t.name === 'read_header') client.header_timeout = value;
+    else if (t.name === 'idle') client.keepalive_timeout = value;
+    else ctx.diag.error(t, `timeouts ${t.name} cannot be carried over: Portico times out between two reads or writes, not a whole ${t.name === 'write' ? 'response' : 'request'}; running without it would wait longer than Caddy does`);
+  }
 }

@@ -3,7 +3,7 @@
  * thing it could not carry over. Errors (what `caddy adapt` would refuse) carry file:line.
  */
 import { ConfigError } from '../../../errors.js';
-import { Diagnostics, where } from '../diagnostics.js';
+import { Diagnostics, located, where } from '../diagnostics.js';
 import { parseCaddyfile } from './parser.js';
 import { globalOptions } from './global.js';
 import { emitSite } from './sites.js';
@@ -33,13 +33,14 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   }
   if (servers.length === 0 && diag.errors.length === 0) diag.error({ file, line: 1 }, 'no site blocks: nothing to serve');
   diag.throwIfErrors();
-  const config: Record<string, unknown> = {};
+  // Problems the validator finds outside the sites: at the global options block (or the file's start).
+  const config: Record<string, unknown> = located({}, parsed.global?.[0] ?? { file, line: 1 });
   if (g.logLevel) config.log_level = g.logLevel;
   if (g.shutdownTimeout) config.shutdown_timeout = g.shutdownTimeout;
   Object.assign(config, g.top);
   // Caddy writes no access log unless a site has `log`, and sets no request body limit.
   config.access_log = accessLog ?? false;
-  config.client = { max_body_size: 0 };
+  config.client = located({ max_body_size: 0, ...g.client }, parsed.global?.[0] ?? { file, line: 1 });
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
 }

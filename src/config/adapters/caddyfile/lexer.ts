@@ -8,6 +8,7 @@
  *  - `{$ENV}` and `{$ENV:default}` are replaced before tokenizing, as Caddy does.
  */
 import type { SourceError } from '../diagnostics.js';
+import { MAX_TOKENS } from '../read-limits.js';
 
 export interface Token {
   text: string;
@@ -19,9 +20,36 @@ export interface Token {
   origin?: number;
 }
 
+/**
+ * `{$NAME}` and `{$NAME:default}` replaced, in one pass: a scan, not a regex whose `[^}]*`
+ * would run to the end of the text again for every `{$X:` that is never closed.
+ */
 export function replaceEnv(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\{\$([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => env[name] ?? fallback ?? '');
+  let out = '';
+  let last = 0;
+  let close = -2; // the next "}" at or after the current position (-1: none left)
+  for (let at = text.indexOf('{$'); at >= 0; at = text.indexOf('{$', at + 1)) {
+    const m = ENV_NAME.exec(text.slice(at + 2, at + 2 + 256));
+    if (!m) continue;
+    const afterName = at + 2 + m[0].length;
+    let end: number;
+    let fallback: string | undefined;
+    if (text[afterName] === '}') end = afterName;
+    else if (text[afterName] === ':') {
+      if (close !== -1 && close < afterName) close = text.indexOf('}', afterName);
+      if (close < 0) break; // no "}" anywhere after: nothing more to replace
+      end = close;
+      fallback = text.slice(afterName + 1, end);
+    } else continue;
+    out += text.slice(last, at) + (env[m[0]] ?? fallback ?? '');
+    last = end + 1;
+    at = end;
+  }
+  return out + text.slice(last);
 }
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+const HEREDOC_START = /<<([A-Za-z_]\w*)[ \t\r]*\n/y;
 
 export function tokenize(text: string, file: string): Token[] | SourceError {
   const out: Token[] = [];
@@ -29,6 +57,7 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
   let i = 0;
   const n = text.length;
   while (i < n) {
+    if (out.length > MAX_TOKENS) return { file, line, message: `more than ${MAX_TOKENS} tokens in one file` };
     const ch = text[i]!;
     if (ch === '\n') {
       line++;
@@ -74,7 +103,8 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
       i = end + 1;
       continue;
     }
-    if (text.startsWith('<<', i) && /^<<[A-Za-z_]\w*\s*\n/.test(text.slice(i))) {
+    HEREDOC_START.lastIndex = i;
+    if (text.startsWith('<<', i) && HEREDOC_START.test(text)) {
       const heredoc = readHeredoc(text, i, line, file);
       if ('message' in heredoc) return heredoc;
       out.push({ text: heredoc.value, file, line: start, quoted: true });
@@ -89,20 +119,36 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
   return out;
 }
 
+/**
+ * The body of a heredoc up to the line holding only its marker (spaces around it allowed);
+ * that line's indentation is removed from every body line. Found by scanning lines, in time
+ * linear in the text, whatever the marker's length.
+ */
 function readHeredoc(text: string, at: number, line: number, file: string): { value: string; end: number; line: number } | SourceError {
-  const m = /^<<([A-Za-z_]\w*)\s*\n/.exec(text.slice(at))!;
+  HEREDOC_START.lastIndex = at;
+  const m = HEREDOC_START.exec(text)!;
   const marker = m[1]!;
   const bodyStart = at + m[0].length;
-  const close = new RegExp(`^([ \\t]*)${marker}[ \\t]*$`, 'm');
-  const rest = text.slice(bodyStart);
-  const cm = close.exec(rest);
-  if (!cm) return { file, line, message: `heredoc marker "${marker}" is never closed` };
-  const indent = cm[1]!;
-  const body = rest.slice(0, cm.index).replace(/\n$/, '');
-  const value = body
-    .split('\n')
-    .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
-    .join('\n');
-  const end = bodyStart + cm.index + cm[0].length;
-  return { value, end, line: line + text.slice(at, end).split('\n').length - 1 };
+  let lines = 1; // the opening line
+  for (let start = bodyStart; start <= text.length; ) {
+    let stop = text.indexOf('\n', start);
+    if (stop < 0) stop = text.length;
+    let j = start;
+    while (j < stop && (text[j] === ' ' || text[j] === '\t')) j++;
+    let k = stop;
+    while (k > j && (text[k - 1] === ' ' || text[k - 1] === '\t' || text[k - 1] === '\r')) k--;
+    if (k - j === marker.length && text.startsWith(marker, j)) {
+      const indent = text.slice(start, j);
+      const body = text.slice(bodyStart, Math.max(bodyStart, start - 1));
+      const value = body
+        .split('\n')
+        .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
+        .join('\n');
+      return { value, end: k, line: line + lines };
+    }
+    if (stop === text.length) break;
+    lines++;
+    start = stop + 1;
+  }
+  return { file, line, message: `heredoc marker "${marker.length > 40 ? marker.slice(0, 40) + '...' : marker}" is never closed` };
 }

@@ -1,8 +1,10 @@
 /**
  * Caddy request matchers (https://caddyserver.com/docs/caddyfile/matchers) as far as Portico's
  * routes can express them: paths (exact, prefix `/x*`, `/x/*`, other globs, `path_regexp`) become
- * route paths; the other conditions (header, method, remote_ip, query, not, ...) are warned
- * about and dropped. Path matching in Caddy ignores case; globs other than a trailing `*`
+ * route paths, `remote_ip`/`client_ip` and `not remote_ip` the route's `match`; the other
+ * conditions (header, method, query, other `not`s, ...) are listed in `dropped`, and the
+ * directive's mapper decides (./routes.ts: left out with a warning, or refused when the
+ * directive answers or guards requests). Path matching in Caddy ignores case; globs other than a trailing `*`
  * become case-insensitive regex routes.
  */
 import type { Directive } from './parser.js';
@@ -22,20 +24,22 @@ export interface Matcher {
   hosts: string[];
   /** CIDRs from `remote_ip` / `client_ip` (Portico's route `match.remote_ip`). */
   remoteIps: string[];
+  /** CIDRs from `not remote_ip` / `not client_ip` (Portico's route `match.not_remote_ip`). */
+  notRemoteIps: string[];
   /** Conditions Portico drops ("method GET", "header X-A b"). */
   dropped: string[];
   /** For messages: "@api" or "/api/*". */
   label: string;
 }
 
-export const ALL: Matcher = { paths: [{ kind: 'all' }], hosts: [], remoteIps: [], dropped: [], label: '*' };
+export const ALL: Matcher = { paths: [{ kind: 'all' }], hosts: [], remoteIps: [], notRemoteIps: [], dropped: [], label: '*' };
 
 /** Named matchers defined in a block: `@name { ... }` or `@name type args...`. */
 export function matcherDefinitions(dirs: readonly Directive[], diag: Diagnostics, inherited?: ReadonlyMap<string, Matcher>): Map<string, Matcher> {
   const out = new Map(inherited);
   for (const d of dirs) {
     if (!d.name.startsWith('@')) continue;
-    const m: Matcher = { paths: [], hosts: [], remoteIps: [], dropped: [], label: d.name };
+    const m: Matcher = { paths: [], hosts: [], remoteIps: [], notRemoteIps: [], dropped: [], label: d.name };
     const conditions: Directive[] = d.block ?? (d.args.length > 0 ? [{ name: d.args[0]!.text, args: d.args.slice(1), file: d.file, line: d.line }] : []);
     // `@name /path` is shorthand for a path matcher.
     if (!d.block && d.args[0]?.text.startsWith('/')) conditions[0] = { name: 'path', args: d.args, file: d.file, line: d.line };
@@ -73,6 +77,17 @@ function addCondition(m: Matcher, c: Directive, diag: Diagnostics): void {
     case 'client_ip':
       m.remoteIps.push(...args.filter((a) => a !== 'forwarded'));
       return;
+    case 'not': {
+      // `not remote_ip A` / `not { remote_ip A }`: the address is in none of them. Several
+      // `not`s in one matcher all hold, which is again "in none of them".
+      const inner: Directive[] = c.block ?? (args.length > 0 ? [{ name: c.args[0]!.text, args: c.args.slice(1), file: c.file, line: c.line }] : []);
+      if (inner.length > 0 && inner.every((i) => (i.name === 'remote_ip' || i.name === 'client_ip') && !i.block)) {
+        m.notRemoteIps.push(...inner.flatMap((i) => i.args.map((a) => a.text).filter((a) => a !== 'forwarded')));
+        return;
+      }
+      m.dropped.push(`not ${inner.map((i) => [i.name, ...i.args.map((a) => a.text)].join(' ')).join('; ')}`);
+      return;
+    }
     default:
       m.dropped.push(`${c.name}${args.length > 0 ? ' ' + args.join(' ') : ''}`);
   }
@@ -96,7 +111,7 @@ export function matcherOf(d: Directive, named: ReadonlyMap<string, Matcher>, dia
   const first = d.args[0];
   if (!first || first.quoted) return { matcher: undefined, args: d.args };
   if (first.text === '*') return { matcher: ALL, args: d.args.slice(1) };
-  if (first.text.startsWith('/')) return { matcher: { paths: [pathPattern(first.text)], hosts: [], remoteIps: [], dropped: [], label: first.text }, args: d.args.slice(1) };
+  if (first.text.startsWith('/')) return { matcher: { paths: [pathPattern(first.text)], hosts: [], remoteIps: [], notRemoteIps: [], dropped: [], label: first.text }, args: d.args.slice(1) };
   if (first.text.startsWith('@')) {
     const m = named.get(first.text);
     if (!m) diag.error(d, `unrecognized matcher name: ${first.text}`);

@@ -7,12 +7,14 @@
  *  - every other block is a site: its keys (addresses, comma- or space-separated) then
  *    `{ directives }`; a file with a single site may leave the braces out;
  *  - a directive is the tokens of one line, plus a `{ ... }` block when the line ends with `{`.
+ * Reading is bounded (../read-limits.ts): bytes and files in all, nesting, and the tokens that
+ * imports paste (a snippet imported twice at every level would otherwise double each time).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { tokenize, replaceEnv, type Token } from './lexer.js';
 import type { SourceError } from '../diagnostics.js';
 import { glob } from '../nginx/parser.js';
+import { MAX_CADDYFILE_DIRECTIVES, MAX_INCLUDED_FILES, MAX_NESTING, MAX_TOKENS, ReadBudget, readConfigText, tooLarge } from '../read-limits.js';
 
 export interface Directive {
   name: string;
@@ -37,17 +39,22 @@ export interface Caddyfile {
 const MAX_IMPORT_DEPTH = 16;
 
 export function parseCaddyfile(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Caddyfile | SourceError {
+  const large = tooLarge(text);
+  if (large) return { file, line: 0, message: large };
   const tokens = tokenize(replaceEnv(text, env), file);
   if (!Array.isArray(tokens)) return tokens;
-  return new Parser(dirname(file), env).parse(tokens);
+  return new Parser(dirname(file), env, new ReadBudget(Buffer.byteLength(text))).parse(tokens);
 }
 
 class Parser {
   readonly snippets = new Map<string, Token[]>();
   imports = 0;
+  /** Tokens pasted by imports so far. */
+  pasted = 0;
   constructor(
     readonly dir: string,
     readonly env: NodeJS.ProcessEnv,
+    readonly budget: ReadBudget,
   ) {}
 
   parse(tokens: Token[]): Caddyfile | SourceError {
@@ -59,6 +66,9 @@ class Parser {
     while (i < expanded.length) {
       const t = expanded[i]!;
       // Global options: a block without keys, first in the file.
+      if (!first && t.text === '{' && !t.quoted) {
+        return { file: t.file, line: t.line, message: 'server block without any key is global configuration, and if used, it must be first' };
+      }
       if (first && t.text === '{' && !t.quoted) {
         const body = blockTokens(expanded, i);
         if ('message' in body) return body;
@@ -116,7 +126,7 @@ class Parser {
         const line = lineTokens(tokens, i);
         const imported = this.#import(line, depth);
         if (!Array.isArray(imported)) return imported;
-        out.push(...imported);
+        for (const tok of imported) out.push(tok); // not push(...): a spread of a million arguments overflows the stack
         i += line.length;
         continue;
       }
@@ -143,29 +153,34 @@ class Parser {
     const args = line.slice(2).map((t) => t.text);
     const snippet = this.snippets.get(name);
     const origin = ++this.imports;
+    if (this.imports > MAX_INCLUDED_FILES) return { file: at.file, line: at.line, message: `more than ${MAX_INCLUDED_FILES} imports in all (an import cycle?)` };
     let tokens: Token[];
     if (snippet) {
       tokens = snippet.map((t) => ({ ...t, origin, text: replaceArgs(t.text, args) }));
     } else {
       const path = isAbsolute(name) ? name : join(this.dir, name);
-      const files = /[*?[]/.test(name) ? glob(path) : [path];
+      const files = /[*?[]/.test(name) ? glob(path, MAX_INCLUDED_FILES - this.budget.files) : [path];
+      if (files === null) return { file: at.file, line: at.line, message: `import ${name}: matches more than ${MAX_INCLUDED_FILES} files in all` };
       tokens = [];
       for (const f of files) {
-        let text: string;
-        try {
-          text = readFileSync(f, 'utf8');
-        } catch {
-          return { file: at.file, line: at.line, message: `import: no snippet named "${name}" and no file ${path}` };
+        if (++this.budget.files > MAX_INCLUDED_FILES) return { file: at.file, line: at.line, message: `more than ${MAX_INCLUDED_FILES} files imported in all` };
+        const read = readConfigText(f, this.budget);
+        if ('error' in read) {
+          const why = read.error === 'ENOENT' ? `no snippet named "${name}" and no file ${path}` : `${f}: ${read.error}`;
+          return { file: at.file, line: at.line, message: `import: ${why}` };
         }
-        const t = tokenize(replaceEnv(text, this.env), f);
+        const t = tokenize(replaceEnv(read.text, this.env), f);
         if (!Array.isArray(t)) return t;
-        tokens.push(...t.map((tok) => ({ ...tok, origin })));
+        for (const tok of t) tokens.push({ ...tok, origin });
       }
     }
+    this.pasted += tokens.length;
+    if (this.pasted > MAX_TOKENS) return { file: at.file, line: at.line, message: `imports paste more than ${MAX_TOKENS} tokens in all (a snippet importing itself?)` };
     return this.#expandTopImports(tokens, depth + 1);
   }
 
-  #directives(tokens: Token[], depth: number): Directive[] | SourceError {
+  /** `depth`: imports around these tokens; `nesting`: blocks around them. */
+  #directives(tokens: Token[], depth: number, nesting = 1): Directive[] | SourceError {
     const out: Directive[] = [];
     let i = 0;
     while (i < tokens.length) {
@@ -176,19 +191,21 @@ class Parser {
       if (!head.quoted && head.text === 'import') {
         const imported = this.#import(line, depth);
         if (!Array.isArray(imported)) return imported;
-        const dirs = this.#directives(imported, depth + 1);
+        const dirs = this.#directives(imported, depth + 1, nesting);
         if (!Array.isArray(dirs)) return dirs;
-        out.push(...dirs);
+        for (const d of dirs) out.push(d);
         continue;
       }
       const last = line[line.length - 1]!;
       const d: Directive = { name: head.text, args: line.slice(1), file: head.file, line: head.line };
+      if (++this.budget.directives > MAX_CADDYFILE_DIRECTIVES) return { file: head.file, line: head.line, message: `more than ${MAX_CADDYFILE_DIRECTIVES} directives in the Caddyfile and its imports` };
       if (!last.quoted && last.text === '{' && line.length > 1) {
+        if (nesting >= MAX_NESTING) return { file: last.file, line: last.line, message: `blocks nested more than ${MAX_NESTING} deep` };
         d.args = line.slice(1, -1);
         const body = blockTokens(tokens, i - 1);
         if ('message' in body) return body;
         i = body.next;
-        const inner = this.#directives(body.tokens, depth);
+        const inner = this.#directives(body.tokens, depth, nesting + 1);
         if (!Array.isArray(inner)) return inner;
         d.block = inner;
       } else if (!head.quoted && head.text === '{') {

@@ -8,12 +8,13 @@
  *   group       a block of directives (handle, handle_path, route)
  *   site        a property of the site (tls, log, bind)
  * `warn` directives are reported with file:line and left out; when Portico gains the feature,
- * the entry turns to `map` and its directive file learns it. An unknown directive is an error,
+ * the entry turns to `map` and its directive file learns it. `refuse` directives guard requests
+ * (forward_auth): leaving one out would let everything through, so the config is refused. An unknown directive is an error,
  * as it is for Caddy ("unrecognized directive").
  */
 
 export type Kind = 'terminal' | 'middleware' | 'group' | 'site';
-export type Support = { kind: 'map' } | { kind: 'warn'; why: string };
+export type Support = { kind: 'map' } | { kind: 'warn'; why: string } | { kind: 'refuse'; why: string };
 
 export interface CaddyDirectiveSpec {
   kind: Kind;
@@ -31,6 +32,7 @@ export const ORDER = (
 
 const MAP: Support = { kind: 'map' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
+const refuse = (why: string): Support => ({ kind: 'refuse', why });
 
 const d = (kind: Kind, support: Support = MAP, alias?: string): CaddyDirectiveSpec => ({ kind, support, ...(alias ? { alias } : {}) });
 
@@ -56,7 +58,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   request_body: d('middleware'),
   basic_auth: d('middleware'),
   basicauth: d('middleware', MAP, 'basic_auth'),
-  forward_auth: d('middleware', warn('subrequest authentication is not supported')),
+  forward_auth: d('middleware', refuse('subrequest authentication is not supported, and without it every request would pass')),
   encode: d('middleware', warn('Portico does not compress responses')),
   templates: d('middleware', warn('templates are not supported')),
   push: d('middleware', warn('HTTP/2 server push is not supported')),

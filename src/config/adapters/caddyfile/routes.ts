@@ -15,7 +15,7 @@ import type { Directive } from './parser.js';
 import type { Token } from './lexer.js';
 import { CADDY_DIRECTIVES, orderOf, sortName } from './registry.js';
 import { ALL, covers, matcherDefinitions, matcherOf, patternRegex, type Matcher, type PathPattern } from './matchers.js';
-import { cloneState, emptyState, type CaddyContext, type RouteState } from './context.js';
+import { cloneState, emptyState, type CaddyContext, type IpMatch, type RouteState } from './context.js';
 import { headerOps } from './directives/headers.js';
 import { errorResponse, redir, respond } from './directives/responses.js';
 import { reverseProxy } from './directives/reverse-proxy.js';
@@ -51,12 +51,17 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
     if (d.name.startsWith('@')) continue;
     const spec = CADDY_DIRECTIVES[d.name];
     if (!spec) {
-      ctx.diag.error(d, `unrecognized directive: ${d.name}`);
+      const plugin = PLUGINS[d.name];
+      ctx.diag.error(d, plugin ? `unrecognized directive: ${d.name} (${plugin}, a plugin Portico does not have; it restricts requests, so it cannot be left out)` : `unrecognized directive: ${d.name}`);
       continue;
     }
     if (spec.kind === 'site') continue;
     if (spec.support.kind === 'warn') {
       ctx.diag.warn(d, `${d.name} is not carried over: ${spec.support.why}`);
+      continue;
+    }
+    if (spec.support.kind === 'refuse') {
+      ctx.diag.error(d, `${d.name} cannot be carried over: ${spec.support.why}`);
       continue;
     }
     const { matcher, args } = matcherOf(d, named, ctx.diag);
@@ -89,7 +94,7 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
     }
     for (const p of patternsOf(e.matcher)) {
       const base: Candidate = { pattern: p, handler: {}, state: emptyState(), d: e.d };
-      if (e.matcher && e.matcher.remoteIps.length > 0) base.state.remoteIps = e.matcher.remoteIps;
+      if (e.matcher) base.state.ipMatch = ipMatchOf(e.matcher);
       for (const c of applyMiddleware(base, middleware, ctx)) {
         const handler = terminal(e, ctx, c.state, out);
         if (handler) out.candidates.push({ ...c, handler });
@@ -99,22 +104,62 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
   return out;
 }
 
+/** Well-known plugin directives that restrict requests, named in the error (Caddy itself refuses them without the plugin). */
+const PLUGINS: Record<string, string> = {
+  rate_limit: 'github.com/mholt/caddy-ratelimit',
+  authorize: 'caddy-security',
+  authenticate: 'caddy-security',
+  jwtauth: 'caddy-jwt',
+  crowdsec: 'caddy-crowdsec-bouncer',
+  coraza_waf: 'coraza-caddy',
+};
+
+/**
+ * Directives that refuse or guard the requests their matcher picks: error, abort, redir and a
+ * respond with an error status (or `close`) refuse them; basic_auth, forward_auth and
+ * request_body hold them back; a group does whatever its directives do. Leaving one of them
+ * out because Portico cannot evaluate its matcher would serve those requests as if nothing
+ * were written, so that refuses the config. (A 2xx respond left out is warned about.)
+ */
+const GATES = new Set(['error', 'abort', 'redir', 'basic_auth', 'basicauth', 'forward_auth', 'request_body']);
+
+export function gates(d: Directive): boolean {
+  if (GATES.has(d.name)) return true;
+  if (d.name === 'respond') {
+    const [a, b] = d.args.filter((t) => !t.text.startsWith('@') && t.text !== '*' && !(t === d.args[0] && t.text.startsWith('/') && !t.quoted));
+    const status = a && /^\d{3}$/.test(a.text) && !a.quoted ? a.text : (b?.text ?? '200');
+    return Number(status) >= 400 || (d.block ?? []).some((s) => s.name === 'close');
+  }
+  return CADDY_DIRECTIVES[d.name]?.kind === 'group' && (d.block ?? []).some(gates);
+}
+
+/** The route `match` of a matcher's remote_ip / not remote_ip conditions. */
+function ipMatchOf(m: Matcher): IpMatch | undefined {
+  if (m.remoteIps.length === 0 && m.notRemoteIps.length === 0) return undefined;
+  return { ...(m.remoteIps.length > 0 ? { remote_ip: m.remoteIps } : {}), ...(m.notRemoteIps.length > 0 ? { not_remote_ip: m.notRemoteIps } : {}) };
+}
+
 /**
  * Conditions Portico cannot route on: a `method` condition is dropped (the route then answers
  * every method); any other (header, not, query, host...) leaves the directive out, so that
- * nothing meant for a few clients is served to all of them. `remote_ip`/`client_ip` become the
- * route's `match.remote_ip`.
+ * nothing meant for a few clients is served to all of them - or, for a directive that answers
+ * or guards requests (GATES), refuses the config. `remote_ip`/`client_ip` (and `not` of them)
+ * become the route's `match`; on middleware they cannot be checked, which leaves it out or
+ * refuses the same way.
  */
 function usable(m: Matcher, d: Directive, ctx: CaddyContext): boolean {
-  if (m.remoteIps.length > 0 && CADDY_DIRECTIVES[d.name]?.kind === 'middleware') {
-    ctx.diag.warn(d, `matcher ${m.label}: Portico checks remote_ip on routes, not on ${d.name}; this ${d.name} is left out`);
+  const leaveOut = (why: string) => {
+    if (gates(d)) ctx.diag.error(d, `matcher ${m.label}: ${why}; leaving this ${d.name} out would serve the requests it answers or guards, so it cannot be carried over`);
+    else ctx.diag.warn(d, `matcher ${m.label}: ${why}; this ${d.name} is left out`);
     return false;
+  };
+  if ((m.remoteIps.length > 0 || m.notRemoteIps.length > 0) && CADDY_DIRECTIVES[d.name]?.kind === 'middleware') {
+    return leaveOut(`Portico checks remote_ip on routes, not on ${d.name}`);
   }
   const risky = m.dropped.filter((c) => !c.startsWith('method '));
   if (risky.length > 0 || m.hosts.length > 0) {
     const what = [...risky, ...(m.hosts.length > 0 ? [`host ${m.hosts.join(' ')}`] : [])].join('", "');
-    ctx.diag.warn(d, `matcher ${m.label}: Portico routes by path only and cannot check "${what}"; this ${d.name} is left out`);
-    return false;
+    return leaveOut(`Portico routes by path and client address only and cannot check "${what}"`);
   }
   for (const c of m.dropped) ctx.diag.warn(d, `matcher ${m.label}: Portico routes by path only; "${c}" is dropped, so every method matches`);
   return true;
@@ -162,10 +207,8 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
       const pattern = intersect(gp, c.pattern, ctx, e.d);
       if (!pattern) continue;
       const state = cloneState(c.state);
-      if (e.matcher && e.matcher.remoteIps.length > 0) {
-        if (state.remoteIps) ctx.diag.warn(c.d, 'remote_ip inside a block that has remote_ip too: Portico keeps the inner one');
-        else state.remoteIps = e.matcher.remoteIps;
-      }
+      const outer = e.matcher ? ipMatchOf(e.matcher) : undefined;
+      if (outer) state.ipMatch = joinIpMatch(state.ipMatch, outer, c.d, ctx);
       if (strip !== undefined) {
         if (state.strip !== undefined) ctx.diag.warn(c.d, 'uri strip_prefix inside handle_path: Portico strips once; the handle_path prefix is kept');
         else state.strip = strip;
@@ -181,6 +224,22 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
     }
   }
   return { candidates, serverRewrites: [], trustedProxies: inner.trustedProxies };
+}
+
+/**
+ * A block's address condition and an inner one: both must hold. Addresses outside ("not")
+ * simply add up; two lists of addresses inside cannot be one list, so that is refused rather
+ * than keeping one of them (which would let in clients the other one keeps out).
+ */
+function joinIpMatch(inner: IpMatch | undefined, outer: IpMatch, d: Directive, ctx: CaddyContext): IpMatch {
+  if (!inner) return outer;
+  if (inner.remote_ip && outer.remote_ip) {
+    ctx.diag.error(d, 'remote_ip inside a block that has remote_ip too cannot be carried over: Portico checks one list of client addresses per route');
+    return inner;
+  }
+  const not = [...(outer.not_remote_ip ?? []), ...(inner.not_remote_ip ?? [])];
+  const remote = inner.remote_ip ?? outer.remote_ip;
+  return { ...(remote ? { remote_ip: remote } : {}), ...(not.length > 0 ? { not_remote_ip: not } : {}) };
 }
 
 /** The paths both a group's matcher and an inner one match (literal patterns only). */
@@ -210,7 +269,9 @@ function applyMiddleware(c: Candidate, middleware: readonly Pending[], ctx: Cadd
       }
       if (applies.some((p) => covers(p, r.pattern))) middlewareInto(m, r.state, ctx);
       else if (narrower.length === 0 && applies.some((p) => p.kind === 'regex' || r.pattern.kind === 'regex')) {
-        ctx.diag.warn(m.d, `${m.d.name}: Portico cannot tell whether its matcher overlaps the route at line ${r.d.line}; not applied there`);
+        const why = `${m.d.name}: Portico cannot tell whether its matcher overlaps the route at line ${r.d.line}`;
+        if (gates(m.d)) ctx.diag.error(m.d, `${why}, and not applying it there could let requests through unguarded; give both plain path matchers`);
+        else ctx.diag.warn(m.d, `${why}; not applied there`);
       }
       next.push(r);
     }

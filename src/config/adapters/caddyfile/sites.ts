@@ -12,6 +12,7 @@ import { routesOf, routePath, type Candidate } from './routes.js';
 import { covers, patternRegex } from './matchers.js';
 import { headerConfig } from './directives/headers.js';
 import { nonCapturing } from '../nginx/locations.js';
+import { located } from '../diagnostics.js';
 
 export interface SiteOutput {
   /** One server, or two when a site has both plain-HTTP and HTTPS addresses. */
@@ -64,7 +65,7 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
     if (hosts.length > 0) server.hosts = hosts;
     if (secure) Object.assign(server, siteTls(tlsDirective, chosen, g, ctx));
     else if (ports.includes(443)) server.tls = 'off';
-    servers.push({ ...server, ...body });
+    servers.push(located({ ...server, ...body }, site));
   }
   return { servers, accessLog };
 }
@@ -79,7 +80,11 @@ function siteTls(d: ServerBlock['directives'][number] | undefined, addresses: Ad
   const out: Record<string, unknown> = {};
   if (g.disableRedirects) out.http_redirect = false;
   const args = d?.args.map((t) => t.text) ?? [];
-  for (const sub of d?.block ?? []) ctx.diag.warn(sub, `tls ${sub.name} is not carried over: Portico's TLS settings are fixed (TLS 1.2 and 1.3, Mozilla intermediate ciphers)`);
+  for (const sub of d?.block ?? []) {
+    // Client certificates decide who may connect at all: without them every client would be served.
+    if (sub.name === 'client_auth') ctx.diag.error(sub, 'tls client_auth cannot be carried over: Portico does not ask clients for certificates, and every client would be served');
+    else ctx.diag.warn(sub, `tls ${sub.name} is not carried over: Portico's TLS settings are fixed (TLS 1.2 and 1.3, Mozilla intermediate ciphers)`);
+  }
   if (args[0] === 'internal' || (args.length === 0 && g.localCerts)) out.tls = 'internal';
   else if (args.length === 2) out.tls = { cert: args[0], key: args[1] };
   else if (args.length === 1 && args[0]!.includes('@')) out.tls = { acme: { email: args[0] } };
@@ -124,7 +129,7 @@ function logOption(d: ServerBlock['directives'][number], ctx: CaddyContext): Sit
 function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unknown>[] {
   const kept: Candidate[] = [];
   for (const c of candidates) {
-    const by = kept.find((k) => k.state.remoteIps === undefined && covers(k.pattern, c.pattern));
+    const by = kept.find((k) => k.state.ipMatch === undefined && covers(k.pattern, c.pattern));
     if (by) {
       ctx.diag.warn(c.d, `this ${c.d.name} is never reached: the one at line ${by.d.line} answers first for these paths; left out`);
       continue;
@@ -138,12 +143,12 @@ function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unkn
     const next = rendered.slice(i + 1).findIndex((o, j) => kept[i + 1 + j]!.d === kept[i]!.d && covers(kept[i + 1 + j]!.pattern, kept[i]!.pattern));
     return next < 0 || JSON.stringify({ ...r, path: '' }) !== JSON.stringify({ ...rendered[i + 1 + next]!, path: '' });
   });
-  if (!kept.some((c) => c.pattern.kind === 'all' && c.state.remoteIps === undefined)) out.push({ path: '/', respond: { status: 200 } });
+  if (!kept.some((c) => c.pattern.kind === 'all' && c.state.ipMatch === undefined)) out.push({ path: '/', respond: { status: 200 } });
   return out;
 }
 
 function toRoute(c: Candidate): Record<string, unknown> {
-  const route: Record<string, unknown> = { path: routePath(c.pattern) };
+  const route: Record<string, unknown> = located({ path: routePath(c.pattern) }, c.d);
   const handler = structuredClone(c.handler);
   const files = handler.files as Record<string, unknown> | undefined;
   if (c.state.strip !== undefined) {
@@ -162,8 +167,8 @@ function toRoute(c: Candidate): Record<string, unknown> {
       }
     } else route.strip_prefix = c.state.strip;
   }
-  if (c.state.remoteIps) route.match = { remote_ip: c.state.remoteIps };
-  if (c.state.maxBodySize) route.max_body_size = c.state.maxBodySize;
+  if (c.state.ipMatch) route.match = c.state.ipMatch;
+  if (c.state.maxBodySize !== undefined) route.max_body_size = c.state.maxBodySize;
   if (c.state.basicAuth) route.basic_auth = c.state.basicAuth;
   if (c.state.rewrite.length > 0) route.rewrite = c.state.rewrite;
   Object.assign(route, handler);

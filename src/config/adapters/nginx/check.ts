@@ -81,8 +81,18 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
       const other = d.name === 'alias' ? 'root' : 'alias';
       if (seen.has(other)) diag.error(at, `"${d.name}" directive is duplicate, "${other}" directive was specified earlier`);
     }
+    const enumerated = ONE_OF[d.name];
+    if (enumerated && !enumerated.includes(d.args[0]!.toLowerCase())) {
+      diag.error(at, `invalid value "${d.args[0]}" in "${d.name}" directive, it must be ${enumerated.map((v) => `"${v}"`).join(' or ')}`);
+      continue;
+    }
     const support = spec.supportIn?.[ctx] ?? spec.support;
-    if (support.kind === 'warn' && !quiet) diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
+    if (support.kind === 'warn' && !quiet) {
+      const dropped = d.name === 'if' ? restrictingInIf(d.block ?? []) : undefined;
+      if (dropped) diag.error(at, `"if ${d.args.join(' ')}" cannot be carried over: Portico does not evaluate "if", and leaving out its "${dropped.name}" (line ${dropped.line}) would let through requests nginx answers itself`);
+      else diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
+    }
+    if (support.kind === 'refuse' && d.args[0] !== support.off) diag.error(at, `"${d.name}" cannot be carried over: ${support.why}`);
     if (d.block && spec.block === 'directives') {
       const inner = BLOCK_CONTEXT[d.name]?.(ctx) ?? ctx;
       walk(d.block, inner, diag, quiet || spec.support.kind === 'warn');
@@ -90,6 +100,39 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
       walk(d.block, 'server', diag, quiet);
     }
   }
+}
+
+/** Directives whose one argument nginx takes from a fixed list (ngx_conf_enum_t). */
+const ONE_OF: Record<string, readonly string[]> = {
+  satisfy: ['all', 'any'],
+};
+
+/**
+ * What an `if` block may hold and still be dropped (with a warning) without letting anything
+ * through: headers, expiry, logging, `set` and `break`. Anything else (return, rewrite, a
+ * *_pass, root, limit_rate...) answers, sends elsewhere or limits the requests the condition
+ * picks, so dropping the block would serve them as if nothing were written: that is refused.
+ */
+const DROPPABLE_IN_IF = new Set([
+  'add_header',
+  'add_trailer',
+  'expires',
+  'access_log',
+  'set',
+  'break',
+  'rewrite_log',
+  'uninitialized_variable_warn',
+  'charset',
+  'source_charset',
+  'override_charset',
+  'sendfile',
+  'gzip',
+  'ssi',
+  'limit_rate_after',
+]);
+
+function restrictingInIf(block: readonly Directive[]): Directive | undefined {
+  return block.find((d) => !DROPPABLE_IN_IF.has(d.name));
 }
 
 function argsOk(d: Directive, upstreamServer: boolean): boolean {

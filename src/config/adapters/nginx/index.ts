@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { ConfigError } from '../../../errors.js';
-import { Diagnostics, where, type SourceError } from '../diagnostics.js';
+import { Diagnostics, located, where, type SourceError } from '../diagnostics.js';
 import { parseText, type Directive } from './parser.js';
 import { checkTree, topContext } from './check.js';
 import { makeScope } from './scope.js';
@@ -60,11 +60,12 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   diag.throwIfErrors();
   // With the access log off everywhere, routes need not say so one by one.
   if (logs.accessLog === false) for (const s of servers) for (const r of s.routes as Record<string, unknown>[]) delete r.access_log;
-  const config: Record<string, unknown> = {};
+  // Problems the validator finds in what is not inside a server: at the http block (or the file).
+  const config: Record<string, unknown> = located({}, httpBlock ?? { file, line: 1 });
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
   Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
-  config.client = client;
+  config.client = located(client, httpBlock ?? { file, line: 1 });
   diag.throwIfErrors();
   if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
   const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));

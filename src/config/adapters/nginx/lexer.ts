@@ -10,6 +10,7 @@
  *  - `${` does not open a block (`${var}` is a variable), and `}` inside a word is literal.
  */
 import type { SourceError } from '../diagnostics.js';
+import { MAX_TOKENS } from '../read-limits.js';
 
 export type TokenKind = 'word' | ';' | '{' | '}' | 'eof';
 
@@ -32,6 +33,7 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
   const err = (message: string, at = i): SourceError => ({ file, line, col: at - lineStart + 1, message });
 
   while (i < n) {
+    if (tokens.length > MAX_TOKENS) return err(`more than ${MAX_TOKENS} words in one file`);
     const ch = text[i]!;
     if (ch === '\n') {
       i++;

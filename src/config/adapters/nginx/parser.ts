@@ -5,12 +5,15 @@
  * with `*`, `?` or `[` is a glob (sorted, and matching nothing is fine), a plain path that does
  * not exist is an error - except Debian's `proxy_params` and `mime.types`, which Portico
  * has built in for configs copied off a Debian box.
+ * Reading is bounded (../read-limits.ts): bytes and files in all, nesting, words, directives;
+ * past a bound the config is refused at the place that crossed it.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { tokenize, type Token } from './lexer.js';
 import type { SourceError } from '../diagnostics.js';
 import { BUILTIN_FILES } from './builtin-files.js';
+import { MAX_DIRECTIVES, MAX_INCLUDED_FILES, MAX_NESTING, ReadBudget, readConfigText, tooLarge } from '../read-limits.js';
 
 export interface Directive {
   name: string;
@@ -32,23 +35,29 @@ export interface ParseOptions {
 const MAX_INCLUDE_DEPTH = 32;
 
 export function parseText(text: string, file: string, options: ParseOptions): Directive[] | SourceError {
-  return new Parser(options).parse(text, file, 0);
+  const large = tooLarge(text);
+  if (large) return { file, line: 0, col: 0, message: large };
+  return new Parser(options, new ReadBudget(Buffer.byteLength(text))).parse(text, file, 0, 0);
 }
 
 class Parser {
-  constructor(readonly options: ParseOptions) {}
+  constructor(
+    readonly options: ParseOptions,
+    readonly budget: ReadBudget,
+  ) {}
 
-  parse(text: string, file: string, depth: number): Directive[] | SourceError {
+  /** `depth`: includes around this file; `nesting`: blocks around it (an include inside a location). */
+  parse(text: string, file: string, depth: number, nesting: number): Directive[] | SourceError {
     const tokens = tokenize(text, file);
     if (!Array.isArray(tokens)) return tokens;
     const pos = { i: 0 };
-    const out = this.#block(tokens, pos, file, depth, undefined);
+    const out = this.#block(tokens, pos, file, depth, undefined, nesting);
     if (!Array.isArray(out)) return out;
     return out;
   }
 
   /** Reads directives until `}` (when `opener` is given) or end of file. */
-  #block(tokens: Token[], pos: { i: number }, file: string, depth: number, opener: Token | undefined): Directive[] | SourceError {
+  #block(tokens: Token[], pos: { i: number }, file: string, depth: number, opener: Token | undefined, nesting: number): Directive[] | SourceError {
     const out: Directive[] = [];
     for (;;) {
       const t = tokens[pos.i]!;
@@ -80,8 +89,10 @@ class Parser {
       }
       const end = tokens[pos.i++]!;
       const d: Directive = { name: name.text, args, quoted, file, line: name.line, col: name.col };
+      if (++this.budget.directives > MAX_DIRECTIVES) return { file, line: d.line, col: d.col, message: `more than ${MAX_DIRECTIVES} directives in the config and its includes` };
       if (end.kind === '{') {
-        const inner = this.#block(tokens, pos, file, depth, end);
+        if (nesting >= MAX_NESTING) return { file, line: end.line, col: end.col, message: `blocks nested more than ${MAX_NESTING} deep` };
+        const inner = this.#block(tokens, pos, file, depth, end, nesting + 1);
         if (!Array.isArray(inner)) return inner;
         d.block = inner;
         out.push(d);
@@ -89,38 +100,37 @@ class Parser {
       }
       if (d.name === 'include') {
         if (args.length !== 1) return { file, line: d.line, col: d.col, message: 'invalid number of arguments in "include" directive' };
-        const included = this.#include(d, depth);
+        const included = this.#include(d, depth, nesting);
         if (!Array.isArray(included)) return included;
-        out.push(...included);
+        for (const i of included) out.push(i); // not push(...): a spread of a million arguments overflows the stack
         continue;
       }
       out.push(d);
     }
   }
 
-  #include(d: Directive, depth: number): Directive[] | SourceError {
+  #include(d: Directive, depth: number, nesting: number): Directive[] | SourceError {
     const at = { file: d.file, line: d.line, col: d.col };
     if (depth >= MAX_INCLUDE_DEPTH) return { ...at, message: `includes nested more than ${MAX_INCLUDE_DEPTH} deep (an include cycle?)` };
     const pattern = d.args[0]!;
     const full = isAbsolute(pattern) ? pattern : join(this.options.confDir, pattern);
-    const files = /[*?[]/.test(pattern) ? glob(full) : [full];
+    const files = /[*?[]/.test(pattern) ? glob(full, MAX_INCLUDED_FILES - this.budget.files) : [full];
+    if (files === null) return { ...at, message: `"${pattern}" matches more than ${MAX_INCLUDED_FILES} files in all` };
     const out: Directive[] = [];
     for (const path of files) {
+      if (++this.budget.files > MAX_INCLUDED_FILES) return { ...at, message: `more than ${MAX_INCLUDED_FILES} files included in all (an include cycle?)` };
       let text: string;
       let name = displayName(path);
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
+      const read = readConfigText(path, this.budget);
+      if ('error' in read) {
         const builtin = BUILTIN_FILES[basename(path)];
-        if (builtin === undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          return { ...at, message: `open() "${path}" failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
-        }
+        if (builtin === undefined || read.error !== 'ENOENT') return { ...at, message: `open() "${path}" failed (${read.error})` };
         text = builtin;
         name = `${basename(path)} (built in)`;
-      }
-      const parsed = this.parse(text, name, depth + 1);
+      } else text = read.text;
+      const parsed = this.parse(text, name, depth + 1, nesting);
       if (!Array.isArray(parsed)) return parsed;
-      out.push(...parsed);
+      for (const p of parsed) out.push(p);
     }
     return out;
   }
@@ -131,8 +141,12 @@ function displayName(path: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-/** glob(3) without flags, as ngx_open_glob uses it: sorted, `*` does not match a leading dot. */
-export function glob(pattern: string): string[] {
+/**
+ * glob(3) without flags, as ngx_open_glob uses it: sorted, `*` does not match a leading dot.
+ * null when more than `max` paths match at some level (a pattern of stars at every level must not walk
+ * the whole disk before it is refused).
+ */
+export function glob(pattern: string, max = Infinity): string[] | null {
   const parts = pattern.split('/');
   let paths = [parts[0] === '' ? '/' : parts[0]!];
   for (let i = 1; i < parts.length; i++) {
@@ -151,13 +165,13 @@ export function glob(pattern: string): string[] {
       } catch {
         continue;
       }
-      const re = globToRegExp(part);
       for (const name of names.sort()) {
         if (name.startsWith('.') && !part.startsWith('.')) continue;
-        if (!re.test(name)) continue;
+        if (!globMatch(part, name)) continue;
         const path = join(dir, name);
         if (!last && !isDir(path)) continue;
         next.push(path);
+        if (next.length > max) return null;
       }
     }
     paths = next;
@@ -165,24 +179,60 @@ export function glob(pattern: string): string[] {
   return paths.filter((p) => exists(p)).sort();
 }
 
-function globToRegExp(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let cls = part.slice(i + 1, end);
-        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
-        re += `[${cls.replace(/\\/g, '\\\\')}]`;
-        i = end;
+/**
+ * One path segment against a glob (`*`, `?`, `[...]`, `[!...]`), in time linear in their
+ * product: on a mismatch only the last `*` is retried one character further, so a pattern
+ * with many stars cannot backtrack exponentially as a regex of it could.
+ */
+export function globMatch(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      star = p++;
+      resume = n;
+      continue;
+    }
+    if (c !== undefined) {
+      const one = matchOne(pattern, p, name[n]!);
+      if (one > 0) {
+        p += one;
+        n++;
+        continue;
       }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    if (star < 0) return false;
+    p = star + 1;
+    n = ++resume;
   }
-  return new RegExp(`^${re}$`);
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+/** Whether `ch` matches the pattern item at `p`: its length in the pattern, or 0. */
+function matchOne(pattern: string, p: number, ch: string): number {
+  const c = pattern[p]!;
+  if (c === '?') return 1;
+  if (c === '[') {
+    const end = pattern.indexOf(']', p + 2);
+    if (end >= 0) {
+      let body = pattern.slice(p + 1, end);
+      const negate = body.startsWith('!');
+      if (negate) body = body.slice(1);
+      let hit = false;
+      for (let i = 0; i < body.length; i++) {
+        if (body[i + 1] === '-' && i + 2 < body.length) {
+          if (ch >= body[i]! && ch <= body[i + 2]!) hit = true;
+          i += 2;
+        } else if (body[i] === ch) hit = true;
+      }
+      return hit !== negate ? end - p + 1 : 0;
+    }
+  }
+  return c === ch ? 1 : 0;
 }
 
 function isDir(path: string): boolean {

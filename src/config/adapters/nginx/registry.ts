@@ -5,6 +5,10 @@
  *   map       carried over by the emitter of its family (see ./emit/)
  *   ignore    nothing to carry over (tuning that Portico decides itself); no warning
  *   warn      the feature is not in Portico (yet): a warning names the directive and file:line
+ *   refuse    the feature restricts who gets in or how fast (auth_request, client certificates,
+ *             secure links, bandwidth limits): leaving it out would let through what nginx
+ *             refuses, so the config is refused at its file:line - unless it is written with
+ *             the value that turns it off (`auth_request off`, `limit_rate 0`)
  * When a feature lands in Portico, its directives move from `warn` to `map` here, and the
  * family's emitter learns to read them.
  * A directive missing from this table is an error, as it is for nginx ("unknown directive").
@@ -22,7 +26,7 @@ export type Context = 'main' | 'events' | 'http' | 'server' | 'location' | 'upst
  */
 export type Inherit = 'scalar' | 'array' | 'none';
 
-export type Support = { kind: 'map' } | { kind: 'ignore' } | { kind: 'warn'; why: string };
+export type Support = { kind: 'map' } | { kind: 'ignore' } | { kind: 'warn'; why: string } | { kind: 'refuse'; why: string; off?: string };
 
 export interface DirectiveSpec {
   ctx: readonly Context[];
@@ -61,10 +65,12 @@ const ARGS: Record<string, readonly number[] | 'flag'> = {
 const MAP: Support = { kind: 'map' };
 const IGNORE: Support = { kind: 'ignore' };
 const warn = (why: string): Support => ({ kind: 'warn', why });
+const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, ...(off !== undefined ? { off } : {}) });
 
 // Why a directive is not carried over, shared by families.
 const NO_TLS = 'Portico does not ask clients for certificates';
 const NO_RATE = 'Portico does not slow responses down to a rate';
+const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
 const NO_GZIP = 'Portico does not compress responses';
 const NO_CACHE = 'Portico has no response cache';
 const OTHER_UPSTREAM = 'Portico proxies HTTP only (no FastCGI, uwsgi, SCGI, gRPC or memcached)';
@@ -144,8 +150,10 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   server_name: spec(C.srv, '1+', 'none', MAP),
   types: spec(C.hsl, '0', 'scalar', MAP, { block: 'data' }),
   default_type: tuning(C.hsl),
-  internal: spec(C.loc, '0', 'none', warn('internal locations are not supported; the location is reachable from outside')),
-  limit_except: spec(C.loc, '1+', 'none', warn('limit_except is not supported; its block is ignored'), { block: 'directives' }),
+  internal: spec(C.loc, '0', 'none', MAP),
+  limit_except: spec(C.loc, '1+', 'none', MAP, { block: 'directives', unique: true }),
+  // Only an `if` whose block Portico can drop without letting anything through is warned about;
+  // one holding return, rewrite, a *_pass, root or a limit is refused (./check.ts).
   if: spec(C.sl, '1+', 'none', warn('"if" is not supported; its block is ignored'), { block: 'directives' }),
 
   // --- http core: files
@@ -161,7 +169,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   etag: spec(C.hsl, 'flag', 'scalar', MAP),
   if_modified_since: tuning(C.hsl),
   max_ranges: tuning(C.hsl),
-  disable_symlinks: tuning(C.hsl, '12'),
+  disable_symlinks: spec(C.hsl, '12', 'scalar', refuse('Portico refuses symlinks that lead out of the directory but serves those inside it, which nginx refuses here', 'off')),
   open_file_cache: tuning(C.hsl, '12'),
   open_file_cache_valid: tuning(C.hsl),
   open_file_cache_min_uses: tuning(C.hsl),
@@ -206,9 +214,9 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   lingering_time: tuning(C.hsl),
   lingering_timeout: tuning(C.hsl),
   reset_timedout_connection: tuning(C.hsl, 'flag'),
-  limit_rate: unsupported(C.hslLif, '1', NO_RATE),
+  limit_rate: spec(C.hslLif, '1', 'scalar', refuse(REFUSED_RATE, '0')),
   limit_rate_after: unsupported(C.hslLif, '1', NO_RATE),
-  satisfy: unsupported(C.hsl, '1', 'Portico requires every check (satisfy all)'),
+  satisfy: spec(C.hsl, '1', 'scalar', MAP),
   auth_delay: tuning(C.hsl),
   connection_pool_size: tuning(C.hs),
   request_pool_size: tuning(C.hs),
@@ -287,7 +295,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_cookie_path: unsupported(C.hsl, '12', 'Set-Cookie is not rewritten', 'array'),
   proxy_cookie_flags: unsupported(C.hsl, '1+', 'Set-Cookie is not rewritten', 'array'),
   proxy_bind: unsupported(C.hsl, '12', 'the upstream source address cannot be chosen'),
-  proxy_limit_rate: unsupported(C.hsl, '1', NO_RATE),
+  proxy_limit_rate: spec(C.hsl, '1', 'scalar', refuse(REFUSED_RATE, '0')),
   proxy_force_ranges: tuning(C.hsl, 'flag'),
   proxy_store: unsupported(C.hsl, '1', NO_CACHE),
   proxy_cache: unsupported(C.hsl, '1', NO_CACHE),
@@ -339,10 +347,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   sub_filter_types: tuning(C.hsl, '1+'),
   sub_filter_last_modified: tuning(C.hsl, 'flag'),
   ssi: unsupported(C.hslLif, 'flag', 'server side includes are not supported'),
-  auth_request: unsupported(C.hsl, '1', 'subrequest authentication is not supported'),
+  auth_request: spec(C.hsl, '1', 'scalar', refuse('subrequest authentication is not supported, and without it every request would pass', 'off')),
   auth_request_set: unsupported(C.hsl, '2', 'subrequest authentication is not supported', 'array'),
-  secure_link: unsupported(C.hsl, '12', 'secure links are not supported'),
+  secure_link: spec(C.hsl, '12', 'scalar', refuse('secure links are not supported: $secure_link would be empty for every request')),
   secure_link_md5: tuning(C.hsl),
+  valid_referers: unsupported(C.sl, '1+', 'Portico does not compute $invalid_referer (an "if" or a limit that reads it is refused)'),
   secure_link_secret: tuning(C.loc),
 
   // --- upstream blocks (ngx_http_upstream_module)
@@ -413,7 +422,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   ssl_stapling_responder: tuning(C.hs),
   ssl_trusted_certificate: tuning(C.hs),
   ssl_client_certificate: unsupported(C.hs, '1', NO_TLS),
-  ssl_verify_client: unsupported(C.hs, '1', NO_TLS),
+  ssl_verify_client: spec(C.hs, '1', 'scalar', refuse(`${NO_TLS}: clients without a certificate would be served`, 'off')),
   ssl_verify_depth: tuning(C.hs),
   ssl_crl: tuning(C.hs),
   ssl_early_data: tuning(C.hs, 'flag'),

@@ -36,13 +36,28 @@ export function makeScope(kind: ScopeKind, parent: Scope | undefined, block: Dir
   return { kind, parent, block, directives };
 }
 
-/** Directives named `name` written directly in this scope. */
-export function own(scope: Scope, name: string): Directive[] {
-  return scope.directives.filter((d) => d.name === name);
+/** Each scope's directives by name, built on first use: a server with thousands of locations is asked once per route per directive name, and a scan each time would make that quadratic. */
+const byName = new WeakMap<Scope, Map<string, Directive[]>>();
+
+/** Directives named `name` written directly in this scope (do not modify the list). */
+export function own(scope: Scope, name: string): readonly Directive[] {
+  let index = byName.get(scope);
+  if (index === undefined) {
+    index = new Map();
+    for (const d of scope.directives) {
+      const list = index.get(d.name);
+      if (list) list.push(d);
+      else index.set(d.name, [d]);
+    }
+    byName.set(scope, index);
+  }
+  return index.get(name) ?? NONE;
 }
 
+const NONE: readonly Directive[] = [];
+
 /** The directives named `name` that apply in `scope`, by nginx's inheritance of that directive. */
-export function effective(scope: Scope, name: string): Directive[] {
+export function effective(scope: Scope, name: string): readonly Directive[] {
   const inherit = DIRECTIVES[name]?.inherit ?? 'none';
   const here = own(scope, name);
   if (inherit === 'none' || here.length > 0 || !scope.parent) {

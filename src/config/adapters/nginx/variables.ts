@@ -1,9 +1,13 @@
 /**
  * nginx variables in a directive value -> Portico placeholders
  * (https://nginx.org/en/docs/varindex.html). `$host` becomes `{host}`, `$http_x_real_ip`
- * becomes `{header.X-Real-Ip}`, `$1` becomes `{re.1}`. A variable nginx does not know is an
- * error, as in `nginx -t` ("unknown variable"); one nginx knows but Portico cannot compute
- * makes the value unsupported, and the caller warns.
+ * becomes `{header.X-Real-Ip}`, `$arg_page` `{arg.page}`, `$cookie_sid` `{cookie.sid}`, `$1`
+ * becomes `{re.1}`. `$remote_addr` (and `$binary_remote_addr`, the same address as 4 or 16
+ * bytes, used as a limit key) is the client address after realip (set_real_ip_from, Portico's
+ * trusted_proxies): `{client_ip}`; `$realip_remote_addr` is the TCP peer, `{remote_ip}`.
+ * A variable nginx does not know is an error, as in `nginx -t` ("unknown variable"); one nginx
+ * knows but Portico cannot compute makes the value unsupported: the caller warns, or refuses
+ * where leaving the value out would loosen a limit (a limit zone's key).
  */
 
 export type Converted = { ok: true; template: string } | { ok: false; unknown?: string; unsupported?: string };
@@ -24,7 +28,8 @@ export interface VariableEnv {
 const PLACEHOLDER: Record<string, string> = {
   host: '{host}',
   http_host: '{hostport}',
-  remote_addr: '{remote_ip}',
+  remote_addr: '{client_ip}',
+  binary_remote_addr: '{client_ip}',
   realip_remote_addr: '{remote_ip}',
   scheme: '{scheme}',
   request_uri: '{uri}',
@@ -40,7 +45,7 @@ const PLACEHOLDER: Record<string, string> = {
 /** Variables nginx has that Portico does not compute (names, and prefixes ending in "_"). */
 const KNOWN = new Set(
   (
-    'binary_remote_addr body_bytes_sent bytes_sent connection connection_requests connection_time content_length ' +
+    'body_bytes_sent bytes_sent connection connection_requests connection_time content_length ' +
     'content_type document_root hostname https limit_rate msec nginx_version pid pipe proxy_protocol_addr ' +
     'proxy_protocol_port proxy_protocol_server_addr proxy_protocol_server_port realpath_root remote_port remote_user request request_body ' +
     'request_body_file request_completion request_filename request_id request_length request_time server_addr ' +
@@ -101,6 +106,8 @@ function convertVariable(name: string, env: VariableEnv): Converted {
   const direct = PLACEHOLDER[name];
   if (direct) return { ok: true, template: direct };
   if (name.startsWith('http_')) return { ok: true, template: `{header.${headerName(name.slice(5))}}` };
+  if (name.startsWith('arg_') && name.length > 4) return { ok: true, template: `{arg.${name.slice(4)}}` };
+  if (name.startsWith('cookie_') && name.length > 7) return { ok: true, template: `{cookie.${name.slice(7)}}` };
   return { ok: false, unsupported: name };
 }
 

@@ -37,9 +37,13 @@ export function fileServer(ctx: CaddyContext, d: Directive, args: Token[], state
         files.precompressed = known;
         break;
       }
-      case 'hide':
-        ctx.diag.warn(sub, 'hide is not carried over: Portico hides dot-files itself and nothing else');
+      case 'hide': {
+        // Portico answers 404 for any path segment starting with "." except .well-known; a
+        // hide entry that says no more than that is already kept. Any other would be served.
+        const served = subArgs.filter((h) => !(h.startsWith('.') && !/[/*?[]/.test(h) && h !== '.well-known'));
+        if (served.length > 0) ctx.diag.error(sub, `file_server hide ${served.join(' ')} cannot be carried over: Portico hides only dot-files (not .well-known), and these would be served`);
         break;
+      }
       default:
         ctx.diag.warn(sub, `file_server ${sub.name} is not carried over`);
     }

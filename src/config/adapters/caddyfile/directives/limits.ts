@@ -8,10 +8,26 @@ import type { Directive } from '../parser.js';
 import type { Token } from '../lexer.js';
 import type { CaddyContext, RouteState } from '../context.js';
 
+/**
+ * A Caddy size (go-humanize's ParseBytes, as Caddy reads them): "10MB" and "10M" are decimal
+ * (10,000,000), "10MiB" binary. Portico's own "10MB" would be 10 MiB, a 5% looser limit, so
+ * the adapter writes the bytes. undefined: not a size.
+ */
+export function caddySize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const power = ' kmgtp'.indexOf((m[2] || ' ').toLowerCase());
+  const base = m[3] !== '' ? 1024 : 1000;
+  return Math.floor(Number(m[1]) * base ** power);
+}
+
 export function requestBody(ctx: CaddyContext, d: Directive, state: RouteState): void {
   for (const sub of d.block ?? []) {
-    if (sub.name === 'max_size' && sub.args[0]) state.maxBodySize = sub.args[0].text;
-    else ctx.diag.warn(sub, `request_body ${sub.name} is not carried over`);
+    if (sub.name === 'max_size' && sub.args[0]) {
+      const bytes = caddySize(sub.args[0].text);
+      if (bytes === undefined) ctx.diag.error(sub, `request_body max_size: invalid size "${sub.args[0].text}"`);
+      else state.maxBodySize = bytes;
+    } else ctx.diag.warn(sub, `request_body ${sub.name} is not carried over`);
   }
 }
 

@@ -11,6 +11,7 @@
  *  - `proxy_pass http://NAME` names the `upstream NAME` pool, `https://` servers are verified
  *    TLS, `http://unix:/path:` is a unix socket; proxy_next_upstream* become the pool's retry.
  */
+import { located } from '../../diagnostics.js';
 import type { Directive } from '../parser.js';
 import { effective, effectiveOne, type LocationNode, type Scope } from '../scope.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
@@ -180,7 +181,7 @@ function parseTarget(d: Directive, scope: Scope, ctx: AdaptContext): Target | un
     const name = poolName(upstream.name);
     let pool = ctx.usedPools.get(name);
     if (!pool) {
-      pool = poolOf(upstream, scheme, ctx.diag);
+      pool = located(poolOf(upstream, scheme, ctx.diag), upstream.d);
       if (tls) pool.tls = tls;
       ctx.usedPools.set(name, pool);
     }

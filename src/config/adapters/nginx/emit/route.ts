@@ -12,6 +12,7 @@ import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
 import { emitFiles } from './files.js';
 import { proxyBuffering, routeShield } from './shield.js';
+import { located } from '../../diagnostics.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -41,7 +42,8 @@ export function emitRoute(
   if (response) route.response_headers = response;
   if (isLogOff(scope)) route.access_log = false;
   Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));
-  return route;
+  const at = node?.scope.block ?? scope.block;
+  return at ? located(route, at) : route;
 }
 
 interface Content {

@@ -14,6 +14,7 @@ import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
 import { emitTls, sslOn } from './tls.js';
+import { located } from '../../diagnostics.js';
 
 interface Parsed {
   d: Directive;
@@ -63,7 +64,7 @@ function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknow
   const server: Record<string, unknown> = { listen: listens.map((l) => l.address) };
   if (p.names.names.length > 0) server.hosts = p.names.names.map((n) => n.name);
   if (listens.some((l) => l.defaultServer)) server.default = true;
-  return { ...server, ...extra, ...p.out };
+  return located({ ...server, ...extra, ...p.out }, p.d);
 }
 
 function serverValues(names: ServerNames): ValueScope {
@@ -76,7 +77,7 @@ function emitRoutes(scope: Scope, names: ServerNames, ctx: AdaptContext): RouteI
   const script = emitScript(scope, ctx, vs);
   if (script.terminal) {
     // A server-level `return` answers every request before any location is looked at.
-    const route: RouteInput = { path: '/', ...script.terminal };
+    const route: RouteInput = scope.block ? located({ path: '/', ...script.terminal }, scope.block) : { path: '/', ...script.terminal };
     const headers = responseHeaders(scope, [], ctx, vs);
     if (headers) route.response_headers = headers;
     if (isLogOff(scope)) route.access_log = false;

@@ -1,0 +1,184 @@
+/**
+ * Issue 12, item 12: a limit or an access check in an nginx.conf or a Caddyfile is carried over
+ * or the config is refused at its file:line - never left out with a warning, which would let
+ * through every request nginx or Caddy refuses. Each case below is a config nginx accepts
+ * (`nginx -t`, run on it where nginx is installed) and Portico must refuse; a few neighbours
+ * that turn the feature off, or drop only something harmless, must still load.
+ * The side-by-side behaviour of what is carried over is in test/adapters/nginx-limits-differential
+ * and caddy-guards-differential.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
+import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { haveNginx, makePrefix, nginxTest, TEMP_PATHS } from '../helpers/nginx.js';
+
+interface Case {
+  name: string;
+  /** Directives inside `http` (before the server), `server` and `location /`. */
+  http?: string;
+  server?: string;
+  location?: string;
+  /** The message Portico must give (after "nginx.conf:LINE:COL: "); undefined: must load. */
+  refused?: RegExp;
+  /** nginx -t cannot check it here (needs certificates). */
+  noNginxTest?: boolean;
+  /** nginx -t refuses it too. */
+  nginxRefuses?: boolean;
+}
+
+const NGINX: Case[] = [
+  { name: 'a zone keyed on a variable Portico cannot compute', http: 'limit_req_zone $remote_user zone=u:1m rate=1r/s;', location: 'limit_req zone=u;', refused: /limit_req_zone key "\$remote_user": Portico cannot compute \$remote_user, so this limit cannot be applied/ },
+  {
+    name: 'a zone keyed on a map Portico cannot compute',
+    http: 'map $ssl_client_s_dn $who { default $ssl_client_s_dn; }\nlimit_req_zone $who zone=w:1m rate=1r/s;',
+    location: 'limit_req zone=w;',
+    refused: /limit_req_zone key "\$who": Portico cannot compute \$who, a map Portico cannot compute/,
+  },
+  { name: 'a limit_conn zone keyed on a `set` variable', http: 'limit_conn_zone $k zone=k:1m;', server: 'set $k $arg_a;', location: 'limit_conn k 1;', refused: /limit_conn_zone key "\$k": Portico cannot compute \$k/ },
+  { name: 'a zone that is not defined', location: 'limit_req zone=nowhere;', refused: /zero size shared memory zone "nowhere"/, nginxRefuses: true },
+  { name: 'deny inside if (nginx refuses it too)', location: 'if ($arg_x) { deny all; }', refused: /"deny" directive is not allowed here/, nginxRefuses: true },
+  { name: 'if ... return 403', location: 'if ($arg_x) { return 403; }', refused: /"if \(\$arg_x\)" cannot be carried over: .*leaving out its "return" \(line \d+\)/ },
+  { name: 'valid_referers + if ($invalid_referer) return 403', location: 'valid_referers none server_names;\nif ($invalid_referer) { return 403; }', refused: /"if \(\$invalid_referer\)" cannot be carried over/ },
+  { name: 'if ... return 444 at server level', server: 'if ($http_user_agent ~* bot) { return 444; }', refused: /"if \(\$http_user_agent ~\* bot\)" cannot be carried over/ },
+  { name: 'if ... rewrite to a denied location', location: 'if ($arg_debug) { rewrite ^ /denied last; }', refused: /leaving out its "rewrite"/ },
+  { name: 'auth_request', location: 'auth_request /auth;', refused: /"auth_request" cannot be carried over: subrequest authentication is not supported/ },
+  { name: 'secure_link', location: 'secure_link $arg_md5,$arg_expires;', refused: /"secure_link" cannot be carried over/ },
+  { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', refused: /"ssl_verify_client" cannot be carried over/, noNginxTest: true },
+  { name: 'limit_rate', location: 'limit_rate 100k;', refused: /"limit_rate" cannot be carried over/ },
+  { name: 'proxy_limit_rate', location: 'proxy_limit_rate 100k;', refused: /"proxy_limit_rate" cannot be carried over/ },
+  { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }', refused: /"proxy_pass" inside limit_except cannot be carried over/ },
+  { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', refused: /client_body_timeout 5s per server or location cannot be carried over/ },
+  { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', refused: /send_timeout 10s per server or location cannot be carried over/ },
+  // Turned off, or harmless to drop: loads.
+  { name: 'auth_request off', location: 'auth_request off;' },
+  { name: 'limit_rate 0', location: 'limit_rate 0;' },
+  { name: 'ssl_verify_client off', server: 'ssl_verify_client off;', noNginxTest: true },
+  { name: 'if holding only add_header', location: 'if ($arg_x) { add_header X-X 1; }' },
+  { name: 'a longer client_body_timeout in a location (the shorter global one applies)', location: 'client_body_timeout 300s;' },
+];
+
+function nginxConf(c: Case): string {
+  return `events {}
+http {
+    include temp_paths.conf;
+    ${c.http ?? ''}
+    server {
+        listen 127.0.0.1:1;
+        server_name app.test;
+        ${c.server ?? ''}
+        location / {
+            ${c.location ?? ''}
+            proxy_pass http://127.0.0.1:9;
+        }
+        location = /auth { return 204; }
+        location = /denied { return 403; }
+    }
+}
+`;
+}
+
+function problems(run: () => unknown): readonly string[] {
+  try {
+    run();
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.problems;
+  }
+}
+
+for (const c of NGINX) {
+  test(`nginx: ${c.name}: ${c.refused ? 'refused at its file:line' : 'loads'}`, async () => {
+    const text = nginxConf(c).replace('include temp_paths.conf;', '');
+    const found = problems(() => adaptNginx(text, 'nginx.conf'));
+    if (c.refused) {
+      const hit = found.find((p) => c.refused!.test(p));
+      assert.ok(hit, `expected a refusal matching ${c.refused}, got ${JSON.stringify(found)}`);
+      assert.match(hit, /^nginx\.conf:\d+(:\d+)?: /);
+      const line = Number(/^nginx\.conf:(\d+)/.exec(hit)![1]);
+      assert.ok(line > 1 && line <= text.split('\n').length, `line ${line} is in the file`);
+    } else {
+      assert.deepEqual(found, []);
+    }
+    // nginx -t on the same config accepts it (the refusal is Portico's own), unless marked.
+    if (!c.noNginxTest && haveNginx()) {
+      const prefix = await makePrefix({ 'nginx.conf': nginxConf(c), 'temp_paths.conf': TEMP_PATHS });
+      try {
+        const r = nginxTest(prefix);
+        assert.equal(r.ok, !c.nginxRefuses, r.output);
+      } finally {
+        await prefix.remove();
+      }
+    }
+  });
+}
+
+interface CaddyCase {
+  name: string;
+  site: string;
+  global?: string;
+  refused?: RegExp;
+  /** Loads, with this warning. */
+  warned?: RegExp;
+}
+
+const HASH = '$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG';
+
+const CADDY: CaddyCase[] = [
+  { name: 'forward_auth', site: 'forward_auth 127.0.0.1:9 {\n    uri /auth\n}\nreverse_proxy 127.0.0.1:9', refused: /forward_auth cannot be carried over/ },
+  { name: 'respond 403 on a header matcher', site: '@bots header User-Agent *bot*\nrespond @bots 403\nreverse_proxy 127.0.0.1:9', refused: /matcher @bots: .*cannot check "header User-Agent \*bot\*"; leaving this respond out/ },
+  { name: 'abort on a query matcher', site: '@probe query debug=1\nabort @probe\nreverse_proxy 127.0.0.1:9', refused: /matcher @probe: .*leaving this abort out/ },
+  { name: 'error on a not-path matcher', site: '@private not path /public/*\nerror @private 403\nreverse_proxy 127.0.0.1:9', refused: /matcher @private: .*leaving this error out/ },
+  { name: 'redir on a header matcher', site: '@nocookie not header Cookie *session*\nredir @nocookie /login\nreverse_proxy 127.0.0.1:9', refused: /leaving this redir out/ },
+  { name: 'basic_auth on a not-path matcher', site: `@private not path /public/*\nbasic_auth @private {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, refused: /leaving this basic_auth out/ },
+  { name: 'basic_auth on a remote_ip matcher', site: `@outside not remote_ip 10.0.0.0/8\nbasic_auth @outside {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, refused: /Portico checks remote_ip on routes, not on basic_auth; leaving this basic_auth out/ },
+  { name: 'request_body on a header matcher', site: '@api header Content-Type application/json\nrequest_body @api {\n    max_size 1KB\n}\nreverse_proxy 127.0.0.1:9', refused: /leaving this request_body out/ },
+  { name: 'a handle holding a refusal, on a host matcher', site: '@admin host admin.test\nhandle @admin {\n    respond 403\n}\nreverse_proxy 127.0.0.1:9', refused: /leaving this handle out/ },
+  { name: 'tls client_auth', site: 'tls internal {\n    client_auth {\n        mode require_and_verify\n    }\n}\nreverse_proxy 127.0.0.1:9', refused: /tls client_auth cannot be carried over/ },
+  { name: 'file_server hide beyond dot-files', site: 'file_server {\n    hide *.bak secret.txt\n}', refused: /file_server hide \*\.bak secret\.txt cannot be carried over/ },
+  { name: 'rate_limit (a plugin)', site: 'rate_limit {\n    zone z {\n        key {remote_host}\n        events 10\n        window 1m\n    }\n}\nreverse_proxy 127.0.0.1:9', refused: /unrecognized directive: rate_limit \(github\.com\/mholt\/caddy-ratelimit/ },
+  { name: 'timeouts read_body', site: 'reverse_proxy 127.0.0.1:9', global: 'servers {\n    timeouts {\n        read_body 10s\n    }\n}', refused: /timeouts read_body cannot be carried over/ },
+  { name: 'remote_ip inside a block with remote_ip', site: '@ten remote_ip 10.0.0.0/8\n@lan remote_ip 192.168.0.0/16\nhandle @ten {\n    reverse_proxy @lan 127.0.0.1:9\n}', refused: /remote_ip inside a block that has remote_ip too cannot be carried over/ },
+  // Loads.
+  { name: 'file_server hide of dot-files', site: 'file_server {\n    hide .git .env\n}' },
+  { name: 'a 200 respond on a header matcher is only warned about', site: '@bots header User-Agent *bot*\nrespond @bots "hello" 200\nreverse_proxy 127.0.0.1:9', warned: /matcher @bots: .*this respond is left out/ },
+  { name: 'not remote_ip with respond 403 is carried over', site: '@outside not remote_ip 10.0.0.0/8\nrespond @outside 403\nreverse_proxy 127.0.0.1:9' },
+  { name: 'timeouts read_header and idle, max_header_size', site: 'reverse_proxy 127.0.0.1:9', global: 'servers {\n    max_header_size 8KB\n    timeouts {\n        read_header 5s\n        idle 1m\n    }\n}' },
+];
+
+for (const c of CADDY) {
+  test(`Caddyfile: ${c.name}: ${c.refused ? 'refused at its file:line' : 'loads'}`, () => {
+    const indent = (s: string) => s.split('\n').map((l) => `    ${l}`).join('\n');
+    const text = `${c.global ? `{\n${indent(c.global)}\n}\n` : ''}:8080 {\n${indent(c.site)}\n}\n`;
+    let warnings: string[] = [];
+    const found = problems(() => (warnings = adaptCaddyfile(text, 'Caddyfile', {}).warnings));
+    if (c.refused) {
+      const hit = found.find((p) => c.refused!.test(p));
+      assert.ok(hit, `expected a refusal matching ${c.refused}, got ${JSON.stringify(found)}`);
+      assert.match(hit, /^Caddyfile:\d+: /);
+    } else {
+      assert.deepEqual(found, []);
+      if (c.warned) assert.ok(warnings.some((w) => c.warned!.test(w)), JSON.stringify(warnings));
+      else assert.deepEqual(warnings, [], 'carried over, nothing left out');
+    }
+  });
+}
+
+test('nginx: a zone keyed on $server_name, used by two servers, loads (one zone per server name, as nginx keys them)', async () => {
+  const { validateConfig } = await import('../../src/config/load.js');
+  const { compile } = await import('../../src/compile/compile.js');
+  const { silentLog } = await import('../../src/log/error-log.js');
+  const text = `events {}
+http {
+    limit_req_zone $server_name zone=s:1m rate=1r/s;
+    server { listen 127.0.0.1:8080; server_name a.test; location / { limit_req zone=s; return 200; } }
+    server { listen 127.0.0.1:8080; server_name b.test; location / { limit_req zone=s; return 200; } }
+}
+`;
+  const config = validateConfig(adaptNginx(text, 'nginx.conf').config, 'nginx.conf');
+  const keys = config.servers.map((s) => s.routes[0]!.limit_req![0]!.key);
+  assert.deepEqual(keys, ['a.test', 'b.test']);
+  compile(config, { log: silentLog() }, 'nginx.conf').pools.destroy();
+});
