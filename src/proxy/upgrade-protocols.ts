@@ -46,3 +46,15 @@ export function acceptedUpgrade(answer: string | undefined, offered: string): bo
   const allowed = names(offered);
   return chosen.length > 0 && chosen.every((p) => allowed.includes(p));
 }
+
+/**
+ * Whether a request can become a tunnel at all: it carries no body (a tunnel copies bytes only
+ * after the 101, so a body would be left unsent and the upstream would wait for it), and a
+ * WebSocket handshake is a GET (RFC 6455 §4.1). Anything else is served as a plain request.
+ */
+export function tunnelable(method: string | undefined, headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
+  if (headers['transfer-encoding'] !== undefined) return false;
+  const length = headers['content-length'];
+  if (length !== undefined && length !== '0') return false;
+  return method === 'GET';
+}

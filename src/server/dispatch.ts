@@ -17,7 +17,7 @@ import { NO_HEADER_OPS } from '../compile/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { writeHeadH1, writeHeadH2 } from './head-writer.js';
-import { offeredUpgrade } from '../proxy/upgrade-protocols.js';
+import { offeredUpgrade, tunnelable } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
 
@@ -364,9 +364,14 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       failed(ex, err);
       return;
     }
-    // Only a protocol the route lists is tunnelled (upgrade-protocols.ts); any other Upgrade
-    // request is read again as a plain one, its body and keep-alive framed as usual.
-    if (route !== undefined && deps.handOff !== undefined && (route.handler.upgrade === undefined || offeredUpgrade(req.headers.upgrade, route.upgrade) === '')) {
+    // Only a protocol the route lists is tunnelled, by a bodiless GET (upgrade-protocols.ts);
+    // any other Upgrade request is read again as a plain one, its body and keep-alive framed
+    // as usual.
+    if (
+      route !== undefined &&
+      deps.handOff !== undefined &&
+      (route.handler.upgrade === undefined || !tunnelable(req.method, req.headers) || offeredUpgrade(req.headers.upgrade, route.upgrade) === '')
+    ) {
       res.detachSocket(socket as never);
       requestDone();
       return replayWithoutUpgrade(req, socket as Socket, head, deps.handOff);

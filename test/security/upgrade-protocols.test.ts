@@ -203,3 +203,20 @@ test('the config refuses h2c in proxy.upgrade', () => {
   const ok = validateConfig({ servers: [{ routes: [{ path: '/', proxy: { to: '127.0.0.1:1' } }] }] }, 'test');
   assert.deepEqual(ok.servers[0]!.routes[0]!.proxy!.upgrade, ['websocket']);
 });
+
+test('an allowed Upgrade on a request with a body, or not a GET, is served as a plain request (found by the fuzzer, seed 12)', async (t) => {
+  // A tunnel copies bytes only after the 101: the handshake went upstream with its
+  // Content-Length and no body, and the upstream waited for it until read_timeout.
+  const { upstream, portico } = await setUp(t);
+  const client = await RawClient.connect(portico.port);
+  t.after(() => client.destroy());
+  const ws = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+  client.write(`POST /with-body HTTP/1.1\r\nHost: a\r\n${ws}Content-Length: 5\r\n\r\nhello`);
+  assert.deepEqual(JSON.parse((await client.response()).body.toString()), { target: '/with-body', body: 'hello' });
+  client.write(`GET /get-with-body HTTP/1.1\r\nHost: a\r\n${ws}Content-Length: 3\r\n\r\nabc`);
+  assert.deepEqual(JSON.parse((await client.response()).body.toString()), { target: '/get-with-body', body: 'abc' });
+  client.write(`DELETE /not-get HTTP/1.1\r\nHost: a\r\n${ws}\r\n`);
+  assert.deepEqual(JSON.parse((await client.response()).body.toString()), { target: '/not-get', body: '' });
+  assert.deepEqual(upstream.tunnelled, []);
+  for (const r of upstream.requests) assert.deepEqual(header(r, 'upgrade'), [], r.target);
+});
