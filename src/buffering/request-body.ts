@@ -14,6 +14,7 @@ import type { Exchange } from '../server/exchange.js';
 import type { HeaderOps } from '../compile/header-ops.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { Spool } from './spool.js';
+import type { SpoolBudget } from './spool-budget.js';
 import { armBodyTimeout } from '../limits/body-timeout.js';
 import { rejectRequest } from '../limits/discard.js';
 import { sendError } from '../handlers/send.js';
@@ -25,6 +26,8 @@ export interface RequestBufferingOptions {
   bodyTimeout: number;
   ops: HeaderOps;
   log: ErrorLog;
+  /** The process's temp-file budget; the body counts against its client connection's share. */
+  budget: SpoolBudget;
 }
 
 export interface BufferedBody {
@@ -35,7 +38,7 @@ export interface BufferedBody {
 
 export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
   const req = ex.req;
-  const spool = new Spool({ memory: opts.memory, file: Infinity });
+  const spool = new Spool({ memory: opts.memory, file: Infinity, budget: opts.budget, account: opts.budget.accountOf(req) });
   let done = false;
   const stop = () => {
     done = true;

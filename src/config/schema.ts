@@ -399,6 +399,7 @@ export const configSchema = z
       .default({ directory: LETS_ENCRYPT })
       .describe('Defaults for every server using ACME'),
     client: shield.client,
+    temp_files: shield.tempFiles,
   })
   .strict()
   .superRefine((cfg, ctx) => {

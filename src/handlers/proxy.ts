@@ -17,6 +17,7 @@ import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
 import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
+import type { SpoolBudget } from '../buffering/spool-budget.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from './send.js';
@@ -26,6 +27,8 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   groups: UpstreamGroups;
   log: ErrorLog;
+  /** The process's temp-file budget (`temp_files`), shared by every route's spools. */
+  spool: SpoolBudget;
 }
 
 type Target = RelayTarget & TunnelTarget;
@@ -53,11 +56,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;
   const relayOpts: RelayOptions = {
-    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size } : null,
+    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
     sendTimeout: ctx.client.sendTimeout,
   };
   const bodyOpts: RequestBufferingOptions | null = buffering.request
-    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log }
+    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log, budget: deps.spool }
     : null;
 
   /**

@@ -14,6 +14,7 @@ import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
 import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
+import { SpoolBudget } from '../buffering/spool-budget.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -49,6 +50,8 @@ export interface PorticoServer {
   reload(next: PorticoConfig): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
+  /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
+  readonly spool: SpoolBudget;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -56,7 +59,11 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
   const accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
-  let compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream }, options.file);
+  // One temp-file budget for the life of the process: a reload changes its limits, and the
+  // bytes of responses still in flight stay counted.
+  const spool = new SpoolBudget();
+  let compiled: CompiledConfig = compile(config, { log: errorLog, upstream: options.upstream, spool }, options.file);
+  spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
@@ -92,7 +99,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const fresh = compile(next, { log: errorLog, upstream: options.upstream }, options.file);
+    const fresh = compile(next, { log: errorLog, upstream: options.upstream, spool }, options.file);
     const change =
       restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
       // The config comparison implies this; the compiled result is what gets swapped.
@@ -115,6 +122,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     retired.push(compiled);
     compiled = fresh;
     config = next;
+    spool.configure(fresh.tempFiles);
   };
 
   const close = () =>
@@ -139,5 +147,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       accessLog?.flush();
       errorLog.flush();
     })());
-  return { addresses, tls, reload, close };
+  return { addresses, tls, reload, close, spool };
 }
