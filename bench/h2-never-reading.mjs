@@ -10,6 +10,7 @@
 //   ATTACK_STREAMS=100 ATTACK_SESSIONS=1 ATTACK_SIZE_MB=20 ATTACK_SECONDS=6
 //   ATTACK_TEMP_DIR=<dir>   where Portico's temp files go (default: a fresh dir under os.tmpdir())
 //   ATTACK_GLOBAL=<bytes> ATTACK_PER_CONN=<bytes>   temp_files.max_total_size / max_connection_size
+//   ATTACK_POOL=<n>         proxy.keepalive_connections (default 64)
 // Usage: npx tsc -p . && node bench/h2-never-reading.mjs
 import { fork } from 'node:child_process';
 import { connect } from 'node:http2';
@@ -51,16 +52,18 @@ if (role === 'upstream') {
   if (tempDir) temp.dir = tempDir;
   if (process.env.ATTACK_GLOBAL) temp.max_total_size = Number(process.env.ATTACK_GLOBAL);
   if (process.env.ATTACK_PER_CONN) temp.max_connection_size = Number(process.env.ATTACK_PER_CONN);
+  const proxy = { to: `127.0.0.1:${upstreamPort}` };
+  if (process.env.ATTACK_POOL) proxy.keepalive_connections = Number(process.env.ATTACK_POOL);
   const input = {
     data_dir: dataDir,
     access_log: false,
     log_level: 'error',
-    servers: [{ listen: ['127.0.0.1:0'], tls: 'internal', routes: [{ path: '/', proxy: { to: `127.0.0.1:${upstreamPort}` } }] }],
+    servers: [{ listen: ['127.0.0.1:0'], tls: 'internal', routes: [{ path: '/', proxy }] }],
   };
   // Older builds have no temp_files key: the same command measures before and after.
   if (Object.keys(temp).length > 0 && process.env.ATTACK_NO_TEMP_KEY !== '1') input.temp_files = temp;
   const server = await startServer(validateConfig(input, 'bench'));
-  const eld = monitorEventLoopDelay({ resolution: 10 });
+  const eld = monitorEventLoopDelay({ resolution: 1 });
   let maxTemp = 0;
   const tempBytes = () => {
     let sum = 0;

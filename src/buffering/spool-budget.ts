@@ -50,6 +50,11 @@ export const WRITE_SLICE = 64 * 1024;
 
 const accounts = new WeakMap<object, ConnectionAccount>();
 
+/** The client connection a request came on: HTTP/2 (node's compatibility API), the session that carries every stream; HTTP/1.1, the socket. */
+export function connectionOf(req: IncomingMessage): object {
+  return (req as { stream?: { session?: object } }).stream?.session ?? req.socket;
+}
+
 export class SpoolBudget {
   total: number;
   perConnection: number;
@@ -77,8 +82,7 @@ export class SpoolBudget {
 
   /** The account of the client connection `req` came on. */
   accountOf(req: IncomingMessage): ConnectionAccount {
-    // HTTP/2 (node's compatibility API): the session carries every stream; HTTP/1.1: the socket.
-    const key: object = (req as { stream?: { session?: object } }).stream?.session ?? req.socket;
+    const key = connectionOf(req);
     let account = accounts.get(key);
     if (account === undefined) accounts.set(key, (account = new ConnectionAccount()));
     return account;

@@ -18,6 +18,7 @@ import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../p
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import type { SpoolBudget } from '../buffering/spool-budget.js';
+import { ClientShare } from '../proxy/client-share.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from './send.js';
@@ -59,6 +60,10 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
     sendTimeout: ctx.client.sendTimeout,
   };
+  // One client connection may use at most half of the upstream's connections at once: a
+  // client that never reads holds one per response (client-share.ts).
+  const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
+  const share = new ClientShare(cfg.max_concurrent_per_connection ?? Math.max(1, Math.ceil(capacity / 2)), deps.log);
   const bodyOpts: RequestBufferingOptions | null = buffering.request
     ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log, budget: deps.spool }
     : null;
@@ -98,14 +103,17 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
   if (group.trivial) {
     const target = targets[0]!;
+    const forward = (ex: Exchange) => {
+      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+      // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
+      // does, the upstream's own address stands in).
+      if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
+      if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
+      relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
+    };
     return {
       handle(ex) {
-        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
-        // An HTTP/1.0 client may send no Host, but HTTP/1.1 upstreams require one (as Caddy
-        // does, the upstream's own address stands in).
-        if (ex.hostHeader === '') headers.push('Host', target.transport.authority);
-        if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
-        relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
+        share.enter(ex, forward);
       },
       upgrade(ex, socket, head) {
         const { headers } = upstreamRequestHeaders(ex, requestOps, true);
@@ -116,12 +124,15 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   }
 
   const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
+  const forward = (ex: Exchange) => {
+    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
+    // The server is chosen once the body is in (buffering.request): the one free now.
+    if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
+    new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
+  };
   return {
     handle(ex) {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps, false);
-      // The server is chosen once the body is in (buffering.request): the one free now.
-      if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
-      new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
+      share.enter(ex, forward);
     },
     upgrade(ex, socket, head) {
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
