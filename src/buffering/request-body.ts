@@ -7,7 +7,8 @@
  *
  * The body limit is enforced as bytes arrive (413 as soon as it is exceeded), the body timeout
  * between reads (408), and the spool is destroyed in every outcome: used, refused, or the
- * client gone.
+ * client gone. The body's temp file counts against `temp_files` (spool-budget.ts): while others
+ * hold the budget the client is not read; a body that could never fit in it gets 413.
  */
 import { Readable } from 'node:stream';
 import type { Exchange } from '../server/exchange.js';
@@ -55,7 +56,16 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     }
     if (!spool.push(chunk)) {
       if (spool.error) return failDisk(spool.error);
-      req.pause(); // the disk is behind: let the client wait, not memory grow
+      if (spool.stuck) {
+        // Larger than temp_files lets one body be: it could never be sent (nginx has no such cap).
+        stop();
+        spool.destroy();
+        opts.log.warn('request body larger than temp_files allows', { route: ex.routeName, bytes: spool.total });
+        return rejectRequest(ex, 413, opts.ops);
+      }
+      // Out of write credit this turn, or the temp-file budget is held by others: the client
+      // waits (body_timeout still applies), memory does not grow.
+      req.pause();
     }
   };
   const onEnd = () => {

@@ -81,6 +81,17 @@ export class Spool implements SpoolWaiter {
     return this.#writePos;
   }
 
+  /**
+   * The tail waits for disk this spool can never get, whoever releases what: its own file is
+   * at its cap, or at the connection's or the process's. Only the consumer can help then (a
+   * request body, read back only once complete, cannot be helped: 413).
+   */
+  get stuck(): boolean {
+    if (this.#tail.length === 0) return false;
+    const need = this.#writePos + this.#tail[0]!.length;
+    return need > this.#limits.file || need > this.#budget.perConnection || need > this.#budget.total;
+  }
+
   /** Takes a chunk (the spool keeps a reference); false: wait for onSpace before pushing more (or see `error`). */
   push(chunk: Buffer): boolean {
     if (this.#destroyed || this.error) return false;
