@@ -14,10 +14,17 @@ import type { Exchange } from '../server/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { connectionOf } from '../buffering/spool-budget.js';
 
-interface Slot {
-  active: number;
+/** One client connection's requests on one route. */
+class Slot {
+  active = 0;
   /** Requests waiting, oldest first. */
-  queue: Array<() => void>;
+  readonly queue: Array<() => void> = [];
+
+  /** A request's response is over (made once per slot: nothing allocated per request). */
+  readonly release = (): void => {
+    this.active--;
+    this.queue.shift()?.();
+  };
 }
 
 export class ClientShare {
@@ -32,12 +39,12 @@ export class ClientShare {
   enter(ex: Exchange, go: (ex: Exchange) => void): void {
     const key = connectionOf(ex.req);
     let slot = this.#slots.get(key);
-    if (slot === undefined) this.#slots.set(key, (slot = { active: 0, queue: [] }));
-    if (slot.active < this.limit) return this.#run(ex, slot, go);
+    if (slot === undefined) this.#slots.set(key, (slot = new Slot()));
+    if (slot.active < this.limit) return run(ex, slot, go);
     const s = slot;
     const waiting = () => {
       try {
-        this.#run(ex, s, go);
+        run(ex, s, go);
       } catch (err) {
         // Started from another response's 'close': the dispatcher's error boundary is not around it.
         this.log.error('handler failed', { route: ex.routeName, err: (err as Error).stack });
@@ -51,13 +58,10 @@ export class ClientShare {
       if (i >= 0) s.queue.splice(i, 1);
     });
   }
+}
 
-  #run(ex: Exchange, slot: Slot, go: (ex: Exchange) => void): void {
-    slot.active++;
-    ex.res.once('close', () => {
-      slot.active--;
-      slot.queue.shift()?.();
-    });
-    go(ex);
-  }
+function run(ex: Exchange, slot: Slot, go: (ex: Exchange) => void): void {
+  slot.active++;
+  ex.res.once('close', slot.release);
+  go(ex);
 }
