@@ -5,8 +5,10 @@
 // sessions with an initial window of 0 and never reads; meanwhile a prober makes one request
 // at a time to /small over its own HTTP/2 session and records each latency. Reported: the
 // prober's p50/p99/max, Portico's event-loop delay (perf_hooks.monitorEventLoopDelay) during
-// the attack, the largest sum of temp-file sizes seen (sampled every 20 ms from /proc/self/fd
-// in the Portico process), and whether every temp file is gone after the attacker leaves.
+// the attack, the largest sum of temp-file sizes seen (sampled every 250 ms from /proc/self/fd
+// in the Portico process, and every 5 ms from its temp-file accounting where the build has
+// one), CPU seconds of each process, and whether every temp file is gone after the attacker
+// leaves.
 //   ATTACK_STREAMS=100 ATTACK_SESSIONS=1 ATTACK_SIZE_MB=20 ATTACK_SECONDS=6
 //   ATTACK_TEMP_DIR=<dir>   where Portico's temp files go (default: a fresh dir under os.tmpdir())
 //   ATTACK_GLOBAL=<bytes> ATTACK_PER_CONN=<bytes>   temp_files.max_total_size / max_connection_size
@@ -43,6 +45,12 @@ if (role === 'upstream') {
     pump();
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  let cpu = process.cpuUsage();
+  process.on('message', (m) => {
+    if (m === 'start') cpu = process.cpuUsage();
+    const d = process.cpuUsage(cpu);
+    process.send({ cpuSeconds: Number(((d.user + d.system) / 1e6).toFixed(2)) });
+  });
   process.on('disconnect', () => process.exit(0));
 } else if (role === 'portico') {
   const { validateConfig } = await import('../dist/src/config/load.js');
@@ -65,6 +73,7 @@ if (role === 'upstream') {
   const server = await startServer(validateConfig(input, 'bench'));
   const eld = monitorEventLoopDelay({ resolution: 1 });
   let maxTemp = 0;
+  let cpu = process.cpuUsage();
   const tempBytes = () => {
     let sum = 0;
     let files = 0;
@@ -77,18 +86,29 @@ if (role === 'upstream') {
     }
     return { sum, files };
   };
-  setInterval(() => (maxTemp = Math.max(maxTemp, tempBytes().sum)), 20).unref();
+  // Reading /proc/self/fd costs the loop a few ms with a thousand descriptors open: the exact
+  // accounting (server.spool, when this build has it) is read often, the disk seldom.
+  setInterval(() => (maxTemp = Math.max(maxTemp, tempBytes().sum)), 250).unref();
+  let maxReserved = 0;
+  if (server.spool) setInterval(() => (maxReserved = Math.max(maxReserved, server.spool.reserved)), 5).unref();
   process.on('message', (m) => {
     if (m === 'start') {
       eld.reset();
       eld.enable();
       maxTemp = 0;
+      maxReserved = 0;
+      cpu = process.cpuUsage();
       process.send({ started: true });
     } else if (m === 'stop') {
       eld.disable();
       process.send({
         eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
         maxTemp,
+        maxReserved: server.spool ? maxReserved : undefined,
+        cpuSeconds: (() => {
+          const d = process.cpuUsage(cpu);
+          return Number(((d.user + d.system) / 1e6).toFixed(2));
+        })(),
       });
     } else if (m === 'after') {
       process.send({ after: tempBytes() });
@@ -112,7 +132,7 @@ if (role === 'upstream') {
   const ask = (c, msg) => new Promise((resolve) => (c.once('message', resolve), c.send(msg)));
   const delay = (ms) => new Promise((r) => setTimeout(r, ms));
   try {
-    const [, up] = await child(['upstream']);
+    const [upstreamChild, up] = await child(['upstream']);
     const [portico, { port }] = await child(['portico', JSON.stringify({ upstreamPort: up.port, dataDir, tempDir })]);
     const url = `https://127.0.0.1:${port}`;
     const opts = { rejectUnauthorized: false, servername: 'localhost' };
@@ -132,6 +152,8 @@ if (role === 'upstream') {
     for (let i = 0; i < 20; i++) await get(probe, '/small');
 
     await ask(portico, 'start');
+    await ask(upstreamChild, 'start');
+    const parentCpu = process.cpuUsage();
     const attackers = [];
     for (let s = 0; s < sessions; s++) {
       const session = connect(url, { ...opts, settings: { initialWindowSize: 0 } });
@@ -157,6 +179,8 @@ if (role === 'upstream') {
       await delay(10);
     }
     const during = await ask(portico, 'stop');
+    const upstreamCpu = (await ask(upstreamChild, 'stop')).cpuSeconds;
+    const parentUsed = process.cpuUsage(parentCpu);
     for (const a of attackers) a.destroy();
     probe.close();
     await delay(1000);
@@ -170,6 +194,8 @@ if (role === 'upstream') {
           prober: { requests: latencies.length, failures, p50ms: pct(50), p99ms: pct(99), maxms: latencies.at(-1)?.toFixed(1) },
           porticoEventLoopDelayMs: Object.fromEntries(Object.entries(during.eld).map(([k, v]) => [k, Number(v.toFixed(1))])),
           maxTempBytes: during.maxTemp,
+          cpuSeconds: { portico: during.cpuSeconds, upstream: upstreamCpu, clients: Number(((parentUsed.user + parentUsed.system) / 1e6).toFixed(2)) },
+          maxReservedBytes: during.maxReserved,
           afterAttackerLeft: after.after,
         },
         null,

@@ -18,13 +18,32 @@ import { connectionOf } from '../buffering/spool-budget.js';
 class Slot {
   active = 0;
   /** Requests waiting, oldest first. */
-  readonly queue: Array<() => void> = [];
+  readonly queue: Waiting[] = [];
+
+  constructor(readonly log: ErrorLog) {}
 
   /** A request's response is over (made once per slot: nothing allocated per request). */
   readonly release = (): void => {
     this.active--;
-    this.queue.shift()?.();
+    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+      // A waiting request's own 'close' takes it out of the queue, but a session torn down
+      // closes every stream at once: one whose 'close' is still to come must not start.
+      if (gone(next.ex)) continue;
+      try {
+        run(next.ex, this, next.go);
+      } catch (err) {
+        // Started from another response's 'close': the dispatcher's error boundary is not around it.
+        this.log.error('handler failed', { route: next.ex.routeName, err: (err as Error).stack });
+        next.ex.res.destroy();
+      }
+      return;
+    }
   };
+}
+
+interface Waiting {
+  ex: Exchange;
+  go: (ex: Exchange) => void;
 }
 
 export class ClientShare {
@@ -39,23 +58,15 @@ export class ClientShare {
   enter(ex: Exchange, go: (ex: Exchange) => void): void {
     const key = connectionOf(ex.req);
     let slot = this.#slots.get(key);
-    if (slot === undefined) this.#slots.set(key, (slot = new Slot()));
+    if (slot === undefined) this.#slots.set(key, (slot = new Slot(this.log)));
     if (slot.active < this.limit) return run(ex, slot, go);
-    const s = slot;
-    const waiting = () => {
-      try {
-        run(ex, s, go);
-      } catch (err) {
-        // Started from another response's 'close': the dispatcher's error boundary is not around it.
-        this.log.error('handler failed', { route: ex.routeName, err: (err as Error).stack });
-        ex.res.destroy();
-      }
-    };
-    s.queue.push(waiting);
+    const waiting: Waiting = { ex, go };
+    const queue = slot.queue;
+    queue.push(waiting);
     // Gone while waiting: nothing was started, nothing to release.
     ex.res.once('close', () => {
-      const i = s.queue.indexOf(waiting);
-      if (i >= 0) s.queue.splice(i, 1);
+      const i = queue.indexOf(waiting);
+      if (i >= 0) queue.splice(i, 1);
     });
   }
 }
@@ -64,4 +75,10 @@ function run(ex: Exchange, slot: Slot, go: (ex: Exchange) => void): void {
   slot.active++;
   ex.res.once('close', slot.release);
   go(ex);
+}
+
+/** The client is gone (HTTP/1.1: the response destroyed; HTTP/2: its stream). */
+function gone(ex: Exchange): boolean {
+  const res = ex.res as { destroyed?: boolean; stream?: { destroyed: boolean } };
+  return res.destroyed === true || res.stream?.destroyed === true;
 }

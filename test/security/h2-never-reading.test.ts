@@ -84,6 +84,11 @@ test('one client connection cannot take every upstream connection: its requests 
   t.after(() => normal.destroy());
   for (let i = 0; i < 5; i++) assert.deepEqual(await within(h2Get(normal, `/small/${i}`), 10_000, 'a normal request'), { status: 200, body: 'ok' });
   assert.equal(upstream.started, 2, "the attacker's other 6 requests wait for its own to finish");
+  // The attacker leaves: its two responses end, and none of its waiting requests starts.
+  attacker.destroy();
+  await eventually(() => upstream.closed === 2 && spool.reserved === 0, 'the attacker\'s responses to end', 10_000);
+  await h2Get(normal, '/small/after');
+  assert.equal(upstream.started, 2, 'a request whose stream is gone is not sent upstream');
 });
 
 for (const [what, extra, proxy] of [

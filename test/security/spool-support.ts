@@ -16,9 +16,10 @@ export interface BigUpstream {
   address: string;
   /** Body bytes the upstream handed to its sockets' write callbacks (flushed to the kernel). */
   flushed: number;
-  /** Responses started / finished. */
+  /** Responses started / finished / closed (finished or cut). */
   started: number;
   finished: number;
+  closed: number;
   close(): Promise<void>;
 }
 
@@ -26,11 +27,12 @@ const PIECE = Buffer.alloc(64 * 1024, 'b');
 
 /** GET /big/...: `size` bytes (Content-Length), written with backpressure; anything else: "ok". */
 export async function startBigUpstream(size: number): Promise<BigUpstream> {
-  const up: BigUpstream = { address: '', flushed: 0, started: 0, finished: 0, close: async () => {} };
+  const up: BigUpstream = { address: '', flushed: 0, started: 0, finished: 0, closed: 0, close: async () => {} };
   const server = createServer((req, res) => {
     if (!req.url!.startsWith('/big/')) return res.end('ok');
     up.started++;
     res.once('finish', () => up.finished++);
+    res.once('close', () => up.closed++);
     sendBig(res, size, (n) => (up.flushed += n));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
