@@ -47,6 +47,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     req.off('data', onData);
     req.off('end', onEnd);
     spool.onSpace = null;
+    spool.onStuck = null;
   };
   const onData = (chunk: Buffer) => {
     if (spool.total + chunk.length > opts.maxBodySize) {
@@ -56,17 +57,18 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     }
     if (!spool.push(chunk)) {
       if (spool.error) return failDisk(spool.error);
-      if (spool.stuck) {
-        // Larger than temp_files lets one body be: it could never be sent (nginx has no such cap).
-        stop();
-        spool.destroy();
-        opts.log.warn('request body larger than temp_files allows', { route: ex.routeName, bytes: spool.total });
-        return rejectRequest(ex, 413, opts.ops);
-      }
+      if (spool.stuck) return tooLarge();
       // Out of write credit this turn, or the temp-file budget is held by others: the client
       // waits (body_timeout still applies), memory does not grow.
       req.pause();
     }
+  };
+  /** Larger than temp_files lets one body be: it could never be sent (nginx has no such cap). */
+  const tooLarge = () => {
+    stop();
+    spool.destroy();
+    opts.log.warn('request body larger than temp_files allows', { route: ex.routeName, bytes: spool.total });
+    rejectRequest(ex, 413, opts.ops);
   };
   const onEnd = () => {
     stop();
@@ -91,6 +93,9 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
   });
   spool.onSpace = () => {
     if (!done) req.resume();
+  };
+  spool.onStuck = () => {
+    if (!done) tooLarge();
   };
   // The client going away, and every other end of the exchange, frees the spool.
   ex.abortUpstream = () => {

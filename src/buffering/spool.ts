@@ -39,6 +39,8 @@ export class Spool implements SpoolWaiter {
   total = 0;
   /** Called when push() had returned false and the spool can take more. */
   onSpace: (() => void) | null = null;
+  /** Called when a retry (a new turn, released budget) finds the spool `stuck`; push() callers read `stuck` themselves. */
+  onStuck: (() => void) | null = null;
   error: Error | null = null;
 
   readonly #limits: SpoolLimits;
@@ -175,6 +177,7 @@ export class Spool implements SpoolWaiter {
     this.#file?.close();
     this.#file = null;
     this.onSpace = null;
+    this.onStuck = null;
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.(new Error('spool destroyed'), null);
@@ -185,6 +188,8 @@ export class Spool implements SpoolWaiter {
     if (this.#destroyed || this.error) return;
     this.#flush();
     this.#wake();
+    // Became stuck while its producer was paused: push() cannot report it, this does.
+    if (this.stuck) this.onStuck?.();
   }
 
   /** Writes tail chunks to the file while the file, the budget and this turn's credit allow. */
@@ -195,7 +200,11 @@ export class Spool implements SpoolWaiter {
       // Past its own cap the file waits to be drained by the reader; nobody else can help.
       if (this.#writePos + chunk.length > this.#limits.file) return;
       if (!budget.canWrite()) return budget.deferWrite(this);
-      if (!budget.reserve(this.#account, chunk.length)) return budget.waitForSpace(this);
+      if (!budget.reserve(this.#account, chunk.length)) {
+        // Another's release can help only if this spool alone would fit.
+        if (!this.stuck) budget.waitForSpace(this);
+        return;
+      }
       budget.spendWriteCredit(chunk.length);
       try {
         (this.#file ??= new TempFile(budget.dir)).write(chunk, this.#writePos);

@@ -155,3 +155,16 @@ test('pacing: one turn writes at most WRITE_PER_TURN (plus one slice); the rest 
   spool.destroy();
   assert.equal(b.reserved, 0);
 });
+
+test('budget: a spool that becomes stuck on a later turn (its producer paused) says so through onStuck', async () => {
+  const b = budget(Infinity, WRITE_PER_TURN + WRITE_PER_TURN / 2);
+  const spool = new Spool({ memory: 0, file: Infinity, budget: b });
+  assert.equal(spool.push(randomBytes(2 * WRITE_PER_TURN)), false, 'a turn of writes, the rest waits');
+  assert.equal(spool.stuck, false, 'after one turn it could still fit');
+  const stuck = new Promise<void>((resolve) => (spool.onStuck = resolve));
+  await stuck;
+  assert.equal(spool.stuck, true);
+  assert.ok(spool.onDisk <= WRITE_PER_TURN + WRITE_PER_TURN / 2);
+  spool.destroy();
+  assert.equal(b.reserved, 0);
+});
