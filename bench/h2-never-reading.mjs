@@ -166,13 +166,17 @@ if (role === 'upstream') {
       attackers.push(session);
     }
     const latencies = [];
+    const slowest = [];
     let failures = 0;
-    const until = Date.now() + seconds * 1000;
+    const attackAt = Date.now();
+    const until = attackAt + seconds * 1000;
     while (Date.now() < until) {
       const t0 = process.hrtime.bigint();
       try {
         await get(probe, '/small');
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        latencies.push(ms);
+        slowest.push({ ms: Number(ms.toFixed(1)), atMs: Date.now() - attackAt });
       } catch {
         failures++;
       }
@@ -192,6 +196,8 @@ if (role === 'upstream') {
         {
           attack: { sessions, streams, sizeMiB: env('ATTACK_SIZE_MB', 20), seconds },
           prober: { requests: latencies.length, failures, p50ms: pct(50), p99ms: pct(99), maxms: latencies.at(-1)?.toFixed(1) },
+          // When (ms after the attack began) the five slowest probes ended.
+          slowest: slowest.sort((a, b) => b.ms - a.ms).slice(0, 5),
           porticoEventLoopDelayMs: Object.fromEntries(Object.entries(during.eld).map(([k, v]) => [k, Number(v.toFixed(1))])),
           maxTempBytes: during.maxTemp,
           cpuSeconds: { portico: during.cpuSeconds, upstream: upstreamCpu, clients: Number(((parentUsed.user + parentUsed.system) / 1e6).toFixed(2)) },
