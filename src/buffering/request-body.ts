@@ -7,13 +7,15 @@
  *
  * The body limit is enforced as bytes arrive (413 as soon as it is exceeded), the body timeout
  * between reads (408), and the spool is destroyed in every outcome: used, refused, or the
- * client gone.
+ * client gone. The body's temp file counts against `temp_files` (spool-budget.ts): while others
+ * hold the budget the client is not read; a body that could never fit in it gets 413.
  */
 import { Readable } from 'node:stream';
 import type { Exchange } from '../server/exchange.js';
 import type { HeaderOps } from '../compile/header-ops.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { Spool } from './spool.js';
+import type { SpoolBudget } from './spool-budget.js';
 import { armBodyTimeout } from '../limits/body-timeout.js';
 import { rejectRequest } from '../limits/discard.js';
 import { sendError } from '../handlers/send.js';
@@ -25,6 +27,8 @@ export interface RequestBufferingOptions {
   bodyTimeout: number;
   ops: HeaderOps;
   log: ErrorLog;
+  /** The process's temp-file budget; the body counts against its client connection's share. */
+  budget: SpoolBudget;
 }
 
 export interface BufferedBody {
@@ -35,7 +39,7 @@ export interface BufferedBody {
 
 export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
   const req = ex.req;
-  const spool = new Spool({ memory: opts.memory, file: Infinity });
+  const spool = new Spool({ memory: opts.memory, file: Infinity, budget: opts.budget, account: opts.budget.accountOf(req) });
   let done = false;
   const stop = () => {
     done = true;
@@ -43,6 +47,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     req.off('data', onData);
     req.off('end', onEnd);
     spool.onSpace = null;
+    spool.onStuck = null;
   };
   const onData = (chunk: Buffer) => {
     if (spool.total + chunk.length > opts.maxBodySize) {
@@ -52,8 +57,18 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     }
     if (!spool.push(chunk)) {
       if (spool.error) return failDisk(spool.error);
-      req.pause(); // the disk is behind: let the client wait, not memory grow
+      if (spool.stuck) return tooLarge();
+      // Out of write credit this turn, or the temp-file budget is held by others: the client
+      // waits (body_timeout still applies), memory does not grow.
+      req.pause();
     }
+  };
+  /** Larger than temp_files lets one body be: it could never be sent (nginx has no such cap). */
+  const tooLarge = () => {
+    stop();
+    spool.destroy();
+    opts.log.warn('request body larger than temp_files allows', { route: ex.routeName, bytes: spool.total });
+    rejectRequest(ex, 413, opts.ops);
   };
   const onEnd = () => {
     stop();
@@ -86,6 +101,9 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
   });
   spool.onSpace = () => {
     if (!done) req.resume();
+  };
+  spool.onStuck = () => {
+    if (!done) tooLarge();
   };
   // The client going away, and every other end of the exchange, frees the spool.
   ex.abortUpstream = () => {

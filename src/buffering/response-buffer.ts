@@ -5,8 +5,9 @@
  * rest of the response goes into a Spool on a private temp file that the upstream fills as
  * fast as it sends, so the upstream connection — a gunicorn sync worker — is released as soon
  * as the response is complete, while the spool drains to the client at the client's pace.
- * Past `max_temp_file_size` of backlog the upstream is paused (nginx then passes the rest
- * synchronously too).
+ * Past `max_temp_file_size` on disk, or past the process's or the client connection's share of
+ * `temp_files` (spool-budget.ts), the upstream is paused and the response goes at the client's
+ * pace, as with buffering off (nginx passes the rest synchronously too).
  *
  * Never for streams: text/event-stream, `X-Accel-Buffering: no` (nginx's switch), and
  * WebSockets (tunnelled elsewhere) are relayed with backpressure instead.
@@ -14,11 +15,14 @@
 import type { ServerResponse } from 'node:http';
 import type { Exchange } from '../server/exchange.js';
 import { Spool } from './spool.js';
+import type { SpoolBudget } from './spool-budget.js';
 import { SendTimer } from '../limits/send-timer.js';
 
 export interface ResponseBufferingOptions {
   memory: number;
   maxTempFileSize: number;
+  /** The process's temp-file budget; this response counts against its client connection's share. */
+  budget: SpoolBudget;
 }
 
 /** Whether a response with these upstream headers may be buffered. */
@@ -48,7 +52,7 @@ export class ResponseBuffer {
     this.#ex = ex;
     this.#res = ex.res;
     // memory_limit is already held in node's write buffer (relay.ts): the rest goes to disk.
-    this.#spool = new Spool({ memory: 0, file: opts.maxTempFileSize });
+    this.#spool = new Spool({ memory: 0, file: opts.maxTempFileSize, budget: opts.budget, account: opts.budget.accountOf(ex.req) });
     this.#spool.onSpace = onSpace;
     this.#timer = new SendTimer(ex.res, sendTimeout);
     this.#res.once('close', this.destroy);

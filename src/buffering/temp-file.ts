@@ -1,5 +1,5 @@
 /**
- * A private temp file for spooled bodies: created 0600 with O_EXCL in os.tmpdir() and
+ * A private temp file for spooled bodies: created 0600 with O_EXCL in the temp dir and
  * unlinked at once, so it has no name anyone could open and disappears with its descriptor,
  * even when the process is killed (nginx does the same with client_body_temp).
  *
@@ -7,9 +7,10 @@
  * from the page cache, a memcpy each way. The asynchronous API added a round trip through
  * libuv's thread pool per chunk: spooled 1 MiB uploads went from 330 to 547 per second when
  * it was dropped (single runs the same hour; this VM varies). A disk too slow for its page
- * cache stalls the event loop, as it stalls nginx's worker.
+ * cache stalls the event loop, as it stalls nginx's worker; how much is written per call and per
+ * event-loop turn is bounded by the caller (spool-budget.ts).
  */
-import { openSync, unlinkSync, writeSync, readSync, closeSync } from 'node:fs';
+import { openSync, unlinkSync, writeSync, readSync, closeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +43,11 @@ export class TempFile {
     const buf = Buffer.allocUnsafe(length);
     const n = readSync(this.#fd, buf, 0, length, position);
     return n === length ? buf : buf.subarray(0, n);
+  }
+
+  /** Empties the file: its blocks go back to the file system. */
+  truncate(): void {
+    ftruncateSync(this.#fd, 0);
   }
 
   /** Idempotent. */

@@ -34,6 +34,9 @@ import { httpsRedirectHandler } from '../handlers/https-redirect.js';
 import { NO_HEADER_OPS } from './header-ops.js';
 import { sendError } from '../handlers/send.js';
 import { HTTP01_PREFIX } from '../tls/acme/challenges.js';
+import { SpoolBudget, type SpoolBudgetLimits } from '../buffering/spool-budget.js';
+import { accessSync, statSync, constants as fsConstants } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 export interface Route {
   readonly name: string;
@@ -77,6 +80,8 @@ export interface CompiledConfig {
   readonly tlsSites: readonly TlsSite[];
   /** Load-balanced pools: `start()` their health checks when serving, `close()` when done. */
   readonly groups: UpstreamGroups;
+  /** `temp_files`, for SpoolBudget.configure() once this config is the one served. */
+  readonly tempFiles: SpoolBudgetLimits;
 }
 
 interface PlanDraft {
@@ -104,6 +109,11 @@ export interface CompileDeps {
    * only if a password is ever checked.
    */
   passwords?: PasswordChecks;
+  /**
+   * The process's temp-file budget, which outlives a reload (reservations of responses in
+   * flight stay in it); default: a new one with this config's limits.
+   */
+  spool?: SpoolBudget;
 }
 
 /** What every route needs from the config's top level. */
@@ -115,6 +125,7 @@ interface Shared {
   client: PorticoConfig['client'];
   /** Made on first use: a config without basic_auth makes none. */
   passwords: () => PasswordChecks;
+  spool: SpoolBudget;
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
@@ -137,6 +148,8 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   const tlsSites: TlsSite[] = [];
   const tlsProblems: string[] = [];
   let passwords = deps.passwords;
+  const tempFiles = tempFilesLimits(config.temp_files, deps.baseDir!, file, problems);
+  const spool = deps.spool ?? new SpoolBudget(tempFiles);
   const shared: Shared = {
     deps,
     pools,
@@ -144,6 +157,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     zones: new Zones(deps.now),
     client: config.client,
     passwords: () => (passwords ??= new PasswordChecks(config.password_checks, deps.now)),
+    spool,
   };
 
   config.servers.forEach((server, si) => {
@@ -213,6 +227,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     pools,
     tlsSites,
     groups,
+    tempFiles,
   };
 }
 
@@ -316,6 +331,18 @@ function statusHandler(status: number): RouteHandler {
   };
 }
 
+/** `temp_files` with its directory resolved; a directory Portico cannot write to refuses the config (a limit never fails open). */
+function tempFilesLimits(cfg: PorticoConfig['temp_files'], baseDir: string, file: string, problems: string[]): SpoolBudgetLimits {
+  const dir = cfg.dir === undefined ? tmpdir() : resolve(baseDir, cfg.dir);
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    problems.push(`${file}: temp_files.dir: cannot create temp files in ${dir}: ${(err as Error).message}`);
+  }
+  return { total: cfg.max_total_size, perConnection: cfg.max_connection_size, dir };
+}
+
 /** "*:8080" and "127.0.0.1:8080" cannot both be bound. */
 function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   const wildcardPorts = new Set(keys.filter((k) => k.startsWith('*:')).map((k) => k.slice(2)));
@@ -338,10 +365,10 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
     replacedPrefix: replacedPrefixOf(route, spec),
   };
   let handler: RouteHandler;
-  const { pools, groups } = shared;
+  const { pools, groups, spool } = shared;
   const log = shared.deps.log;
-  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log });
-  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: shared.deps.baseDir!, pools, groups, log });
+  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log, spool });
+  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: shared.deps.baseDir!, pools, groups, log, spool });
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);

@@ -94,6 +94,15 @@ const proxy = z
       'How long an idle upstream connection is kept; shorter than gunicorn keep-alive (2s) to avoid reset races',
     ),
     keepalive_connections: z.number().int().positive().default(64).describe('Upper bound of connections per upstream address'),
+    max_concurrent_per_connection: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Requests of one client connection (HTTP/2: all streams of the session) this route forwards at once; more wait their turn. ' +
+          "Default: half of the upstream's connections (keepalive_connections, or max_conns, summed over the pool's servers)",
+      ),
     buffering: shield.buffering,
     redirect: z
       .array(z.object({ from: z.string().min(1), to: fieldText }).strict())
@@ -463,6 +472,7 @@ export const configSchema = z
       .default({ directory: LETS_ENCRYPT })
       .describe('Defaults for every server using ACME'),
     client: shield.client,
+    temp_files: shield.tempFiles,
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -44,6 +44,24 @@ export const buffering = z
   })
   .describe('true (default), false, or { request, response, memory_limit, max_temp_file_size }');
 
+/**
+ * Process-wide caps on response and request-body temp files (issue 12): nginx has only the
+ * per-response proxy_max_temp_file_size. Past a cap nothing more is spooled and the upstream
+ * (or the uploading client) goes at the other side's pace; 0 spools nothing to disk.
+ */
+export const tempFiles = z
+  .object({
+    dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory of temp files (nginx proxy_temp_path / client_body_temp_path); default os.tmpdir(); relative to the config file's directory"),
+    max_total_size: size('1GiB').describe('All temp files of the process together; beyond it responses go at the client\'s pace and uploads wait'),
+    max_connection_size: size('256MiB').describe('Temp files of one client connection together (HTTP/2: all streams of the session)'),
+  })
+  .strict()
+  .prefault({});
+
 const cidrs = z
   .union([z.string(), z.array(z.string()).min(1)])
   .transform((v) => (Array.isArray(v) ? v : [v]))
@@ -177,6 +195,7 @@ export const routeMaxBodySize = optionalSize();
 
 export type ClientConfig = z.output<typeof client>;
 export type BufferingConfig = z.output<typeof buffering>;
+export type TempFilesConfig = z.output<typeof tempFiles>;
 export type AccessConfig = z.output<typeof access>;
 export type BasicAuthConfig = z.output<typeof basicAuth>;
 export type PasswordChecksConfig = z.output<typeof passwordChecks>;

@@ -31,6 +31,7 @@ import { listedEntries, listingHtml, listingJson } from '../files/listing.js';
 import { streamPieces, writePieces } from '../files/stream-file.js';
 import { compileTryFiles } from '../files/try-files.js';
 import { proxyHandler } from './proxy.js';
+import { SpoolBudget } from '../buffering/spool-budget.js';
 import type { UpstreamGroups } from '../upstream/groups.js';
 import { send, sendError } from './send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
@@ -43,6 +44,8 @@ export interface FilesDeps {
   pools: UpstreamPools;
   groups: UpstreamGroups;
   log: ErrorLog;
+  /** The process's temp-file budget, for the fallback proxy; default: unlimited. */
+  spool?: SpoolBudget;
   /** Tests: a fake file system or clock. */
   fs?: FsBinding;
   now?: () => number;
@@ -56,7 +59,7 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
   const confine = !cfg.follow_symlinks_outside;
   const cache = new FileCache(map.dir, fs, { valid: cfg.file_cache_valid, confine, now: deps.now });
   const tryFiles = compileTryFiles(cfg.try_files);
-  const fallback = cfg.fallback ? proxyHandler(cfg.fallback.proxy, ctx, deps) : undefined;
+  const fallback = cfg.fallback ? proxyHandler(cfg.fallback.proxy, ctx, { ...deps, spool: deps.spool ?? new SpoolBudget() }) : undefined;
   const ops = ctx.responseHeaders;
   const codingsFor = codingChooser(cfg.precompressed);
   const vary = cfg.precompressed.length > 0;

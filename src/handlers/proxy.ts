@@ -20,6 +20,8 @@ import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { standInHost } from '../proxy/stand-in-host.js';
 import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
+import type { SpoolBudget } from '../buffering/spool-budget.js';
+import { ClientShare } from '../proxy/client-share.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
@@ -30,6 +32,8 @@ export interface ProxyDeps {
   pools: UpstreamPools;
   groups: UpstreamGroups;
   log: ErrorLog;
+  /** The process's temp-file budget (`temp_files`), shared by every route's spools. */
+  spool: SpoolBudget;
 }
 
 type Target = RelayTarget & TunnelTarget;
@@ -59,11 +63,15 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const readTimeout = cfg.read_timeout;
   const buffering = cfg.buffering;
   const relayOpts: RelayOptions = {
-    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size } : null,
+    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
     sendTimeout: ctx.client.sendTimeout,
   };
+  // One client connection may use at most half of the upstream's connections at once: a
+  // client that never reads holds one per response (client-share.ts).
+  const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
+  const share = new ClientShare(cfg.max_concurrent_per_connection ?? Math.max(1, Math.ceil(capacity / 2)), deps.log);
   const bodyOpts: RequestBufferingOptions | null = buffering.request
-    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log }
+    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log, budget: deps.spool }
     : null;
 
   /**
@@ -108,12 +116,15 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
   if (group.trivial) {
     const target = targets[0]!;
+    const forward = (ex: Exchange) => {
+      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
+      if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
+      if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
+      relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
+    };
     return {
       handle(ex) {
-        const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-        if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-        if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
-        relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
+        share.enter(ex, forward);
       },
       upgrade(ex, socket, head) {
         const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
@@ -126,12 +137,15 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   }
 
   const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
+  const forward = (ex: Exchange) => {
+    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
+    // The server is chosen once the body is in (buffering.request): the one free now.
+    if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
+    new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
+  };
   return {
     handle(ex) {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-      // The server is chosen once the body is in (buffering.request): the one free now.
-      if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
-      new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
+      share.enter(ex, forward);
     },
     upgrade(ex, socket, head) {
       const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);

@@ -15,6 +15,7 @@ import { resolveDataDir } from '../tls/data-dir.js';
 import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
+import { SpoolBudget } from '../buffering/spool-budget.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -52,6 +53,8 @@ export interface PorticoServer {
   reopenLogs(): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
+  /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
+  readonly spool: SpoolBudget;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -62,8 +65,12 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // basic_auth's verifier threads (started by the first check) and failure counts: one set per
   // server, kept across reloads ('password_checks' itself needs a restart).
   const passwords = new PasswordChecks(config.password_checks);
-  const compileDeps = { log: errorLog, upstream: options.upstream, passwords };
+  // One temp-file budget for the life of the process: a reload changes its limits, and the
+  // bytes of responses still in flight stay counted.
+  const spool = new SpoolBudget();
+  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool };
   let compiled: CompiledConfig = compile(config, compileDeps, options.file);
+  spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
@@ -123,6 +130,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     retired.push(compiled);
     compiled = fresh;
     config = next;
+    spool.configure(fresh.tempFiles);
   };
 
   const close = () =>
@@ -152,5 +160,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close };
+  return { addresses, tls, reload, reopenLogs, close, spool };
 }
