@@ -1,0 +1,120 @@
+/**
+ * Every regex of the config that sees request data (location, rewrite, map key, server name)
+ * is compiled here, once, under one policy: no request may make one run longer than linear in
+ * its length.
+ *  - The pattern is analyzed (ambiguity.ts). One that a backtracking engine runs in linear time
+ *    at worst is compiled as usual (V8's irregexp: tens of nanoseconds a match).
+ *  - One that can backtrack (exponentially, or polynomially such as ".*a.*b" unanchored) runs in
+ *    V8's linear-time engine (the `l` flag: about a microsecond a match, bounded by input times
+ *    pattern size). A case-insensitive pattern is first rewritten without the `i` flag
+ *    (case-fold.ts), which that engine does not take in Node 20.
+ *  - One that can backtrack and that the linear engine cannot run (lookaround, backreference, a
+ *    count above 16) is refused, with what makes it slow: a limit that cannot be applied refuses
+ *    the config. nginx runs such a pattern in PCRE until its match limit and answers 500.
+ * As a second line, engine.ts has V8 hand any backtracking match over 50,000 backtracks to the
+ * linear engine when it can run the pattern.
+ */
+import { LINEAR_ENGINE } from './engine.js';
+import { parseRegex, walk, type Node, type Parsed } from './syntax.js';
+import { analyzeRegex, type Analysis } from './ambiguity.js';
+import { foldCase } from './case-fold.js';
+
+export interface SafeRegex {
+  regex: RegExp;
+  /** Set when a backtracking engine could take more than linear time; the regex then runs in the linear engine. */
+  backtracking: Analysis | undefined;
+}
+
+const compiled = new Map<string, SafeRegex | Error>();
+
+/** Compiles `source` (JavaScript syntax) or throws an Error whose message says why it cannot be used. */
+export function compileSafeRegex(source: string, ignoreCase: boolean): SafeRegex {
+  const key = (ignoreCase ? 'i/' : '-/') + source;
+  let result = compiled.get(key);
+  if (result === undefined) {
+    try {
+      result = compile(source, ignoreCase);
+    } catch (err) {
+      result = err as Error;
+    }
+    compiled.set(key, result);
+  }
+  if (result instanceof Error) throw result;
+  return result;
+}
+
+/** The problem with a pattern ("invalid regular expression: ...", or why it is refused), or undefined. */
+export function regexProblem(source: string, ignoreCase: boolean): string | undefined {
+  try {
+    compileSafeRegex(source, ignoreCase);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** For `portico check`: what a pattern that runs in the linear engine would cost a backtracking one. */
+export function backtrackingWarning(source: string, ignoreCase: boolean): string | undefined {
+  let safe: SafeRegex;
+  try {
+    safe = compileSafeRegex(source, ignoreCase);
+  } catch {
+    return undefined;
+  }
+  const b = safe.backtracking;
+  if (b === undefined) return undefined;
+  return (
+    `can backtrack: ${b.reason}, ${cost(b.degree)} in the length of the input for a backtracking engine ` +
+    `(nginx's PCRE gives up at its match limit with a 500); Portico runs it in V8's linear-time engine, slower per match than a pattern that cannot backtrack`
+  );
+}
+
+function compile(source: string, ignoreCase: boolean): SafeRegex {
+  let plain: RegExp;
+  try {
+    plain = new RegExp(source, ignoreCase ? 'i' : '');
+  } catch (err) {
+    throw new Error(`invalid regular expression: ${(err as Error).message}`);
+  }
+  let parsed: Parsed | undefined;
+  try {
+    parsed = parseRegex(source);
+  } catch {
+    parsed = undefined; // a syntax this parser does not follow: treated as the worst case
+  }
+  const analysis: Analysis = parsed ? analyzeRegex(parsed, source, ignoreCase) : { degree: Infinity, reason: 'its syntax could not be analyzed' };
+  // Without `i`, the linear engine can take over a match that backtracks too much (engine.ts).
+  const folded = !ignoreCase ? source : parsed ? foldCase(parsed, source) : undefined;
+  if (analysis.degree <= 1) return { regex: folded === undefined ? plain : new RegExp(folded), backtracking: undefined };
+  if (folded !== undefined && LINEAR_ENGINE) {
+    try {
+      return { regex: new RegExp(folded, 'l'), backtracking: analysis };
+    } catch {
+      // refused below, with the reason
+    }
+  }
+  throw new Error(
+    `regular expression "${source}" is refused: ${analysis.reason}, which takes ${cost(analysis.degree)} in the length of the request ` +
+      `for a backtracking engine, and the linear-time engine cannot run it (${whyNotLinear(parsed, ignoreCase)}); ` +
+      `anchor it with ^, make the repeated parts unable to match the same text, or drop the lookaround or backreference`,
+  );
+}
+
+function cost(degree: number): string {
+  if (degree === Infinity) return 'exponential time';
+  if (degree === 2) return 'quadratic time';
+  if (degree === 3) return 'cubic time';
+  return `time to the power ${degree}`;
+}
+
+function whyNotLinear(parsed: Parsed | undefined, ignoreCase: boolean): string {
+  if (!LINEAR_ENGINE) return 'this Node.js has no linear-time regex engine';
+  if (!parsed) return 'it could not be analyzed';
+  const found = new Set<string>();
+  walk(parsed.root, (n: Node) => {
+    if (n.type === 'look') found.add('a lookaround');
+    if (n.type === 'backref') found.add(ignoreCase ? 'a backreference in a case-insensitive pattern' : 'a backreference');
+    if (n.type === 'repeat' && ((n.max !== Infinity && n.max > 16) || n.min > 16)) found.add('a repetition count above 16');
+  });
+  return found.size > 0 ? `it uses ${[...found].join(' and ')}` : 'V8 does not accept it';
+}
