@@ -3,6 +3,8 @@
  * `portico` command line: parses flags and calls the programmatic API. Exit codes and error
  * printing are decided here and nowhere else: 0 ok, 1 bad config or failed start, 2 bad usage.
  */
+// First: V8's regex engines are set up before any regex of the config is compiled (also in workers).
+import '../regex/engine.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';

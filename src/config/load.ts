@@ -13,7 +13,7 @@ import type { AdapterName } from './adapters/adapter.js';
 export interface LoadedConfig {
   config: PorticoConfig;
   file: string;
-  /** What the adapter could not carry over ("nginx.conf:12:5: ..."); empty for YAML. */
+  /** What the adapter could not carry over ("nginx.conf:12:5: ..."); for YAML, regexes that could backtrack. */
   warnings: string[];
   /** The format the file was read as. */
   format: AdapterName;
@@ -43,7 +43,9 @@ export async function loadConfigFile(file: string, options: LoadOptions = {}): P
   const format = options.adapter ?? detectFormat(file, text);
   if (format === 'yaml') {
     const input = parseYamlInput(text, file);
-    return { config: parseConfigText(text, file), file, warnings: [], format, input };
+    const config = parseConfigText(text, file);
+    const { regexWarnings } = await import('./regex-warnings.js');
+    return { config, file, warnings: regexWarnings(config, text, file), format, input };
   }
   const adapted = await adapt(format, text, file, { nginxPrefix: options.nginxPrefix });
   return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config };

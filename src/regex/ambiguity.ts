@@ -424,13 +424,13 @@ function degreeOf(g: Graph, b: Builder, budget: Budget): Analysis {
   const { comp, comps } = components(g.succ);
   const looping = comps.map((members) => members.length > 1 || g.succ[members[0]!]!.includes(members[0]!));
   if (!looping.some(Boolean)) return { degree: 0, reason: undefined };
-  const quote = (c: number) => `\`${loopText(comps[c]!, b)}\``;
+  const quote = (c: number, outermost = false) => `\`${loopText(comps[c]!, b, outermost)}\``;
 
   for (const [s, t] of g.multi) {
-    if (comp[s] === comp[t] && looping[comp[s]!]) return { degree: Infinity, reason: `${quote(comp[s]!)} can match the same text in many ways` };
+    if (comp[s] === comp[t] && looping[comp[s]!]) return { degree: Infinity, reason: `${quote(comp[s]!, true)} can match the same text in many ways` };
   }
   for (let c = 0; c < comps.length; c++) {
-    if (looping[c] && exponential(comps[c]!, comp, c, g, b, budget)) return { degree: Infinity, reason: `${quote(c)} can match the same text in many ways` };
+    if (looping[c] && exponential(comps[c]!, comp, c, g, b, budget)) return { degree: Infinity, reason: `${quote(c, true)} can match the same text in many ways` };
   }
 
   // Polynomial: a chain of loops, each pair of which can take the same text.
@@ -458,20 +458,21 @@ function degreeOf(g: Graph, b: Builder, budget: Budget): Analysis {
   let best = { length: 0, path: [] as number[] };
   for (let c = 0; c < comps.length; c++) if (looping[c] && chain(c).length > best.length) best = chain(c);
   if (best.length === 0) return { degree: 1, reason: `${quote(comps.findIndex((_, c) => looping[c]))} runs to the end of the input and back` };
-  const quotes = best.path.map(quote);
+  const quotes = best.path.map((c) => quote(c));
   const distinct = [...new Set(quotes)];
   const many = quotes.length > distinct.length ? ` (${quotes.length} loops in a row)` : '';
   return { degree: 1 + best.length, reason: `${distinct.join(' and ')}${many} can take the same text, split in many ways` };
 }
 
-/** The source of the innermost unbounded repeat around every state of a loop. */
-function loopText(members: number[], b: Builder): string {
+/** The source of the innermost (or outermost) unbounded repeat around every state of a loop. */
+function loopText(members: number[], b: Builder, outermost: boolean): string {
   const stacks = members.filter((m) => m > 0).map((m) => b.loops[m]!);
   let common: Node | undefined;
   for (let depth = 0; ; depth++) {
     const at = stacks[0]?.[depth];
     if (at === undefined || !stacks.every((s) => s[depth] === at)) break;
     common = at;
+    if (outermost) break;
   }
   return common ? b.source.slice(common.start, common.end) : b.source;
 }

@@ -64,8 +64,8 @@ export function backtrackingWarning(source: string, ignoreCase: boolean): string
   const b = safe.backtracking;
   if (b === undefined) return undefined;
   return (
-    `can backtrack: ${b.reason}, ${cost(b.degree)} in the length of the input for a backtracking engine ` +
-    `(nginx's PCRE gives up at its match limit with a 500); Portico runs it in V8's linear-time engine, slower per match than a pattern that cannot backtrack`
+    `could take ${cost(b.degree)} on a crafted request in a backtracking engine such as nginx's PCRE (${b.reason}); ` +
+    `Portico runs it in V8's linear-time engine, which is slower per match`
   );
 }
 
@@ -94,9 +94,9 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
     }
   }
   throw new Error(
-    `regular expression "${source}" is refused: ${analysis.reason}, which takes ${cost(analysis.degree)} in the length of the request ` +
-      `for a backtracking engine, and the linear-time engine cannot run it (${whyNotLinear(parsed, ignoreCase)}); ` +
-      `anchor it with ^, make the repeated parts unable to match the same text, or drop the lookaround or backreference`,
+    `regular expression "${source}" is refused: it could take ${cost(analysis.degree)} on a crafted request (${analysis.reason}), ` +
+      `and the linear-time engine cannot run it (${whyNotLinear(parsed, ignoreCase)}); ` +
+      `anchor it with ^, keep repeated parts from matching the same text, or drop the lookaround or backreference`,
   );
 }
 
@@ -104,7 +104,7 @@ function cost(degree: number): string {
   if (degree === Infinity) return 'exponential time';
   if (degree === 2) return 'quadratic time';
   if (degree === 3) return 'cubic time';
-  return `time to the power ${degree}`;
+  return `time growing with the ${degree}th power of its length`;
 }
 
 function whyNotLinear(parsed: Parsed | undefined, ignoreCase: boolean): string {
