@@ -204,12 +204,36 @@ interface Frag {
   clean: boolean;
   /** Last positions after which the rest of this part can be skipped cleanly. */
   lastClean: Set<number>;
+  /**
+   * ^ and $ (no `m` flag) cut paths: no path reaches a first position after something was
+   * consumed (`atStart`: a ^ comes before each), none goes on from a last one (`atEnd`), or
+   * every empty match passes a ^ (`emptyAtStart`) or a $ (`emptyAtEnd`). True when vacuous.
+   */
+  atStart: boolean;
+  atEnd: boolean;
+  emptyAtStart: boolean;
+  emptyAtEnd: boolean;
 }
 
 const cap = (n: number) => (n > 2 ? 2 : n);
 
-function emptyFrag(clean: boolean): Frag {
-  return { nullable: 1, first: new Map(), last: new Map(), clean, lastClean: new Set() };
+function emptyFrag(clean: boolean, anchor?: '^' | '$'): Frag {
+  return {
+    nullable: 1,
+    first: new Map(),
+    last: new Map(),
+    clean,
+    lastClean: new Set(),
+    atStart: true,
+    atEnd: true,
+    emptyAtStart: anchor === '^',
+    emptyAtEnd: anchor === '$',
+  };
+}
+
+/** A part that may be skipped (a zero-count choice): its empty match passes no anchor. */
+function optionalOf(f: Frag): Frag {
+  return { ...f, nullable: 1, clean: true, emptyAtStart: false, emptyAtEnd: false };
 }
 
 function addAll(into: Map<number, number>, from: Map<number, number>, times: number): void {
@@ -249,12 +273,22 @@ class Builder {
         this.#intern(nodeSet(node, this.ignoreCase));
         this.loops.push([...this.#stack]);
         this.follow.push(new Map());
-        return { nullable: 0, first: new Map([[p, 1]]), last: new Map([[p, 1]]), clean: false, lastClean: new Set([p]) };
+        return {
+          nullable: 0,
+          first: new Map([[p, 1]]),
+          last: new Map([[p, 1]]),
+          clean: false,
+          lastClean: new Set([p]),
+          atStart: false,
+          atEnd: false,
+          emptyAtStart: false,
+          emptyAtEnd: false,
+        };
       }
       case 'empty':
         return emptyFrag(true);
       case 'assert':
-        return emptyFrag(false);
+        return emptyFrag(false, node.text === '^' || node.text === '$' ? node.text : undefined);
       case 'look':
         this.looks.push({ node, afterLoop });
         return emptyFrag(false);
@@ -279,7 +313,7 @@ class Builder {
         return f;
       }
       case 'alt': {
-        const out: Frag = { nullable: 0, first: new Map(), last: new Map(), clean: false, lastClean: new Set() };
+        const out: Frag = { ...emptyFrag(false), nullable: 0, emptyAtStart: true, emptyAtEnd: true };
         for (const o of node.options) {
           const f = this.build(o, afterLoop);
           out.nullable = cap(out.nullable + f.nullable);
@@ -287,6 +321,12 @@ class Builder {
           addAll(out.last, f.last, 1);
           out.clean ||= f.clean;
           for (const p of f.lastClean) out.lastClean.add(p);
+          out.atStart &&= f.atStart;
+          out.atEnd &&= f.atEnd;
+          if (f.nullable > 0) {
+            out.emptyAtStart &&= f.emptyAtStart;
+            out.emptyAtEnd &&= f.emptyAtEnd;
+          }
         }
         return out;
       }
@@ -309,16 +349,14 @@ class Builder {
       this.#stack.push(node);
       const l = this.build(body, inside);
       this.#stack.pop();
-      for (const [a, na] of l.last) for (const [z, nz] of l.first) this.addFollow(a, z, na * nz);
+      if (!l.atEnd && !l.atStart) for (const [a, na] of l.last) for (const [z, nz] of l.first) this.addFollow(a, z, na * nz);
       // After the mandatory iterations an iteration may not match the empty string (ECMAScript RepeatMatcher).
-      const tail: Frag = min >= 1 ? l : { nullable: 1, first: l.first, last: l.last, clean: true, lastClean: l.lastClean };
-      return this.concat(f, tail);
+      return this.concat(f, min >= 1 ? l : optionalOf(l));
     }
     let optional = emptyFrag(true);
     for (let i = max - min; i > 0; i--) {
       const once = { ...this.build(body, inside), nullable: 0, clean: false };
-      const taken = this.concat(once, optional);
-      optional = { nullable: 1, first: taken.first, last: taken.last, clean: true, lastClean: taken.lastClean };
+      optional = optionalOf(this.concat(once, optional));
     }
     return this.concat(f, optional);
   }
@@ -342,14 +380,25 @@ class Builder {
   }
 
   concat(a: Frag, b: Frag): Frag {
-    for (const [l, nl] of a.last) for (const [f, nf] of b.first) this.addFollow(l, f, nl * nf);
+    // Nothing follows a $, nothing consumed comes before a ^.
+    if (!a.atEnd && !b.atStart) for (const [l, nl] of a.last) for (const [f, nf] of b.first) this.addFollow(l, f, nl * nf);
     const first = new Map(a.first);
     addAll(first, b.first, a.nullable);
     const last = new Map(b.last);
     addAll(last, a.last, b.nullable);
     const lastClean = new Set(b.lastClean);
     if (b.clean) for (const p of a.lastClean) lastClean.add(p);
-    return { nullable: cap(a.nullable * b.nullable), first, last, clean: a.clean && b.clean, lastClean };
+    return {
+      nullable: cap(a.nullable * b.nullable),
+      first,
+      last,
+      clean: a.clean && b.clean,
+      lastClean,
+      atStart: a.atStart && (a.nullable === 0 || a.emptyAtStart || b.atStart),
+      atEnd: b.atEnd && (b.nullable === 0 || b.emptyAtEnd || a.atEnd),
+      emptyAtStart: a.emptyAtStart || b.emptyAtStart,
+      emptyAtEnd: a.emptyAtEnd || b.emptyAtEnd,
+    };
   }
 
   addFollow(from: number, to: number, n: number): void {

@@ -8,6 +8,9 @@
  *    V8's linear-time engine (the `l` flag: about a microsecond a match, bounded by input times
  *    pattern size). A case-insensitive pattern is first rewritten without the `i` flag
  *    (case-fold.ts), which that engine does not take in Node 20.
+ *  - One that starts with ^ and lookaheads, the shape the nginx adapter gives nested regex
+ *    locations ("^(?!/a/b/)[\s\S]*?(?:\.php$)"), is split: each lookahead becomes a regex of its
+ *    own, tested first at the start, and the rest, without them, may then run in the linear engine.
  *  - One that can backtrack and that the linear engine cannot run (lookaround, backreference, a
  *    count above 16) is refused, with what makes it slow: a limit that cannot be applied refuses
  *    the config. nginx runs such a pattern in PCRE until its match limit and answers 500.
@@ -21,6 +24,8 @@ import { foldCase } from './case-fold.js';
 
 export interface SafeRegex {
   regex: RegExp;
+  /** The flags it was compiled with ("l": the linear engine; RegExp#flags omits "l" when the engine was enabled at run time). */
+  flags: string;
   /** Set when a backtracking engine could take more than linear time; the regex then runs in the linear engine. */
   backtracking: Analysis | undefined;
 }
@@ -85,14 +90,19 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
   const analysis: Analysis = parsed ? analyzeRegex(parsed, source, ignoreCase) : { degree: Infinity, reason: 'its syntax could not be analyzed' };
   // Without `i`, the linear engine can take over a match that backtracks too much (engine.ts).
   const folded = !ignoreCase ? source : parsed ? foldCase(parsed, source) : undefined;
-  if (analysis.degree <= 1) return { regex: folded === undefined ? plain : new RegExp(folded), backtracking: undefined };
+  if (analysis.degree <= 1) {
+    if (folded === undefined) return { regex: plain, flags: plain.flags, backtracking: undefined };
+    return { regex: new RegExp(folded), flags: '', backtracking: undefined };
+  }
   if (folded !== undefined && LINEAR_ENGINE) {
     try {
-      return { regex: new RegExp(folded, 'l'), backtracking: analysis };
+      return { regex: new RegExp(folded, 'l'), flags: 'l', backtracking: analysis };
     } catch {
       // refused below, with the reason
     }
   }
+  const split = parsed ? splitGuards(parsed, source, ignoreCase) : undefined;
+  if (split) return split;
   throw new Error(
     `regular expression "${source}" is refused: it could take ${cost(analysis.degree)} on a crafted request (${analysis.reason}), ` +
       `and the linear-time engine cannot run it (${whyNotLinear(parsed, ignoreCase)}); ` +
@@ -117,4 +127,53 @@ function whyNotLinear(parsed: Parsed | undefined, ignoreCase: boolean): string {
     if (n.type === 'repeat' && ((n.max !== Infinity && n.max > 16) || n.min > 16)) found.add('a repetition count above 16');
   });
   return found.size > 0 ? `it uses ${[...found].join(' and ')}` : 'V8 does not accept it';
+}
+
+/**
+ * "^(?=A)(?!B)REST" as three regexes: /^(?:A)/ must match, /^(?:B)/ must not, then /^REST/.
+ * The same thing, because lookaheads at the start look at the same place and consume nothing;
+ * only taken when the lookaheads hold no capture group (REST keeps its group numbers), and each
+ * part is compiled (and judged) on its own. undefined when the shape does not fit or a part is refused.
+ */
+function splitGuards(parsed: Parsed, source: string, ignoreCase: boolean): SafeRegex | undefined {
+  const root = parsed.root;
+  if (root.type !== 'seq' || root.items[0]?.type !== 'assert' || root.items[0].text !== '^') return undefined;
+  const guards: { body: Node; negate: boolean }[] = [];
+  let end = root.items[0].end;
+  for (const item of root.items.slice(1)) {
+    if (item.type !== 'look' || item.behind) break;
+    let captures = false;
+    walk(item.body, (n) => (captures ||= n.type === 'group' && n.index !== undefined));
+    if (captures) return undefined;
+    guards.push({ body: item.body, negate: item.negate });
+    end = item.end;
+  }
+  if (guards.length === 0) return undefined;
+  try {
+    const parts = guards.map((g) => ({ safe: compileSafeRegex(`^(?:${source.slice(g.body.start, g.body.end)})`, ignoreCase), negate: g.negate }));
+    const main = compileSafeRegex(`^${source.slice(end)}`, ignoreCase);
+    const worst = [main, ...parts.map((p) => p.safe)].map((s) => s.backtracking).filter((b) => b !== undefined);
+    return {
+      regex: new GuardedRegExp(main, parts.map((p) => ({ regex: p.safe.regex, negate: p.negate }))),
+      flags: main.flags,
+      backtracking: worst.sort((a, b) => b.degree - a.degree)[0],
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A regex whose match also needs some regexes to match (or not) at the start of the input. */
+class GuardedRegExp extends RegExp {
+  readonly #guards: readonly { regex: RegExp; negate: boolean }[];
+
+  constructor(main: SafeRegex, guards: readonly { regex: RegExp; negate: boolean }[]) {
+    super(main.regex.source, main.flags);
+    this.#guards = guards;
+  }
+
+  override exec(input: string): RegExpExecArray | null {
+    for (const g of this.#guards) if (g.regex.test(input) === g.negate) return null;
+    return super.exec(input);
+  }
 }
