@@ -30,6 +30,7 @@ export type Node =
   | { type: 'repeat'; body: Node; min: number; max: number; lazy: boolean; start: number; end: number };
 
 export interface Parsed {
+  source: string;
   root: Node;
   captures: number;
   /** Capture numbers of named groups. */
@@ -44,7 +45,7 @@ export function parseRegex(source: string): Parsed {
   const p = new Parser(source, count, names);
   const root = p.disjunction();
   if (p.pos !== source.length) throw new UnsupportedSyntax(`unexpected "${source[p.pos]}" at ${p.pos}`);
-  return { root, captures: count, names };
+  return { source, root, captures: count, names };
 }
 
 /** Capture groups in source order (V8 counts them ahead to tell "\12" a backreference from an octal escape). */
@@ -267,5 +268,23 @@ export function walk(node: Node, visit: (n: Node) => void): void {
       return;
     default:
       return;
+  }
+}
+
+/** Whether the node can match the empty string (assertions and backreferences can). */
+export function matchesEmpty(node: Node): boolean {
+  switch (node.type) {
+    case 'char':
+      return false;
+    case 'seq':
+      return node.items.every(matchesEmpty);
+    case 'alt':
+      return node.options.some(matchesEmpty);
+    case 'group':
+      return matchesEmpty(node.body);
+    case 'repeat':
+      return node.min === 0 || matchesEmpty(node.body);
+    default:
+      return true;
   }
 }
