@@ -73,7 +73,7 @@ const cases: { name: string; path: string; headers?: Record<string, string>; exp
   { name: 'a ~* location', path: `/cI/${RUN.toUpperCase()}!`, expect: (r) => assert.equal(r.status, 404) },
   { name: 'a rewrite', path: `/old/${'1'.repeat(4000)}!`, expect: (r) => assert.equal(r.status, 404) },
   { name: 'a map key (against a request header)', path: '/ok', headers: { 'X-Kind': `${RUN}!` }, expect: (r) => assert.equal(r.headers['x-kind'], 'none') },
-  { name: 'a server name (against the Host header)', path: '/ok', headers: { Host: `${'a.'.repeat(2000)}!` }, expect: (r) => assert.equal(r.status, 200) }, // the default server
+  { name: 'a server name (against the Host header)', path: '/ok', headers: { Host: `${RUN}!` }, expect: (r) => assert.equal(r.status, 200) }, // the default server
 ];
 
 for (const [i, c] of cases.entries()) {
