@@ -4,18 +4,22 @@
  * its length.
  *  - The pattern is analyzed (ambiguity.ts). One that a backtracking engine runs in linear time
  *    at worst is compiled as usual (V8's irregexp: tens of nanoseconds a match).
- *  - One that can backtrack (exponentially, or polynomially such as ".*a.*b" unanchored) runs in
- *    V8's linear-time engine (the `l` flag: about a microsecond a match, bounded by input times
- *    pattern size). A case-insensitive pattern is first rewritten without the `i` flag
- *    (case-fold.ts), which that engine does not take in Node 20.
+ *  - One that can backtrack exponentially ("(\w+-?)+") stays in irregexp, and V8 hands a match
+ *    to its linear-time engine once it has backtracked 50,000 times (engine.ts): an exponential
+ *    search passes that count within a millisecond, and ordinary requests keep the fast engine.
+ *  - One that can backtrack polynomially (".*a.*b" unanchored, "^/(.*)/(.*)/(.*)$") runs in the
+ *    linear-time engine from the start (the `l` flag): there the fallback does not help, as
+ *    irregexp does not count the steps of a simple greedy loop as backtracks, and counts afresh
+ *    at each start position of a search. That engine takes about 0.3 µs per character and
+ *    active state, on every match. Both need a case-insensitive pattern rewritten without the
+ *    `i` flag (case-fold.ts), which the linear engine does not take in Node 20.
  *  - One that starts with ^ and lookaheads, the shape the nginx adapter gives nested regex
  *    locations ("^(?!/a/b/)[\s\S]*?(?:\.php$)"), is split: each lookahead becomes a regex of its
  *    own, tested first at the start, and the rest, without them, may then run in the linear engine.
  *  - One that can backtrack and that the linear engine cannot run (lookaround, backreference, a
  *    count above 16) is refused, with what makes it slow: a limit that cannot be applied refuses
  *    the config. nginx runs such a pattern in PCRE until its match limit and answers 500.
- * As a second line, engine.ts has V8 hand any backtracking match over 50,000 backtracks to the
- * linear engine when it can run the pattern.
+ * The fallback also covers, as a second line, every pattern the analysis calls linear.
  *
  * V8's linear engine (Node 20) departs from ECMAScript in one place: a repetition whose body can
  * match the empty string ("(a*)+", "(x?){0,2}", "([ab]*?)?") may take an empty iteration that
@@ -33,8 +37,10 @@ export interface SafeRegex {
   regex: RegExp;
   /** The flags it was compiled with ("l": the linear engine; RegExp#flags omits "l" when the engine was enabled at run time). */
   flags: string;
-  /** Set when a backtracking engine could take more than linear time; the regex then runs in the linear engine. */
+  /** Set when a backtracking engine could take more than linear time. */
   backtracking: Analysis | undefined;
+  /** irregexp; irregexp that V8 moves to the linear engine after 50,000 backtracks; the linear engine. */
+  engine: 'backtracking' | 'fallback' | 'linear';
 }
 
 const compiled = new Map<string, SafeRegex | Error>();
@@ -75,10 +81,11 @@ export function backtrackingWarning(source: string, ignoreCase: boolean): string
   }
   const b = safe.backtracking;
   if (b === undefined) return undefined;
-  return (
-    `could take ${cost(b.degree)} on a crafted request in a backtracking engine such as nginx's PCRE (${b.reason}); ` +
-    `Portico runs it in V8's linear-time engine, which is slower per match`
-  );
+  const how =
+    safe.engine === 'fallback'
+      ? `V8 moves such a match to its linear-time engine after 50,000 backtracks`
+      : `Portico runs it in V8's linear-time engine, which takes 10 to 100 times longer per match than a pattern that cannot backtrack`;
+  return `could take ${cost(b.degree)} on a crafted request in a backtracking engine such as nginx's PCRE (${b.reason}); ${how}`;
 }
 
 function compile(source: string, ignoreCase: boolean): SafeRegex {
@@ -99,16 +106,20 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
   const folded = !ignoreCase ? source : parsed ? foldCase(parsed, source) : undefined;
   const emptyRepeat = parsed ? repeatOfEmpty(parsed, source) : undefined;
   if (analysis.degree <= 1) {
-    if (folded === undefined) return { regex: plain, flags: plain.flags, backtracking: undefined };
+    if (folded === undefined) return { regex: plain, flags: plain.flags, backtracking: undefined, engine: 'backtracking' };
     // An empty lookahead, which the linear engine cannot run, keeps V8's fallback away from it.
-    return { regex: new RegExp(emptyRepeat ? `(?:${folded})(?=)` : folded), flags: '', backtracking: undefined };
+    return { regex: new RegExp(emptyRepeat ? `(?:${folded})(?=)` : folded), flags: '', backtracking: undefined, engine: 'backtracking' };
   }
   if (folded !== undefined && LINEAR_ENGINE && emptyRepeat === undefined) {
+    let linear: RegExp | undefined;
     try {
-      return { regex: new RegExp(folded, 'l'), flags: 'l', backtracking: analysis };
+      linear = new RegExp(folded, 'l');
     } catch {
       // refused below, with the reason
     }
+    // The fallback takes exactly the patterns the `l` flag accepts.
+    if (linear && analysis.degree === Infinity) return { regex: new RegExp(folded), flags: '', backtracking: analysis, engine: 'fallback' };
+    if (linear) return { regex: linear, flags: 'l', backtracking: analysis, engine: 'linear' };
   }
   const split = parsed ? splitGuards(parsed, source, ignoreCase) : undefined;
   if (split) return split;
@@ -177,6 +188,7 @@ function splitGuards(parsed: Parsed, source: string, ignoreCase: boolean): SafeR
       regex: new GuardedRegExp(main, parts.map((p) => ({ regex: p.safe.regex, negate: p.negate }))),
       flags: main.flags,
       backtracking: worst.sort((a, b) => b.degree - a.degree)[0],
+      engine: [main, ...parts.map((p) => p.safe)].some((s) => s.engine === 'linear') ? 'linear' : main.engine,
     };
   } catch {
     return undefined;
