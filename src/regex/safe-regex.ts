@@ -8,11 +8,13 @@
  *    to its linear-time engine once it has backtracked 50,000 times (engine.ts): an exponential
  *    search passes that count within a millisecond, and ordinary requests keep the fast engine.
  *  - One that can backtrack polynomially (".*a.*b" unanchored, "^/(.*)/(.*)/(.*)$") runs in the
- *    linear-time engine from the start (the `l` flag): there the fallback does not help, as
- *    irregexp does not count the steps of a simple greedy loop as backtracks, and counts afresh
+ *    linear-time engine (the `l` flag) when the input is long: there the fallback does not help,
+ *    as irregexp does not count the steps of a simple greedy loop as backtracks, and counts afresh
  *    at each start position of a search. That engine takes about 0.3 µs per character and
- *    active state, on every match. Both need a case-insensitive pattern rewritten without the
- *    `i` flag (case-fold.ts), which the linear engine does not take in Node 20.
+ *    active state (3 µs for a 20-character path), so an input short enough that n^degree stays
+ *    under 2^18 steps (512 characters at degree 2, 64 at degree 3) still goes to irregexp.
+ *    Both need a case-insensitive pattern rewritten without the `i` flag (case-fold.ts), which
+ *    the linear engine does not take in Node 20.
  *  - One that starts with ^ and lookaheads, the shape the nginx adapter gives nested regex
  *    locations ("^(?!/a/b/)[\s\S]*?(?:\.php$)"), is split: each lookahead becomes a regex of its
  *    own, tested first at the start, and the rest, without them, may then run in the linear engine.
@@ -44,6 +46,9 @@ export interface SafeRegex {
 }
 
 const compiled = new Map<string, SafeRegex | Error>();
+
+/** log2 of the steps a polynomial pattern may take in irregexp on a short input (~0.3 ms). */
+const SHORT_INPUT_STEPS = 18;
 
 /** Compiles `source` (JavaScript syntax) or throws an Error whose message says why it cannot be used. */
 export function compileSafeRegex(source: string, ignoreCase: boolean): SafeRegex {
@@ -119,7 +124,13 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
     }
     // The fallback takes exactly the patterns the `l` flag accepts.
     if (linear && analysis.degree === Infinity) return { regex: new RegExp(folded), flags: '', backtracking: analysis, engine: 'fallback' };
-    if (linear) return { regex: linear, flags: 'l', backtracking: analysis, engine: 'linear' };
+    if (linear) {
+      const safe: SafeRegex = { regex: linear, flags: 'l', backtracking: analysis, engine: 'linear' };
+      const short = Math.floor(2 ** (SHORT_INPUT_STEPS / analysis.degree));
+      if (short < 16) return safe;
+      const fast = new RegExp(folded);
+      return { ...safe, regex: new ChoosingRegExp(safe, (input) => (input.length <= short ? fast : linear).exec(input)) };
+    }
   }
   const split = parsed ? splitGuards(parsed, source, ignoreCase) : undefined;
   if (split) return split;
@@ -169,23 +180,27 @@ function whyNotLinear(parsed: Parsed | undefined, ignoreCase: boolean): string {
 function splitGuards(parsed: Parsed, source: string, ignoreCase: boolean): SafeRegex | undefined {
   const root = parsed.root;
   if (root.type !== 'seq' || root.items[0]?.type !== 'assert' || root.items[0].text !== '^') return undefined;
-  const guards: { body: Node; negate: boolean }[] = [];
+  const looks: { body: Node; negate: boolean }[] = [];
   let end = root.items[0].end;
   for (const item of root.items.slice(1)) {
     if (item.type !== 'look' || item.behind) break;
     let captures = false;
     walk(item.body, (n) => (captures ||= n.type === 'group' && n.index !== undefined));
     if (captures) return undefined;
-    guards.push({ body: item.body, negate: item.negate });
+    looks.push({ body: item.body, negate: item.negate });
     end = item.end;
   }
-  if (guards.length === 0) return undefined;
+  if (looks.length === 0) return undefined;
   try {
-    const parts = guards.map((g) => ({ safe: compileSafeRegex(`^(?:${source.slice(g.body.start, g.body.end)})`, ignoreCase), negate: g.negate }));
+    const parts = looks.map((g) => ({ safe: compileSafeRegex(`^(?:${source.slice(g.body.start, g.body.end)})`, ignoreCase), negate: g.negate }));
     const main = compileSafeRegex(`^${source.slice(end)}`, ignoreCase);
     const worst = [main, ...parts.map((p) => p.safe)].map((s) => s.backtracking).filter((b) => b !== undefined);
+    const guards = parts.map((p) => ({ regex: p.safe.regex, negate: p.negate }));
     return {
-      regex: new GuardedRegExp(main, parts.map((p) => ({ regex: p.safe.regex, negate: p.negate }))),
+      regex: new ChoosingRegExp(main, (input) => {
+        for (const g of guards) if (g.regex.test(input) === g.negate) return null;
+        return main.regex.exec(input);
+      }),
       flags: main.flags,
       backtracking: worst.sort((a, b) => b.degree - a.degree)[0],
       engine: [main, ...parts.map((p) => p.safe)].some((s) => s.engine === 'linear') ? 'linear' : main.engine,
@@ -195,17 +210,19 @@ function splitGuards(parsed: Parsed, source: string, ignoreCase: boolean): SafeR
   }
 }
 
-/** A regex whose match also needs some regexes to match (or not) at the start of the input. */
-class GuardedRegExp extends RegExp {
-  readonly #guards: readonly { regex: RegExp; negate: boolean }[];
+/**
+ * A RegExp whose match is made by other regexes, chosen per input: the callers (location table,
+ * rewrites, maps, host table) only call exec() and test(), and test() goes through exec().
+ */
+class ChoosingRegExp extends RegExp {
+  readonly #exec: (input: string) => RegExpExecArray | null;
 
-  constructor(main: SafeRegex, guards: readonly { regex: RegExp; negate: boolean }[]) {
-    super(main.regex.source, main.flags);
-    this.#guards = guards;
+  constructor(like: SafeRegex, exec: (input: string) => RegExpExecArray | null) {
+    super(like.regex.source, like.flags);
+    this.#exec = exec;
   }
 
   override exec(input: string): RegExpExecArray | null {
-    for (const g of this.#guards) if (g.regex.test(input) === g.negate) return null;
-    return super.exec(input);
+    return this.#exec(input);
   }
 }
