@@ -26,3 +26,21 @@ export const LINEAR_ENGINE: boolean = (() => {
     return false;
   }
 })();
+
+/** V8's default for `--regexp-backtracks-before-fallback`, restored after the probe below. */
+const BACKTRACKS_BEFORE_FALLBACK = 50_000;
+
+/**
+ * Whether V8 does move a backtracking match to the linear engine, seen rather than assumed: with
+ * the threshold at one backtrack for a moment, a pattern on which the two engines differ (a
+ * repetition of a part that can match nothing, see safe-regex.ts) gives the linear engine's
+ * answer, "" instead of "a". Nothing else runs meanwhile (this is synchronous module code).
+ */
+export const LINEAR_FALLBACK: boolean = (() => {
+  setFlagsFromString('--regexp-backtracks-before-fallback=1');
+  try {
+    return LINEAR_ENGINE && new RegExp('([ab]*?)?(?:portico-fallback-probe)?').exec('a')?.[0] === '';
+  } finally {
+    setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACKS_BEFORE_FALLBACK}`);
+  }
+})();

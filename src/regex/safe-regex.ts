@@ -30,7 +30,7 @@
  * difference had such a repetition, none without. So such a pattern never runs there: it is
  * refused when it needs the linear engine, and kept from the fallback otherwise.
  */
-import { LINEAR_ENGINE } from './engine.js';
+import { LINEAR_ENGINE, LINEAR_FALLBACK } from './engine.js';
 import { matchesEmpty, parseRegex, walk, type Node, type Parsed } from './syntax.js';
 import { analyzeRegex, type Analysis } from './ambiguity.js';
 import { foldCase } from './case-fold.js';
@@ -123,7 +123,7 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
       // refused below, with the reason
     }
     // The fallback takes exactly the patterns the `l` flag accepts.
-    if (linear && analysis.degree === Infinity) return { regex: new RegExp(folded), flags: '', backtracking: analysis, engine: 'fallback' };
+    if (linear && analysis.degree === Infinity && LINEAR_FALLBACK) return { regex: new RegExp(folded), flags: '', backtracking: analysis, engine: 'fallback' };
     if (linear) {
       const safe: SafeRegex = { regex: linear, flags: 'l', backtracking: analysis, engine: 'linear' };
       const short = Math.floor(2 ** (SHORT_INPUT_STEPS / analysis.degree));

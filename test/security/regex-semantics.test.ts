@@ -10,12 +10,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { compileSafeRegex, type SafeRegex } from '../../src/regex/safe-regex.js';
 import { matchesEmpty, parseRegex, walk, type Node } from '../../src/regex/syntax.js';
 import { foldCase } from '../../src/regex/case-fold.js';
 import { nodeSet, type CharSet } from '../../src/regex/charset.js';
-import { LINEAR_ENGINE } from '../../src/regex/engine.js';
+import { LINEAR_ENGINE, LINEAR_FALLBACK } from '../../src/regex/engine.js';
 
 const REAL_WORLD = [
   '\\.php$',
@@ -234,8 +235,11 @@ function assertSame(pattern: string, ignoreCase: boolean, seed: number): 'refuse
   return engine;
 }
 
-test('the linear-time engine is there (V8 flags set at run time)', () => {
+test('the linear-time engine and the fallback to it are there (V8 flags set at run time)', () => {
   assert.equal(LINEAR_ENGINE, true);
+  assert.equal(LINEAR_FALLBACK, true);
+  // The probe put the threshold back: an everyday backtracking match stays in irregexp.
+  if (!FORCED) assert.deepEqual([...(/([ab]*?)?(?:another-probe)?/.exec('a') ?? [])], ['a', 'a']);
 });
 
 test('compiled config regexes match exactly what the patterns as written match: real-world patterns', () => {
@@ -249,6 +253,8 @@ test('compiled config regexes match exactly what the patterns as written match: 
 });
 
 const FORCED = process.env.REGEX_FALLBACK_FORCED === '1';
+// After the imports: engine.ts puts V8's default back when it has probed the fallback.
+if (FORCED) setFlagsFromString('--regexp-backtracks-before-fallback=1');
 
 test('compiled config regexes match exactly what the patterns as written match: repetitions of a part that can match nothing', () => {
   let seed = 2000;
@@ -293,7 +299,7 @@ test('the same results when V8 hands every match to its linear engine after one 
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   const child = spawnSync(
     process.execPath,
-    ['--enable-experimental-regexp-engine-on-excessive-backtracks', '--regexp-backtracks-before-fallback=1', fileURLToPath(import.meta.url)],
+    [fileURLToPath(import.meta.url)],
     { env: { ...env, REGEX_FALLBACK_FORCED: '1' }, encoding: 'utf8', timeout: 120_000 },
   );
   assert.equal(child.status, 0, child.stdout + child.stderr);
