@@ -76,3 +76,19 @@ test('check warns in an nginx.conf too, at the location directive', async (t) =>
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^warning: .*nginx\.conf:6:\d+: location "\^\/api\/\(\\w\+-\?\)\+\/\$" could take exponential time/m);
 });
+
+const caddyfile = (regex: string) => `:8080 {
+\t@api path_regexp ${regex}
+\trespond @api "api"
+\trespond "ok"
+}
+`;
+
+test('check refuses and warns in a Caddyfile too, at the path_regexp line', async (t) => {
+  const bad = await runCli(['check', '-c', await tempConfig(t, 'Caddyfile', caddyfile('^/x/(?=\\w)(\\w+-?)+/$'))]);
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stderr, /Caddyfile:2: path_regexp "\^\/x\/\(\?=\\w\)\(\\w\+-\?\)\+\/\$": the regular expression could take exponential time/);
+  const warned = await runCli(['check', '-c', await tempConfig(t, 'Caddyfile', caddyfile('^/api/(\\w+-?)+/$'))]);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, /^warning: .*Caddyfile:2: path_regexp "\^\/api\/\(\\w\+-\?\)\+\/\$" could take exponential time/m);
+});
