@@ -442,7 +442,8 @@ function hasLoop(node: Node): boolean {
   return found;
 }
 
-function countAtoms(node: Node): number {
+/** Character positions once counted repetition is unrolled: the size of the pattern's automaton. */
+export function countAtoms(node: Node): number {
   switch (node.type) {
     case 'char':
       return 1;
