@@ -116,7 +116,8 @@ function compile(source: string, ignoreCase: boolean): SafeRegex {
   const analysis: Analysis = parsed ? analyzeRegex(parsed, source, ignoreCase) : { degree: Infinity, reason: 'its syntax could not be analyzed' };
   // Without `i`, the linear engine can take over a match that backtracks too much (engine.ts).
   const folded = !ignoreCase ? source : parsed ? foldCase(parsed, source) : undefined;
-  const emptyRepeat = parsed ? repeatOfEmpty(parsed, source) : undefined;
+  // Unparsed, it may hold one: kept from the linear engine.
+  const emptyRepeat = parsed ? repeatOfEmpty(parsed, source) : source;
   const states = parsed ? countAtoms(parsed.root) : source.length;
   if (analysis.degree <= 1) {
     if (folded === undefined) return { regex: plain, flags: plain.flags, backtracking: undefined, engine: 'backtracking', states };
