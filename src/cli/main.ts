@@ -5,6 +5,8 @@
  */
 // First: from here on SIGUSR1 reopens logs instead of opening node's inspector (reopen-signal.ts).
 import './reopen-signal.js';
+// First: V8's regex engines are set up before any regex of the config is compiled (also in workers).
+import '../regex/engine.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';

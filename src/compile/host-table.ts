@@ -5,6 +5,8 @@
  * ("www.example.*"), first matching regex ("~^api\d+\."), then the default server.
  * ".example.com" means "example.com" and "*.example.com", as in nginx.
  */
+import { hostRegex } from '../config/host-name.js';
+
 export class HostTable<S> {
   readonly #exact = new Map<string, S>();
   readonly #leading: { suffix: string; server: S }[] = [];
@@ -17,7 +19,7 @@ export class HostTable<S> {
     const lower = name.toLowerCase();
     if (lower.startsWith('~')) {
       try {
-        this.#regexes.push({ regex: new RegExp(name.slice(1).replace(/\(\?P</g, '(?<'), 'i'), server });
+        this.#regexes.push({ regex: hostRegex(name), server });
       } catch (err) {
         return `invalid host regex '${name}': ${(err as Error).message}`;
       }

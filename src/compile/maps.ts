@@ -5,6 +5,7 @@
  */
 import type { MapConfig } from '../config/schema.js';
 import { compileTemplate, type Template } from './template.js';
+import { mapKeyRegex } from '../config/map-key.js';
 
 export type CompiledMaps = ReadonlyMap<string, Template>;
 
@@ -23,8 +24,7 @@ function compileMap(def: MapConfig): Template {
   const regexes: { re: RegExp; value: Template }[] = [];
   for (const [key, value] of Object.entries(def.values)) {
     if (key.startsWith('~')) {
-      const ci = key.startsWith('~*');
-      regexes.push({ re: new RegExp(key.slice(ci ? 2 : 1).replace(/\(\?P</g, '(?<'), ci ? 'i' : ''), value: compileTemplate(value) });
+      regexes.push({ re: mapKeyRegex(key), value: compileTemplate(value) });
     } else if (!exact.has(key.toLowerCase())) exact.set(key.toLowerCase(), compileTemplate(value));
   }
   const fallback = compileTemplate(def.default);

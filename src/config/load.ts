@@ -14,7 +14,7 @@ import { sourceAlong, where as whereIs } from './adapters/diagnostics.js';
 export interface LoadedConfig {
   config: PorticoConfig;
   file: string;
-  /** What the adapter could not carry over ("nginx.conf:12:5: ..."); empty for YAML. */
+  /** What the adapter could not carry over ("nginx.conf:12:5: ..."); for YAML, regexes that could backtrack. */
   warnings: string[];
   /** The format the file was read as. */
   format: AdapterName;
@@ -43,7 +43,8 @@ export async function loadConfigFile(file: string, options: LoadOptions = {}): P
   if (format === 'yaml') {
     const { doc, lines } = readYaml(text, file);
     const config = validateDocument(toJS(doc, lines, file), doc, lines, file);
-    return { config, file, warnings: [], format, input: toJS(doc, lines, file) };
+    const { regexWarnings } = await import('./regex-warnings.js');
+    return { config, file, warnings: regexWarnings(config, text, file), format, input: toJS(doc, lines, file) };
   }
   const adapted = await adapt(format, text, file, { nginxPrefix: options.nginxPrefix });
   return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config };

@@ -6,11 +6,16 @@
  *   "~ \.php$"     case-sensitive regex
  *   "~* \.jpg$"    case-insensitive regex
  * (nginx: https://nginx.org/en/docs/http/ngx_http_core_module.html#location)
+ * A regex is compiled by src/regex/safe-regex.ts: it cannot backtrack, runs in the linear-time
+ * engine, or is refused.
  */
+import { backtrackingWarning, compileSafeRegex } from '../regex/safe-regex.js';
+
 export type LocationSpec =
   | { kind: 'exact'; path: string }
   | { kind: 'prefix'; path: string; noRegex: boolean }
-  | { kind: 'regex'; regex: RegExp; source: string };
+  /** `regex` carries no `i` flag even for "~*": case folding is written into it (src/regex/case-fold.ts). */
+  | { kind: 'regex'; regex: RegExp; source: string; caseInsensitive: boolean };
 
 export function parseLocation(text: string): LocationSpec | string {
   const trimmed = text.trim();
@@ -42,8 +47,15 @@ function compileRegex(source: string, caseInsensitive: boolean): LocationSpec | 
   // PCRE's (?P<name>...) is the spelling nginx users know; JavaScript spells it (?<name>...).
   const js = source.replace(/\(\?P</g, '(?<');
   try {
-    return { kind: 'regex', regex: new RegExp(js, caseInsensitive ? 'i' : ''), source };
+    return { kind: 'regex', regex: compileSafeRegex(js, caseInsensitive).regex, source, caseInsensitive };
   } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
+    return (err as Error).message;
   }
+}
+
+/** What `portico check` says about a regex location that could backtrack, or undefined. */
+export function locationWarning(text: string): string | undefined {
+  const m = /^(~\*?)\s+(.*)$/s.exec(text.trim());
+  if (!m) return undefined;
+  return backtrackingWarning(m[2]!.trim().replace(/\(\?P</g, '(?<'), m[1] === '~*');
 }

@@ -1,15 +1,18 @@
 /**
  * The regex of a `rewrite` rule as written (PCRE habits included): a leading `(?i)` means
- * case-insensitive, and `(?P<name>...)` is JavaScript's `(?<name>...)`.
+ * case-insensitive, and `(?P<name>...)` is JavaScript's `(?<name>...)`. Compiled by
+ * src/regex/safe-regex.ts: it cannot backtrack, runs in the linear-time engine, or is refused.
  */
+import { backtrackingWarning, compileSafeRegex } from '../regex/safe-regex.js';
+
+function split(source: string): { body: string; ignoreCase: boolean } {
+  const ignoreCase = source.startsWith('(?i)');
+  return { body: (ignoreCase ? source.slice(4) : source).replace(/\(\?P</g, '(?<'), ignoreCase };
+}
+
 export function compileRewriteRegex(source: string): RegExp {
-  let flags = '';
-  let body = source;
-  if (body.startsWith('(?i)')) {
-    flags = 'i';
-    body = body.slice(4);
-  }
-  return new RegExp(body.replace(/\(\?P</g, '(?<'), flags);
+  const { body, ignoreCase } = split(source);
+  return compileSafeRegex(body, ignoreCase).regex;
 }
 
 /** An error message, or undefined when the regex compiles. */
@@ -18,6 +21,12 @@ export function checkRewriteRegex(source: string): string | undefined {
     compileRewriteRegex(source);
     return undefined;
   } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
+    return (err as Error).message;
   }
+}
+
+/** What `portico check` says about a rewrite regex that could backtrack, or undefined. */
+export function rewriteRegexWarning(source: string): string | undefined {
+  const { body, ignoreCase } = split(source);
+  return backtrackingWarning(body, ignoreCase);
 }

@@ -13,6 +13,8 @@ import { routeMatch } from './match-schema.js';
 import * as shield from './shield-schema.js';
 import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
+import { mapKeyProblem } from './map-key.js';
+import { hostNameProblem } from './host-name.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -364,7 +366,18 @@ const hsts = z
 const server = z
   .object({
     listen: z.union([listen, z.array(listen).min(1)]).default([':8080']).describe('Addresses to listen on'),
-    hosts: z.array(z.string().min(1)).optional().describe('Host names: exact, "*.example.com", "www.example.*"; none: any host'),
+    hosts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((v, ctx) => {
+            const err = hostNameProblem(v);
+            if (err) ctx.addIssue({ code: 'custom', message: err });
+          }),
+      )
+      .optional()
+      .describe('Host names: exact, "*.example.com", "www.example.*", "~regex" (case-insensitive); none: any host'),
     default: z.boolean().default(false).describe('Default server of its listen addresses (nginx default_server)'),
     trusted_proxies: z
       .array(z.string())
@@ -425,17 +438,6 @@ const mapDefinition = z
     default: z.string().default('').describe('The result when nothing matches'),
   })
   .strict();
-
-function mapKeyProblem(key: string): string | undefined {
-  if (!key.startsWith('~')) return undefined;
-  const ci = key.startsWith('~*');
-  try {
-    new RegExp(key.slice(ci ? 2 : 1).replace(/\(\?P</g, '(?<'), ci ? 'i' : '');
-    return undefined;
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-}
 
 export const configSchema = z
   .object({

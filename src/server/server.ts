@@ -3,6 +3,8 @@
  * the compiled routes, the TLS runtime when a server uses HTTPS, and a graceful stop (stop
  * accepting, let requests in flight finish within `shutdown_timeout`, then close what is left).
  */
+// First: V8's regex engines are set up before any regex of the config is compiled.
+import '../regex/engine.js';
 import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';

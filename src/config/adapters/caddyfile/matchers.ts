@@ -10,6 +10,7 @@
 import type { Directive } from './parser.js';
 import type { Token } from './lexer.js';
 import type { Diagnostics } from '../diagnostics.js';
+import { locationWarning, parseLocation } from '../../location-syntax.js';
 
 export type PathPattern =
   | { kind: 'all' }
@@ -61,12 +62,14 @@ function addCondition(m: Matcher, c: Directive, diag: Diagnostics): void {
         diag.error(c, 'path_regexp needs a regular expression');
         return;
       }
-      try {
-        new RegExp(re.replace(/\(\?P</g, '(?<'));
-      } catch (err) {
-        diag.error(c, `path_regexp "${re}": ${(err as Error).message}`);
+      // It becomes a regex route ("~ re"): the same checks as a location regex.
+      const spec = parseLocation(`~ ${re}`);
+      if (typeof spec === 'string') {
+        diag.error(c, `path_regexp "${re}": ${spec}`);
         return;
       }
+      const warning = locationWarning(`~ ${re}`);
+      if (warning) diag.warn(c, `path_regexp "${re}" ${warning}`);
       m.paths.push({ kind: 'regex', source: re, ci: false, ...(name ? { name } : {}) });
       return;
     }

@@ -14,7 +14,7 @@
 import type { Directive } from './parser.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { makeScope, type LocationNode, type Scope } from './scope.js';
-import { parseLocation } from '../../location-syntax.js';
+import { locationWarning, parseLocation } from '../../location-syntax.js';
 
 /** Builds the location tree of a server or location scope (recursively), reporting nginx's errors. */
 export function buildLocations(scope: Scope, parent: LocationNode | undefined, diag: Diagnostics): LocationNode[] {
@@ -89,15 +89,16 @@ function parseNode(d: Directive, scope: Scope, parent: LocationNode | undefined,
     }
   }
   if (modifier === '~' || modifier === '~*') {
-    const spec = parseLocation(`${modifier} ${stripInlineFlag(name)}`);
+    const text = `${name.startsWith('(?i)') ? '~*' : modifier} ${stripInlineFlag(name)}`;
+    const spec = parseLocation(text);
     if (typeof spec === 'string') {
       diag.error(d, `regular expression "${name}" cannot be used: ${spec}`);
       return undefined;
     }
-    if (name.startsWith('(?i)') && spec.kind === 'regex') {
-      node.match = { kind: 'regex', regex: new RegExp(spec.regex.source, 'i'), source: spec.source };
-      node.text = `~* ${stripInlineFlag(name)}`;
-    } else node.match = spec;
+    const warning = locationWarning(text);
+    if (warning) diag.warn(d, `location "${name}" ${warning}`);
+    node.match = spec;
+    node.text = text;
     return node;
   }
   if (!name.startsWith('/')) {
@@ -197,8 +198,12 @@ function flatPath(node: LocationNode, top: readonly LocationNode[], diag: Diagno
   if (m.kind !== 'regex') return node.text;
   const guard = guardOf(node, top, diag);
   if (guard === '') return node.text;
-  const ci = m.regex.flags.includes('i');
-  return `${ci ? '~*' : '~'} ^${guard}[\\s\\S]*?(?:${m.source})`;
+  const ci = m.caseInsensitive;
+  const path = `${ci ? '~*' : '~'} ^${guard}[\\s\\S]*?(?:${m.source})`;
+  // The guards are lookaheads, which the linear-time regex engine cannot run (src/regex/safe-regex.ts).
+  const problem = parseLocation(path);
+  if (typeof problem === 'string') diag.error(node.scope.block!, `nested location "${node.text}" needs lookahead guards to keep nginx's order, and then ${problem}`);
+  return path;
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -230,7 +235,7 @@ function guardOf(node: LocationNode, top: readonly LocationNode[], diag: Diagnos
       const inner = nonCapturing(a.match.source);
       if (inner === undefined) diag.warn(node.scope.block!, `nested location "${node.text}": the enclosing regex "${a.text}" uses back-references; Portico ignores the enclosing regex`);
       else guard += `(?=[\\s\\S]*?(?:${inner}))`;
-      if (a.match.regex.flags !== (node.match as { regex: RegExp }).regex.flags)
+      if (a.match.caseInsensitive !== (node.match as { caseInsensitive: boolean }).caseInsensitive)
         diag.warn(node.scope.block!, `nested location "${node.text}" and its parent "${a.text}" differ in case sensitivity; Portico applies the inner one's to both`);
     }
   }

@@ -8,6 +8,7 @@
 import type { Directive } from '../parser.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import { convert, type VariableEnv } from '../variables.js';
+import { mapKeyProblem, mapKeyWarning } from '../../../map-key.js';
 
 export interface MapDef {
   source: string;
@@ -82,16 +83,14 @@ export function canonicalMaps(maps: ReadonlyMap<string, MapDef>, defined: Readon
         ok = false;
         break;
       }
-      if (e.key.startsWith('~')) {
-        const ci = e.key.startsWith('~*');
-        try {
-          new RegExp(e.key.slice(ci ? 2 : 1).replace(/\(\?P</g, '(?<'));
-        } catch (err) {
-          diag.error(e.d, `regular expression "${e.key}" cannot be used: ${(err as Error).message}`);
-          ok = false;
-          break;
-        }
+      const problem = mapKeyProblem(e.key);
+      if (problem) {
+        diag.error(e.d, `regular expression "${e.key}" cannot be used: ${problem}`);
+        ok = false;
+        break;
       }
+      const warning = mapKeyWarning(e.key);
+      if (warning) diag.warn(e.d, `map key "${e.key}" ${warning}`);
       if (!(e.key in values)) values[e.key] = v.template;
     }
     if (!ok) continue;

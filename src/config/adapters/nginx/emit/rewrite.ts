@@ -8,7 +8,7 @@
 import type { Directive } from '../parser.js';
 import { effectiveOne, type Scope } from '../scope.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
-import { checkRewriteRegex } from '../../../rewrite-syntax.js';
+import { checkRewriteRegex, rewriteRegexWarning } from '../../../rewrite-syntax.js';
 
 export interface RewriteRule {
   match: string;
@@ -64,6 +64,8 @@ function rewriteRule(d: Directive, ctx: AdaptContext, vs: ValueScope): RewriteRu
     ctx.diag.error(d, `regular expression "${regex}" cannot be used: ${bad}`);
     return undefined;
   }
+  const warning = rewriteRegexWarning(regex);
+  if (warning) ctx.diag.warn(d, `rewrite "${regex}" ${warning}`);
   const captures = new Set([...vs.captures, ...[...regex.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)].map((m) => m[1]!)]);
   const to = template(ctx, { ...vs, captures }, d, replacement, 'rewrite');
   if (to === undefined) return undefined;

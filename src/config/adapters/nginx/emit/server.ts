@@ -8,6 +8,7 @@
 import type { Directive } from '../parser.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import { own, type Scope } from '../scope.js';
+import { hostNameProblem, hostNameWarning } from '../../../host-name.js';
 
 export interface ListenInfo {
   /** Portico listen string: ":80", "127.0.0.1:8080", "[::1]:80". */
@@ -114,6 +115,13 @@ export function parseServerNames(server: Scope, diag: Diagnostics): ServerNames 
           diag.error(d, `invalid server name regex "${name}": ${(err as Error).message}`);
           continue;
         }
+        const problem = hostNameProblem(name);
+        if (problem) {
+          diag.error(d, `server name regex "${name}" cannot be used: ${problem}`);
+          continue;
+        }
+        const warning = hostNameWarning(name);
+        if (warning) diag.warn(d, `server name "${name}" ${warning}`);
       } else {
         const star = name.indexOf('*');
         if (star >= 0 && !(name.startsWith('*.') && star === 0 && name.lastIndexOf('*') === 0) && !(name.endsWith('.*') && star === name.length - 1)) {
