@@ -11,14 +11,14 @@
  * hold the budget the client is not read; a body that could never fit in it gets 413.
  */
 import { Readable } from 'node:stream';
-import type { Exchange } from '../server/exchange.js';
-import type { HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import type { HeaderOps } from '../http/header-ops.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { Spool } from './spool.js';
 import type { SpoolBudget } from './spool-budget.js';
 import { armBodyTimeout } from '../limits/body-timeout.js';
 import { rejectRequest } from '../limits/discard.js';
-import { sendError } from '../handlers/send.js';
+import { sendError } from '../http/send.js';
 
 export interface RequestBufferingOptions {
   /** Largest body accepted; Infinity: no limit. */

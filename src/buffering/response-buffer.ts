@@ -13,7 +13,7 @@
  * WebSockets (tunnelled elsewhere) are relayed with backpressure instead.
  */
 import type { ServerResponse } from 'node:http';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import { Spool } from './spool.js';
 import type { SpoolBudget } from './spool-budget.js';
 import { SendTimer } from '../limits/send-timer.js';

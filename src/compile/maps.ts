@@ -4,12 +4,13 @@
  * "~"/"~*" regex keys are tried in order, then the default. A request reads one as {map.NAME}.
  */
 import type { MapConfig } from '../config/schema.js';
-import { compileTemplate, type Template } from './template.js';
+import { compileTemplate, type Template } from '../http/template.js';
+import { NO_MAPS, type MapLookups } from '../http/exchange.js';
 import { mapKeyRegex } from '../config/map-key.js';
 
-export type CompiledMaps = ReadonlyMap<string, Template>;
+export type CompiledMaps = MapLookups;
 
-export const NO_MAPS: CompiledMaps = new Map();
+export { NO_MAPS };
 
 export function compileMaps(cfg: Readonly<Record<string, MapConfig>> | undefined): CompiledMaps {
   if (!cfg) return NO_MAPS;

@@ -11,10 +11,10 @@
  */
 import type { RewriteRuleConfig } from '../config/schema.js';
 import { compileRewriteRegex } from '../config/rewrite-syntax.js';
-import { compileTemplate, type Template } from './template.js';
+import { compileTemplate, type Template } from '../http/template.js';
 import { encodePath } from '../http/normalize-path.js';
 import { uriFromBytes } from '../http/escape.js';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 
 interface Rule {
   regex: RegExp;

@@ -5,7 +5,7 @@
  * Caddy's `client_ip`; nginx writes the same with `allow`/`deny` or a `geo` map.
  */
 import type { RouteMatchConfig } from '../config/match-schema.js';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import { cidrMatcher } from '../http/cidr.js';
 import type { Condition } from './location-table.js';
 

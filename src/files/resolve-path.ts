@@ -10,8 +10,8 @@
 import { resolve, sep } from 'node:path';
 import type { LocationSpec } from '../config/location-syntax.js';
 import type { FilesConfig } from '../config/schema.js';
-import type { Exchange } from '../server/exchange.js';
-import { compileTemplate, type Template } from '../compile/template.js';
+import type { Exchange } from '../http/exchange.js';
+import { compileTemplate, type Template } from '../http/template.js';
 
 /** How a route's requests map onto the disk: `dir` plus a relative path ("" or "/..."). */
 export interface PathMap {

@@ -5,8 +5,8 @@
  * index file, or a listing is on); others match regular files only. A final "=404" is the
  * status when nothing matched.
  */
-import type { Exchange } from '../server/exchange.js';
-import { compileTemplate } from '../compile/template.js';
+import type { Exchange } from '../http/exchange.js';
+import { compileTemplate } from '../http/template.js';
 
 export type Candidate = (ex: Exchange, path: string) => string;
 

@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { FilesConfig } from '../config/schema.js';
 import type { LocationSpec } from '../config/location-syntax.js';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { UpstreamPools } from '../upstream/pool.js';
-import { applyHeaderOps } from '../compile/header-ops.js';
+import { applyHeaderOps } from '../http/header-ops.js';
 import { encodePath } from '../http/normalize-path.js';
 import { checkRelative, compilePathMap, joinInside } from '../files/resolve-path.js';
 import { FileCache, inside, type FileEntry } from '../files/file-cache.js';
@@ -33,7 +33,7 @@ import { compileTryFiles } from '../files/try-files.js';
 import { proxyHandler } from './proxy.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
 import type { UpstreamGroups } from '../upstream/groups.js';
-import { send, sendError } from './send.js';
+import { send, sendError } from '../http/send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
 
 export interface FilesDeps {

@@ -3,8 +3,8 @@
  * Handlers are built once per route at compile time; a request only calls `handle`.
  */
 import type { Duplex } from 'node:stream';
-import type { Exchange } from '../server/exchange.js';
-import type { HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import type { HeaderOps } from '../http/header-ops.js';
 
 export interface RouteHandler {
   /** Serves the request; always ends or destroys `ex.res`. */

@@ -4,11 +4,11 @@
  * it is permanent and keeps the method and body (RFC 9110 §15.4.9), where a 301 lets clients
  * turn a POST into a GET; every browser in use understands it.
  */
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import { hostWithoutPort } from '../http/host.js';
 import type { RouteHandler } from './handler.js';
-import { send } from './send.js';
-import { NO_HEADER_OPS } from '../compile/header-ops.js';
+import { send } from '../http/send.js';
+import { NO_HEADER_OPS } from '../http/header-ops.js';
 
 export function httpsRedirectHandler(httpsPort: { readonly port: number }): RouteHandler {
   return {

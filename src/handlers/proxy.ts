@@ -10,7 +10,7 @@ import type { UpstreamPools } from '../upstream/pool.js';
 import type { UpstreamGroups } from '../upstream/groups.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { ErrorLog } from '../log/error-log.js';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import { encodePath } from '../http/normalize-path.js';
 import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
 import { redirectRules } from '../proxy/location-rewrite.js';
@@ -25,7 +25,7 @@ import { ClientShare } from '../proxy/client-share.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
-import { sendError } from './send.js';
+import { sendError } from '../http/send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
 
 export interface ProxyDeps {

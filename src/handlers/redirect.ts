@@ -1,8 +1,8 @@
 /** `redirect`: a Location built from a template ("https://{host}{uri}"), with 3xx status. */
 import type { RouteConfig } from '../config/schema.js';
-import { compileTemplate } from '../compile/template.js';
+import { compileTemplate } from '../http/template.js';
 import type { RouteContext, RouteHandler } from './handler.js';
-import { send } from './send.js';
+import { send } from '../http/send.js';
 
 export function redirectHandler(cfg: NonNullable<RouteConfig['redirect']>, ctx: RouteContext): RouteHandler {
   const location = compileTemplate(cfg.to, { context: 'location' });

@@ -1,7 +1,7 @@
 /** `respond`: a fixed status, body and headers (Caddy `respond`, nginx `return CODE TEXT`). */
 import type { RouteConfig } from '../config/schema.js';
 import type { RouteContext, RouteHandler } from './handler.js';
-import { send } from './send.js';
+import { send } from '../http/send.js';
 
 export function respondHandler(cfg: NonNullable<RouteConfig['respond']>, ctx: RouteContext): RouteHandler {
   const body = Buffer.from(cfg.body);

@@ -1,5 +1,5 @@
 /**
- * Request text made safe for where a template puts it (src/compile/template.ts decides which
+ * Request text made safe for where a template puts it (src/http/template.ts decides which
  * escape, once, when the config is compiled). Request text comes in two kinds:
  *  - decoded text: the normalized path (nginx's $uri) and regex captures of it. The client
  *    percent-encoded it, so after decoding it may hold anything, CR and LF included

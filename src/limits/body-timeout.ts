@@ -5,7 +5,7 @@
  * socket's idle timeout while the body is read; node's server reports it as a 'timeout' on
  * the request, and with a listener there node leaves the socket to us.
  */
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 
 /** Arms the timeout; returns the function that disarms it (once the body is complete). */
 export function armBodyTimeout(ex: Exchange, ms: number, onTimeout: () => void): () => void {

@@ -11,9 +11,9 @@
  * checked, before the upstream is contacted (buffering/request-body.ts).
  */
 import { Transform, type Readable } from 'node:stream';
-import type { Exchange } from '../server/exchange.js';
-import type { HeaderOps } from '../compile/header-ops.js';
-import { sendError } from '../handlers/send.js';
+import type { Exchange } from '../http/exchange.js';
+import type { HeaderOps } from '../http/header-ops.js';
+import { sendError } from '../http/send.js';
 
 export function completeBody(ex: Exchange, ops: HeaderOps): Readable {
   const req = ex.req;

@@ -8,9 +8,9 @@
  * A client still sending after LINGER_MS is disconnected, so the discard is bounded.
  */
 import type { Socket } from 'node:net';
-import type { Exchange } from '../server/exchange.js';
-import { sendError } from '../handlers/send.js';
-import type { HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import { sendError } from '../http/send.js';
+import type { HeaderOps } from '../http/header-ops.js';
 
 /** nginx lingering_timeout. */
 export const LINGER_MS = 5000;

@@ -4,11 +4,11 @@
  * (a Content-Length body was checked before anything was read). Either failure stops the
  * upstream request.
  */
-import type { Exchange } from '../server/exchange.js';
-import type { HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import type { HeaderOps } from '../http/header-ops.js';
 import { armBodyTimeout } from './body-timeout.js';
 import { rejectRequest } from './discard.js';
-import { sendError } from '../handlers/send.js';
+import { sendError } from '../http/send.js';
 
 export function watchStreamedBody(ex: Exchange, maxBodySize: number, bodyTimeout: number, ops: HeaderOps): void {
   const req = ex.req;

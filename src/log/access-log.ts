@@ -4,7 +4,7 @@
  * lines while a write is in flight, so logging costs one string per request.
  */
 import { pino } from 'pino';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 
 type Destination = ReturnType<typeof pino.destination>;
 

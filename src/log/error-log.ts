@@ -3,7 +3,7 @@
  * failure naming route, upstream and cause.
  */
 import { pino, type Logger } from 'pino';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

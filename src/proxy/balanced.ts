@@ -15,8 +15,8 @@
  * With every usable server at max_conns the request waits in the pool's queue; with no
  * usable server at all it gets a 503 and one error-log line listing each server's state.
  */
-import type { Exchange } from '../server/exchange.js';
-import type { HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import type { HeaderOps } from '../http/header-ops.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { Upstream } from '../upstream/upstream.js';
@@ -25,7 +25,7 @@ import type { Waiter } from '../upstream/wait-queue.js';
 import { failureKind } from '../upstream/conditions.js';
 import type { UpstreamError, UpstreamRequest } from '../upstream/h1/types.js';
 import { IDEMPOTENT, relay, type AttemptObserver, type RelayOptions, type RelayTarget } from './relay.js';
-import { sendError } from '../handlers/send.js';
+import { sendError } from '../http/send.js';
 import { standInHost } from './stand-in-host.js';
 
 export interface BalancedRoute {

@@ -10,7 +10,7 @@
  * the client gone), so a request still reading its body or a response still draining from a
  * temp file counts too.
  */
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { connectionOf } from '../buffering/spool-budget.js';
 

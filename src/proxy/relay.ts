@@ -4,12 +4,12 @@
  * upstream socket), and a request that met a keep-alive race is sent again on a new
  * connection. No intermediate streams or promises on this path.
  */
-import type { Exchange } from '../server/exchange.js';
-import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import { applyHeaderOps, type HeaderOps } from '../http/header-ops.js';
 import { clientResponseHeaders } from './response-headers.js';
 import type { RedirectRule } from './location-rewrite.js';
 import { classifyUpstreamError } from './upstream-error.js';
-import { sendError } from '../handlers/send.js';
+import { sendError } from '../http/send.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { H1Pool } from '../upstream/h1/pool.js';
 import { REQUEST_HEAD_REFUSED, type ResponseSink, type UpstreamError, type UpstreamExchangeControl, type UpstreamRequest } from '../upstream/h1/types.js';

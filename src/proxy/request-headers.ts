@@ -19,8 +19,8 @@
  * into several fields are joined into one (RFC 9113 §8.2.3: HTTP/1.1 allows only one), and a
  * body without Content-Length (DATA frames) goes upstream chunked.
  */
-import type { Exchange } from '../server/exchange.js';
-import { appendHeaders, type HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from '../http/exchange.js';
+import { appendHeaders, type HeaderOps } from '../http/header-ops.js';
 import { connectionTokens, dropNamed } from './hop-by-hop.js';
 
 const enum Kind {

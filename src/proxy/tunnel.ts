@@ -9,10 +9,10 @@
 import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { clientResponseHeaders } from './response-headers.js';
-import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import { applyHeaderOps, type HeaderOps } from '../http/header-ops.js';
 import { classifyUpstreamError } from './upstream-error.js';
 import { checkRequest, HeadError, responseHead } from '../http/head.js';
 import type { Transport } from '../upstream/transport.js';

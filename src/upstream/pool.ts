@@ -4,7 +4,7 @@
  */
 import { H1Pool, type H1PoolOptions } from './h1/pool.js';
 import type { Transport } from './transport.js';
-import { available } from './h1/http-parser.js';
+import { available } from '../http/http1-parser.js';
 
 export class UpstreamPools {
   readonly #pools = new Map<string, H1Pool>();

@@ -1,6 +1,6 @@
 /**
  * Request text escaped for where a template puts it (src/http/escape.ts, chosen per
- * placeholder by src/compile/template.ts when the config is compiled): each escape on the
+ * placeholder by src/http/template.ts when the config is compiled): each escape on the
  * characters that matter, unchanged input returned as it is, and the contexts of a template
  * (header value, Location, internal rewrite path with its query, internal use).
  */
@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes } from '../../src/http/escape.js';
-import { compileTemplate } from '../../src/compile/template.js';
-import { Exchange } from '../../src/server/exchange.js';
+import { compileTemplate } from '../../src/http/template.js';
+import { Exchange } from '../../src/http/exchange.js';
 import { isFieldValue, isRequestTarget } from '../../src/http/head.js';
 
 const CRLF_PATH = '/a\r\nX: y';

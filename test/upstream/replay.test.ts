@@ -10,9 +10,9 @@ import { compile } from '../../src/compile/compile.js';
 import { validateConfig } from '../../src/config/load.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { HostRegistry } from '../../src/upstream/host-state.js';
-import { Exchange } from '../../src/server/exchange.js';
+import { Exchange } from '../../src/http/exchange.js';
 import { BalancedRequest, type BalancedRoute } from '../../src/proxy/balanced.js';
-import { NO_HEADER_OPS } from '../../src/compile/header-ops.js';
+import { NO_HEADER_OPS } from '../../src/http/header-ops.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { http, onRequestHeads, startRawUpstream } from '../proxy/support.js';
 

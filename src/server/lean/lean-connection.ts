@@ -14,7 +14,7 @@
  * what it fully understood.
  */
 import type { Socket } from 'node:net';
-import { closeParserLater, createParser, methods, type NodeHttpParser } from '../../upstream/h1/http-parser.js';
+import { closeParserLater, createParser, methods, type NodeHttpParser } from '../../http/http1-parser.js';
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 

@@ -41,6 +41,8 @@ function httpDate(): string {
 }
 
 export class LeanResponse extends EventEmitter {
+  /** Writes its head through src/http/head.ts itself: head-writer.ts need not check it first. */
+  readonly checksOwnHead = true;
   statusCode = 200;
   statusMessage = '';
   shouldKeepAlive = true;

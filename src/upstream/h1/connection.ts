@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
-import { LENIENT_CHUNKED_LENGTH, closeParserLater, createParser, type NodeHttpParser } from './http-parser.js';
+import { LENIENT_CHUNKED_LENGTH, closeParserLater, createParser, type NodeHttpParser } from '../../http/http1-parser.js';
 import { REQUEST_HEAD_REFUSED, UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
 import { requestHead } from '../../http/head.js';
 

@@ -5,8 +5,8 @@
  * 500 instead; a response that cannot be answered any more is destroyed.
  */
 import { STATUS_CODES } from 'node:http';
-import type { Exchange } from '../server/exchange.js';
-import { applyHeaderOps, type HeaderOps } from '../compile/header-ops.js';
+import type { Exchange } from './exchange.js';
+import { applyHeaderOps, type HeaderOps } from './header-ops.js';
 
 const FALLBACK_BODY = '500 Internal Server Error\n';
 const FALLBACK_HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(FALLBACK_BODY.length)];

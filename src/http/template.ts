@@ -13,10 +13,10 @@
  * request text is escaped for that place, chosen here at compile time (src/http/escape.ts):
  * {path} of "GET /a%0d%0aX:%20y" is "/a\r\nX: y", which must not become a header line.
  */
-import type { Exchange } from '../server/exchange.js';
-import { hostWithoutPort } from '../http/host.js';
-import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes, type Escape } from '../http/escape.js';
-import { argValue, cookieHeaders, cookieValue } from '../http/request-vars.js';
+import type { Exchange } from './exchange.js';
+import { hostWithoutPort } from './host.js';
+import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes, type Escape } from './escape.js';
+import { argValue, cookieHeaders, cookieValue } from './request-vars.js';
 
 export type Template = (ex: Exchange) => string;
 

@@ -3,8 +3,7 @@
  * once. Headers travel as node's flat raw form [name, value, name, value, ...], which keeps
  * repeated headers such as Set-Cookie intact and costs no object per request.
  */
-import type { HeaderOpsConfig } from '../config/schema.js';
-import type { Exchange } from '../server/exchange.js';
+import type { Exchange } from './exchange.js';
 import { compileTemplate, type Template } from './template.js';
 
 export interface HeaderOps {
@@ -22,6 +21,13 @@ const SUCCESS: ReadonlySet<number> = new Set([200, 201, 204, 206, 301, 302, 303,
 const HEADER = { context: 'header' } as const;
 
 export const NO_HEADER_OPS: HeaderOps = { drop: new Set(), append: [], empty: true };
+
+/** A route's `request_headers` / `response_headers` as the config states them (config/schema.ts). */
+export interface HeaderOpsConfig {
+  set?: Readonly<Record<string, string>>;
+  add?: Readonly<Record<string, string | { value: string; success_only?: boolean }>>;
+  remove?: readonly string[];
+}
 
 export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
   if (!cfg) return NO_HEADER_OPS;

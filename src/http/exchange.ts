@@ -4,9 +4,16 @@
  * shape stable for V8 on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NO_MAPS, type CompiledMaps } from '../compile/maps.js';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
-import type { ErrorLog } from '../log/error-log.js';
+
+/** The config's `maps` as compiled lookups, by name (compile/maps.ts builds them). */
+export type MapLookups = ReadonlyMap<string, (ex: Exchange) => string>;
+export const NO_MAPS: MapLookups = new Map();
+
+/** What a request needs of the error log (log/error-log.ts's ErrorLog is one). */
+export interface RequestErrorLog {
+  error(message: string, fields?: Record<string, unknown>): void;
+}
 
 export class Exchange {
   /** The location that matched, for logs ("servers[0].routes[1] /api/"). */
@@ -29,7 +36,7 @@ export class Exchange {
   /** The route said `access_log: false`. */
   skipAccessLog = false;
   /** The config's `maps`, for {map.NAME}. */
-  maps: CompiledMaps = NO_MAPS;
+  maps: MapLookups = NO_MAPS;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
   bytesSent = 0;
@@ -37,8 +44,8 @@ export class Exchange {
   abortUpstream: (() => void) | null = null;
   /** Writes the response head the way this request's protocol needs (HTTP/2 differs). */
   head: HeadWriter = writeHeadH1;
-  /** The server's error log, for a response head refused while sending (handlers/send.ts). */
-  errorLog: ErrorLog | null = null;
+  /** The server's error log, for a response head refused while sending (send.ts). */
+  errorLog: RequestErrorLog | null = null;
   /** A Set-Cookie value Portico adds to the proxied response (sticky sessions), or null. */
   setCookie: string | null = null;
   /** The request's Content-Length, or -1 without one (no body, or chunked). */

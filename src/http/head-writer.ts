@@ -15,14 +15,13 @@
  * repeated Set-Cookie) passes through node's flat-array writeHead as on HTTP/1.1.
  */
 import type { ServerResponse } from 'node:http';
-import { checkFields, checkStatus } from '../http/head.js';
-import { LeanResponse } from './lean/lean-response.js';
+import { checkFields, checkStatus } from './head.js';
 
 /** Throws a HeadError (src/http/head.ts), before anything is written, for a head it refuses. */
 export type HeadWriter = (res: ServerResponse, status: number, reason: string, headers: string[]) => void;
 
 export const writeHeadH1: HeadWriter = (res, status, reason, headers) => {
-  if (!(res instanceof LeanResponse)) {
+  if ((res as { checksOwnHead?: boolean }).checksOwnHead !== true) {
     checkStatus(status, reason);
     checkFields(headers);
   }
