@@ -28,5 +28,7 @@ if (files.length === 0) {
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
   stdio: 'inherit',
   cwd: root,
+  // Many Porticos start at once in the suite: none opens the default admin port unless its test asks.
+  env: { PORTICO_ADMIN: 'off', ...process.env },
 });
 process.exit(result.status ?? 1);

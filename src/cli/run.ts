@@ -14,6 +14,10 @@ import { InternalCa } from '../tls/internal-ca.js';
 import { resolveDataDir } from '../tls/data-dir.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
+import { startAdmin } from '../admin/listener.js';
+import { clusterBackend } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ListenerInfo } from '../admin/backend.js';
 
 /**
  * Before forking workers: the ports that speak TLS (for the announcement), the local CA created
@@ -49,8 +53,15 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     for (const w of warnings) log.warn(w);
     // Workers share the local CA on disk: create it once, here, before any of them needs it.
     const tlsPorts = await prepareTls(config, log, file);
-    const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port, tlsPorts.has(port)));
+    const listeners: ListenerInfo[] = [];
+    const supervisor = superviseWorkers(workers, log, (host, port) => {
+      listeners.push({ address: host, port, tls: tlsPorts.has(port) });
+      announce(file, host, port, tlsPorts.has(port));
+    });
     log.info('started workers', { workers });
+    // One admin listener for all workers, here (src/admin/cluster.ts).
+    const startedAt = Date.now();
+    const admin = await startAdmin(config.admin, clusterBackend(() => ({ version: porticoVersion(), configFile: file, loadedAt: startedAt, listeners, workers })), log, file);
     // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
     // that came while starting read the file as it is now anyway.
     onHangup = () => supervisor.signal('SIGHUP');
@@ -58,6 +69,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     onReopenSignal(() => supervisor.signal('SIGUSR1'));
     onStopSignal((signal) => {
       log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
+      void admin?.close();
       void supervisor.stop(signal).then(() => {
         log.flush();
         process.exit(0);
@@ -70,7 +82,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   // Last line of defence: a bug must cost one request, never the whole front door.
   process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
-  const server = await startServer(config, { errorLog: log, file });
+  const server = await startServer(config, { errorLog: log, file, load: options });
   if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
   onHangup = () => void reload(server, file, options, log);
   // logrotate renamed the files: new lines go to fresh ones at the configured paths. One that

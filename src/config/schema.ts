@@ -15,6 +15,7 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { admin } from './admin-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -475,6 +476,7 @@ export const configSchema = z
       .describe('Defaults for every server using ACME'),
     client: shield.client,
     temp_files: shield.tempFiles,
+    admin,
   })
   .strict()
   .superRefine((cfg, ctx) => {

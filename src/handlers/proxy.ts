@@ -27,6 +27,7 @@ import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from '../http/send.js';
 import type { RouteContext, RouteHandler } from './handler.js';
+import { metricsEnabled } from '../metrics/stats.js';
 
 export interface ProxyDeps {
   pools: UpstreamPools;
@@ -116,7 +117,20 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
   if (group.trivial) {
     const target = targets[0]!;
+    const state = group.members[0]!.state;
+    /** The one server was drained or disabled through the admin API: nowhere to send it. */
+    const unavailable = (ex: Exchange): boolean => {
+      if (state.admin === 'up') return false;
+      ex.upstream = group.name;
+      deps.log.upstreamFailure(ex, `no available upstream in pool ${group.name} (${group.describe()})`, 503);
+      return true;
+    };
     const forward = (ex: Exchange) => {
+      // In flight on the server, for /status and the dashboard (a balanced pool counts its own).
+      if (metricsEnabled) {
+        state.begin();
+        ex.res.once('close', () => state.end());
+      }
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
       if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
       if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
@@ -124,11 +138,13 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     };
     return {
       handle(ex) {
+        if (unavailable(ex)) return sendError(ex, 503, ctx.responseHeaders);
         share.enter(ex, forward);
       },
       upgrade(ex, socket, head) {
         const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
         if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
+        if (unavailable(ex)) return refuseUpgrade(ex, socket, 503);
         const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
         if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
         tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);

@@ -56,6 +56,12 @@ export class Exchange {
   remoteUser = '';
   /** Status for the access log when no response was written on purpose (444: closed unanswered). */
   logStatus = 0;
+  /** performance.now() when the request last went to an upstream server (0: never), for metrics. */
+  upstreamSentAt = 0;
+  /** performance.now() when that server's response head arrived (nginx $upstream_header_time). */
+  upstreamHeaderAt = 0;
+  /** The request id (X-Request-ID), made or taken on first use: src/http/request-id.ts. */
+  requestId = '';
 
   constructor(
     readonly req: IncomingMessage,

@@ -27,6 +27,7 @@ import type { UpstreamError, UpstreamRequest } from '../upstream/h1/types.js';
 import { IDEMPOTENT, relay, type AttemptObserver, type RelayOptions, type RelayTarget } from './relay.js';
 import { sendError } from '../http/send.js';
 import { standInHost } from './stand-in-host.js';
+import { recordRetry } from '../metrics/stats.js';
 
 export interface BalancedRoute {
   readonly group: UpstreamGroup;
@@ -163,6 +164,7 @@ export class BalancedRequest extends ExchangeSelectRequest implements AttemptObs
     const next = group.select(this, this.#tried);
     if (next === undefined) return false;
     this.route.log.debug('trying the next upstream', { route: this.ex.routeName, failed: failed.key, next: next.key, cause });
+    recordRetry();
     failed.state.end();
     if (replay) this.req = { ...this.req, body: this.req.replayBody!() };
     this.#send(next);

@@ -80,6 +80,7 @@ interface HeldResponse {
 
 export function relay(ex: Exchange, target: RelayTarget, req: UpstreamRequest, opts: RelayOptions, observer: AttemptObserver | null = null): void {
   ex.upstream = target.address;
+  ex.upstreamSentAt = performance.now(); // metrics: the upstream's latency (src/metrics/stats.ts)
   target.pool.request(req, new Relay(ex, target, req, opts, 0, observer));
 }
 
@@ -128,6 +129,7 @@ class Relay implements ResponseSink {
   onHeaders(status: number, statusText: string, rawHeaders: string[]): void {
     const res = this.ex.res;
     if (this.#clientGone || res.destroyed) return;
+    this.ex.upstreamHeaderAt = performance.now();
     if (this.observer !== null && this.observer.onStatus(status)) {
       this.#handedOff = true;
       this.#settled = true;

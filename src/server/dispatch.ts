@@ -20,6 +20,7 @@ import { writeHeadH1, writeHeadH2 } from '../http/head-writer.js';
 import { offeredUpgrade, tunnelable } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
+import { recordRequest } from '../metrics/stats.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -227,7 +228,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
+    const status = ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499);
+    // Every request's measurements (src/metrics/stats.ts); a metrics filter once the response pipeline has filters.
+    recordRequest(ex, status);
+    if (!ex.skipAccessLog) accessLog?.write(ex, status);
     requestDone();
   }
 
@@ -386,6 +390,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         socket.destroy();
       }
       socket.once('close', () => {
+        recordRequest(ex, ex.res.statusCode);
         if (!ex.skipAccessLog) accessLog?.write(ex, ex.res.statusCode);
       });
       requestDone();

@@ -27,6 +27,7 @@ import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
 import { keepAliveHeader } from './lean/lean-response.js';
+import { trackConnection } from '../metrics/connections.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -84,7 +85,10 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   const nodeConnection = onlyListener(server, 'connection');
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
   const lean = leanPath(deps, handler, handOff);
-  server.on('connection', lean.start);
+  server.on('connection', (socket: Socket) => {
+    trackConnection(socket, 'http/1.1');
+    lean.start(socket);
+  });
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
@@ -160,7 +164,9 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
   const lean = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
+    const h2 = socket.alpnProtocol === 'h2';
+    trackConnection(socket, h2 ? 'h2' : 'https/1.1');
+    if (h2) h2server.emit('connection', socket);
     else lean.start(socket);
   });
   if (opts.peek) {

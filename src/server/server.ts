@@ -18,6 +18,13 @@ import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
+import cluster from 'node:cluster';
+import { loadConfigFile, type LoadOptions } from '../config/load.js';
+import { startAdmin, type AdminListener } from '../admin/listener.js';
+import { localBackend, type LocalParts, type ReloadOutcome } from '../admin/backend.js';
+import { answerPrimary } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ProcessView } from '../metrics/snapshot.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -30,6 +37,8 @@ export interface StartOptions {
   now?: () => number;
   /** Tests: a fake clock and private registries for the upstream pools. */
   upstream?: CompileDeps['upstream'];
+  /** How `file` is read again by the admin API's POST /reload (adapter, nginx prefix). */
+  load?: LoadOptions;
 }
 
 export interface BoundAddress {
@@ -57,6 +66,10 @@ export interface PorticoServer {
   close(): Promise<void>;
   /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
   readonly spool: SpoolBudget;
+  /** The admin listener (src/admin/), when it runs in this process. */
+  readonly admin: AdminListener | undefined;
+  /** Reads the config file again and serves it (the admin API's POST /reload; SIGHUP's rules). */
+  reloadFile(): Promise<ReloadOutcome>;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -105,6 +118,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   }
   // Active health checks run while the config is being served.
   compiled.groups.start();
+  let loadedAt = Date.now();
 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
@@ -133,11 +147,63 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     compiled = fresh;
     config = next;
     spool.configure(fresh.tempFiles);
+    loadedAt = Date.now();
   };
+
+  const reloadFile = async (): Promise<ReloadOutcome> => {
+    if (options.file === undefined) return { ok: false, problems: ['Portico was started from a config object, not a file: nothing to read again'], warnings: [] };
+    try {
+      const { config: next, warnings } = await loadConfigFile(options.file, options.load);
+      reload(next);
+      return { ok: true, problems: [], warnings: [...warnings] };
+    } catch (err) {
+      return { ok: false, problems: err instanceof ConfigError ? [...err.problems] : [(err as Error).message], warnings: [] };
+    }
+  };
+
+  // The admin API sees this server through these (src/admin/backend.ts). With workers the
+  // primary runs the admin listener and asks each worker (src/admin/cluster.ts).
+  const view: ProcessView = {
+    pools: () =>
+      compiled.groups.list.map((g) => ({
+        name: g.name,
+        servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
+      })),
+    certificates: () => tls?.certificates() ?? [],
+  };
+  const parts: LocalParts = {
+    view,
+    reload: reloadFile,
+    info: () => ({
+      version: porticoVersion(),
+      configFile: options.file,
+      loadedAt,
+      listeners: addresses.map((a) => ({ address: a.host, port: a.port, tls: a.tls })),
+      workers: 1,
+    }),
+  };
+  let admin: AdminListener | undefined;
+  let stopAnswering = (): void => {};
+  if (cluster.isWorker) stopAnswering = answerPrimary(parts);
+  else {
+    try {
+      admin = await startAdmin(config.admin, localBackend(parts), errorLog, options.file);
+    } catch (err) {
+      for (const l of listeners) l.destroyAll();
+      for (const l of listeners) l.stopAccepting();
+      tls?.close();
+      compiled.groups.close();
+      compiled.pools.destroy();
+      void passwords.close();
+      throw err;
+    }
+  }
 
   const close = () =>
     (closing ??= (async () => {
       for (const l of listeners) l.stopAccepting(); // idle keep-alive connections close now
+      stopAnswering();
+      const adminClosed = admin?.close();
       tls?.close();
       if (inFlight.count > 0) {
         await new Promise<void>((resolve) => {
@@ -155,6 +221,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
+      await adminClosed;
       accessLog?.flush();
       errorLog.flush();
     })());
@@ -162,5 +229,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool };
+  return { addresses, tls, reload, reopenLogs, close, spool, admin, reloadFile };
 }
