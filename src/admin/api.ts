@@ -21,7 +21,7 @@ import type { ErrorLog } from '../log/error-log.js';
 import { ADMIN_STATES, type AdminState } from '../upstream/host-state.js';
 import type { AdminBackend } from './backend.js';
 import type { EventHub } from './events.js';
-import { DASHBOARD_HTML } from './dashboard/page.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard/page.js';
 import { statusDocument } from './status.js';
 
 export interface ApiDeps {
@@ -60,7 +60,12 @@ export function adminApi(deps: ApiDeps): (req: IncomingMessage, res: ServerRespo
           else res.destroy();
         });
     };
-    if (path === '/' || path === '/index.html') return route('GET', () => send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML));
+    if (path === '/' || path === '/index.html')
+      return route('GET', () => {
+        res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+        res.setHeader('X-Frame-Options', 'DENY');
+        send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
+      });
     if (path === '/events') return route('GET', () => events.open(req, res));
     if (path === '/metrics')
       return route('GET', async () => {
