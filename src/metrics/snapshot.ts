@@ -214,6 +214,7 @@ export function mergeStats(list: readonly RawStats[]): RawStats {
     out.tail.push(...s.tail);
     Object.assign(out.tailSeq, s.tailSeq);
   }
+  if (list.length === 0) out.startedAt = Date.now(); // no worker answers yet (starting, or being replaced)
   out.routes = [...routes.values()];
   out.upstreams = [...upstreams.values()];
   out.hosts = [...hosts.values()];

@@ -94,6 +94,41 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
+  let loadedAt = Date.now();
+  // The admin API sees this server through these (src/admin/backend.ts). With workers the
+  // primary runs the admin listener and asks each worker (src/admin/cluster.ts).
+  const view: ProcessView = {
+    pools: () =>
+      compiled.groups.list.map((g) => ({
+        name: g.name,
+        servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
+      })),
+    certificates: () => tls?.certificates() ?? [],
+  };
+  const parts: LocalParts = {
+    view,
+    reload: () => reloadFile(),
+    info: () => ({
+      version: porticoVersion(),
+      configFile: options.file,
+      loadedAt,
+      listeners: addresses.map((a) => ({ address: a.host, port: a.port, tls: a.tls })),
+      workers: 1,
+    }),
+  };
+  // Bound before the sites' listeners: an admin address that cannot be bound stops the start
+  // before anything listens. With workers the primary has the admin listener (cli/run.ts).
+  let admin: AdminListener | undefined;
+  if (!cluster.isWorker) {
+    try {
+      admin = await startAdmin(config.admin, localBackend(parts), errorLog, options.file);
+    } catch (err) {
+      compiled.pools.destroy();
+      compiled.groups.close();
+      void passwords.close();
+      throw err;
+    }
+  }
   try {
     if (compiled.tlsSites.length > 0)
       tls = await TlsRuntime.start(compiled, { log: errorLog, dataDir: resolveDataDir(config.data_dir), now: options.now ?? Date.now });
@@ -110,6 +145,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     }
   } catch (err) {
     for (const l of listeners) l.stopAccepting();
+    void admin?.close();
     tls?.close();
     compiled.pools.destroy();
     compiled.groups.close();
@@ -118,7 +154,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   }
   // Active health checks run while the config is being served.
   compiled.groups.start();
-  let loadedAt = Date.now();
+  const stopAnswering = cluster.isWorker ? answerPrimary(parts) : (): void => {};
 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
@@ -160,44 +196,6 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       return { ok: false, problems: err instanceof ConfigError ? [...err.problems] : [(err as Error).message], warnings: [] };
     }
   };
-
-  // The admin API sees this server through these (src/admin/backend.ts). With workers the
-  // primary runs the admin listener and asks each worker (src/admin/cluster.ts).
-  const view: ProcessView = {
-    pools: () =>
-      compiled.groups.list.map((g) => ({
-        name: g.name,
-        servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
-      })),
-    certificates: () => tls?.certificates() ?? [],
-  };
-  const parts: LocalParts = {
-    view,
-    reload: reloadFile,
-    info: () => ({
-      version: porticoVersion(),
-      configFile: options.file,
-      loadedAt,
-      listeners: addresses.map((a) => ({ address: a.host, port: a.port, tls: a.tls })),
-      workers: 1,
-    }),
-  };
-  let admin: AdminListener | undefined;
-  let stopAnswering = (): void => {};
-  if (cluster.isWorker) stopAnswering = answerPrimary(parts);
-  else {
-    try {
-      admin = await startAdmin(config.admin, localBackend(parts), errorLog, options.file);
-    } catch (err) {
-      for (const l of listeners) l.destroyAll();
-      for (const l of listeners) l.stopAccepting();
-      tls?.close();
-      compiled.groups.close();
-      compiled.pools.destroy();
-      void passwords.close();
-      throw err;
-    }
-  }
 
   const close = () =>
     (closing ??= (async () => {

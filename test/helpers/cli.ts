@@ -20,6 +20,17 @@ export function cliEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv 
   return { PORTICO_ADMIN: 'off', ...env };
 }
 
+/** Waits until `text()` matches `re` (a line Portico logs), or fails after `ms`. */
+export async function waitFor(text: () => string, re: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = re.exec(text());
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${re}:\n${text()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function runCli(args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
