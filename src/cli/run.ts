@@ -6,7 +6,7 @@
 import { onReopenSignal } from './reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
-import { ErrorLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor } from '../log/error-log.js';
 import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
@@ -47,7 +47,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   process.on('SIGHUP', () => (onHangup ? onHangup() : (hangupWhileStarting = true)));
   hangupHandled();
   const { config, warnings } = await loadConfigFile(file, options);
-  const log = new ErrorLog(config.log_level);
+  const log = errorLogFor(config, file);
   const workers = workerCount(config.workers);
   if (workers > 1 && isPrimary()) {
     for (const w of warnings) log.warn(w);

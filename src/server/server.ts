@@ -9,7 +9,7 @@ import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
-import { ErrorLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor } from '../log/error-log.js';
 import { openTunnels } from '../proxy/tunnel.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
+import { withRequestIds } from '../log/request-id-config.js';
 import cluster from 'node:cluster';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startAdmin, type AdminListener } from '../admin/listener.js';
@@ -74,9 +75,10 @@ export interface PorticoServer {
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
   let config = initial;
-  const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
-  const accessLog =
-    options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
+  const errorLog = options.errorLog ?? errorLogFor(config, options.file);
+  // Every access log of the config (top level, servers, routes), or the one a test gives.
+  const accessLog = options.accessLog === false ? undefined : (options.accessLog ?? AccessLog.fromConfig(config, options.file));
+  const ownAccessLog = options.accessLog === undefined;
   // basic_auth's verifier threads (started by the first check) and failure counts: one set per
   // server, kept across reloads ('password_checks' itself needs a restart).
   const passwords = new PasswordChecks(config.password_checks);
@@ -84,7 +86,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // bytes of responses still in flight stay counted.
   const spool = new SpoolBudget();
   const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool };
-  let compiled: CompiledConfig = compile(config, compileDeps, options.file);
+  let compiled: CompiledConfig = compile(withRequestIds(config), compileDeps, options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
@@ -159,7 +161,15 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const fresh = compile(next, compileDeps, options.file);
+    const fresh = compile(withRequestIds(next), compileDeps, options.file);
+    try {
+      // Route and server logs may change with a reload (the top level's needs a restart).
+      if (ownAccessLog) accessLog?.configure(next, options.file);
+    } catch (err) {
+      fresh.groups.close();
+      fresh.pools.destroy();
+      throw err;
+    }
     const change =
       restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
       // The config comparison implies this; the compiled result is what gets swapped.
@@ -220,7 +230,8 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       for (const old of retired) old.pools.destroy();
       await passwords.close();
       await adminClosed;
-      accessLog?.flush();
+      if (ownAccessLog) accessLog?.close();
+      else accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {

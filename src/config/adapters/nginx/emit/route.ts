@@ -9,7 +9,7 @@ import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
-import { isLogOff } from './logs.js';
+import { routeAccessLog } from './logs.js';
 import { emitFiles } from './files.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
@@ -40,7 +40,8 @@ export function emitRoute(
   }
   const response = responseHeaders(scope, hide, ctx, vs);
   if (response) route.response_headers = response;
-  if (isLogOff(scope)) route.access_log = false;
+  const log = routeAccessLog(scope, ctx);
+  if (log !== undefined) route.access_log = log;
   Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));
   const at = node?.scope.block ?? scope.block;
   return at ? located(route, at) : route;
