@@ -163,8 +163,8 @@ export class AccessLog {
     for (const { stream } of this.#streams.values()) stream.flush();
   }
 
-  close(): void {
-    for (const { stream } of this.#streams.values()) stream.close();
+  async close(): Promise<void> {
+    await Promise.all([...this.#streams.values()].map(({ stream }) => stream.close()));
   }
 }
 

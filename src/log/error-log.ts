@@ -34,6 +34,9 @@ export class ErrorLog {
 
   /** SIGUSR1: a log file is opened again by its path (see AccessLog.reopen); stderr needs nothing. */
   reopen(): void {
+    // A path that cannot be opened now: keep writing to the file open until now (log-stream.ts).
+    const path = (this.#file as { file?: string } | undefined)?.file;
+    if (path === undefined || cannotOpen(path) !== undefined) return;
     try {
       this.#file?.reopen();
     } catch {

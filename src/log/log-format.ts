@@ -8,6 +8,8 @@
  * The variables are nginx's names (https://nginx.org/en/docs/varindex.html) for what Portico
  * knows; a name Portico does not know is refused when the config is loaded (a typo would
  * otherwise log "-" for ever), and `maps` entries are read by their names as in nginx.
+ * Response headers ($sent_http_NAME) are not among them: a proxied head goes to the socket
+ * without being kept.
  */
 import { hostname } from 'node:os';
 import type { Exchange } from '../http/exchange.js';
@@ -33,11 +35,6 @@ function header(ex: Exchange, lower: string): string {
   for (let i = 0; i < raw.length; i += 2)
     if (raw[i]!.length === lower.length && raw[i]!.toLowerCase() === lower) out = out === '' ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
   return out;
-}
-
-function sentHeader(ex: Exchange, lower: string): string {
-  const v = ex.res.getHeader(lower);
-  return v === undefined ? '' : Array.isArray(v) ? v.join(', ') : String(v);
 }
 
 // $time_local and $time_iso8601 are formatted once per second, not per request.
@@ -130,10 +127,6 @@ function getter(name: string, maps: ReadonlyMap<string, unknown>): Getter | unde
   if (name.startsWith('http_') && name.length > 5) {
     const h = name.slice(5).replace(/_/g, '-');
     return (ex) => header(ex, h);
-  }
-  if (name.startsWith('sent_http_') && name.length > 10) {
-    const h = name.slice(10).replace(/_/g, '-');
-    return (ex) => sentHeader(ex, h);
   }
   if (name.startsWith('arg_') && name.length > 4) {
     const arg = name.slice(4);

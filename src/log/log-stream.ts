@@ -28,6 +28,8 @@ const PIPE_ATOMIC = 4096;
 export class LogStream {
   readonly #dest: Destination;
   readonly #file: boolean;
+  /** The last write or open failed (and nothing has been written since). */
+  #failing = false;
 
   constructor(
     /** 'stdout', 'stderr' or a file path. */
@@ -50,7 +52,12 @@ export class LogStream {
       maxLength: MAX_BACKLOG,
       ...(buffer > 0 ? { periodicFlush: options.flush ?? 1000 } : {}),
     } as Parameters<typeof pino.destination>[0]);
-    this.#dest.on('error', () => stats.logErrors++);
+    this.#dest.on('error', () => {
+      stats.logErrors++;
+      this.#failing = true;
+    });
+    this.#dest.on('write', () => (this.#failing = false));
+    this.#dest.on('ready', () => (this.#failing = false));
     this.#dest.on('drop', () => stats.logDrops++);
   }
 
@@ -63,9 +70,17 @@ export class LogStream {
     }
   }
 
-  /** SIGUSR1: a file is opened again by its path (after logrotate renamed it). */
+  /**
+   * SIGUSR1: a file is opened again by its path (after logrotate renamed it). When the path
+   * cannot be opened now (its directory gone, replaced, or not writable), the failure is
+   * counted and lines keep going to the file open until now, which is better than losing them.
+   */
   reopen(): void {
     if (!this.#file) return;
+    if (cannotOpen(this.path) !== undefined) {
+      stats.logErrors++;
+      return;
+    }
     try {
       this.#dest.reopen();
     } catch {
@@ -81,15 +96,35 @@ export class LogStream {
     }
   }
 
-  /** Writes what waits and closes a file (stdout and stderr are the process's: they stay open). */
-  close(): void {
-    this.flush();
-    if (!this.#file) return;
-    try {
-      this.#dest.end();
-    } catch {
-      // already closed
+  /**
+   * Writes what waits and closes a file (stdout and stderr are the process's: they stay open).
+   * Resolves once the file is closed (a file still being opened is opened first), or after a
+   * second for a destination that fails.
+   */
+  close(): Promise<void> {
+    if (!this.#file) {
+      this.flush();
+      return Promise.resolve();
     }
+    return new Promise((resolve) => {
+      // Not unref'd: a stop waits for its log files (a second at most).
+      const timer = setTimeout(resolve, 1000);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#dest.once('close', done);
+      this.#dest.once('error', done);
+      try {
+        // A failing destination would be retried for ever by end(): what waits for it is lost.
+        if (this.#failing) {
+          this.#dest.destroy();
+          done();
+        } else this.#dest.end();
+      } catch {
+        done(); // already closed
+      }
+    });
   }
 }
 

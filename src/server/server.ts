@@ -230,7 +230,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       for (const old of retired) old.pools.destroy();
       await passwords.close();
       await adminClosed;
-      if (ownAccessLog) accessLog?.close();
+      if (ownAccessLog) await accessLog?.close();
       else accessLog?.flush();
       errorLog.flush();
     })());

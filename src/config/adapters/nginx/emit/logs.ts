@@ -68,11 +68,32 @@ function collectFormats(all: readonly Directive[], ctx: AdaptContext): Record<st
         continue;
       }
       ctx.diag.warn(d, `log_format ${name}: Portico cannot compute $${v}; written as "-"`);
-      template = template.replace(new RegExp(`\\$(?:\\{${v}\\}|${v}(?![A-Za-z0-9_]))`, 'g'), '-');
+      template = replaceVariable(template, v, '-');
     }
     out[name] = escape === 'default' ? template : { template, escape };
   }
   return out;
+}
+
+/** `$name` and `${name}` (whole names only) replaced by `by`. */
+function replaceVariable(template: string, name: string, by: string): string {
+  let out = '';
+  let i = 0;
+  while (i < template.length) {
+    const at = template.indexOf('$', i);
+    if (at < 0) break;
+    out += template.slice(i, at);
+    const braced = template.startsWith(`\${${name}}`, at);
+    const bare = template.startsWith(`$${name}`, at) && !/[A-Za-z0-9_]/.test(template.charAt(at + 1 + name.length));
+    if (braced || bare) {
+      out += by;
+      i = at + (braced ? name.length + 3 : name.length + 1);
+    } else {
+      out += '$';
+      i = at + 1;
+    }
+  }
+  return out + template.slice(i);
 }
 
 /** One scope's effective access_log directives as Portico's setting. */
