@@ -228,6 +228,8 @@ http://127.0.0.1:${port} {
 
   portico: porticoWith(1),
   'portico-2w': porticoWith(2),
+  // The same Portico with its request counting off (PORTICO_METRICS=off): what metrics cost.
+  'portico-nometrics': porticoWith(1, { PORTICO_METRICS: 'off' }),
 
   'http-proxy': {
     files: false,
@@ -246,13 +248,15 @@ http://127.0.0.1:${port} {
 };
 
 /** Portico with `workers` processes; with more than one, the primary and its workers are measured together. */
-function porticoWith(workers) {
-  const name = workers === 1 ? 'portico' : `portico-${workers}w`;
+function porticoWith(workers, env = {}) {
+  const name = workers === 1 ? (env.PORTICO_METRICS === 'off' ? 'portico-nometrics' : 'portico') : `portico-${workers}w`;
   return {
     start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
+      // The admin API on a unix socket in the temp dir (BENCH_SCRAPE_MS scrapes /metrics there).
       const yaml = `access_log: false
+admin: { listen: "unix:${join(dir, 'admin.sock')}" }
 log_level: error
 shutdown_timeout: 2s
 workers: ${workers}
@@ -285,6 +289,7 @@ ${
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
         logFile: join(dir, 'stderr.log'),
         cwd: dir,
+        env: { ...process.env, ...env },
       });
     },
     // `portico run` restarts itself once with glibc's malloc tuned (src/cli/malloc-relaunch.ts):
