@@ -36,6 +36,7 @@ import { BasicAuth, loadUsers, type Outcome } from './basic-auth.js';
 import type { PasswordChecks } from './password-checks.js';
 import { REJECT, PASS } from './rate-limiter.js';
 import type { Zones } from './zones.js';
+import { recordDenial, type Denial } from '../metrics/stats.js';
 
 type Refuse = (status: number, headers?: string[]) => void;
 type Check = (ex: Exchange, pass: () => void, refuse: Refuse, gone: () => boolean) => void;
@@ -46,11 +47,11 @@ export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: Header
   const except = route.limit_except;
   if (except) gates.push(gate(except.access ?? route.access, except.basic_auth ?? route.basic_auth, route.satisfy === 'any', passwords));
   const late = byMethod(gates.map((g) => g.late), except?.methods);
-  if (late) handler = wrap(handler, ops, late);
-  for (const limit of [...(route.limit_conn ?? [])].reverse()) handler = wrap(handler, ops, limitConnCheck(limit, zones, where, log));
-  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where, log));
+  if (late) handler = wrap(handler, ops, late, 'basic_auth');
+  for (const limit of [...(route.limit_conn ?? [])].reverse()) handler = wrap(handler, ops, limitConnCheck(limit, zones, where, log), 'limit_conn');
+  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where, log), 'limit_req');
   const early = byMethod(gates.map((g) => g.early), except?.methods);
-  if (early) handler = wrap(handler, ops, early);
+  if (early) handler = wrap(handler, ops, early, 'access');
   return bodySizeGuard(handler, ops, maxBodySize);
 }
 
@@ -96,13 +97,17 @@ function bodySizeGuard(inner: RouteHandler, ops: HeaderOps, max: number): RouteH
   return guarded;
 }
 
-function wrap(inner: RouteHandler, ops: HeaderOps, check: Check): RouteHandler {
+/** `kind`: what a refusal is counted as (portico_denials_total). */
+function wrap(inner: RouteHandler, ops: HeaderOps, check: Check, kind: Denial): RouteHandler {
   const guarded: RouteHandler = {
     handle(ex) {
       check(
         ex,
         () => inner.handle(ex),
-        (status, headers) => rejectRequest(ex, status, ops, headers),
+        (status, headers) => {
+          recordDenial(kind);
+          rejectRequest(ex, status, ops, headers);
+        },
         () => ex.res.destroyed,
       );
     },
@@ -113,7 +118,10 @@ function wrap(inner: RouteHandler, ops: HeaderOps, check: Check): RouteHandler {
       check(
         ex,
         () => upgrade(ex, socket, head),
-        (status, headers) => refuseUpgrade(ex, socket, status, ops, headers),
+        (status, headers) => {
+          recordDenial(kind);
+          refuseUpgrade(ex, socket, status, ops, headers);
+        },
         () => socket.destroyed,
       );
   }

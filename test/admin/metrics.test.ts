@@ -78,3 +78,23 @@ test('retries, failures and open connections are reported', async (t) => {
   assert.equal(total(after, 'portico_upstream_server_state', { upstream: up.address, state: 'up' }), 1);
   assert.ok(total(after, 'portico_connections_total', { protocol: 'http/1.1' }) - total(before, 'portico_connections_total', { protocol: 'http/1.1' }) >= 1);
 });
+
+test('requests refused by access rules and basic_auth are counted by reason', async (t) => {
+  const p = await startAdminPortico({
+    servers: [
+      {
+        routes: [
+          { path: '/closed/', respond: { body: 'x' }, access: [{ deny: '0.0.0.0/0' }] },
+          { path: '/private/', respond: { body: 'x' }, basic_auth: { realm: 'r', users: { u: '$2b$04$abcdefghijklmnopqrstuu5I8P0yJmJm0S4Gm1CZ5Bw6UOd3iK5xK' } } },
+        ],
+      },
+    ],
+  });
+  t.after(() => p.close());
+  const before = await scrape(p.admin);
+  assert.deepEqual(new Set(await getMany(`${p.url}/closed/x`, 7, 2)), new Set([403]));
+  assert.deepEqual(new Set(await getMany(`${p.url}/private/x`, 3, 1)), new Set([401]));
+  const after = await scrape(p.admin);
+  assert.equal(total(after, 'portico_denials_total', { reason: 'access' }) - total(before, 'portico_denials_total', { reason: 'access' }), 7);
+  assert.equal(total(after, 'portico_denials_total', { reason: 'basic_auth' }) - total(before, 'portico_denials_total', { reason: 'basic_auth' }), 3);
+});
