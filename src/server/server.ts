@@ -20,6 +20,7 @@ import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
 import { withRequestIds } from '../log/request-id-config.js';
 import cluster from 'node:cluster';
+import { isDeepStrictEqual } from 'node:util';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startAdmin, type AdminListener } from '../admin/listener.js';
 import { localBackend, type LocalParts, type ReloadOutcome } from '../admin/backend.js';
@@ -161,6 +162,10 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
+    // The admin listener is set up once (a restart changes it); a reload that names another
+    // one says so and goes on (refusing would keep a config whose sites are wrong).
+    if (!isDeepStrictEqual(config.admin, next.admin))
+      errorLog.warn('admin settings changed: they apply at the next restart; the admin listener stays as it is', { file: options.file });
     const fresh = compile(withRequestIds(next), compileDeps, options.file);
     try {
       // Route and server logs may change with a reload (the top level's needs a restart).
