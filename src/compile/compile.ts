@@ -31,6 +31,7 @@ import { compileMaps, type CompiledMaps } from './maps.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
 import { httpsRedirectHandler } from '../handlers/https-redirect.js';
+import { stubStatusHandler } from '../handlers/stub-status.js';
 import { NO_HEADER_OPS } from '../http/header-ops.js';
 import { sendError } from '../http/send.js';
 import { HTTP01_PREFIX } from '../tls/acme/challenges.js';
@@ -371,6 +372,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: shared.deps.baseDir!, pools, groups, log, spool });
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
+  else if (route.stub_status) handler = stubStatusHandler(ctx);
   else handler = redirectHandler(route.redirect!, ctx);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords, log);
   const proxy = route.proxy ?? route.files?.fallback?.proxy;

@@ -281,6 +281,10 @@ const route = z
     respond: respond.optional(),
     redirect: redirect.optional(),
     files: files.optional(),
+    stub_status: z
+      .literal(true)
+      .optional()
+      .describe("nginx's stub_status page at this route: active connections, accepts, handled, requests, Reading/Writing/Waiting, in nginx's text format"),
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
     access: shield.access.optional(),
     basic_auth: shield.basicAuth.optional(),
@@ -295,7 +299,7 @@ const route = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const handlers = (['proxy', 'files', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
+    const handlers = (['proxy', 'files', 'respond', 'redirect', 'stub_status'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
         code: 'custom',

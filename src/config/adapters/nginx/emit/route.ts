@@ -65,6 +65,7 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
+  if (own(scope, 'stub_status').length > 0) return { handler: { stub_status: true }, hide: [] };
   const out = emitFiles(scope, node, named, ctx, vs);
   if (!out) return { handler: { respond: { status: 404 } }, hide: [] };
   const handler: Record<string, unknown> = { files: out.files };
