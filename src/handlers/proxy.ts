@@ -126,10 +126,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       return true;
     };
     const forward = (ex: Exchange) => {
-      // In flight on the server, for /status and the dashboard (a balanced pool counts its own).
+      // In flight on the server, for /status and the dashboard (a balanced pool counts its
+      // own); recordRequest() ends it when the response is done.
       if (metricsEnabled) {
         state.begin();
-        ex.res.once('close', () => state.end());
+        ex.inFlightOn = state;
       }
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
       if (ex.hostHeader === '') standInHost(headers, target.transport.authority);

@@ -62,6 +62,8 @@ export class Exchange {
   upstreamHeaderAt = 0;
   /** The request id (X-Request-ID), made or taken on first use: src/http/request-id.ts. */
   requestId = '';
+  /** A server this request counts as in flight on until it is done (src/metrics/stats.ts ends it). */
+  inFlightOn: { end(): void } | null = null;
 
   constructor(
     readonly req: IncomingMessage,

@@ -121,6 +121,10 @@ export const stats = new ProcessStats();
  */
 export function recordRequest(ex: Exchange, status: number): void {
   if (!metricsEnabled) return;
+  if (ex.inFlightOn !== null) {
+    ex.inFlightOn.end();
+    ex.inFlightOn = null;
+  }
   const ms = performance.now() - ex.startedAt;
   const r = stats.route(ex.routeName);
   const c = classIndex(status);
