@@ -107,20 +107,27 @@ export class LogStream {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      // Not unref'd: a stop waits for its log files (a second at most).
-      const timer = setTimeout(resolve, 1000);
       const done = (): void => {
         clearTimeout(timer);
+        // Whatever is still waiting is given up: pino's exit hook skips a destroyed stream
+        // (it would flush one still opening, and throw at exit).
+        if (!(this.#dest as { destroyed?: boolean }).destroyed) {
+          try {
+            this.#dest.destroy();
+          } catch {
+            // destroyed meanwhile
+          }
+        }
         resolve();
       };
+      // Not unref'd: a stop waits for its log files (a second at most).
+      const timer = setTimeout(done, 1000);
       this.#dest.once('close', done);
       this.#dest.once('error', done);
       try {
         // A failing destination would be retried for ever by end(): what waits for it is lost.
-        if (this.#failing) {
-          this.#dest.destroy();
-          done();
-        } else this.#dest.end();
+        if (this.#failing) done();
+        else this.#dest.end();
       } catch {
         done(); // already closed
       }
