@@ -56,7 +56,9 @@ export interface DashboardSnapshot {
   processes: number;
   /** [time s, 1xx, 2xx, 3xx, 4xx, 5xx] per second, oldest first. */
   series: number[][];
+  /** Requests and 5xx answers per second over the last three seconds. */
   rps: number;
+  errorRate: number;
   connections: Record<string, number>;
   tunnels: number;
   inFlight: number;
@@ -163,13 +165,16 @@ export class DashboardModel {
     this.tailAfter = { ...this.tailAfter, ...raw.tailSeq };
     this.#tail.push(...raw.tail);
     if (this.#tail.length > TAIL_KEPT) this.#tail.splice(0, this.#tail.length - TAIL_KEPT);
-    const lastSecond = this.#series[this.#series.length - 1];
+    // The tiles' rates: the last three seconds, so one quiet second does not read as zero.
+    const recent = this.#series.slice(-3);
+    const seconds = Math.max(1, recent.length);
     return {
       at: now,
       startedAt: raw.startedAt,
       processes: raw.pids.length,
       series: this.#series,
-      rps: lastSecond ? sum(lastSecond.slice(1)) : 0,
+      rps: round(sum(recent.map((p) => sum(p.slice(1)))) / seconds),
+      errorRate: round(sum(recent.map((p) => p[5]!)) / seconds),
       connections: raw.connections,
       tunnels: raw.tunnels,
       inFlight: sum(raw.hosts.map((h) => h.inFlight)),

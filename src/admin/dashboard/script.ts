@@ -129,8 +129,7 @@ function render(s) {
   $('connections-detail').textContent = Object.keys(s.connections).map(function (k) { return k + ' ' + s.connections[k]; }).join(' · ');
   $('tunnels').textContent = String(s.tunnels);
   $('in-flight').textContent = String(s.inFlight);
-  var last5 = s.series.length ? s.series[s.series.length - 1][5] : 0;
-  $('errors').textContent = num(last5);
+  $('errors').textContent = num(s.errorRate);
   $('rss').textContent = bytes(s.process.rss);
   $('loop').textContent = ms(s.process.eventLoopP99);
   $('uptime').textContent = duration((s.at - s.startedAt) / 1000);
