@@ -11,7 +11,9 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { startServer } from '../../src/server/server.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { validateConfig } from '../../src/config/load.js';
-import { adminRequest, getMany, setServerState, startAdminPortico } from './support.js';
+import { adminRequest, getMany, scrape, setServerState, startAdminPortico, total } from './support.js';
+import { makeCerts } from '../helpers/tls-certs.js';
+import { X509Certificate } from 'node:crypto';
 import { eventually } from '../proxy/support.js';
 
 interface Status {
@@ -180,4 +182,21 @@ test('a non-loopback admin address needs admin.allow', () => {
   validateConfig({ admin: { listen: '0.0.0.0:2019', allow: ['10.0.0.0/8'] }, servers: [{ routes: [{ path: '/', respond: {} }] }] }, 't');
   validateConfig({ admin: { listen: 'unix:/run/portico-admin.sock' }, servers: [{ routes: [{ path: '/', respond: {} }] }] }, 't');
   validateConfig({ admin: 'off', servers: [{ routes: [{ path: '/', respond: {} }] }] }, 't');
+});
+
+test('certificates in use: their names and expiry in /metrics and /status', async (t) => {
+  const certs = makeCerts(['DNS:site.test', 'DNS:www.site.test']);
+  t.after(() => certs.cleanup());
+  const p = await startAdminPortico({
+    servers: [{ hosts: ['site.test'], tls: { cert: join(certs.dir, 'server.pem'), key: join(certs.dir, 'server.key') }, routes: [{ path: '/', respond: { body: 'x' } }] }],
+  });
+  t.after(() => p.close());
+  const notAfter = new X509Certificate(certs.cert).validTo;
+  const expected = Math.floor(new Date(notAfter).getTime() / 1000);
+  const m = await scrape(p.admin);
+  assert.equal(total(m, 'portico_tls_certificate_expiry_timestamp_seconds', { server: 'servers[0]', name: 'site.test' }), expected);
+  assert.equal(total(m, 'portico_tls_certificate_expiry_timestamp_seconds', { name: 'www.site.test' }), expected);
+  const s = JSON.parse((await adminRequest(p.admin, 'GET', '/status')).body) as { certificates: { names: string[]; expires_in_days: number }[] };
+  assert.deepEqual(s.certificates[0]!.names, ['site.test', 'www.site.test']);
+  assert.ok(s.certificates[0]!.expires_in_days <= 2);
 });
