@@ -98,8 +98,8 @@ export class LogStream {
 
   /**
    * Writes what waits and closes a file (stdout and stderr are the process's: they stay open).
-   * Resolves once the file is closed (a file still being opened is opened first), or after a
-   * second for a destination that fails.
+   * Resolves once the file is closed (a file still being opened is opened first), or after
+   * two seconds for a destination that fails.
    */
   close(): Promise<void> {
     if (!this.#file) {
@@ -120,10 +120,12 @@ export class LogStream {
         }
         resolve();
       };
-      // Not unref'd: a stop waits for its log files (a second at most).
-      const timer = setTimeout(done, 1000);
+      // Not unref'd: a stop waits for its log files (two seconds at most).
+      const timer = setTimeout(done, 2000);
       this.#dest.once('close', done);
       this.#dest.once('error', done);
+      // What waits goes out now, synchronously, when the file is open and writable.
+      if (!this.#failing) this.flush();
       try {
         // A failing destination would be retried for ever by end(): what waits for it is lost.
         if (this.#failing) done();
