@@ -11,13 +11,12 @@ import type { RedirectRule } from './location-rewrite.js';
 import { classifyUpstreamError } from './upstream-error.js';
 import { sendError } from '../http/send.js';
 import type { ErrorLog } from '../log/error-log.js';
-import type { H1Pool } from '../upstream/h1/pool.js';
-import { REQUEST_HEAD_REFUSED, type ResponseSink, type UpstreamError, type UpstreamExchangeControl, type UpstreamRequest } from '../upstream/h1/types.js';
+import { REQUEST_HEAD_REFUSED, type ResponseSink, type UpstreamError, type UpstreamExchangeControl, type UpstreamPool, type UpstreamRequest } from '../upstream/h1/types.js';
 import { ResponseBuffer, bufferable, type ResponseBufferingOptions } from '../buffering/response-buffer.js';
 import { SendTimer } from '../limits/send-timer.js';
 
 export interface RelayTarget {
-  readonly pool: H1Pool;
+  readonly pool: UpstreamPool;
   /** "host:port", for logs. */
   readonly address: string;
   readonly responseHeaders: HeaderOps;

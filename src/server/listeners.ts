@@ -26,6 +26,7 @@ import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
+import { available as parserAvailable } from '../http/http1-parser.js';
 import { keepAliveHeader } from './lean/lean-response.js';
 
 /**
@@ -210,7 +211,9 @@ interface LeanPath {
 /**
  * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
  * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
- * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
+ * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's. It
+ * is off as well without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
+ * PORTICO_UPSTREAM_CLIENT=undici).
  */
 function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
@@ -222,7 +225,7 @@ function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerRes
       for (const c of open) c.socket.destroy();
     },
   };
-  if (process.env.PORTICO_LEAN_H1 === '0') return { start: handOff, ...stop };
+  if (process.env.PORTICO_LEAN_H1 === '0' || !parserAvailable) return { start: handOff, ...stop };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
     // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
