@@ -52,6 +52,8 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
   #responseDone = false;
   /** False when the response's framing leaves doubt about where it ends. */
   #reusable = true;
+  /** The final response is a 204 or 304: no body, whatever its head says. */
+  #bodiless = false;
 
   constructor(transport: Transport, options: PoolOptions, owner: ConnectionOwner<UndiciConnection>) {
     this.#transport = transport;
@@ -104,6 +106,7 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
     this.#responseStarted = false;
     this.#responseDone = false;
     this.#reusable = true;
+    this.#bodiless = false;
     this.#body = req.body === null ? null : new RequestBody(req.body);
     sink.bind(this);
     if (this.#state !== 'busy') return; // the sink gave up at once (its client is gone)
@@ -202,7 +205,8 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
       if (status < 200) return;
       this.#responseStarted = true;
       const raw = rawHeaders(controller.rawHeaders, headers);
-      if (this.#method === 'HEAD' || status === 204 || status === 304) {
+      this.#bodiless = status === 204 || status === 304;
+      if (this.#method === 'HEAD' || this.#bodiless) {
         // No body follows, whatever the head says; one that announces a body may still send it.
         const framing = framingOf(raw);
         if (framing !== 0 && framing !== NO_LENGTH) this.#reusable = false;
@@ -221,6 +225,13 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
       queueMicrotask(this.#settle);
     },
     onResponseError: (_controller, err) => {
+      if (this.#bodiless && (err as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+        // A 204 or 304 with a Content-Length (allowed for a 304: RFC 9110 §8.6) that undici
+        // counts against the body it never has: the response is complete (undici checks once
+        // the parser ended the message), and the connection is not reused (onResponseStart).
+        this.#reusable = false;
+        return this.#handler.onResponseEnd!(_controller, {});
+      }
       const sink = this.#sink;
       this.#sink = null;
       const error = upstreamError(err);
