@@ -54,6 +54,8 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
   #reusable = true;
   /** The final response is a 204 or 304: no body, whatever its head says. */
   #bodiless = false;
+  /** The final response's head arrived (the sink heard onHeaders). */
+  #headReceived = false;
 
   constructor(transport: Transport, options: PoolOptions, owner: ConnectionOwner<UndiciConnection>) {
     this.#transport = transport;
@@ -107,6 +109,7 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
     this.#responseDone = false;
     this.#reusable = true;
     this.#bodiless = false;
+    this.#headReceived = false;
     this.#body = req.body === null ? null : new RequestBody(req.body);
     sink.bind(this);
     if (this.#state !== 'busy') return; // the sink gave up at once (its client is gone)
@@ -205,6 +208,7 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
       if (status < 200) return;
       this.#responseStarted = true;
       const raw = rawHeaders(controller.rawHeaders, headers);
+      this.#headReceived = true;
       this.#bodiless = status === 204 || status === 304;
       if (this.#method === 'HEAD' || this.#bodiless) {
         // No body follows, whatever the head says; one that announces a body may still send it.
@@ -234,7 +238,7 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
       }
       const sink = this.#sink;
       this.#sink = null;
-      const error = upstreamError(err);
+      const error = upstreamError(err, this.#headReceived);
       // A keep-alive race: a reused socket failed before any response byte and before any of
       // the body was taken, so the request can go again on a new connection (relay.ts).
       const retryable = error.code !== REQUEST_HEAD_REFUSED && this.#reused && !this.#responseStarted && !this.bodyTouched;

@@ -5,7 +5,8 @@
  */
 import { REQUEST_HEAD_REFUSED, UpstreamError } from '../h1/types.js';
 
-export function upstreamError(err: Error & { code?: string }): UpstreamError {
+/** @param afterHead the response head had arrived when the error came. */
+export function upstreamError(err: Error & { code?: string }, afterHead: boolean): UpstreamError {
   if (err instanceof UpstreamError) return err; // ours: connect timeout, the client's body
   switch (err.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -17,7 +18,10 @@ export function upstreamError(err: Error & { code?: string }): UpstreamError {
     case 'UND_ERR_HEADERS_OVERFLOW':
       return new UpstreamError('BAD_RESPONSE', 'invalid response from upstream (HPE_HEADER_OVERFLOW)');
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
-      return new UpstreamError('CLOSED', 'connection closed by upstream before the response was complete');
+      // undici reports any parser error of a message with a Content-Length this way: in the
+      // body, the body was cut short; in the head, the head was malformed (a length like "2x").
+      if (afterHead) return new UpstreamError('CLOSED', 'connection closed by upstream before the response was complete');
+      return new UpstreamError('BAD_RESPONSE', 'invalid response from upstream (a malformed head)');
     case 'UND_ERR_SOCKET':
       // "other side closed", "closed": the connection ended mid-response; "bad response",
       // "bad upgrade": bytes no request asked for, or an unasked-for 100 or 101.
