@@ -227,8 +227,8 @@ function selfTest(P: ParserConstructor, methods: readonly string[]): void {
  * The self-test, run once at start on node's parser (tests run it on a parser made to misbehave).
  * @returns ok, or the reason the parser cannot be used.
  */
-export function checkParser(P: ParserConstructor | undefined = loaded.P, methodTable: readonly string[] = loaded.methods): { ok: boolean; reason: string } {
-  if (P === undefined) return { ok: false, reason: loaded.problem };
+export function checkParser(P: ParserConstructor | undefined, methodTable: readonly string[]): { ok: boolean; reason: string } {
+  if (P === undefined) return { ok: false, reason: loaded.problem || 'no HTTPParser' };
   try {
     selfTest(P, methodTable);
     return { ok: true, reason: '' };
@@ -238,7 +238,7 @@ export function checkParser(P: ParserConstructor | undefined = loaded.P, methodT
 }
 
 /** Whether node's parser is there and behaves as Portico needs (whatever the environment asks). */
-export const parserCheck: { readonly ok: boolean; readonly reason: string } = checkParser();
+export const parserCheck: { readonly ok: boolean; readonly reason: string } = checkParser(loaded.P, loaded.methods);
 
 const forced = process.env[UPSTREAM_CLIENT_ENV] === 'undici';
 
