@@ -14,6 +14,7 @@
  * which would reach the next request as its response: RFC 9112 §6.3, §9.3.2). Bytes arriving
  * on an idle connection make undici close it before it is used again.
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Client, Dispatcher } from 'undici';
 import { undici } from './load.js';
@@ -215,7 +216,7 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
         const framing = framingOf(raw);
         if (framing !== 0 && framing !== NO_LENGTH) this.#reusable = false;
       }
-      this.#sink?.onHeaders(status, statusText ?? '', raw);
+      this.#sink?.onHeaders(status, reasonPhrase(status, statusText), raw);
     },
     onResponseData: (controller, chunk) => {
       if (this.#sink !== null && !this.#sink.onData(chunk)) controller.pause();
@@ -259,6 +260,20 @@ export class UndiciConnection implements UpstreamExchangeControl, PooledConnecti
     this.#owner.release(this);
   };
 }
+
+/**
+ * The reason phrase as the bytes received (latin1, as node's parser gives it). undici decodes it
+ * as UTF-8: valid UTF-8 is encoded back to its bytes; anything else was lost in decoding (U+FFFD),
+ * and the status's standard phrase stands in (the phrase carries no meaning: RFC 9112 §4).
+ */
+function reasonPhrase(status: number, text: string | undefined): string {
+  if (text === undefined) return '';
+  if (!NOT_ASCII.test(text)) return text;
+  if (text.includes('\ufffd')) return STATUS_CODES[status] ?? '';
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 /** undici's raw header list (Buffers) as the h1 client's strings, bytes as they came (latin1). */
 function rawHeaders(raw: Dispatcher.DispatchController['rawHeaders'], parsed: Record<string, string | string[] | undefined>): string[] {
