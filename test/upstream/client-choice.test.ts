@@ -19,11 +19,13 @@ interface ChildReport {
   bodies: string[];
 }
 
-function runChild(env: Record<string, string | undefined>): Promise<ChildReport> {
+/** @param preload a module run first (node --import) that takes node's parser away or changes it. */
+function runChild(env: Record<string, string | undefined>, preload?: string): Promise<ChildReport> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  const args = preload ? ['--import', new URL(preload, import.meta.url).href, CHILD] : [CHILD];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CHILD], { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, args, { env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${err.message}\n${stderr}`));
       resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildReport);
     });
@@ -58,4 +60,23 @@ test('an unknown PORTICO_UPSTREAM_CLIENT value is named in a warning, and ignore
   assert.equal(r.upstreamClient, 'node');
   assert.deepEqual(r.warnings, ['PORTICO_UPSTREAM_CLIENT=undcii is not a client Portico knows ("undici" forces the fallback); ignored']);
   assert.deepEqual(r.statuses, [200, 200, 200, 200, 200, 200, 200, 200]);
+});
+
+test("a node without _http_common's HTTPParser: undici carries the requests, one log line says why", async () => {
+  const r = await runChild({ PORTICO_UPSTREAM_CLIENT: undefined, PORTICO_LEAN_H1: undefined }, './parser-missing.js');
+  assert.equal(r.upstreamClient, 'undici');
+  assert.deepEqual(r.warnings, ["node's HTTP parser is not usable (_http_common has no HTTPParser); upstream connections use undici"]);
+  assert.deepEqual(r.statuses, [200, 200, 200, 200, 200, 200, 200, 200]);
+  assert.equal(r.lean, 0);
+  assert.deepEqual(r.bodies, EXPECTED_BODIES);
+});
+
+test('a node whose parser behaves otherwise (the self-test fails): undici carries the requests, the log line names the difference', async () => {
+  const r = await runChild({ PORTICO_UPSTREAM_CLIENT: undefined, PORTICO_LEAN_H1: undefined }, './parser-changed.js');
+  assert.equal(r.upstreamClient, 'undici');
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0]!, /^node's HTTP parser is not usable \(self-test failed: execute\(\) after onHeadersComplete returned 2: .*\); upstream connections use undici$/);
+  assert.deepEqual(r.statuses, [200, 200, 200, 200, 200, 200, 200, 200]);
+  assert.equal(r.lean, 0);
+  assert.deepEqual(r.bodies, EXPECTED_BODIES);
 });
