@@ -3,7 +3,10 @@
 // 304 with a body; data beyond Content-Length or after the last chunk) close the connection
 // instead of being read as the next response, and a connection goes back to its pool at most
 // once per response. The recording origin shows what reached the app server on which
-// connection; every request carries an id its answer must echo.
+// connection; every request carries an id its answer must echo. The pool-level cases run on
+// both upstream clients (node's parser, and the undici fallback: upstream/pool.ts chooses one
+// at start); the cases through Portico run on whichever this process chose (npm test runs them
+// again with the fallback forced).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
