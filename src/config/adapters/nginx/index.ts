@@ -3,7 +3,7 @@
  * canonical config, plus a warning for each thing it could not carry over. Errors are what
  * `nginx -t` would reject, with file:line; nothing starts then.
  */
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { ConfigError } from '../../../errors.js';
 import { Diagnostics, located, where, type SourceError } from '../diagnostics.js';
 import { parseText, type Directive } from './parser.js';
@@ -64,7 +64,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const config: Record<string, unknown> = located({}, httpBlock ?? { file, line: 1 });
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
-  Object.assign(config, processOptions(top === 'main' ? dirs : [], diag));
+  Object.assign(config, processOptions(top === 'main' ? dirs : [], diag, ctx.prefix));
   config.client = located(client, httpBlock ?? { file, line: 1 });
   diag.throwIfErrors();
   if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
@@ -89,8 +89,13 @@ function setVariables(dirs: readonly Directive[]): string[] {
     .map((d) => d.args[0]!.slice(1));
 }
 
-/** `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`. */
-function processOptions(main: readonly Directive[], diag: Diagnostics): Record<string, unknown> {
+/**
+ * `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`;
+ * `pid` -> `pid_file`, relative to the prefix as nginx reads it (ngx_conf_full_name with the
+ * prefix, not the config's directory). Without `pid` Portico writes no pid file (nginx writes
+ * the one it was built with: Debian's /run/nginx.pid).
+ */
+function processOptions(main: readonly Directive[], diag: Diagnostics, prefix: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const d of main) {
     const v = d.args[0]!;
@@ -102,6 +107,8 @@ function processOptions(main: readonly Directive[], diag: Diagnostics): Record<s
       const ms = parseTime(v);
       if (ms === undefined) diag.error(d, `invalid value "${v}" in "worker_shutdown_timeout" directive`);
       else out.shutdown_timeout = duration(ms);
+    } else if (d.name === 'pid' && v !== 'off') {
+      out.pid_file = isAbsolute(v) ? v : join(prefix, v);
     }
   }
   return out;
