@@ -56,8 +56,9 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$
 
 const DIGITS = /^[0-9]+$/;
 
+/** Also as nginx (ngx_http_validate_host): no empty label between dots, and not a lone ".". */
 function validHost(host: string): boolean {
-  return HOST.test(host);
+  return HOST.test(host) && !host.includes('..') && !/^\.(?::|$)/.test(host);
 }
 
 /**
