@@ -56,8 +56,9 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$
 
 const DIGITS = /^[0-9]+$/;
 
+/** Also as nginx (ngx_http_validate_host): no empty label between dots, and not a lone ".". */
 function validHost(host: string): boolean {
-  return HOST.test(host);
+  return HOST.test(host) && !host.includes('..') && !/^\.(?::|$)/.test(host);
 }
 
 /**
@@ -72,6 +73,18 @@ function transferEncodingStatus(value: string, fields: number, httpVersionMinor:
   if (httpVersionMinor === 0 || fields > 1) return 400;
   return value.trim().toLowerCase() === 'chunked' ? 0 : 501;
 }
+
+/**
+ * Fields nginx takes once: a second copy is "client sent duplicate header line" and a 400
+ * (ngx_http_headers_in entries handled by ngx_http_process_unique_header_line, as nginx 1.22
+ * answers them; Host and Transfer-Encoding have their own checks below, node refuses a second
+ * Content-Length on HTTP/1 itself). Keyed by lowercase name, a bit each; indexed by length
+ * first so the other fields cost one array read.
+ */
+const SINGLETONS = new Map<string, number>(
+  ['if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range', 'content-range', 'expect', 'authorization', 'content-length'].map((n, i) => [n, 1 << i]),
+);
+const SINGLETON_LENGTH: readonly boolean[] = Array.from({ length: 32 }, (_, n) => [...SINGLETONS.keys()].some((k) => k.length === n));
 
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
@@ -91,8 +104,15 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let transferEncoding: string | undefined;
     let transferEncodings = 0;
     let underscored = false;
+    let singletons = 0;
+    let repeated = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
+      if (SINGLETON_LENGTH[name.length] === true) {
+        const bit = SINGLETONS.get(name.toLowerCase()) ?? 0;
+        if ((singletons & bit) !== 0) repeated = true;
+        singletons |= bit;
+      }
       if (name.length === 4 && name.toLowerCase() === 'host') {
         hostHeader = raw[i + 1]!;
         hosts++;
@@ -152,9 +172,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       : tooManyFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
-      // normalize is too (nginx). A Host (or authority) that is present but empty names no host,
+      // normalize is too (nginx), and a second copy of a field nginx takes once (SINGLETONS). A
+      // Host (or authority) that is present but empty names no host,
       // which an http(s) URI always has (RFC 9110 §4.2.1, §7.2): 400, as nginx answers.
-      : hosts > 1 || (h2 && hosts === 0) || (hosts === 1 && hostHeader === '') || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      : hosts > 1 || repeated || (h2 && hosts === 0) || (hosts === 1 && hostHeader === '') || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
       : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, transferEncodings, req.httpVersionMinor) : 0;
     if (status !== 0) {
       if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
