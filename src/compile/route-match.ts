@@ -14,7 +14,7 @@
  *  - not / any / all over nested sets.
  * Everything is decided here, once: a request only runs the closures.
  */
-import type { RouteMatchConfig } from '../config/match-schema.js';
+import { matchRegex, type RouteMatchConfig } from '../config/match-schema.js';
 import type { Exchange } from '../http/exchange.js';
 import { cidrMatcher } from '../http/cidr.js';
 import { hostWithoutPort } from '../http/host.js';
@@ -41,7 +41,7 @@ function compileSet(cfg: RouteMatchConfig): Test {
   if (cfg.protocol) tests.push(protocol(cfg.protocol));
   for (const [field, values] of Object.entries(cfg.header ?? {})) tests.push(header(field.toLowerCase(), values));
   for (const [field, source] of Object.entries(cfg.header_regexp ?? {})) {
-    const regex = compileSafeRegex(source, false).regex;
+    const regex = safe(source);
     const name = field.toLowerCase();
     tests.push((ex) => fieldValues(ex, name)?.some((v) => test(regex, v)) === true);
   }
@@ -54,7 +54,7 @@ function compileSet(cfg: RouteMatchConfig): Test {
   }
   for (const [placeholder, source] of Object.entries(cfg.vars_regexp ?? {})) {
     const expand = compileTemplate(placeholder);
-    const regex = compileSafeRegex(source, false).regex;
+    const regex = safe(source);
     tests.push((ex) => test(regex, expand(ex)));
   }
   if (cfg.not) {
@@ -71,6 +71,11 @@ function compileSet(cfg: RouteMatchConfig): Test {
     for (const t of tests) if (!t(ex)) return false;
     return true;
   };
+}
+
+function safe(text: string): RegExp {
+  const { source, ignoreCase } = matchRegex(text);
+  return compileSafeRegex(source, ignoreCase).regex;
 }
 
 /** A regex without state between calls (a "g" or "y" flag would keep lastIndex). */

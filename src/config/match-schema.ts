@@ -29,9 +29,15 @@ const cidrList = (what: string) =>
 /** Caddy's protocol matcher values (modules/caddyhttp/matchers.go, MatchProtocol). */
 export const PROTOCOLS = ['http', 'https', 'grpc', 'http/1.0', 'http/1.0+', 'http/1.1', 'http/1.1+', 'http/2', 'http/2+', 'http/3', 'http/3+'] as const;
 
-/** A regex (JavaScript syntax) that must pass the ReDoS policy. */
-const safeRegex = z.string().superRefine((source, ctx) => {
-  const problem = regexProblem(source, false);
+/** A match regex: JavaScript syntax, with Go's leading "(?i)" for a case-insensitive one. */
+export function matchRegex(source: string): { source: string; ignoreCase: boolean } {
+  return source.startsWith('(?i)') ? { source: source.slice(4), ignoreCase: true } : { source, ignoreCase: false };
+}
+
+/** A regex that must pass the ReDoS policy. */
+const safeRegex = z.string().superRefine((text, ctx) => {
+  const { source, ignoreCase } = matchRegex(text);
+  const problem = regexProblem(source, ignoreCase);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 

@@ -129,7 +129,7 @@ function logOption(d: ServerBlock['directives'][number], ctx: CaddyContext): Sit
 function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unknown>[] {
   const kept: Candidate[] = [];
   for (const c of candidates) {
-    const by = kept.find((k) => k.state.ipMatch === undefined && covers(k.pattern, c.pattern));
+    const by = kept.find((k) => k.state.match === undefined && covers(k.pattern, c.pattern));
     if (by) {
       ctx.diag.warn(c.d, `this ${c.d.name} is never reached: the one at line ${by.d.line} answers first for these paths; left out`);
       continue;
@@ -143,12 +143,15 @@ function routes(candidates: Candidate[], ctx: CaddyContext): Record<string, unkn
     const next = rendered.slice(i + 1).findIndex((o, j) => kept[i + 1 + j]!.d === kept[i]!.d && covers(kept[i + 1 + j]!.pattern, kept[i]!.pattern));
     return next < 0 || JSON.stringify({ ...r, path: '' }) !== JSON.stringify({ ...rendered[i + 1 + next]!, path: '' });
   });
-  if (!kept.some((c) => c.pattern.kind === 'all' && c.state.ipMatch === undefined)) out.push({ path: '/', respond: { status: 200 } });
+  if (!kept.some((c) => c.pattern.kind === 'all' && c.state.match === undefined)) out.push({ path: '/', respond: { status: 200 } });
   return out;
 }
 
 function toRoute(c: Candidate): Record<string, unknown> {
-  const route: Record<string, unknown> = located({ path: routePath(c.pattern) }, c.d);
+  // A catch-all with conditions is a regex route, so that it is tried in Caddy's order among the
+  // others (a "/" prefix would only be tried after every regex route).
+  const path = c.pattern.kind === 'all' && c.state.match ? '~ ^/' : routePath(c.pattern);
+  const route: Record<string, unknown> = located({ path }, c.d);
   const handler = structuredClone(c.handler);
   const files = handler.files as Record<string, unknown> | undefined;
   if (c.state.strip !== undefined) {
@@ -167,7 +170,7 @@ function toRoute(c: Candidate): Record<string, unknown> {
       }
     } else route.strip_prefix = c.state.strip;
   }
-  if (c.state.ipMatch) route.match = c.state.ipMatch;
+  if (c.state.match) route.match = c.state.match;
   if (c.state.maxBodySize !== undefined) route.max_body_size = c.state.maxBodySize;
   if (c.state.basicAuth) route.basic_auth = c.state.basicAuth;
   if (c.state.rewrite.length > 0) route.rewrite = c.state.rewrite;
