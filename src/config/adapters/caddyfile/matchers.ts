@@ -160,7 +160,8 @@ function addCondition(m: Matcher, set: MatchSet, c: Directive, diag: Diagnostics
       return;
     }
     case 'expression': {
-      const text = args.join(' ');
+      // One token is the whole expression; several are joined as written, quotes kept (Caddy's RemainingArgsRaw).
+      const text = c.args.length === 1 ? args[0]! : c.args.map((a) => (a.quoted ? JSON.stringify(a.text) : a.text)).join(' ');
       const parsed = parseExpression(text, (g) => routePath(pathPattern(g)), (re) => `~ ${goRegex(re)}`);
       if (!parsed.ok) {
         m.dropped.push(`expression ${text} (${parsed.why})`);
