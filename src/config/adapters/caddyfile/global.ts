@@ -8,6 +8,7 @@ import type { Directive } from './parser.js';
 import type { CaddyContext } from './context.js';
 import { isDuration } from '../../duration.js';
 import { caddySize } from './directives/limits.js';
+import { bindAddresses } from './sites.js';
 
 export interface GlobalOptions {
   logLevel: string | undefined;
@@ -25,13 +26,15 @@ export interface GlobalOptions {
   top: Record<string, unknown>;
   /** Portico `client` settings from `servers { max_header_size, timeouts }`. */
   client: Record<string, unknown>;
+  /** `default_bind`: listen hosts of sites without their own `bind`. */
+  defaultBind: string[];
 }
 
 const IGNORED = new Set(['admin', 'persist_config', 'storage_clean_interval', 'renew_interval', 'ocsp_interval', 'ocsp_stapling', 'skip_install_trust', 'order']);
 const TLS_OPTIONS = new Set(['acme_eab', 'acme_dns', 'key_type', 'cert_issuer', 'on_demand_tls', 'default_sni', 'fallback_sni', 'cert_lifetime', 'pki', 'preferred_chains']);
 
 export function globalOptions(dirs: readonly Directive[] | undefined, ctx: CaddyContext): GlobalOptions {
-  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {}, client: {} };
+  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {}, client: {}, defaultBind: [] };
   const acme: Record<string, unknown> = {};
   for (const d of dirs ?? []) {
     const args = d.args.map((t) => t.text);
@@ -55,6 +58,9 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         if (args[0] === 'off') out.autoHttpsOff = true;
         else if (args[0] === 'disable_redirects') out.disableRedirects = true;
         else ctx.diag.warn(d, `auto_https ${args.join(' ')} is not carried over`);
+        break;
+      case 'default_bind':
+        out.defaultBind = bindAddresses(d, ctx);
         break;
       case 'local_certs':
         out.localCerts = true;
@@ -86,7 +92,8 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         break;
       default:
         if (IGNORED.has(d.name)) break;
-        if (TLS_OPTIONS.has(d.name)) ctx.diag.warn(d, `${d.name} is not carried over: Portico's ACME uses HTTP-01 and TLS-ALPN-01 with its own key types`);
+        if (d.name === 'acme_dns' && d.args.length === 0 && !d.block) ctx.diag.error(d, "acme_dns specified without DNS provider config, but no provider specified with 'dns' global option");
+        else if (TLS_OPTIONS.has(d.name)) ctx.diag.warn(d, `${d.name} is not carried over: Portico's ACME uses HTTP-01 and TLS-ALPN-01 with its own key types`);
         else ctx.diag.warn(d, `global option ${d.name} is not carried over`);
     }
   }

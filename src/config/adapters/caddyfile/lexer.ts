@@ -97,13 +97,13 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
         if (c === '\\' && i + 1 < n) {
           // Caddy escapes only the quote; any other pair is kept as written.
           const next = text[i + 1]!;
-          if (next === '\n') newline();
+          if (next === '\n') skipped++;
           val += next === '"' ? '"' : c + next;
           i += 2;
           continue;
         }
         if (c === '"') break;
-        if (c === '\n') newline();
+        if (c === '\n') skipped++; // tokens after it on its last line belong to this line (Caddy's NumLineBreaks)
         val += c;
         i++;
       }
@@ -115,7 +115,7 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
       const end = text.indexOf('`', i + 1);
       if (end < 0) return { file, line: start, message: 'unterminated backtick string' };
       const val = text.slice(i + 1, end);
-      for (let k = val.indexOf('\n'); k >= 0; k = val.indexOf('\n', k + 1)) newline();
+      for (let k = val.indexOf('\n'); k >= 0; k = val.indexOf('\n', k + 1)) skipped++;
       out.push({ text: val, file, line: start, quoted: true });
       i = end + 1;
       continue;
@@ -125,8 +125,8 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
       const heredoc = readHeredoc(text, i, line, file);
       if ('message' in heredoc) return heredoc;
       out.push({ text: heredoc.value, file, line: start, quoted: true });
-      line = heredoc.line + skipped;
-      skipped = 0;
+      // Tokens after the closing marker belong to the heredoc's line, as after a continuation.
+      skipped += heredoc.line - line;
       i = heredoc.end;
       continue;
     }
@@ -145,8 +145,8 @@ function continuation(text: string, i: number): number {
 }
 
 /**
- * The body of a heredoc up to the line holding only its marker (spaces around it allowed);
- * that line's indentation is removed from every body line. Found by scanning lines, in time
+ * The body of a heredoc up to the line that starts with its marker (after spaces; more tokens
+ * may follow it, as in Caddy's lexer); that line's indentation is removed from every body line. Found by scanning lines, in time
  * linear in the text, whatever the marker's length.
  */
 function readHeredoc(text: string, at: number, line: number, file: string): { value: string; end: number; line: number } | SourceError {
@@ -162,14 +162,16 @@ function readHeredoc(text: string, at: number, line: number, file: string): { va
     while (j < stop && (text[j] === ' ' || text[j] === '\t')) j++;
     let k = stop;
     while (k > j && (text[k - 1] === ' ' || text[k - 1] === '\t' || text[k - 1] === '\r')) k--;
-    if (k - j === marker.length && text.startsWith(marker, j)) {
+    // The marker ends the heredoc; the rest of its line goes on as tokens (`EOF 200`).
+    const after = j + marker.length;
+    if (text.startsWith(marker, j) && (after === k || text[after] === ' ' || text[after] === '\t')) {
       const indent = text.slice(start, j);
       const body = text.slice(bodyStart, Math.max(bodyStart, start - 1));
       const value = body
         .split('\n')
         .map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
         .join('\n');
-      return { value, end: k, line: line + lines };
+      return { value, end: after, line: line + lines };
     }
     if (stop === text.length) break;
     lines++;

@@ -184,7 +184,8 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
   let strip: string | undefined;
   if (e.d.name === 'handle_path') {
     const p = patterns[0]!;
-    if (!e.matcher || p.kind !== 'prefix' || patterns.length > 1) ctx.diag.error(e.d, 'handle_path: expected one path prefix such as /api/*');
+    // Caddy strips the matcher's path up to its "*" (httpcaddyfile/builtins.go, parseHandlePath).
+    if (!e.matcher || (p.kind !== 'prefix' && p.kind !== 'exact') || patterns.length > 1) ctx.diag.error(e.d, 'handle_path: expected one path prefix such as /api/*');
     else strip = p.path.replace(/\/$/, '');
   }
   const candidates: Candidate[] = [];

@@ -37,11 +37,11 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
     ctx.diag.error(site, 'a site needs an address (such as :8080 or example.com)');
     return undefined;
   }
-  let bindHosts: string[] = [];
+  let bindHosts: string[] = g.defaultBind;
   let accessLog: SiteOutput['accessLog'];
   let tlsDirective: ServerBlock['directives'][number] | undefined;
   for (const d of site.directives) {
-    if (d.name === 'bind') bindHosts = d.args.map((t) => t.text);
+    if (d.name === 'bind') bindHosts = bindAddresses(d, ctx);
     if (d.name === 'log') accessLog = logOption(d, ctx);
     if (d.name === 'tls') tlsDirective = d;
   }
@@ -59,11 +59,11 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
     const chosen = addresses.filter((a) => isSecure(a) === secure);
     if (chosen.length === 0) continue;
     const ports = [...new Set(chosen.map((a) => a.port))];
-    const listen = bindHosts.length > 0 ? ports.flatMap((p) => bindHosts.map((h) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`))) : ports.map((p) => `:${p}`);
+    const listen = bindHosts.length > 0 ? [...new Set(ports.flatMap((p) => bindHosts.map((h) => (h.includes(':') ? `[${h}]:${p}` : `${h}:${p}`))))] : ports.map((p) => `:${p}`);
     const hosts = chosen.some((a) => a.host === undefined) ? [] : [...new Set(chosen.map((a) => a.host!))];
     const server: Record<string, unknown> = { listen };
     if (hosts.length > 0) server.hosts = hosts;
-    if (secure) Object.assign(server, siteTls(tlsDirective, chosen, g, ctx));
+    if (secure) Object.assign(server, siteTls(tlsDirective, chosen, g, ctx, site));
     else if (ports.includes(443)) server.tls = 'off';
     servers.push(located({ ...server, ...body }, site));
   }
@@ -76,7 +76,7 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
  * Portico's `auto` (the local CA for local names, ACME otherwise). Caddy redirects HTTP to HTTPS
  * on its HTTP port; Portico does the same for sites on 443 (`http_redirect` ':80' by default).
  */
-function siteTls(d: ServerBlock['directives'][number] | undefined, addresses: Address[], g: GlobalOptions, ctx: CaddyContext): Record<string, unknown> {
+function siteTls(d: ServerBlock['directives'][number] | undefined, addresses: Address[], g: GlobalOptions, ctx: CaddyContext, site: ServerBlock): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (g.disableRedirects) out.http_redirect = false;
   const args = d?.args.map((t) => t.text) ?? [];
@@ -91,9 +91,43 @@ function siteTls(d: ServerBlock['directives'][number] | undefined, addresses: Ad
   else if (args.length > 0) ctx.diag.error(d!, `tls: unrecognized arguments ${args.join(' ')}`);
   else out.tls = 'auto';
   if (out.tls === 'acme' || (typeof out.tls === 'object' && out.tls !== null && 'acme' in out.tls) || out.tls === 'auto') {
-    const wildcard = addresses.find((a) => a.host?.startsWith('*.'));
-    if (wildcard && out.tls !== 'auto') ctx.diag.warn(d!, `tls: Portico's ACME needs exact host names; ${wildcard.host} needs a DNS challenge`);
+    // Caddy gets a wildcard certificate by the ACME DNS challenge, or one per name on demand;
+    // Portico has neither, and a site without a certificate cannot be served.
+    const wildcard = addresses.find((a) => a.host?.includes('*'));
+    const local = wildcard?.host !== undefined && /\.(localhost|local|internal|home\.arpa)$|^\*\.localhost$/.test(wildcard.host);
+    if (wildcard && !(out.tls === 'auto' && local)) {
+      ctx.diag.error(
+        d ?? site,
+        `site ${wildcard.host}: Portico cannot get a certificate for a wildcard name (its ACME has no DNS challenge and it has no on-demand TLS); give the certificate with "tls <cert> <key>", use "tls internal", or list the exact names`,
+      );
+    }
   }
+  return out;
+}
+
+/**
+ * `bind` addresses (https://caddyserver.com/docs/caddyfile/directives/bind): hosts, with
+ * Caddy's network prefixes `tcp/`, `tcp4/`, `tcp6/` (Portico listens on TCP; the family follows
+ * the address) and IPv6 in brackets. `unix/`, `fd/`, `fdgram/` and `udp` networks cannot be
+ * listened on by Portico: refused, since serving on another address is not what was asked.
+ */
+export function bindAddresses(d: { args: { text: string }[]; block?: ServerBlock['directives']; file: string; line: number }, ctx: CaddyContext): string[] {
+  const out: string[] = [];
+  for (const a of d.args) {
+    const m = /^(?:([a-z0-9+]+)\/)?(.*)$/i.exec(a.text)!;
+    const network = m[1]?.toLowerCase();
+    if (network !== undefined && !['tcp', 'tcp4', 'tcp6'].includes(network)) {
+      ctx.diag.error(d, `bind ${a.text}: Portico listens on TCP addresses only (not ${network})`);
+      continue;
+    }
+    const host = m[2]!.replace(/^\[(.*)\]$/, '$1');
+    if (host === '' || host.includes('{')) {
+      ctx.diag.error(d, `bind ${a.text}: expected a host or IP address`);
+      continue;
+    }
+    out.push(host);
+  }
+  for (const sub of d.block ?? []) ctx.diag.warn(sub, `bind ${sub.name} is not carried over: Portico speaks HTTP/1.1 and HTTP/2 on TLS, HTTP/1.1 on plain TCP`);
   return out;
 }
 

@@ -93,12 +93,18 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
     if (!isDuration(v)) ctx.diag.error(sub, `${sub.name}: invalid duration "${v}"`);
     return duration(parseDuration(v));
   };
+  const int = (min = 0): number | undefined => {
+    const n = Number(args[0]);
+    if (args.length === 1 && /^\d+$/.test(args[0]!) && n >= min) return n;
+    ctx.diag.error(sub, `${sub.name}: expected a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${args.join(' ')}"`);
+    return undefined;
+  };
   switch (sub.name) {
     case 'lb_policy':
       pool.policy = policy(ctx, sub, args, pool);
       return true;
     case 'lb_retries':
-      pool.retry.tries = Number(args[0]) + 1; // Caddy counts retries, Portico tries
+      pool.retry.tries = (int() ?? 0) + 1; // Caddy counts retries, Portico tries
       return true;
     case 'lb_try_duration':
       pool.retry.try_duration = time();
@@ -108,7 +114,7 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       pool.health.path = args[0];
       return true;
     case 'health_port':
-      pool.health.port = Number(args[0]);
+      pool.health.port = int(1);
       return true;
     case 'health_interval':
       pool.health.interval = time();
@@ -124,10 +130,10 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       if (/[\\^$.*+?()[\]{}|]/.test(args[0] ?? '')) ctx.diag.warn(sub, 'health_body: Portico looks for the text as written, not as a regular expression');
       return true;
     case 'health_passes':
-      pool.health.passes = Number(args[0]);
+      pool.health.passes = int(1);
       return true;
     case 'health_fails':
-      pool.health.fails = Number(args[0]);
+      pool.health.fails = int(1);
       return true;
     case 'health_headers': {
       const headers: Record<string, string> = {};
@@ -140,7 +146,7 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       pool.passive.max_fails ??= 1;
       return true;
     case 'max_fails':
-      pool.passive.max_fails = Number(args[0]);
+      pool.passive.max_fails = int();
       return true;
     case 'unhealthy_status':
       pool.passive.fail_on = ['error', 'timeout', ...args.map((a) => (/^5\d\d$|^429$/.test(a) ? `http_${a}` : a === '5xx' ? 'http_5xx' : undefined)).filter((a): a is string => a !== undefined)];
