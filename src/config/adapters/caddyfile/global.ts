@@ -9,6 +9,7 @@ import type { CaddyContext } from './context.js';
 import { isDuration } from '../../duration.js';
 import { caddySize } from './directives/limits.js';
 import { bindAddresses } from './sites.js';
+import { cidrs } from './directives/reverse-proxy.js';
 
 export interface GlobalOptions {
   logLevel: string | undefined;
@@ -80,7 +81,7 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         break;
       case 'servers':
         for (const sub of d.block ?? []) {
-          if (sub.name === 'trusted_proxies') out.trustedProxies.push(...sub.args.map((t) => t.text).filter((a) => a !== 'static'));
+          if (sub.name === 'trusted_proxies') out.trustedProxies.push(...cidrs(ctx, sub, sub.args.map((t) => t.text).filter((a) => a !== 'static')));
           else if (sub.name === 'max_header_size' || sub.name === 'timeouts') serverLimits(sub, out.client, ctx);
           else if (sub.name === 'strict_sni_host' && sub.args[0]?.text !== 'insecure_off') {
             ctx.diag.error(sub, 'servers strict_sni_host cannot be carried over: Portico does not compare the Host header with the TLS server name');

@@ -50,6 +50,8 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   return { config, warnings: diag.warningLines() };
 }
 
+const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * What Portico's schema refuses in the adapted config (a value passed through as written),
  * said at the Caddyfile line it came from, with the message and the Portico setting's name but
@@ -60,8 +62,10 @@ function checkAdapted(config: Record<string, unknown>, file: string): void {
     validateConfig(config, file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const prefix = `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?::\\d+){0,2}`;
-    const keyed = new RegExp(`^(${prefix}): ((?:[\\w$-]+|\\[\\d+\\])(?:\\.[\\w$-]+|\\[\\d+\\])*): (.*)$`, 's');
+    // The key path starts with one of the config's own top-level keys ("servers[0].listen[0]").
+    const prefix = `${escape(file)}(?::\\d+){0,2}`;
+    const top = Object.keys(config).map(escape).join('|');
+    const keyed = new RegExp(`^(${prefix}): ((?:${top})(?:\\.[\\w$-]+|\\[\\d+\\])*): (.*)$`, 's');
     throw new ConfigError(
       err.problems.map((p) => {
         const m = keyed.exec(p);

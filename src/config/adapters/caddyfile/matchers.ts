@@ -18,6 +18,7 @@ import { locationWarning, parseLocation } from '../../location-syntax.js';
 import { regexProblem } from '../../../regex/safe-regex.js';
 import { convertPlaceholders } from './placeholders.js';
 import { goRegex, parseExpression } from './expression.js';
+import { cidrs } from './directives/reverse-proxy.js';
 
 export type PathPattern =
   | { kind: 'all' }
@@ -106,7 +107,7 @@ function addCondition(m: Matcher, set: MatchSet, c: Directive, diag: Diagnostics
       return;
     case 'remote_ip':
     case 'client_ip': {
-      const ips = args.filter((a) => a !== 'forwarded');
+      const ips = cidrs({ diag }, c, args.filter((a) => a !== 'forwarded'));
       if (ips.length === 0) return bad('expected at least one address');
       (set.remote_ip ??= []).push(...ips);
       return;

@@ -5,6 +5,7 @@
  * `*.example.com`. Sites Caddy would serve over HTTPS are warned about and served over plain
  * HTTP until Portico has TLS. A request no route matches gets Caddy's empty 200.
  */
+import { isIP } from 'node:net';
 import type { ServerBlock } from './parser.js';
 import type { CaddyContext } from './context.js';
 import type { GlobalOptions } from './global.js';
@@ -121,7 +122,7 @@ export function bindAddresses(d: { args: { text: string }[]; block?: ServerBlock
       continue;
     }
     const host = m[2]!.replace(/^\[(.*)\]$/, '$1');
-    if (host === '' || host.includes('{')) {
+    if (!isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) {
       ctx.diag.error(d, `bind ${a.text}: expected a host or IP address`);
       continue;
     }

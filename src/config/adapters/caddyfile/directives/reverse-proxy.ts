@@ -14,6 +14,7 @@ import type { CaddyContext, RouteState } from '../context.js';
 import { headerOps } from './headers.js';
 import { duration } from '../../nginx/emit/values.js';
 import { parseDuration, isDuration } from '../../../duration.js';
+import { isCidrList } from '../../../../http/cidr.js';
 
 const STREAMING = new Set(['flush_interval', 'request_buffers', 'response_buffers', 'stream_timeout', 'stream_close_delay', 'buffer_requests', 'buffer_responses', 'max_buffer_size']);
 
@@ -44,7 +45,7 @@ export function reverseProxy(ctx: CaddyContext, d: Directive, args: Token[], sta
     const subArgs = sub.args.map((t) => t.text);
     if (sub.name === 'to') for (const a of subArgs) upstream(ctx, sub, a, to);
     else if (sub.name === 'header_up' || sub.name === 'header_down') deferredHeaders.push(sub);
-    else if (sub.name === 'trusted_proxies') trustedProxies.push(...subArgs.filter((a) => a !== 'static'));
+    else if (sub.name === 'trusted_proxies') trustedProxies.push(...cidrs(ctx, sub, subArgs.filter((a) => a !== 'static')));
     else if (sub.name === 'transport') transport(ctx, sub, proxy, pool);
     else if (balancing(ctx, sub, subArgs, pool)) continue;
     else if (STREAMING.has(sub.name)) ctx.diag.warn(sub, `reverse_proxy ${sub.name} is not carried over: Portico streams responses as they come`);
@@ -66,6 +67,15 @@ export function reverseProxy(ctx: CaddyContext, d: Directive, args: Token[], sta
     headerOps(ctx, sub, sub.args.map((t) => t.text), up ? state.requestHeaders : state.responseHeaders, constants, up);
   }
   return { handler: { proxy: { to: target(to, pool), ...proxy } }, trustedProxies };
+}
+
+/** Addresses and CIDRs as Portico reads them; each other one is an error at its line. */
+export function cidrs(ctx: CaddyContext, d: Directive, list: string[]): string[] {
+  return list.filter((a) => {
+    const bad = isCidrList([a]) !== undefined;
+    if (bad) ctx.diag.error(d, `${d.name}: expected a CIDR, an IP address or private_ranges, got "${a}"`);
+    return !bad;
+  });
 }
 
 /** A plain address, or an inline pool with Caddy's behaviour written out. */
