@@ -168,7 +168,12 @@ function addCondition(m: Matcher, set: MatchSet, c: Directive, diag: Diagnostics
         m.dropped.push(`expression ${text} (${parsed.why})`);
         return;
       }
-      (set.all ??= []).push(parsed.set);
+      // `a && b` is a set of its own conditions; merged into the matcher's where they do not meet.
+      const parts = Object.keys(parsed.set).length === 1 && parsed.set.all ? parsed.set.all : [parsed.set];
+      for (const part of parts) {
+        if (Object.keys(part).some((k) => k in set)) (set.all ??= []).push(part);
+        else Object.assign(set, part);
+      }
       return;
     }
     case 'not': {

@@ -32,7 +32,7 @@ interface Address {
 export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext): SiteOutput | undefined {
   const addresses = site.keys.map((k) => parseAddress(k.text, g)).filter((a): a is Address => a !== undefined);
   for (const k of site.keys) {
-    if (/\/./.test(k.text.replace(/^https?:\/\//i, ''))) ctx.diag.warn(site, `site address ${k.text}: a path in a site address is not carried over; the whole site answers every path`);
+    if (/\/./.test(k.text.replace(/^(https?|wss?):\/\//i, ''))) ctx.diag.warn(site, `site address ${k.text}: a path in a site address is not carried over; the whole site answers every path`);
   }
   if (addresses.length === 0) {
     ctx.diag.error(site, 'a site needs an address (such as :8080 or example.com)');
@@ -133,9 +133,10 @@ export function bindAddresses(d: { args: { text: string }[]; block?: ServerBlock
 }
 
 function parseAddress(text: string, g: GlobalOptions): Address | undefined {
-  const m = /^(?:(https?):\/\/)?(\[[^\]]+\]|[^:/]*)(?::(\d+))?(\/.*)?$/i.exec(text);
+  const m = /^(?:(https?|wss?):\/\/)?(\[[^\]]+\]|[^:/]*)(?::(\d+))?(\/.*)?$/i.exec(text);
   if (!m) return undefined;
-  const scheme = m[1]?.toLowerCase();
+  // Caddy reads ws:// as http:// and wss:// as https:// (caddyconfig/httpcaddyfile/addresses.go).
+  const scheme = ({ ws: 'http', wss: 'https' } as Record<string, string>)[m[1]?.toLowerCase() ?? ''] ?? m[1]?.toLowerCase();
   const host = m[2] === '' ? undefined : m[2]!.toLowerCase();
   const port = m[3] !== undefined ? Number(m[3]) : scheme === 'http' ? g.httpPort : scheme === 'https' ? g.httpsPort : host === undefined ? g.httpPort : g.httpsPort;
   // Caddy's automatic HTTPS: a host name (or https://, or the HTTPS port), unless http:// or the HTTP port.
