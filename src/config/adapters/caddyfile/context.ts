@@ -6,6 +6,8 @@ import type { RouteMatchInput } from '../../match-schema.js';
 
 export interface CaddyContext {
   diag: Diagnostics;
+  /** Inside handle_errors, where {err.*} placeholders are filled in from the error (./errors.ts). */
+  inErrors?: boolean;
 }
 
 export interface HeaderOps {

@@ -12,6 +12,7 @@ import type { GlobalOptions } from './global.js';
 import { routesOf, routePath, type Candidate } from './routes.js';
 import { covers, patternRegex } from './matchers.js';
 import { headerConfig } from './directives/headers.js';
+import { applyErrorBlocks, errorBlocks } from './errors.js';
 import { nonCapturing } from '../nginx/locations.js';
 import { located } from '../diagnostics.js';
 
@@ -51,7 +52,7 @@ export function emitSite(site: ServerBlock, g: GlobalOptions, ctx: CaddyContext)
   const trusted = [...g.trustedProxies, ...block.trustedProxies];
   if (trusted.length > 0) body.trusted_proxies = [...new Set(trusted)];
   if (block.serverRewrites.length > 0) body.rewrite = block.serverRewrites;
-  body.routes = routes(block.candidates, ctx);
+  body.routes = routes(applyErrorBlocks(block.candidates, errorBlocks(site.directives, ctx), ctx), ctx);
   const servers: Record<string, unknown>[] = [];
   // Portico's TLS is per server: plain-HTTP and HTTPS addresses of one site become two servers.
   // A `tls` directive makes every address HTTPS unless it says http://.
