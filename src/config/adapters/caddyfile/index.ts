@@ -50,7 +50,8 @@ export function adaptCaddyfile(text: string, file: string, env: NodeJS.ProcessEn
   return { config, warnings: diag.warningLines() };
 }
 
-const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** After the file name: ":line[:col]: key.path[0]: message". */
+const KEYED = /^((?::\d+){0,2}): ([\w$-]+(?:\.[^.:[\]]+|\[\d+\])*): ([\s\S]*)$/;
 
 /**
  * What Portico's schema refuses in the adapted config (a value passed through as written),
@@ -63,15 +64,13 @@ function checkAdapted(config: Record<string, unknown>, file: string): void {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     // The key path starts with one of the config's own top-level keys ("servers[0].listen[0]").
-    const prefix = `${escape(file)}(?::\\d+){0,2}`;
-    const top = Object.keys(config).map(escape).join('|');
-    const keyed = new RegExp(`^(${prefix}): ((?:${top})(?:\\.[\\w$-]+|\\[\\d+\\])*): (.*)$`, 's');
+    const top = new Set(Object.keys(config));
     throw new ConfigError(
       err.problems.map((p) => {
-        const m = keyed.exec(p);
-        if (!m) return p;
+        const m = p.startsWith(file) ? KEYED.exec(p.slice(file.length)) : null;
+        if (!m || !top.has(m[2]!.split(/[.[]/)[0]!)) return p;
         const setting = m[2]!.replace(/\[\d+\]/g, '').split('.').pop();
-        return `${m[1]}: ${m[3]} (Portico's ${setting})`;
+        return `${file}${m[1]}: ${m[3]} (Portico's ${setting})`;
       }),
     );
   }

@@ -86,7 +86,7 @@ function addCondition(m: Matcher, set: MatchSet, c: Directive, diag: Diagnostics
       const source = goRegex(re);
       // It becomes a regex route ("~ re"): the same checks as a location regex.
       const spec = parseLocation(`~ ${source}`);
-      if (typeof spec === 'string') return bad(`"${re}": ${spec}`);
+      if (typeof spec === 'string') return diag.error(c, `path_regexp "${re}": ${spec}`);
       const warning = locationWarning(`~ ${source}`);
       if (warning) diag.warn(c, `path_regexp "${re}" ${warning}`);
       m.paths.push({ kind: 'regex', source, ci: false, ...(name ? { name } : {}) });
