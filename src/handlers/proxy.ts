@@ -26,7 +26,9 @@ import { watchStreamedBody } from '../limits/streamed-body.js';
 import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
 import { sendError } from '../http/send.js';
-import type { RouteContext, RouteHandler } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
+import type { RequestBody } from '../http/request.js';
+import type { RouteContext } from './handler.js';
 
 export interface ProxyDeps {
   pools: UpstreamPools;
@@ -52,7 +54,6 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
         maxConnections: cfg.keepalive_connections,
       }),
       readTimeout: cfg.read_timeout,
-      responseHeaders: ctx.responseHeaders,
       redirects: redirectRules(cfg.redirect ?? [], cfg.redirect_default, u.transport, { strip, replace }),
       log: deps.log,
     }),
@@ -71,33 +72,33 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
   const share = new ClientShare(cfg.max_concurrent_per_connection ?? Math.max(1, Math.ceil(capacity / 2)), deps.log);
   const bodyOpts: RequestBufferingOptions | null = buffering.request
-    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log, budget: deps.spool }
+    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, log: deps.log, budget: deps.spool }
     : null;
 
   /**
    * A request with a body: read it whole first (buffering.request), or stream it with its
    * limits watched; then `send` it. Requests without a body take the direct paths below.
    */
-  function withBody(ex: Exchange, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
+  function withBody(ex: Exchange, req: RequestBody, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
     const method = ex.req.method!;
     const path = upstreamPath(ex, strip, replace);
     if (ex.expectsContinue) {
       ex.expectsContinue = false;
-      ex.res.writeContinue();
+      ex.writer.writeContinue();
     }
     if (bodyOpts === null) {
       const h2Length = ex.req.httpVersionMajor === 2 && !chunked;
       if (h2Length && ex.contentLength === 0) {
         // Nothing to hold back (complete-body.ts): the request goes once the stream has ended.
-        ex.req.once('end', () => {
-          if (!ex.req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
+        req.once('end', () => {
+          if (!req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
         });
-        ex.req.resume();
-      } else send({ method, path, headers, body: h2Length ? completeBody(ex, ctx.responseHeaders) : ex.req, chunked, readTimeout });
-      watchStreamedBody(ex, ctx.maxBodySize, ctx.client.bodyTimeout, ctx.responseHeaders);
+        req.resume();
+      } else send({ method, path, headers, body: h2Length ? completeBody(ex, req) : req, chunked, readTimeout });
+      watchStreamedBody(ex, req, ctx.maxBodySize, ctx.client.bodyTimeout);
       return;
     }
-    bufferRequestBody(ex, bodyOpts, (body) => {
+    bufferRequestBody(ex, req, bodyOpts, (body) => {
       // De-chunked: WSGI needs the length (Django ticket #28668).
       if (chunked) headers.push('Content-Length', String(body.length));
       body.stream.once('error', (err) => bodyFailed(ex, err));
@@ -107,11 +108,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
   /** The spooled body could not be read back (a disk error): the upstream request is void. */
   function bodyFailed(ex: Exchange, err: Error): void {
-    if (ex.res.writableEnded || ex.res.destroyed) return;
+    if (ex.writer.ended || ex.writer.destroyed) return;
     deps.log.error('cannot read buffered request body', { route: ex.routeName, err: err.message });
     ex.abortUpstream?.();
-    if (ex.res.headersSent) ex.res.destroy();
-    else sendError(ex, 500, ctx.responseHeaders);
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else sendError(ex, 500);
   }
 
   if (group.trivial) {
@@ -119,7 +120,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     const forward = (ex: Exchange) => {
       const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
       if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-      if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
+      if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => relay(ex, target, req, relayOpts));
       relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
     };
     return {
@@ -128,7 +129,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       },
       upgrade(ex, socket, head) {
         const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
-        if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
+        if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here
         const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
         if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
         tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
@@ -136,11 +137,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     };
   }
 
-  const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
+  const route: BalancedRoute = { group, targets, log: deps.log, relayOptions: relayOpts };
   const forward = (ex: Exchange) => {
     const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
     // The server is chosen once the body is in (buffering.request): the one free now.
-    if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
+    if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
     new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
   };
   return {
@@ -149,14 +150,14 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     },
     upgrade(ex, socket, head) {
       const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
-      if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
+      if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here
       // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
       // as in flight on that server while it is open, for least_conn and max_conns.
       const upstream = group.select(new ExchangeSelectRequest(ex), null);
       if (upstream === undefined) {
         ex.upstream = group.name;
         deps.log.upstreamFailure(ex, `no available upstream in pool ${group.name} (${group.describe()})`, 503);
-        return refuseUpgrade(ex, socket, 503);
+        return refuseUpgrade(ex, 503);
       }
       upstream.state.begin();
       socket.once('close', () => upstream.state.end());
@@ -165,6 +166,12 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers, offered);
     },
   };
+}
+
+/** The body stream of a request that has one (only node's requests do: the lean path takes none). */
+function bodyOf(ex: Exchange): RequestBody {
+  if (ex.body === null) throw new Error('a request with a body has no body stream');
+  return ex.body;
 }
 
 /**

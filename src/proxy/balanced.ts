@@ -16,7 +16,6 @@
  * usable server at all it gets a 503 and one error-log line listing each server's state.
  */
 import type { Exchange } from '../http/exchange.js';
-import type { HeaderOps } from '../http/header-ops.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { Upstream } from '../upstream/upstream.js';
@@ -32,7 +31,6 @@ export interface BalancedRoute {
   readonly group: UpstreamGroup;
   /** The route's connection target per server, by `Upstream.index`. */
   readonly targets: readonly RelayTarget[];
-  readonly responseHeaders: HeaderOps;
   readonly log: ErrorLog;
   /** Response buffering and send_timeout of the route. */
   readonly relayOptions: RelayOptions;
@@ -172,6 +170,6 @@ export class BalancedRequest extends ExchangeSelectRequest implements AttemptObs
   #unavailable(cause: string): void {
     this.ex.upstream = this.route.group.name;
     this.route.log.upstreamFailure(this.ex, cause, 503);
-    sendError(this.ex, 503, this.route.responseHeaders);
+    sendError(this.ex, 503);
   }
 }

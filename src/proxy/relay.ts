@@ -5,7 +5,6 @@
  * connection. No intermediate streams or promises on this path.
  */
 import type { Exchange } from '../http/exchange.js';
-import { applyHeaderOps, type HeaderOps } from '../http/header-ops.js';
 import { clientResponseHeaders } from './response-headers.js';
 import type { RedirectRule } from './location-rewrite.js';
 import { classifyUpstreamError } from './upstream-error.js';
@@ -20,7 +19,6 @@ export interface RelayTarget {
   readonly pool: H1Pool;
   /** "host:port", for logs. */
   readonly address: string;
-  readonly responseHeaders: HeaderOps;
   /** Location and Refresh prefixes to replace (proxy.redirect and its default; location-rewrite.ts). */
   readonly redirects?: readonly RedirectRule[];
   readonly log: ErrorLog;
@@ -126,8 +124,7 @@ class Relay implements ResponseSink {
   }
 
   onHeaders(status: number, statusText: string, rawHeaders: string[]): void {
-    const res = this.ex.res;
-    if (this.#clientGone || res.destroyed) return;
+    if (this.#clientGone || this.ex.writer.destroyed) return;
     if (this.observer !== null && this.observer.onStatus(status)) {
       this.#handedOff = true;
       this.#settled = true;
@@ -135,10 +132,8 @@ class Relay implements ResponseSink {
       return;
     }
     this.#rawHeaders = rawHeaders;
-    const filtered = clientResponseHeaders(rawHeaders, status, this.target.redirects);
-    if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
-    const ops = this.target.responseHeaders;
-    const headers = ops.empty ? filtered : applyHeaderOps(ops, filtered, this.ex, status);
+    const headers = clientResponseHeaders(rawHeaders, status, this.target.redirects);
+    if (this.ex.setCookie !== null) headers.push('Set-Cookie', this.ex.setCookie);
     if (this.observer !== null && IDEMPOTENT.has(this.req.method) && smallBody(rawHeaders)) {
       this.#held = { status, statusText, headers, body: [] };
       return;
@@ -146,12 +141,12 @@ class Relay implements ResponseSink {
     if (!this.#writeHead(status, statusText, headers)) return;
     // node sends a head with the first body bytes; a stream (an event stream waiting for its
     // first event) gets it now, so the client's EventSource opens at once (Caddy does the same).
-    if (!(this.#bufferable ??= bufferable(rawHeaders))) this.ex.res.flushHeaders();
+    if (!(this.#bufferable ??= bufferable(rawHeaders))) this.ex.writer.flush();
   }
 
   #writeHead(status: number, statusText: string, headers: string[]): boolean {
     try {
-      this.ex.head(this.ex.res, status, statusText, headers);
+      this.ex.writer.writeHead(status, statusText, headers);
       return true;
     } catch (err) {
       // A header node refuses to send (e.g. a bad character): the upstream's fault.
@@ -170,8 +165,7 @@ class Relay implements ResponseSink {
       return true;
     }
     if (this.#buffer !== null) return this.#buffer.push(chunk);
-    const res = this.ex.res;
-    this.ex.bytesSent += chunk.length;
+    const res = this.ex.writer;
     // What the kernel has not taken yet of the earlier chunks. write()'s own answer says little:
     // node's http corks the socket until the next tick, so a 64 KiB chunk makes it false even
     // when the kernel then takes every byte (that made every 1 MiB response spill to disk).
@@ -187,7 +181,7 @@ class Relay implements ResponseSink {
     }
     if (backlog + chunk.length <= STREAM_BACKLOG) return true;
     // The client is slower than the upstream, for now.
-    res.once('drain', this.#resume);
+    res.onDrain(this.#resume);
     (this.#sendTimer ??= new SendTimer(res, this.opts.sendTimeout)).arm();
     return false;
   }
@@ -201,14 +195,11 @@ class Relay implements ResponseSink {
     if (held !== null && !this.#settled) {
       this.#held = null;
       if (!this.#writeHead(held.status, held.statusText, held.headers)) return;
-      for (const chunk of held.body) {
-        this.ex.bytesSent += chunk.length;
-        this.ex.res.write(chunk);
-      }
-      this.ex.res.end();
+      for (const chunk of held.body) this.ex.writer.write(chunk);
+      this.ex.writer.end();
     } else if (!this.#settled) {
       if (this.#buffer !== null) this.#buffer.end();
-      else this.ex.res.end();
+      else this.ex.writer.end();
     }
     this.observer?.onSettled(null);
   }
@@ -224,16 +215,16 @@ class Relay implements ResponseSink {
     if (err.code === REQUEST_HEAD_REFUSED) {
       this.observer?.onSettled(null);
       this.target.log.error('request head refused', { route: ex.routeName, upstream: this.target.address, method: ex.req.method, uri: ex.req.url, err: err.message });
-      return void sendError(ex, 500, this.target.responseHeaders);
+      return void sendError(ex, 500);
     }
-    if (retryable && this.attempt < STALE_RETRIES && !ex.res.headersSent && IDEMPOTENT.has(this.req.method)) {
+    if (retryable && this.attempt < STALE_RETRIES && !ex.writer.headersSent && IDEMPOTENT.has(this.req.method)) {
       // A keep-alive race: the same server again on a new connection; the same attempt.
       this.target.pool.request(this.req, new Relay(ex, this.target, this.req, this.opts, this.attempt + 1, this.observer), true);
       return;
     }
     if (this.observer !== null) {
       const conn = this.#conn;
-      if (!ex.res.headersSent && this.observer.onFailure(err, conn?.connected ?? false, conn?.bodyTouched ?? false)) return;
+      if (!ex.writer.headersSent && this.observer.onFailure(err, conn?.connected ?? false, conn?.bodyTouched ?? false)) return;
       this.observer.onSettled(err);
     }
     const failure = classifyUpstreamError(err);
@@ -245,8 +236,8 @@ class Relay implements ResponseSink {
     this.#sendTimer?.disarm();
     this.#buffer?.destroy();
     this.target.log.upstreamFailure(ex, cause, status);
-    if (ex.res.headersSent) ex.res.destroy();
-    else sendError(ex, status, this.target.responseHeaders);
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else sendError(ex, status);
   }
 }
 

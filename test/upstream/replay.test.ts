@@ -11,8 +11,8 @@ import { validateConfig } from '../../src/config/load.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { HostRegistry } from '../../src/upstream/host-state.js';
 import { Exchange } from '../../src/http/exchange.js';
+import { NodeH1Writer } from '../../src/http/node-writers.js';
 import { BalancedRequest, type BalancedRoute } from '../../src/proxy/balanced.js';
-import { NO_HEADER_OPS } from '../../src/http/header-ops.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { http, onRequestHeads, startRawUpstream } from '../proxy/support.js';
 
@@ -37,10 +37,8 @@ async function setup(t: { after(fn: () => Promise<unknown> | void): void }, repl
     targets: group.members.map((u) => ({
       address: u.key,
       pool: compiled.pools.get(u.transport, { connectTimeout: 5000, keepAliveTimeout: 1000, maxConnections: 8 }),
-      responseHeaders: NO_HEADER_OPS,
       log,
     })),
-    responseHeaders: NO_HEADER_OPS,
     log,
     relayOptions: { buffering: null, sendTimeout: 0 },
   };
@@ -50,7 +48,7 @@ async function setup(t: { after(fn: () => Promise<unknown> | void): void }, repl
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ex = new Exchange(req, res, '127.0.0.1', '127.0.0.1', 'http', false, 0, req.headers.host ?? '', req.url!, req.url!, '');
+      const ex = new Exchange(req, new NodeH1Writer(res, false), req, req.socket, '127.0.0.1', '127.0.0.1', 'http', false, 0, req.headers.host ?? '', req.url!, req.url!, '');
       new BalancedRequest(ex, route, {
         method: req.method!,
         path: req.url!,
