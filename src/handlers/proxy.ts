@@ -1,9 +1,10 @@
 /**
  * `proxy`: forwards to an upstream pool over keep-alive connections; WebSockets are tunnelled.
- * A pool of one plain server compiles to the direct path (no selection, no health, no retry
- * bookkeeping); anything else goes through BalancedRequest (src/proxy/balanced.ts).
+ * One path for every pool: the route's balancer (src/proxy/balancer.ts) picks the server, a
+ * single plain server without any bookkeeping, a load-balanced pool with health and retries,
+ * and the relay (src/proxy/relay.ts) carries the response back.
  * With buffering.request (the default) a request body is read completely before the upstream
- * is contacted; with buffering.response a slow client's response is spooled (relay.ts).
+ * is contacted; with buffering.response a slow client's response is spooled (slow-client.ts).
  */
 import type { ProxyConfig } from '../config/schema.js';
 import type { UpstreamPools } from '../upstream/pool.js';
@@ -11,23 +12,25 @@ import type { UpstreamGroups } from '../upstream/groups.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { Exchange } from '../http/exchange.js';
+import type { RequestBody } from '../http/request.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { encodePath } from '../http/normalize-path.js';
-import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
+import { sendError } from '../http/send.js';
+import { Relay } from '../proxy/relay.js';
+import type { ProxyRoute, ServerTarget } from '../proxy/proxy-route.js';
+import { GroupBalancer } from '../proxy/group-balancer.js';
+import { SingleServer, type Balancer } from '../proxy/balancer.js';
 import { redirectRules } from '../proxy/location-rewrite.js';
-import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
-import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
+import { refuseUpgrade, tunnel } from '../proxy/tunnel.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { standInHost } from '../proxy/stand-in-host.js';
 import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
+import { ClientShare } from '../proxy/client-share.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import type { SpoolBudget } from '../buffering/spool-budget.js';
-import { ClientShare } from '../proxy/client-share.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
-import { sendError } from '../http/send.js';
-import type { RouteHandler } from '../http/route-handler.js';
-import type { RequestBody } from '../http/request.js';
 import type { RouteContext } from './handler.js';
 
 export interface ProxyDeps {
@@ -38,14 +41,12 @@ export interface ProxyDeps {
   spool: SpoolBudget;
 }
 
-type Target = RelayTarget & TunnelTarget;
-
 export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDeps): RouteHandler {
   const group: UpstreamGroup = 'upstream' in cfg.to ? deps.groups.get(cfg.to.upstream) : deps.groups.inline(ctx.name, cfg.to.pool);
   const strip = ctx.stripPrefix;
   const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const targets = group.members.map(
-    (u): Target => ({
+    (u): ServerTarget => ({
       transport: u.transport,
       address: u.key,
       pool: deps.pools.get(u.transport, {
@@ -58,15 +59,20 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       log: deps.log,
     }),
   );
+  const balancer: Balancer = group.trivial ? new SingleServer(targets[0]!) : new GroupBalancer(group, targets, deps.log);
+  const buffering = cfg.buffering;
+  const route: ProxyRoute = {
+    balancer,
+    options: {
+      buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
+      sendTimeout: ctx.client.sendTimeout,
+    },
+    log: deps.log,
+  };
   const requestOps = ctx.requestHeaders;
   // Dispatch tunnels only a protocol this set allows (else the request is served as a plain one).
   const upgrades = upgradeSet(cfg.upgrade);
   const readTimeout = cfg.read_timeout;
-  const buffering = cfg.buffering;
-  const relayOpts: RelayOptions = {
-    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
-    sendTimeout: ctx.client.sendTimeout,
-  };
   // One client connection may use at most half of the upstream's connections at once: a
   // client that never reads holds one per response (client-share.ts).
   const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
@@ -75,9 +81,19 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, log: deps.log, budget: deps.spool }
     : null;
 
+  const start = (ex: Exchange, req: UpstreamRequest): void => new Relay(ex, req, route).start();
+
+  /** One request: headers for the upstream, its body if it has one, then the balancer's first try. */
+  const forward = (ex: Exchange): void => {
+    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
+    // The server is chosen once the body is in (buffering.request): the one free now.
+    if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => start(ex, req));
+    start(ex, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout });
+  };
+
   /**
    * A request with a body: read it whole first (buffering.request), or stream it with its
-   * limits watched; then `send` it. Requests without a body take the direct paths below.
+   * limits watched; then `send` it.
    */
   function withBody(ex: Exchange, req: RequestBody, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
     const method = ex.req.method!;
@@ -115,35 +131,6 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     else sendError(ex, 500);
   }
 
-  if (group.trivial) {
-    const target = targets[0]!;
-    const forward = (ex: Exchange) => {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-      if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-      if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => relay(ex, target, req, relayOpts));
-      relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
-    };
-    return {
-      handle(ex) {
-        share.enter(ex, forward);
-      },
-      upgrade(ex, socket, head) {
-        const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
-        if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here
-        const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
-        if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
-      },
-    };
-  }
-
-  const route: BalancedRoute = { group, targets, log: deps.log, relayOptions: relayOpts };
-  const forward = (ex: Exchange) => {
-    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-    // The server is chosen once the body is in (buffering.request): the one free now.
-    if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
-    new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
-  };
   return {
     handle(ex) {
       share.enter(ex, forward);
@@ -151,19 +138,11 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     upgrade(ex, socket, head) {
       const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
       if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here
-      // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
-      // as in flight on that server while it is open, for least_conn and max_conns.
-      const upstream = group.select(new ExchangeSelectRequest(ex), null);
-      if (upstream === undefined) {
-        ex.upstream = group.name;
-        deps.log.upstreamFailure(ex, `no available upstream in pool ${group.name} (${group.describe()})`, 503);
-        return refuseUpgrade(ex, 503);
-      }
-      upstream.state.begin();
-      socket.once('close', () => upstream.state.end());
+      const target = balancer.tunnel(ex, socket);
+      if (target === undefined) return refuseUpgrade(ex, 503);
       const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
-      if (ex.hostHeader === '') standInHost(headers, upstream.transport.authority);
-      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers, offered);
+      if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
+      tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
     },
   };
 }
