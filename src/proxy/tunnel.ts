@@ -27,9 +27,6 @@ export interface TunnelTarget {
   readonly log: ErrorLog;
 }
 
-/** Open tunnels, so a shutdown can close them. */
-export const openTunnels = new Set<Duplex>();
-
 /** @param offered the Upgrade value sent (the protocols the route allows); a 101 to another is a 502. */
 export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[], offered: string): void {
   ex.upstream = target.address;
@@ -138,7 +135,8 @@ function refused(ex: Exchange, target: TunnelTarget, status: number, err: HeadEr
 }
 
 /**
- * Tunnels bytes both ways with backpressure. When one side ends (sends FIN), the other gets
+ * Tunnels bytes both ways with backpressure. The server that handed the client socket over
+ * keeps it among its open upgrades (server/dispatch.ts) and destroys it when it stops. When one side ends (sends FIN), the other gets
  * what is still buffered for it and then a FIN; once that went out both sockets are
  * destroyed. WebSocket has no half-close, and Portico's client sockets allow half-open
  * connections (node's http server does), so without this a client that went away would leave
@@ -151,9 +149,7 @@ function splice(client: Duplex, upstream: Socket): void {
     s.setNoDelay?.(true);
     s.setKeepAlive?.(true, 30_000); // notice peers that vanished without a FIN
   }
-  openTunnels.add(client);
   const destroyBoth = () => {
-    openTunnels.delete(client);
     client.destroy();
     upstream.destroy();
   };

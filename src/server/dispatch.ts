@@ -41,6 +41,12 @@ export interface DispatchDeps {
   limits: { maxHeaders: number; maxUriLength: number };
   /** HTTP/1: gives a connection to node's http server as if just accepted (plain-replay.ts). */
   handOff?: (socket: Socket) => void;
+  /**
+   * The sockets this server handed to an upgrade handler (WebSocket tunnels and handshakes in
+   * progress) until they close: the server destroys what is left when it stops, and only its
+   * own (one process may run several servers).
+   */
+  tunnels: Set<Duplex>;
 }
 
 const MAX_REWRITE_CYCLES = 10;
@@ -417,6 +423,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
+      deps.tunnels.add(socket);
+      socket.once('close', () => deps.tunnels.delete(socket));
       // The handler owns the raw socket: its answers go to it, through the route's filters.
       ex.rebind(new SocketWriter(socket));
       use(ex, route);
