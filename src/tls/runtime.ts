@@ -11,7 +11,7 @@ import type { CertificateSlot } from './slot.js';
 import { FileCertificate } from './file-certificate.js';
 import { InternalCa } from './internal-ca.js';
 import { InternalCertificates } from './internal-certificates.js';
-import { isLocalName } from './local-names.js';
+import { isLocalName } from '../compile/local-names.js';
 import { AcmeCertificates } from './acme/acme-certificates.js';
 import { AcmeChallenges, type Http01Answers } from './acme/challenges.js';
 import type { ErrorLog } from '../log/error-log.js';

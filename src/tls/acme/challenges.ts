@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { peekClientHello } from '../client-hello.js';
 import { TLS_SETTINGS } from '../settings.js';
+import { HTTP01_PREFIX } from '../../compile/tls-plan.js';
 
-export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
 export const ACME_TLS_ALPN = 'acme-tls/1';
 /** A validation client sends its ClientHello at once; anyone slower is not one. */
 const PEEK_TIMEOUT = 10_000;
