@@ -49,7 +49,7 @@ export class ResponseBuffer {
 
   constructor(ex: Exchange, opts: ResponseBufferingOptions, sendTimeout: number, onSpace: () => void) {
     this.#res = ex.writer;
-    // memory_limit is already held in node's write buffer (relay.ts): the rest goes to disk.
+    // memory_limit is already held in node's write buffer (proxy/slow-client.ts): the rest goes to disk.
     this.#spool = new Spool({ memory: 0, file: opts.maxTempFileSize, budget: opts.budget, account: opts.budget.accountOf(ex.connection) });
     this.#spool.onSpace = onSpace;
     this.#timer = new SendTimer(ex.writer, sendTimeout);
