@@ -58,6 +58,8 @@ export class Exchange {
   contentLength = -1;
   /** The client sent `Expect: 100-continue` and no 100 was sent yet: whoever reads the body sends it. */
   expectsContinue = false;
+  /** HTTP/2: the stream did not end with its HEADERS frame, so DATA frames (a body) follow, with or without a content-length. */
+  dataFollows = false;
   /** The basic-auth user, for the access log (nginx $remote_user). */
   remoteUser = '';
   /** Status for the access log when no response was written on purpose (444: closed unanswered). */

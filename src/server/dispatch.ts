@@ -279,7 +279,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   /** node's HTTP/2 compatibility API: a stream, on a session shared with other requests. */
   function onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
     inFlight.count++;
-    start(req, new NodeH2Writer(res, req.method === 'HEAD'), req, req.stream.session ?? req.socket, false);
+    start(req, new NodeH2Writer(res, req.method === 'HEAD'), req, req.stream.session ?? req.socket, false, !req.stream.endAfterHeaders);
   }
 
   /**
@@ -322,7 +322,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     req.once('close', gone);
   }
 
-  function start(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object, expectsContinue: boolean): void {
+  function start(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object, expectsContinue: boolean, dataFollows = false): void {
     // A request that waited its turn behind one prepare() then refused: never answered (the
     // refusal closes the connection), never sent upstream.
     if (refused.has(req.socket)) return requestDone();
@@ -330,6 +330,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
+    ex.dataFollows = dataFollows;
     writer.onClose(() => finish(ex));
     // Route choice runs request text through rewrites, maps and templates: inside the boundary too.
     try {
