@@ -3,8 +3,8 @@
  * `portico` command line: parses flags and calls the programmatic API. Exit codes and error
  * printing are decided here and nowhere else: 0 ok, 1 bad config or failed start, 2 bad usage.
  */
-// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (reopen-signal.ts).
-import './reopen-signal.js';
+// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (server/reopen-signal.ts).
+import '../server/reopen-signal.js';
 // First: V8's regex engines are set up before any regex of the config is compiled (also in workers).
 import '../regex/engine.js';
 import { parseArgs } from 'node:util';

@@ -3,7 +3,7 @@
  * reloads the config, SIGUSR1 reopens the log files. With `workers` > 1 this process becomes
  * the supervisor and the workers serve.
  */
-import { onReopenSignal } from './reopen-signal.js';
+import { onReopenSignal } from '../server/reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';

@@ -215,7 +215,7 @@ export class LeanConnection implements ResponseOwner {
   }
 
   readonly #onDrain = (): void => {
-    this.#res?.emit('drain');
+    this.#res?.socketDrained();
   };
 
   readonly #onTimeout = (): void => {
