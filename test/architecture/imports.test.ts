@@ -35,7 +35,7 @@ export const ALLOWED: ReadonlyMap<string, readonly string[]> = new Map([
   ['upstream', ['http', 'config', 'log']],
   ['proxy', ['http', 'upstream', 'buffering', 'limits', 'log']],
   ['handlers', ['http', 'config', 'proxy', 'files', 'upstream', 'buffering', 'limits', 'log']],
-  ['compile', ['config', 'http', 'handlers', 'shield', 'filters', 'upstream', 'proxy', 'buffering', 'log', 'errors.ts']],
+  ['compile', ['config', 'http', 'regex', 'handlers', 'shield', 'filters', 'upstream', 'proxy', 'buffering', 'log', 'errors.ts']],
   ['tls', ['http', 'config', 'compile', 'log', 'errors.ts']],
   ['server', ['compile', 'config', 'http', 'log', 'proxy', 'tls', 'shield', 'buffering', 'regex', 'errors.ts']],
   ['cli', ['server', 'config', 'compile', 'tls', 'shield', 'log', 'regex', 'errors.ts']],
