@@ -3,7 +3,7 @@
  * reloads the config, SIGUSR1 reopens the log files. With `workers` > 1 this process becomes
  * the supervisor and the workers serve.
  */
-import { onReopenSignal } from './reopen-signal.js';
+import { onReopenSignal } from '../server/reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
@@ -14,6 +14,7 @@ import { InternalCa } from '../tls/internal-ca.js';
 import { resolveDataDir } from '../tls/data-dir.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
+import { writePidFile, type PidFile } from './pid-file.js';
 
 /**
  * Before forking workers: the ports that speak TLS (for the announcement), the local CA created
@@ -41,6 +42,8 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   let onHangup: (() => void) | undefined;
   let hangupWhileStarting = false;
   process.on('SIGHUP', () => (onHangup ? onHangup() : (hangupWhileStarting = true)));
+  // SIGQUIT (nginx's graceful stop) would dump core by default: while starting it just ends the process.
+  process.on('SIGQUIT', quitWhileStarting);
   hangupHandled();
   const { config, warnings } = await loadConfigFile(file, options);
   const log = new ErrorLog(config.log_level);
@@ -49,7 +52,11 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     for (const w of warnings) log.warn(w);
     // Workers share the local CA on disk: create it once, here, before any of them needs it.
     const tlsPorts = await prepareTls(config, log, file);
-    const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port, tlsPorts.has(port)));
+    let pidFile: PidFile | undefined;
+    const supervisor = superviseWorkers(workers, log, (host, port) => {
+      announce(file, host, port, tlsPorts.has(port));
+      if (config.pid_file !== undefined) pidFile ??= writePidFile(config.pid_file);
+    });
     log.info('started workers', { workers });
     // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
     // that came while starting read the file as it is now anyway.
@@ -59,6 +66,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     onStopSignal((signal) => {
       log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
       void supervisor.stop(signal).then(() => {
+        pidFile?.remove();
         log.flush();
         process.exit(0);
       });
@@ -72,6 +80,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
   const server = await startServer(config, { errorLog: log, file });
   if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
+  const pidFile = !worker && config.pid_file !== undefined ? writePidFile(config.pid_file) : undefined;
   onHangup = () => void reload(server, file, options, log);
   // logrotate renamed the files: new lines go to fresh ones at the configured paths. One that
   // came while starting needs nothing: the files were opened at those paths just now.
@@ -82,7 +91,10 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   if (hangupWhileStarting) onHangup();
   onStopSignal((signal) => {
     if (!worker) log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
-    void server.close().then(() => process.exit(0));
+    void server.close().then(() => {
+      pidFile?.remove();
+      process.exit(0);
+    });
   }, worker);
   return -1;
 }
@@ -104,7 +116,14 @@ async function reload(server: PorticoServer, file: string, options: LoadOptions,
   }
 }
 
-/** SIGINT and SIGTERM stop once; so does the launcher going away (malloc-relaunch.ts), as SIGTERM. */
+function quitWhileStarting(): void {
+  process.exit(0);
+}
+
+/**
+ * SIGINT, SIGTERM and SIGQUIT (nginx's graceful stop, what `nginx -s quit` sends) stop once,
+ * gracefully; so does the launcher going away (malloc-relaunch.ts), as SIGTERM.
+ */
 function onStopSignal(stop: (signal: NodeJS.Signals) => void, worker = false): void {
   let stopping = false;
   const once = (signal: NodeJS.Signals) => {
@@ -114,6 +133,8 @@ function onStopSignal(stop: (signal: NodeJS.Signals) => void, worker = false): v
   };
   process.on('SIGINT', () => once('SIGINT'));
   process.on('SIGTERM', () => once('SIGTERM'));
+  process.off('SIGQUIT', quitWhileStarting);
+  process.on('SIGQUIT', () => once('SIGQUIT'));
   // A worker's channel is the primary's; node's cluster already handles losing it.
   if (!worker) stopWithLauncher(() => once('SIGTERM'));
 }

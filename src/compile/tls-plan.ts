@@ -9,7 +9,10 @@
  */
 import type { AcmeOptionsConfig, CertificateFilesConfig, PorticoConfig, ServerConfig } from '../config/schema.js';
 import { parseListen, type ListenAddress } from '../config/address.js';
-import { isLocalName, DEFAULT_LOCAL_NAMES } from '../tls/local-names.js';
+import { isLocalName, DEFAULT_LOCAL_NAMES } from './local-names.js';
+
+/** Where ACME HTTP-01 tokens are served (RFC 8555 §8.3): answered before routing, never redirected to HTTPS. */
+export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
 
 export type TlsSource =
   | { kind: 'files'; files: readonly CertificateFilesConfig[] }

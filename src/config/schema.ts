@@ -458,6 +458,11 @@ export const configSchema = z
       .default(1)
       .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
+    pid_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Where `portico run` writes the pid to send signals to, once serving; removed on stop (nginx pid)'),
     password_checks: shield.passwordChecks,
     data_dir: z
       .string()

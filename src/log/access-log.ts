@@ -103,7 +103,7 @@ function dash(text: string): string {
 function combinedLine(ex: Exchange, status: number): string {
   const req = ex.req;
   return (
-    `${ex.clientIp} - ${dash(ex.remoteUser)} [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.bytesSent} ` +
+    `${ex.clientIp} - ${dash(ex.remoteUser)} [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.base.bytesSent} ` +
     `"${dash(header(ex, 'referer'))}" "${dash(header(ex, 'user-agent'))}"\n`
   );
 }
@@ -121,7 +121,7 @@ function jsonLine(ex: Exchange, status: number): string {
       protocol: `HTTP/${req.httpVersion}`,
       host: ex.hostHeader,
       status,
-      bytes_sent: ex.bytesSent,
+      bytes_sent: ex.base.bytesSent,
       duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
       route: ex.routeName,
       upstream: ex.upstream,

@@ -12,7 +12,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createH2Server } from 'node:http2';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -26,8 +26,12 @@ import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
+import { keepAliveHeader, type LeanResponse } from './lean/lean-response.js';
+import type { LeanRequest } from './lean/lean-request.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { NodeH1Writer } from '../http/node-writers.js';
+import type { Http01Answers } from '../tls/acme/challenges.js';
 import { available as parserAvailable } from '../http/http1-parser.js';
-import { keepAliveHeader } from './lean/lean-response.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -67,14 +71,25 @@ export interface Listener {
 
 type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
 
-/** Requests answered before routing (ACME HTTP-01 challenges); true when it answered. */
-export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** A pending ACME HTTP-01 token's answer, written before routing (RFC 8555 §8.3). */
+function answerChallenge(w: ResponseWriter, answer: string): void {
+  w.writeHead(200, '', ['Content-Type', 'application/octet-stream', 'Content-Length', String(answer.length)]);
+  w.end(answer);
+}
 
-export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
+export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01Answers): Listener {
   const dispatchDeps = { ...deps, scheme: 'http' as const, handOff: (socket: Socket) => handOff(socket) };
   let d = createDispatcher(plan, dispatchDeps);
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => d.onRequest(req, res);
-  const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const answer = http01?.(req.url);
+    if (answer === undefined) d.onRequest(req, res);
+    else answerChallenge(new NodeH1Writer(res, false), answer);
+  };
+  const leanHandler = (req: LeanRequest, res: LeanResponse): void => {
+    const answer = http01?.(req.url);
+    if (answer === undefined) d.onLeanRequest(req, res);
+    else answerChallenge(res, answer);
+  };
   const server = createHttpServer(serverOptions(deps.client), handler);
   shieldH1(server, deps.client, (req, res) => d.onCheckContinue(req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
@@ -84,7 +99,7 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   // takes them first and gives node the ones it does not serve.
   const nodeConnection = onlyListener(server, 'connection');
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
-  const lean = leanPath(deps, handler, handOff);
+  const lean = leanPath(deps, leanHandler, handOff);
   server.on('connection', lean.start);
   const accepting = acceptor(server, plan);
   return {
@@ -152,14 +167,14 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   });
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
-  h2server.on('request', ((req: IncomingMessage, res: ServerResponse) => h2.onRequest(req, res)) as never);
+  h2server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => h2.onStream(req, res));
   const sessions = new H2Sessions(h2server, deps.client.keepalive_timeout);
 
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
   // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.
   const h1Connection = onlyListener(server, 'secureConnection');
   const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
-  const lean = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
+  const lean = leanPath(deps, (req, res) => h1.onLeanRequest(req, res), h1HandOff);
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
     else lean.start(socket);
@@ -215,7 +230,7 @@ interface LeanPath {
  * is off as well without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
  * PORTICO_UPSTREAM_CLIENT=undici).
  */
-function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void, handOff: (socket: Socket) => void): LeanPath {
+function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
   const stop = {
     close: () => {
@@ -228,9 +243,9 @@ function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerRes
   if (process.env.PORTICO_LEAN_H1 === '0' || !parserAvailable) return { start: handOff, ...stop };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
-    // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
-    // Portico's dispatcher and handlers use (test/server/lean-h1.test.ts compares the bytes).
-    handle: (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+    // A request head and a ResponseWriter of their own (test/server/lean-h1.test.ts compares
+    // the bytes with node's server).
+    handle: handler,
     handOff,
     headerTimeout: (socket) => onClientError(timeout, socket, deps.errorLog),
     headerTimeoutMs: deps.client.header_timeout,

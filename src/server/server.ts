@@ -5,12 +5,12 @@
  */
 // First: V8's regex engines are set up before any regex of the config is compiled.
 import '../regex/engine.js';
+import type { Duplex } from 'node:stream';
 import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog } from '../log/error-log.js';
-import { openTunnels } from '../proxy/tunnel.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
@@ -57,6 +57,8 @@ export interface PorticoServer {
   close(): Promise<void>;
   /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
   readonly spool: SpoolBudget;
+  /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
+  readonly tunnels: ReadonlySet<Duplex>;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -77,7 +79,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
-  const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
+  // Upgrade sockets handed to handlers, this server's own: closing it closes them and no others.
+  const tunnels = new Set<Duplex>();
+  const deps = { accessLog, errorLog, inFlight, limits, client: config.client, tunnels };
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
@@ -150,7 +154,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
         });
       }
       for (const l of listeners) l.destroyAll();
-      for (const t of openTunnels) t.destroy();
+      for (const t of tunnels) t.destroy();
       compiled.groups.close();
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
@@ -162,5 +166,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels };
 }

@@ -4,8 +4,8 @@
  * replaced, with a growing delay if it keeps dying, so a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
  * rate-limit state, as each nginx worker does without a shared memory zone.
  */
-// Primary and workers: SIGUSR1 must never open node's inspector (cli/reopen-signal.ts).
-import '../cli/reopen-signal.js';
+// Primary and workers: SIGUSR1 must never open node's inspector (reopen-signal.ts).
+import './reopen-signal.js';
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ErrorLog } from '../log/error-log.js';

@@ -11,11 +11,10 @@ import type { CertificateSlot } from './slot.js';
 import { FileCertificate } from './file-certificate.js';
 import { InternalCa } from './internal-ca.js';
 import { InternalCertificates } from './internal-certificates.js';
-import { isLocalName } from './local-names.js';
+import { isLocalName } from '../compile/local-names.js';
 import { AcmeCertificates } from './acme/acme-certificates.js';
-import { AcmeChallenges } from './acme/challenges.js';
+import { AcmeChallenges, type Http01Answers } from './acme/challenges.js';
 import type { ErrorLog } from '../log/error-log.js';
-import type { Intercept } from '../server/listeners.js';
 import type { Socket } from 'node:net';
 
 /** How often renewals are checked; leaves are due hours, ACME certificates weeks, ahead. */
@@ -106,7 +105,7 @@ export class TlsRuntime {
   }
 
   /** Answers ACME HTTP-01 requests on plain HTTP listeners, when a server uses ACME. */
-  get http01(): Intercept | undefined {
+  get http01(): Http01Answers | undefined {
     return this.#acme.length > 0 ? this.#challenges.http01 : undefined;
   }
 

@@ -14,6 +14,7 @@ import { within } from '../proxy/support.js';
 import { validateConfig } from '../../src/config/load.js';
 import { compile } from '../../src/compile/compile.js';
 import { TlsRuntime } from '../../src/tls/runtime.js';
+import type { Duplex } from 'node:stream';
 import { tlsListener } from '../../src/server/listeners.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { peekClientHello } from '../../src/tls/client-hello.js';
@@ -108,6 +109,7 @@ test('TLS: a connection held while its ClientHello is peeked at (ACME TLS-ALPN-0
     inFlight: { count: 0, onIdle: null },
     limits: { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length },
     client: config.client,
+    tunnels: new Set<Duplex>(),
   };
   // The ACME peek's own wait for a ClientHello is longer than the bound of this test.
   const peek = (socket: Socket, pass: (socket: Socket) => void) => peekClientHello(socket, 60_000, () => pass(socket));

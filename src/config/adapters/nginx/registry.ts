@@ -120,7 +120,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   worker_shutdown_timeout: spec(C.main, '1', 'none', MAP, { unique: true }),
   daemon: tuning(C.main, 'flag'),
   master_process: tuning(C.main, 'flag'),
-  pid: tuning(C.main),
+  pid: spec(C.main, '1', 'none', MAP, { unique: true }),
   lock_file: tuning(C.main),
   timer_resolution: tuning(C.main),
   working_directory: tuning(C.main),
