@@ -31,7 +31,6 @@ import type { LeanRequest } from './lean/lean-request.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { NodeH1Writer } from '../http/node-writers.js';
 import type { Http01Answers } from '../tls/acme/challenges.js';
-import { available as parserAvailable } from '../http/http1-parser.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -226,9 +225,10 @@ interface LeanPath {
 /**
  * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
  * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
- * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's. It
- * is off as well without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
- * PORTICO_UPSTREAM_CLIENT=undici).
+ * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
+ * Without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
+ * PORTICO_UPSTREAM_CLIENT=undici) it answers nothing itself: it only reads each connection's first
+ * head (bare LF line ends made CRLF) and hands it to node's server.
  */
 function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
@@ -240,7 +240,7 @@ function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse)
       for (const c of open) c.socket.destroy();
     },
   };
-  if (process.env.PORTICO_LEAN_H1 === '0' || !parserAvailable) return { start: handOff, ...stop };
+  if (process.env.PORTICO_LEAN_H1 === '0') return { start: handOff, ...stop };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
     // A request head and a ResponseWriter of their own (test/server/lean-h1.test.ts compares
