@@ -82,7 +82,12 @@ export function hangupHandled(): void {
 
 /** In the child: stop as on SIGTERM when the launcher is gone. */
 export function stopWithLauncher(stop: () => void): void {
-  if (process.env[TUNED] === undefined || process.channel === undefined) return;
+  // Started with an IPC channel (process.send stays defined after it closes).
+  if (process.env[TUNED] === undefined || typeof process.send !== 'function') return;
+  // The launcher may have gone while this process was still starting: 'disconnect' was
+  // emitted before anyone listened (a loaded machine widened that window; the server then
+  // outlived its launcher for good).
+  if (!process.connected || process.channel === undefined) return stop();
   process.channel.unref(); // the channel alone must not keep the process alive
   process.once('disconnect', stop);
 }

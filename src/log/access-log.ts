@@ -48,7 +48,27 @@ export class AccessLog {
     }
   }
 
-  flush(): void {
+  /**
+   * Writes out what is buffered. A file is opened asynchronously: lines written before it is
+   * open are held, and flushSync() on a destination not yet open throws and loses them (a
+   * server stopped right after its first requests left an empty or missing log). So a file
+   * that is not open yet is waited for, at most a second.
+   */
+  async flush(): Promise<void> {
+    const dest = this.#dest as Destination & { fd?: number; destroyed?: boolean };
+    if (this.#file && dest.fd === -1 && !dest.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          dest.off('ready', done);
+          dest.off('error', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 1000);
+        dest.once('ready', done);
+        dest.once('error', done);
+      });
+    }
     try {
       this.#dest.flushSync();
     } catch {

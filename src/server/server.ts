@@ -159,7 +159,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
-      accessLog?.flush();
+      await accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {
