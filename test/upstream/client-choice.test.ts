@@ -1,8 +1,9 @@
 // Issue 13, item 4: the upstream client is chosen once, at start. With node's parser usable,
 // Portico runs on it (and the lean path serves plain GETs); without it — here forced with
-// PORTICO_UPSTREAM_CLIENT=undici — upstream connections go through undici, the lean path is
-// off, one log line says so, and requests are served the same. Each case runs in a process of
-// its own, as the choice is made per process.
+// PORTICO_UPSTREAM_CLIENT=undici — upstream connections go through undici, the lean path
+// answers none of them (it only hands each connection to node's server), one log line says so,
+// and requests are served the same. Each case runs in a process of its own, as the choice is
+// made per process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -43,7 +44,7 @@ test("node's parser usable: node's client, the lean path, no word about undici",
   assert.deepEqual(r.bodies, EXPECTED_BODIES);
 });
 
-test('PORTICO_UPSTREAM_CLIENT=undici: undici carries the requests, the lean path is off, one log line says why', async () => {
+test("PORTICO_UPSTREAM_CLIENT=undici: undici carries the requests, the lean path answers none (node's server does), one log line says why", async () => {
   const r = await runChild({ PORTICO_UPSTREAM_CLIENT: 'undici', PORTICO_LEAN_H1: undefined });
   assert.equal(r.upstreamClient, 'undici');
   assert.deepEqual(r.warnings, ["node's HTTP parser is not usable (PORTICO_UPSTREAM_CLIENT=undici); upstream connections use undici"]);
