@@ -126,7 +126,7 @@ interface Shared {
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
   const maps = compileMaps(config.maps);
-  const pools = new UpstreamPools();
+  const pools = new UpstreamPools(deps.log);
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
   const groups = new UpstreamGroups(config.upstreams, { ...deps.upstream, log: deps.log, baseDir: deps.baseDir! }, file);
   const plans = new Map<string, PlanDraft>();

@@ -1,6 +1,6 @@
 /** What a proxy route's requests share, compiled once (handlers/proxy.ts builds it). */
 import type { ErrorLog } from '../log/error-log.js';
-import type { H1Pool } from '../upstream/h1/pool.js';
+import type { UpstreamPool } from '../upstream/h1/types.js';
 import type { Balancer } from './balancer.js';
 import type { RedirectRule } from './location-rewrite.js';
 import type { SlowClientOptions } from './slow-client.js';
@@ -8,7 +8,7 @@ import type { TunnelTarget } from './tunnel.js';
 
 /** One server of the route, as the relay reaches it. */
 export interface RelayTarget {
-  readonly pool: H1Pool;
+  readonly pool: UpstreamPool;
   /** "host:port", for logs. */
   readonly address: string;
   /** Location and Refresh prefixes to replace (proxy.redirect and its default; location-rewrite.ts). */

@@ -226,6 +226,9 @@ interface LeanPath {
  * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
  * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
  * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
+ * Without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
+ * PORTICO_UPSTREAM_CLIENT=undici) it answers nothing itself: it only reads each connection's first
+ * head (bare LF line ends made CRLF) and hands it to node's server.
  */
 function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
