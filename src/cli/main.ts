@@ -36,6 +36,14 @@ function version(): string {
   return pkg.version;
 }
 
+// `portico schema | head`: the reader went away. End as the classic Unix tools do when their
+// pipe closes (killed by SIGPIPE, which node ignores): quietly, with status 128 + 13.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {

@@ -7,31 +7,34 @@ import { onReopenSignal } from './reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog } from '../log/error-log.js';
-import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
+import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
-import { InternalCa } from '../tls/internal-ca.js';
-import { resolveDataDir } from '../tls/data-dir.js';
+import { silentLog } from '../log/error-log.js';
+import { dirname, resolve } from 'node:path';
+import { servingUser, prepareDataDir, checkAsUser } from './serve-as.js';
+import { dropTo } from './run-as.js';
+import { startFailure } from './start-failure.js';
+import { bannerUrl, tlsNamesByPort } from './banner.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 
 /**
- * Before forking workers: the ports that speak TLS (for the announcement), the local CA created
- * once rather than raced by every worker, and a refusal of ACME, whose orders each worker
- * would place on its own (not supported with workers yet).
+ * Before forking workers: the ports that speak TLS (for the announcement) and a refusal of
+ * ACME, whose orders each worker would place on its own (not supported with workers yet). The
+ * local CA was created once, before (prepareDataDir), rather than raced by every worker.
  */
-async function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Promise<Set<number>> {
+function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Set<number> {
   const compiled = compile(config, { log }, file);
   compiled.pools.destroy();
+  compiled.groups.close();
   const acme = compiled.tlsSites.find((s) => s.source.kind === 'acme');
   if (acme) throw new ConfigError([`${file}: ${acme.where}.tls: ACME with workers > 1 is not supported yet; use workers: 1 or certificate files`]);
-  if (compiled.tlsSites.some((s) => s.source.kind === 'internal')) await InternalCa.open(resolveDataDir(config.data_dir), Date.now(), log);
   return new Set(compiled.listeners.filter((l) => l.tls).map((l) => l.address.port));
 }
 
-function announce(file: string, host: string, port: number, tls: boolean): void {
-  const shown = host === '::' || host === '0.0.0.0' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  process.stderr.write(`portico: serving ${tls ? 'https' : 'http'}://${shown}:${port}/ (${file})\n`);
+function announce(file: string, host: string, port: number, tls: boolean, names: Map<number, string[]>): void {
+  process.stderr.write(`portico: serving ${bannerUrl(host, port, tls, names.get(port))} (${file})\n`);
 }
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
@@ -42,36 +45,64 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   let hangupWhileStarting = false;
   process.on('SIGHUP', () => (onHangup ? onHangup() : (hangupWhileStarting = true)));
   hangupHandled();
-  const { config, warnings } = await loadConfigFile(file, options);
+  const loaded = await loadConfigFile(file, options);
+  const { config, warnings } = loaded;
   const log = new ErrorLog(config.log_level);
   const workers = workerCount(config.workers);
-  if (workers > 1 && isPrimary()) {
-    for (const w of warnings) log.warn(w);
-    // Workers share the local CA on disk: create it once, here, before any of them needs it.
-    const tlsPorts = await prepareTls(config, log, file);
-    const supervisor = superviseWorkers(workers, log, (host, port) => announce(file, host, port, tlsPorts.has(port)));
-    log.info('started workers', { workers });
-    // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
-    // that came while starting read the file as it is now anyway.
-    onHangup = () => supervisor.signal('SIGHUP');
-    // The workers own the log files (this process logs to stderr only).
-    onReopenSignal(() => supervisor.signal('SIGUSR1'));
-    onStopSignal((signal) => {
-      log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
-      void supervisor.stop(signal).then(() => {
-        log.flush();
-        process.exit(0);
+  const primary = workers > 1 && isPrimary();
+  // A worker: the primary said everything once already.
+  const worker = workers > 1 && !primary;
+  let server: PorticoServer;
+  try {
+    if (!worker) for (const w of warnings) log.warn(w);
+    const user = servingUser(config, worker ? silentLog() : log);
+    if (!worker) await prepareDataDir(config, user, log);
+    const names = worker ? new Map<number, string[]>() : tlsNamesByPort(config);
+    if (primary) {
+      const tlsPorts = prepareTls(config, log, file);
+      const supervisor = superviseWorkers(
+        workers,
+        log,
+        (host, port) => announce(file, host, port, tlsPorts.has(port), names),
+        (problems) => {
+          process.stderr.write(problems.join('\n') + '\n');
+          void supervisor.stop('SIGTERM').then(() => process.exit(1));
+        },
+      );
+      log.info('started workers', { workers, ...(user ? { user: user.name } : {}) });
+      // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
+      // that came while starting read the file as it is now anyway.
+      onHangup = () => supervisor.signal('SIGHUP');
+      // The workers own the log files (this process logs to stderr only).
+      onReopenSignal(() => supervisor.signal('SIGUSR1'));
+      onStopSignal((signal) => {
+        log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
+        void supervisor.stop(signal).then(() => {
+          log.flush();
+          process.exit(0);
+        });
       });
-    });
+      return -1;
+    }
+    // Last line of defence: a bug must cost one request, never the whole front door.
+    process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
+    process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
+    // Addresses bound and certificates read as root; not one request served before the drop.
+    const beforeServing = user
+      ? async () => {
+          dropTo(user);
+          await checkAsUser(config, user, dirname(resolve(file)), log);
+          if (!worker) log.info('serving as an unprivileged user', { user: user.name, uid: user.uid, gid: user.gid });
+        }
+      : undefined;
+    server = await startServer(config, { errorLog: log, file, beforeServing });
+    if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names);
+  } catch (err) {
+    const failure = startFailure(err, loaded);
+    if (!worker) throw failure;
+    reportStartFailure(failure.problems);
     return -1;
   }
-  const worker = workers > 1;
-  if (!worker) for (const w of warnings) log.warn(w);
-  // Last line of defence: a bug must cost one request, never the whole front door.
-  process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
-  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
-  const server = await startServer(config, { errorLog: log, file });
-  if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
   onHangup = () => void reload(server, file, options, log);
   // logrotate renamed the files: new lines go to fresh ones at the configured paths. One that
   // came while starting needs nothing: the files were opened at those paths just now.

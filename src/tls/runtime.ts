@@ -53,12 +53,20 @@ export class TlsRuntime {
       throw err;
     }
     for (const f of rt.#files) f.watch();
-    for (const a of rt.#acme) a.start();
     if (compiled.tlsSites.length > 0) {
       rt.#timer = setInterval(() => void rt.checkRenewals(), CHECK_EVERY);
       rt.#timer.unref();
     }
     return rt;
+  }
+
+  /**
+   * Places the first ACME orders (for servers with no certificate yet) once the listeners
+   * serve: the HTTP-01 and TLS-ALPN-01 answers need them, and the files an order writes belong
+   * to the user Portico serves as.
+   */
+  startOrders(): void {
+    for (const a of this.#acme) a.start();
   }
 
   /** The local CA, when a server uses it. */
