@@ -28,6 +28,7 @@ import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
 import { keepAliveHeader } from './lean/lean-response.js';
+import { sniffTls } from './plain-on-tls.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -171,20 +172,27 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
     else lean.start(socket);
   });
-  if (opts.peek) {
-    const peek = opts.peek;
-    const tlsConnection = onlyListener(server, 'connection');
-    const headerTimeout = deps.client.header_timeout;
-    server.on('connection', (socket: Socket) => {
-      // The peek waits for a ClientHello too: header_timeout bounds it, then the handshake's own.
-      const deadline = setTimeout(() => socket.destroy(), headerTimeout);
-      socket.once('close', () => clearTimeout(deadline));
-      peek(socket, (passed) => {
+  // node's TLS takes a connection only once its first bytes are seen to be TLS (plain HTTP gets
+  // a 400 saying so, server/plain-on-tls.ts), and the ClientHello was looked at when an ACME
+  // TLS-ALPN-01 validation may come. header_timeout bounds that wait, then the handshake's own.
+  const tlsConnection = onlyListener(server, 'connection');
+  const headerTimeout = deps.client.header_timeout;
+  const peek = opts.peek;
+  const toTls = (socket: Socket) => tlsConnection.call(server, socket);
+  server.on('connection', (socket: Socket) => {
+    const deadline = setTimeout(() => socket.destroy(), headerTimeout);
+    socket.once('close', () => clearTimeout(deadline));
+    sniffTls(socket, deps.errorLog, (tls) => {
+      if (!peek) {
         clearTimeout(deadline);
-        tlsConnection.call(server, passed);
+        return toTls(tls);
+      }
+      peek(tls, (passed) => {
+        clearTimeout(deadline);
+        toTls(passed);
       });
     });
-  }
+  });
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,

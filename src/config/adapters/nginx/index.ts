@@ -89,7 +89,10 @@ function setVariables(dirs: readonly Directive[]): string[] {
     .map((d) => d.args[0]!.slice(1));
 }
 
-/** `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`. */
+/**
+ * `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`;
+ * `user NAME [GROUP]` -> `user` (nginx takes the group named as the user when none is given).
+ */
 function processOptions(main: readonly Directive[], diag: Diagnostics): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const d of main) {
@@ -98,6 +101,8 @@ function processOptions(main: readonly Directive[], diag: Diagnostics): Record<s
       if (v === 'auto') out.workers = 'auto';
       else if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024) out.workers = Number(v);
       else diag.error(d, `invalid value "${v}" in "worker_processes" directive`);
+    } else if (d.name === 'user') {
+      out.user = { name: v, group: d.args[1] ?? v };
     } else if (d.name === 'worker_shutdown_timeout') {
       const ms = parseTime(v);
       if (ms === undefined) diag.error(d, `invalid value "${v}" in "worker_shutdown_timeout" directive`);
