@@ -64,6 +64,21 @@ export function lookUp(user: { name: string; group: string | undefined }): RunAs
   return { name: user.name, uid: info.uid, gid, group: user.group, home: String(info.homedir) };
 }
 
+/** The user with this uid (root only), from the password database; undefined when there is none. */
+export function userById(uid: number): RunAs | undefined {
+  const euid = posix.geteuid();
+  let info: ReturnType<typeof userInfo>;
+  try {
+    posix.seteuid(uid);
+    info = userInfo();
+  } catch {
+    return undefined;
+  } finally {
+    posix.seteuid(euid);
+  }
+  return { name: String(info.username), uid: info.uid, gid: info.gid, group: String(info.gid), home: String(info.homedir) };
+}
+
 /** The user sudo was run by (SUDO_UID, SUDO_GID, SUDO_USER), when this process is root under sudo. */
 export function sudoCaller(env: NodeJS.ProcessEnv = process.env): RunAs | undefined {
   if (!isRoot() || !env.SUDO_UID || env.SUDO_UID === '0' || !env.SUDO_USER) return undefined;
