@@ -12,19 +12,20 @@ import { planTls } from '../compile/tls-plan.js';
 import { parseListen } from '../config/address.js';
 import { splitPemChain, subjectAltNames } from '../tls/certificate.js';
 
-/** For each HTTPS port, the names its certificates cover, in config order. */
-export function tlsNamesByPort(config: PorticoConfig): Map<number, string[]> {
-  const byPort = new Map<number, string[]>();
+/** For each HTTPS listen address ("*:443", "127.0.0.1:8443"), the names its certificates cover, in config order. */
+export function tlsNamesByAddress(config: PorticoConfig): Map<string, string[]> {
+  const byAddress = new Map<string, string[]>();
   config.servers.forEach((server, i) => {
     const site = planTls(server, `servers[${i}]`, config, []);
     if (!site) return;
     const names = site.source.kind === 'files' ? site.source.files.flatMap((f) => fileNames(f.cert)) : [...site.names];
     for (const text of Array.isArray(server.listen) ? server.listen : [server.listen]) {
-      const port = parseListen(text)!.port;
-      byPort.set(port, [...(byPort.get(port) ?? []), ...names]);
+      const a = parseListen(text)!;
+      const key = `${a.host ?? '*'}:${a.port}`;
+      byAddress.set(key, [...(byAddress.get(key) ?? []), ...names]);
     }
   });
-  return byPort;
+  return byAddress;
 }
 
 function fileNames(path: string): string[] {

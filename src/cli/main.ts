@@ -115,6 +115,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(err.problems.join('\n') + '\n');
     else process.stderr.write(`portico: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // Now, not when the event loop empties: a start that failed half way may hold handles (the
+    // launcher's IPC channel), and a pipe to stderr is written synchronously on Linux.
+    process.exit(1);
   },
 );

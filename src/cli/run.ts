@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { servingUser, prepareDataDir, checkAsUser } from './serve-as.js';
 import { dropTo } from './run-as.js';
 import { startFailure } from './start-failure.js';
-import { bannerUrl, tlsNamesByPort } from './banner.js';
+import { bannerUrl, tlsNamesByAddress } from './banner.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 
@@ -33,8 +33,10 @@ function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Set<num
   return new Set(compiled.listeners.filter((l) => l.tls).map((l) => l.address.port));
 }
 
-function announce(file: string, host: string, port: number, tls: boolean, names: Map<number, string[]>): void {
-  process.stderr.write(`portico: serving ${bannerUrl(host, port, tls, names.get(port))} (${file})\n`);
+/** `key`: the listen address as configured ("*:443"), whose names are looked up; workers know only what they bound. */
+function announce(file: string, host: string, port: number, tls: boolean, names: Map<string, string[]>, key?: string): void {
+  const covered = names.get(key ?? `${host}:${port}`) ?? names.get(`*:${port}`);
+  process.stderr.write(`portico: serving ${bannerUrl(host, port, tls, covered)} (${file})\n`);
 }
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
@@ -57,7 +59,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     if (!worker) for (const w of warnings) log.warn(w);
     const user = servingUser(config, worker ? silentLog() : log);
     if (!worker) await prepareDataDir(config, user, log);
-    const names = worker ? new Map<number, string[]>() : tlsNamesByPort(config);
+    const names = worker ? new Map<string, string[]>() : tlsNamesByAddress(config);
     if (primary) {
       const tlsPorts = prepareTls(config, log, file);
       const supervisor = superviseWorkers(
@@ -96,7 +98,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
         }
       : undefined;
     server = await startServer(config, { errorLog: log, file, beforeServing });
-    if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names);
+    if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names, a.key);
   } catch (err) {
     const failure = startFailure(err, loaded);
     if (!worker) throw failure;

@@ -95,11 +95,14 @@ export class FileCertificate {
   async #read(): Promise<LoadedCertificate | string | undefined> {
     let certText: string;
     let keyText: string;
+    // One at a time: node's error does not always name the file (EISDIR has no path).
+    let reading = this.certPath;
     try {
-      [certText, keyText] = await Promise.all([readFile(this.certPath, 'utf8'), readFile(this.keyPath, 'utf8')]);
+      certText = await readFile(reading, 'utf8');
+      reading = this.keyPath;
+      keyText = await readFile(reading, 'utf8');
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      return `cannot read ${e.path ?? this.certPath}: ${fileProblem(e)}`;
+      return `cannot read ${reading}: ${fileProblem(err as NodeJS.ErrnoException)}`;
     }
     const text = certText + '\0' + keyText;
     if (text === this.#lastText) return undefined;

@@ -80,7 +80,7 @@ export class TlsRuntime {
     if (source.kind === 'files') {
       const slots: CertificateSlot[] = [];
       for (const [i, pair] of source.files.entries()) {
-        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.files.length > 1 ? `[${i}]` : ''}`, log);
+        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.list ? `[${i}]` : ''}`, log);
         const cert = await file.load();
         if (cert.notAfter.getTime() <= now()) log.warn('tls: certificate has expired', { server: site.where, cert: pair.cert, not_after: cert.notAfter.toISOString() });
         this.#files.push(file);
