@@ -11,7 +11,7 @@ import { describeOwners } from './port-owner.js';
 
 export function startFailure(err: unknown, loaded: Pick<LoadedConfig, 'config' | 'file' | 'locate'>): ConfigError {
   if (err instanceof ConfigError) return err;
-  if (err instanceof StartError) return new ConfigError([`${loaded.locate(err.where)}: ${err.where}: ${err.message}`]);
+  if (err instanceof StartError) return new ConfigError([`${loaded.locate(err.where)}: ${err.where}: ${err.detail}`]);
   if (err instanceof ListenError) {
     const { where, note } = listenOrigin(loaded.config, err.key);
     return new ConfigError([`${where ? `${loaded.locate(where)}: ${where}` : loaded.file}: ${listenProblem(err)}${note}`]);

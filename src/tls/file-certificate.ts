@@ -38,9 +38,9 @@ export class FileCertificate {
   async load(): Promise<LoadedCertificate> {
     const cert = await this.#read();
     if (typeof cert !== 'object') {
-      // Which of the two keys: the one naming the file that could not be read.
-      const file = cert?.startsWith(`cannot read ${this.keyPath}:`) && this.keyPath !== this.certPath ? 'key' : 'cert';
-      throw new StartError(`${this.where}.${file}`, cert ?? 'unreadable');
+      // The key of the file that could not be read; the pair's for one that does not fit.
+      const file = cert?.startsWith(`cannot read ${this.certPath}:`) ? '.cert' : cert?.startsWith(`cannot read ${this.keyPath}:`) ? '.key' : '';
+      throw new StartError(`${this.where}${file}`, cert ?? 'unreadable');
     }
     this.slot.set(cert);
     return cert;
