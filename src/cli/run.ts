@@ -1,16 +1,17 @@
 /**
  * `portico run -c FILE`: load, compile, listen; SIGINT/SIGTERM stop gracefully, SIGHUP
  * reloads the config, SIGUSR1 reopens the log files. With `workers` > 1 this process becomes
- * the supervisor and the workers serve.
+ * the supervisor and the workers serve. Started as root with `user`, whoever serves drops to
+ * that user once bound (serve-as.ts); a start that fails is one line at its config line
+ * (start-failure.ts).
  */
 import { onReopenSignal } from './reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
-import { ErrorLog } from '../log/error-log.js';
+import { ErrorLog, silentLog } from '../log/error-log.js';
 import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
-import { silentLog } from '../log/error-log.js';
 import { dirname, resolve } from 'node:path';
 import { servingUser, prepareDataDir, checkAsUser } from './serve-as.js';
 import { dropTo } from './run-as.js';

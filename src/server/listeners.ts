@@ -296,10 +296,10 @@ interface Hold {
 }
 
 /**
- * Until release(), accepted connections are kept, not read, and then
- * given to the server's own 'connection' listeners (which take every later one directly, so
- * a connection costs nothing more once serving). Bytes a client sent meanwhile wait in the
- * socket's buffer: node's HTTP and TLS servers read what a socket already holds first.
+ * Until release(), accepted connections are kept, not read, and then given to the server's
+ * own 'connection' listeners (which take every later one directly, so a connection costs
+ * nothing more once serving). Bytes a client sent meanwhile wait in the socket's buffer:
+ * node's HTTP and TLS servers read what a socket already holds first.
  */
 function holdConnections(server: Server | HttpsServer): Hold {
   const own = server.listeners('connection') as ((socket: Socket) => void)[];
