@@ -37,6 +37,14 @@ function version(): string {
   return pkg.version;
 }
 
+// `portico schema | head`: the reader went away. End as the classic Unix tools do when their
+// pipe closes (killed by SIGPIPE, which node ignores): quietly, with status 128 + 13.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -109,6 +117,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(err.problems.join('\n') + '\n');
     else process.stderr.write(`portico: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // Now, not when the event loop empties: a start that failed half way may hold handles (the
+    // launcher's IPC channel), and a pipe to stderr is written synchronously on Linux.
+    process.exit(1);
   },
 );

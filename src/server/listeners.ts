@@ -18,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { ListenerPlan } from '../compile/compile.js';
+import type { ListenAddress } from '../config/address.js';
 import { createDispatcher, type DispatchDeps } from './dispatch.js';
 import { onClientError } from './client-error.js';
 import { H2Sessions } from './h2-sessions.js';
@@ -31,6 +32,7 @@ import type { LeanRequest } from './lean/lean-request.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { NodeH1Writer } from '../http/node-writers.js';
 import type { Http01Answers } from '../tls/acme/challenges.js';
+import { sniffTls } from './plain-on-tls.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -59,7 +61,13 @@ function shieldH1(server: Server | HttpsServer, client: ClientConfig, onCheckCon
 }
 
 export interface Listener {
-  listen(): Promise<AddressInfo>;
+  /**
+   * Binds the address (a ListenError when it cannot). `held`: connections accepted from now on
+   * wait, unread, until serve() (so nothing is served before `portico run` drops root).
+   */
+  listen(held?: boolean): Promise<AddressInfo>;
+  /** Serves the connections held since listen(true), and every later one directly. */
+  serve(): void;
   /** Stops accepting; idle connections close now, busy ones after their request. */
   stopAccepting(): void;
   /** Closes whatever is still open. */
@@ -103,6 +111,7 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
+    serve: accepting.serve,
     stopAccepting: () => {
       accepting.stop();
       server.close();
@@ -178,23 +187,31 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
     else lean.start(socket);
   });
-  if (opts.peek) {
-    const peek = opts.peek;
-    const tlsConnection = onlyListener(server, 'connection');
-    const headerTimeout = deps.client.header_timeout;
-    server.on('connection', (socket: Socket) => {
-      // The peek waits for a ClientHello too: header_timeout bounds it, then the handshake's own.
-      const deadline = setTimeout(() => socket.destroy(), headerTimeout);
-      socket.once('close', () => clearTimeout(deadline));
-      peek(socket, (passed) => {
+  // node's TLS takes a connection only once its first bytes are seen to be TLS (plain HTTP gets
+  // a 400 saying so, server/plain-on-tls.ts), and the ClientHello was looked at when an ACME
+  // TLS-ALPN-01 validation may come. header_timeout bounds that wait, then the handshake's own.
+  const tlsConnection = onlyListener(server, 'connection');
+  const headerTimeout = deps.client.header_timeout;
+  const peek = opts.peek;
+  const toTls = (socket: Socket) => tlsConnection.call(server, socket);
+  server.on('connection', (socket: Socket) => {
+    const deadline = setTimeout(() => socket.destroy(), headerTimeout);
+    socket.once('close', () => clearTimeout(deadline));
+    sniffTls(socket, deps.errorLog, (tls) => {
+      if (!peek) {
         clearTimeout(deadline);
-        tlsConnection.call(server, passed);
+        return toTls(tls);
+      }
+      peek(tls, (passed) => {
+        clearTimeout(deadline);
+        toTls(passed);
       });
     });
-  }
+  });
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
+    serve: accepting.serve,
     stopAccepting: () => {
       accepting.stop();
       server.close();
@@ -266,24 +283,88 @@ function onlyListener(server: Server | HttpsServer, event: string): (...args: un
   return listeners[0] as (...args: unknown[]) => void;
 }
 
-/** Binds, then adds the extra accept handles (accept-handles.ts); `stop` closes those. */
-function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: () => Promise<AddressInfo>; stop: () => void } {
+/**
+ * Binds, then adds the extra accept handles (accept-handles.ts; they hand their connections to
+ * the server's 'connection' listeners, so a hold covers them too); `stop` closes those.
+ */
+function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: (held?: boolean) => Promise<AddressInfo>; serve: () => void; stop: () => void } {
   let stopCopies = () => {};
+  let hold: Hold | undefined;
   return {
-    listen: async () => {
+    listen: async (held = false) => {
+      if (held) hold = holdConnections(server);
       const bound = await listen(server, plan);
       stopCopies = addAcceptHandles(server);
       return bound;
     },
-    stop: () => stopCopies(),
+    serve: () => {
+      hold?.release();
+      hold = undefined;
+    },
+    stop: () => {
+      stopCopies();
+      hold?.drop(); // never served: the start failed
+    },
   };
+}
+
+interface Hold {
+  release(): void;
+  drop(): void;
+}
+
+/**
+ * Until release(), accepted connections are kept, not read, and then given to the server's
+ * own 'connection' listeners (which take every later one directly, so a connection costs
+ * nothing more once serving). Bytes a client sent meanwhile wait in the socket's buffer:
+ * node's HTTP and TLS servers read what a socket already holds first.
+ */
+function holdConnections(server: Server | HttpsServer): Hold {
+  const own = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const held = new Set<Socket>();
+  const hold = (socket: Socket) => {
+    held.add(socket);
+    socket.once('close', () => held.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  server.on('connection', hold);
+  return {
+    release: () => {
+      server.off('connection', hold);
+      for (const l of own) server.on('connection', l);
+      for (const socket of held) {
+        socket.removeAllListeners('error');
+        for (const l of own) l.call(server, socket);
+      }
+      held.clear();
+    },
+    drop: () => {
+      for (const socket of held) socket.destroy();
+      held.clear();
+    },
+  };
+}
+
+/** An address that could not be bound: node's error code (EADDRINUSE, EACCES, ...) and the address. */
+export class ListenError extends Error {
+  constructor(
+    readonly key: string,
+    readonly address: ListenAddress,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ListenError';
+  }
 }
 
 function listen(server: Server | HttpsServer, plan: ListenerPlan): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(new ListenError(plan.key, plan.address, err.code, err.message));
+    server.once('error', fail);
     server.listen({ host: plan.address.host, port: plan.address.port }, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server.address() as AddressInfo);
     });
   });

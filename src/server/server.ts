@@ -30,6 +30,12 @@ export interface StartOptions {
   now?: () => number;
   /** Tests: a fake clock and private registries for the upstream pools. */
   upstream?: CompileDeps['upstream'];
+  /**
+   * Runs once every address is bound and every certificate read, before any connection is
+   * served (those accepted meanwhile wait): `portico run` drops root here (`user`). A throw
+   * stops the start.
+   */
+  beforeServing?: () => void | Promise<void>;
 }
 
 export interface BoundAddress {
@@ -92,13 +98,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       const listener = plan.tls
         ? tlsListener(plan, deps, { sni: tls!.sniFor(plan), peek: tls!.peekFor(plan) })
         : httpListener(plan, deps, tls?.http01);
-      const bound = await listener.listen();
+      const bound = await listener.listen(options.beforeServing !== undefined);
       listeners.push(listener);
       addresses.push({ key: plan.key, host: bound.address, port: bound.port, tls: plan.tls !== undefined });
       // Redirects to an HTTPS address given as port 0 need the port it got.
       for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = bound.port;
       errorLog.info('listening', { address: plan.key, port: bound.port, tls: plan.tls !== undefined });
     }
+    await options.beforeServing?.();
   } catch (err) {
     for (const l of listeners) l.stopAccepting();
     tls?.close();
@@ -107,6 +114,8 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     void passwords.close();
     throw err;
   }
+  for (const l of listeners) l.serve();
+  tls?.startOrders();
   // Active health checks run while the config is being served.
   compiled.groups.start();
 

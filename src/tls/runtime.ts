@@ -52,12 +52,20 @@ export class TlsRuntime {
       throw err;
     }
     for (const f of rt.#files) f.watch();
-    for (const a of rt.#acme) a.start();
     if (compiled.tlsSites.length > 0) {
       rt.#timer = setInterval(() => void rt.checkRenewals(), CHECK_EVERY);
       rt.#timer.unref();
     }
     return rt;
+  }
+
+  /**
+   * Places the first ACME orders (for servers with no certificate yet) once the listeners
+   * serve: the HTTP-01 and TLS-ALPN-01 answers need them, and the files an order writes belong
+   * to the user Portico serves as.
+   */
+  startOrders(): void {
+    for (const a of this.#acme) a.start();
   }
 
   /** The local CA, when a server uses it. */
@@ -71,7 +79,7 @@ export class TlsRuntime {
     if (source.kind === 'files') {
       const slots: CertificateSlot[] = [];
       for (const [i, pair] of source.files.entries()) {
-        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.files.length > 1 ? `[${i}]` : ''}`, log);
+        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.list ? `[${i}]` : ''}`, log);
         const cert = await file.load();
         if (cert.notAfter.getTime() <= now()) log.warn('tls: certificate has expired', { server: site.where, cert: pair.cert, not_after: cert.notAfter.toISOString() });
         this.#files.push(file);

@@ -199,3 +199,14 @@ test('run on Linux: a server whose launcher dies while it is still starting stop
     await new Promise((r) => setTimeout(r, 50));
   }
 });
+
+test('--help lists every command main.ts knows, and --version prints the package version', async () => {
+  const root = new URL('../../../', import.meta.url);
+  const main = readFileSync(new URL('src/cli/main.ts', root), 'utf8');
+  const commands = [...main.matchAll(/case '([a-z-]+)':/g)].map((m) => m[1]!);
+  assert.ok(commands.includes('trust') && commands.includes('untrust'), commands.join(' '));
+  const help = (await runCli(['--help'])).stdout;
+  for (const c of commands) assert.match(help, new RegExp(`^  ${c}\\b`, 'm'), `--help lists ${c}`);
+  const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+  assert.equal((await runCli(['--version'])).stdout, `portico ${version}\n`);
+});
