@@ -31,6 +31,9 @@ import { FilterWriter, type ResponseFilter } from './filter.js';
 import { COMPRESS_AHEAD, createEncoder } from './compress-codings.js';
 import { decideHead, type CompressPolicy, type RequestSide } from './compress-head.js';
 
+/** Encoders alive in this process (tests and diagnostics read it). */
+export const compressStats = { live: 0, started: 0 };
+
 class CompressWriter extends FilterWriter {
   #enc: Transform | null = null;
   #decided = false;
@@ -76,6 +79,9 @@ class CompressWriter extends FilterWriter {
     enc.on('drain', this.#maybeDrained);
     enc.on('error', this.#onError);
     this.#enc = enc;
+    compressStats.live++;
+    compressStats.started++;
+    enc.once('close', this.#onEncoderClosed);
     this.inner.onClose(this.#onClose);
   }
 
@@ -142,6 +148,10 @@ class CompressWriter extends FilterWriter {
   readonly #onError = (err: Error): void => {
     this.ex.errorLog?.error('compression failed', { route: this.ex.routeName, err: err.message });
     this.inner.destroy();
+  };
+
+  readonly #onEncoderClosed = (): void => {
+    compressStats.live--;
   };
 
   /** The response is over (finished, or the client gone): the encoder's memory goes now. */
