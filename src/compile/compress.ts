@@ -8,7 +8,8 @@
 import { codingChooser } from '../http/accept-encoding.js';
 import { compressConfigOf, type CompressConfig } from '../config/compress-schema.js';
 import { compileSafeRegex } from '../regex/safe-regex.js';
-import { AVAILABLE_CODINGS } from '../filters/compress-codings.js';
+import { AVAILABLE_CODINGS, missingCodingReason } from '../filters/compress-codings.js';
+import type { PorticoConfig } from '../config/schema.js';
 import { PROXIED, type CompressPolicy } from '../filters/compress-head.js';
 
 /** The policy, or null when the route compresses nothing (off, or none of its codings exist in this node). */
@@ -45,4 +46,22 @@ function typeMatcher(types: readonly string[]): (mediaType: string) => boolean {
   const prefixes = types.filter((t) => t.endsWith('*')).map((t) => t.slice(0, -1));
   if (prefixes.length === 0) return (t) => exact.has(t);
   return (t) => exact.has(t) || prefixes.some((p) => t.startsWith(p));
+}
+
+/**
+ * For `portico check`: which codings this node can compress with, when the config compresses
+ * anything (undefined otherwise), and those it asks for that this node lacks.
+ */
+export function compressionSummary(config: PorticoConfig): string | undefined {
+  const asked = new Set<string>();
+  for (const server of config.servers) {
+    for (const route of server.routes) {
+      const cfg = compressConfigOf(route.compress === undefined ? server.compress : route.compress);
+      for (const c of cfg?.codings ?? []) asked.add(c);
+    }
+  }
+  if (asked.size === 0) return undefined;
+  const missing = [...asked].filter((c) => !AVAILABLE_CODINGS.includes(c as never));
+  const note = missing.map((c) => `${c} ${missingCodingReason(c as never)}`).join('; ');
+  return `compression codings in this node: ${AVAILABLE_CODINGS.join(', ')}${missing.length > 0 ? ` (not ${note}: skipped)` : ''}`;
 }
