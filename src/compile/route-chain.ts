@@ -26,6 +26,7 @@ import { compose } from '../handlers/compose.js';
 import { routeGuards, type GuardDeps } from '../shield/guards.js';
 import { routeFilters } from '../filters/route-filters.js';
 import type { ResponseFilter } from '../filters/filter.js';
+import { compileCompress } from './compress.js';
 
 export interface RouteChain {
   /** Guards and handler, composed. */
@@ -50,7 +51,7 @@ export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: 
     client: { bodyTimeout: deps.client.bodyTimeout, sendTimeout: deps.client.sendTimeout },
     replacedPrefix: replacedPrefixOf(route, spec),
   };
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers) });
+  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress) });
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   const handler = routeHandler(route, ctx, { ...deps.handlers, spec });
   return { handler: compose(guards, handler), filter };

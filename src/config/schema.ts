@@ -15,6 +15,7 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { compress } from './compress-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -277,6 +278,7 @@ const route = z
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
+    compress,
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -411,6 +413,7 @@ const server = z
       ),
     unknown_host: shield.unknownHost,
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
+    compress,
     routes: z.array(route).min(1),
   })
   .strict();
