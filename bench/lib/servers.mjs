@@ -69,10 +69,12 @@ export function startOrigin(tmp, port) {
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, '1k'), Buffer.alloc(1024, 'a'));
   writeFileSync(join(www, '1m'), Buffer.alloc(1024 * 1024, 'b'));
+  writeFileSync(join(www, '100k.json'), jsonBody(100 * 1024));
   const conf = `${nginxCommon(dir)}
 http {
   access_log off;${nginxTemps(dir)}
   default_type application/octet-stream;
+  types { application/json json; }
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
@@ -95,6 +97,34 @@ http {
 }
 `;
   return startNginx('origin (nginx)', dir, conf);
+}
+
+/**
+ * A JSON document of about `size` bytes, the same every run (ids, names, numbers, dates,
+ * words: it compresses about as an API's answers do), for the compression scenarios (z1, z6).
+ */
+export function jsonBody(size) {
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega portico proxy django gunicorn nginx caddy request response header body stream'.split(' ');
+  const w = () => words[Math.floor(rnd() * words.length)];
+  const items = [];
+  let text = '';
+  for (let i = 0; text.length < size; i++) {
+    items.push({
+      id: i,
+      uuid: Array.from({ length: 4 }, () => Math.floor(rnd() * 0xffffffff).toString(16).padStart(8, '0')).join('-'),
+      name: `${w()} ${w()}`,
+      email: `${w()}.${w()}${Math.floor(rnd() * 1000)}@example.com`,
+      active: rnd() > 0.5,
+      score: Math.round(rnd() * 100000) / 100,
+      tags: Array.from({ length: 1 + Math.floor(rnd() * 4) }, w),
+      created: new Date(1.6e12 + Math.floor(rnd() * 1e11)).toISOString(),
+      description: Array.from({ length: 5 + Math.floor(rnd() * 15) }, w).join(' '),
+    });
+    text = JSON.stringify({ count: items.length, results: items });
+  }
+  return text;
 }
 
 /** The files the static scenarios (e) serve, under <tmp>/static/, the same for every server. */
@@ -135,7 +165,8 @@ export function writeTlsFiles(tmp) {
  *
  * The proxies: start(tmp, port, origins) -> handle, where origins = { http, ws } are the ports of
  * the nginx origin (every path) and of the WebSocket origin (/ws/); pid(handle) -> the process(es)
- * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
+ * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e),
+ * `compress: false` one that does not compress (left out of z1 and z6).
  */
 export const proxies = {
   nginx: {
@@ -175,7 +206,19 @@ http {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-    }
+    }${[1, 6]
+      .map(
+        (level) => `
+    location /gz${level}/ {
+      gzip on;
+      gzip_comp_level ${level};
+      gzip_types application/json;
+      proxy_pass http://origin/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }`,
+      )
+      .join('')}
   }
 }
 `;
@@ -206,7 +249,23 @@ http://127.0.0.1:${port} {
 		file_server
 	}
 	reverse_proxy /ws/* 127.0.0.1:${origins.ws}
-	reverse_proxy 127.0.0.1:${origins.http} {
+${[1, 6]
+  .map(
+    (level) => `	handle_path /gz${level}/* {
+		encode {
+			gzip ${level}
+		}
+		reverse_proxy 127.0.0.1:${origins.http} {
+			transport http {
+				keepalive 90s
+				keepalive_idle_conns 128
+				keepalive_idle_conns_per_host 64
+			}
+		}
+	}
+`,
+  )
+  .join('')}	reverse_proxy 127.0.0.1:${origins.http} {
 		transport http {
 			keepalive 90s
 			keepalive_idle_conns 128
@@ -229,11 +288,15 @@ http://127.0.0.1:${port} {
   portico: porticoWith(1),
   'portico-2w': porticoWith(2),
   // The same Portico with its request counting off (PORTICO_METRICS=off): what metrics cost.
-  'portico-nometrics': porticoWith(1, { PORTICO_METRICS: 'off' }),
+  'portico-nometrics': porticoWith(1, 'portico-nometrics', repo, { PORTICO_METRICS: 'off' }),
+  // Another build of Portico side by side (BENCH_PORTICO_BEFORE: a checkout with dist/ built,
+  // e.g. a `git worktree` of the commit before a change), as one more proxy column.
+  ...(process.env.BENCH_PORTICO_BEFORE ? { 'portico-before': porticoWith(1, 'portico-before', process.env.BENCH_PORTICO_BEFORE) } : {}),
 
   'http-proxy': {
     files: false,
     tls: false,
+    compress: false,
     start(tmp, port, origins) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -247,17 +310,21 @@ http://127.0.0.1:${port} {
   },
 };
 
-/** Portico with `workers` processes; with more than one, the primary and its workers are measured together. */
-function porticoWith(workers, env = {}) {
-  const name = workers === 1 ? (env.PORTICO_METRICS === 'off' ? 'portico-nometrics' : 'portico') : `portico-${workers}w`;
+/**
+ * Portico with `workers` processes; with more than one, the primary and its workers are
+ * measured together. `checkout`: another build's repository (its dist/), for a side-by-side run.
+ * `env`: its environment's additions (PORTICO_METRICS=off: what metrics cost).
+ */
+function porticoWith(workers, name = workers === 1 ? 'portico' : `portico-${workers}w`, checkout = repo, env = {}) {
   return {
     start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
-      // The admin API on a unix socket in the temp dir (BENCH_SCRAPE_MS scrapes /metrics there).
+      // The admin API on a unix socket in the temp dir (BENCH_SCRAPE_MS scrapes /metrics there);
+      // another build may not know the key.
+      const admin = checkout === repo ? `admin: { listen: "unix:${join(dir, 'admin.sock')}" }\n` : '';
       const yaml = `access_log: false
-admin: { listen: "unix:${join(dir, 'admin.sock')}" }
-log_level: error
+${admin}log_level: error
 shutdown_timeout: 2s
 workers: ${workers}
 servers:
@@ -268,7 +335,17 @@ servers:
       - path: /ws/
         proxy:
           to: "127.0.0.1:${origins.ws}"
-      - path: /
+${[1, 6]
+  .map(
+    (level) => `      - path: /gz${level}/
+        strip_prefix: true
+        compress: { codings: [gzip], types: [application/json], min_length: 20, level: { gzip: ${level} } }
+        proxy:
+          to: "127.0.0.1:${origins.http}"
+          keepalive_connections: 64
+`,
+  )
+  .join('')}      - path: /
         proxy:
           to: "127.0.0.1:${origins.http}"
           keepalive_connections: 64
@@ -285,7 +362,7 @@ ${
     : ''
 }`;
       writeFileSync(join(dir, 'portico.yaml'), yaml);
-      const main = join(repo, 'dist', 'src', 'cli', 'main.js');
+      const main = join(checkout, 'dist', 'src', 'cli', 'main.js');
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
         logFile: join(dir, 'stderr.log'),
         cwd: dir,

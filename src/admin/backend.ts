@@ -5,7 +5,8 @@
  */
 import type { Registry } from 'prom-client';
 import { hostRegistry, type AdminState } from '../upstream/host-state.js';
-import { localStats, type ProcessView, type RawStats } from '../metrics/snapshot.js';
+import type { ProcessView, RawStats } from '../metrics/snapshot.js';
+import { localStats } from './local-stats.js';
 import { createRegistry } from '../metrics/prometheus.js';
 
 export interface ReloadOutcome {

@@ -14,7 +14,7 @@ import { ADMIN_DEFAULT_LISTEN, type AdminConfig } from '../config/admin-schema.j
 import { cidrMatcher } from '../http/cidr.js';
 import { ConfigError } from '../errors.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { isLoopback, parseAdminListen, type AdminAddress } from './address.js';
+import { isLoopback, parseAdminListen, type AdminAddress } from '../config/admin-address.js';
 import { adminApi } from './api.js';
 import type { AdminBackend } from './backend.js';
 import { EventHub } from './events.js';

@@ -3,8 +3,8 @@
  * `portico` command line: parses flags and calls the programmatic API. Exit codes and error
  * printing are decided here and nowhere else: 0 ok, 1 bad config or failed start, 2 bad usage.
  */
-// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (reopen-signal.ts).
-import './reopen-signal.js';
+// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (server/reopen-signal.ts).
+import '../server/reopen-signal.js';
 // First: V8's regex engines are set up before any regex of the config is compiled (also in workers).
 import '../regex/engine.js';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ const HELP = `Usage: portico <command> [options]
 Commands:
   run     [-c FILE]   start serving (default FILE: ./portico.yaml)
   check   [-c FILE]   validate a config and exit 0, or print every error and exit 1
+          [--strict]  every warning (something not carried over) is an error too
   adapt   -c FILE     print the portico.yaml equivalent of an nginx.conf or a Caddyfile
   schema              print the JSON Schema of the config (for editors)
   trust   [-c FILE]   create the local CA if needed and install its root in the system trust store
@@ -36,6 +37,14 @@ function version(): string {
   return pkg.version;
 }
 
+// `portico schema | head`: the reader went away. End as the classic Unix tools do when their
+// pipe closes (killed by SIGPIPE, which node ignores): quietly, with status 128 + 13.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -49,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         cost: { type: 'string' },
+        strict: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -76,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return (await import('./malloc-relaunch.js')).relaunchTuned() ?? (await import('./run.js')).run(file, load);
     case 'check':
-      return (await import('./check.js')).check(file, load);
+      return (await import('./check.js')).check(file, load, { strict: values.strict === true });
     case 'adapt':
       if (values.config === undefined) {
         process.stderr.write(`portico: adapt needs -c FILE\n`);
@@ -107,6 +117,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(err.problems.join('\n') + '\n');
     else process.stderr.write(`portico: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // Now, not when the event loop empties: a start that failed half way may hold handles (the
+    // launcher's IPC channel), and a pipe to stderr is written synchronously on Linux.
+    process.exit(1);
   },
 );

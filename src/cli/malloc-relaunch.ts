@@ -10,22 +10,24 @@
  * The child watches an IPC channel to this process: if the launcher dies, even by SIGKILL,
  * the server stops too instead of living on as an orphan that holds the ports.
  */
-import { onReopenSignal } from './reopen-signal.js';
+import { onReopenSignal } from '../server/reopen-signal.js';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import cluster from 'node:cluster';
 import { ACCEPT_COPIES_ENV, DEFAULT_ACCEPT_COPIES, serveAcceptHandles } from '../server/accept-handles.js';
 
 const TUNED = 'PORTICO_MALLOC_TUNED';
+/** The launcher's pid, for the child's pid file: signals sent there reach the child too. */
+const LAUNCHER_PID = 'PORTICO_LAUNCHER_PID';
 /** Freed heap kept for reuse before any is returned to the kernel. */
 const TRIM_THRESHOLD = String(64 * 1024 * 1024);
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP'];
 /** Signals whose default would kill the child (SIGHUP) or open its inspector (SIGUSR1) until it handles them. */
 const HELD: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1'];
 const HANGUP_READY = 'sighup-handled';
 /**
  * node 22.14 / 23.7 and later can turn off the inspector's SIGUSR1 for the whole life of a
- * process, from before any JavaScript runs; node 20 cannot (reopen-signal.ts covers it there).
+ * process, from before any JavaScript runs; node 20 cannot (server/reopen-signal.ts covers it there).
  */
 const NO_USR1_INSPECTOR = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
 
@@ -40,6 +42,7 @@ export function relaunchTuned(): Promise<number> | undefined {
     env: {
       ...process.env,
       [TUNED]: '1',
+      [LAUNCHER_PID]: String(process.pid),
       MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD,
       [ACCEPT_COPIES_ENV]: process.env[ACCEPT_COPIES_ENV] ?? String(DEFAULT_ACCEPT_COPIES),
     },
@@ -79,7 +82,18 @@ export function hangupHandled(): void {
 
 /** In the child: stop as on SIGTERM when the launcher is gone. */
 export function stopWithLauncher(stop: () => void): void {
-  if (process.env[TUNED] === undefined || process.channel === undefined) return;
+  // Started with an IPC channel (process.send stays defined after it closes).
+  if (process.env[TUNED] === undefined || typeof process.send !== 'function') return;
+  // The launcher may have gone while this process was still starting: 'disconnect' was
+  // emitted before anyone listened (a loaded machine widened that window; the server then
+  // outlived its launcher for good).
+  if (!process.connected || process.channel === undefined) return stop();
   process.channel.unref(); // the channel alone must not keep the process alive
   process.once('disconnect', stop);
+}
+
+/** The pid a signal for this server goes to: the launcher's when it started this process, else ours. */
+export function signalPid(): number {
+  const launcher = Number(process.env[LAUNCHER_PID]);
+  return process.env[TUNED] !== undefined && Number.isInteger(launcher) && launcher === process.ppid ? launcher : process.pid;
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isCidrList } from '../http/cidr.js';
-import { parseAdminListen, isLoopback } from '../admin/address.js';
+import { parseAdminListen, isLoopback } from './admin-address.js';
 
 export const ADMIN_DEFAULT_LISTEN = '127.0.0.1:2019';
 

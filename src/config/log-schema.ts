@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { duration } from './duration-schema.js';
 import { optionalSize } from './zod-units.js';
-import { unknownVariables } from '../log/log-format.js';
+import { unknownVariables } from './log-variables.js';
 
 export const LOG_ESCAPES = ['default', 'json', 'none'] as const;
 

@@ -17,12 +17,17 @@ import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
 import { admin } from './admin-schema.js';
 import { accessLogSetting, checkAccessLogs, errorLog, logFormats, requestId } from './log-schema.js';
+import { compress } from './compress-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
-const listen = z.string().superRefine((v, ctx) => {
-  if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'` });
-});
+/** "[host]:port", or a bare port as a string or a number (`listen: 8080`, as nginx's `listen 8080;`). */
+const listen = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .superRefine((v, ctx) => {
+    if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected a port or [host]:port such as 8080, ':8080' or '127.0.0.1:8080', got '${v}'` });
+  });
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
 
@@ -277,6 +282,7 @@ const route = z
       .describe("Where this route's requests are logged (nginx access_log in a location): false (off), { path, format, buffer, flush, if } or a list; default: its server's"),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
+    compress,
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -418,6 +424,7 @@ const server = z
       .optional()
       .describe("Where this server's requests are logged (nginx access_log in a server): false, { path, format, ... } or a list; default: the top-level access_log"),
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
+    compress,
     routes: z.array(route).min(1),
   })
   .strict();
@@ -443,6 +450,25 @@ const mapDefinition = z
   })
   .strict();
 
+/**
+ * nginx's `user` (https://nginx.org/en/docs/ngx_core_module.html#user): started as root,
+ * `portico run` binds its addresses and reads its certificates, then serves as this user. A
+ * name alone takes that user's primary group.
+ */
+const runAs = z
+  .union([
+    z.string().min(1),
+    z
+      .object({
+        name: z.string().min(1).describe('User name'),
+        group: z.string().min(1).optional().describe("Group name; default the user's primary group"),
+      })
+      .strict(),
+  ])
+  .transform((v) => (typeof v === 'string' ? { name: v, group: undefined } : { name: v.name, group: v.group }))
+  .optional()
+  .describe("Started as root, serve as this user (and group) once the addresses are bound and certificates read: 'www-data' or { name, group }");
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -466,7 +492,13 @@ export const configSchema = z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .default(1)
       .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
+    user: runAs,
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
+    pid_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Where `portico run` writes the pid to send signals to, once serving; removed on stop (nginx pid)'),
     password_checks: shield.passwordChecks,
     data_dir: z
       .string()

@@ -1,9 +1,9 @@
 /** `respond`: a fixed status, body and headers (Caddy `respond`, nginx `return CODE TEXT`). */
 import type { RouteConfig } from '../config/schema.js';
-import type { RouteContext, RouteHandler } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { send } from '../http/send.js';
 
-export function respondHandler(cfg: NonNullable<RouteConfig['respond']>, ctx: RouteContext): RouteHandler {
+export function respondHandler(cfg: NonNullable<RouteConfig['respond']>): RouteHandler {
   const body = Buffer.from(cfg.body);
   const headers: string[] = [];
   let hasType = false;
@@ -15,10 +15,9 @@ export function respondHandler(cfg: NonNullable<RouteConfig['respond']>, ctx: Ro
   if (!hasType && body.length > 0) headers.push('Content-Type', 'text/plain; charset=utf-8');
   headers.push('Content-Length', String(body.length));
   const status = cfg.status;
-  const ops = ctx.responseHeaders;
   return {
     handle(ex) {
-      send(ex, status, headers, body, ops);
+      send(ex, status, headers, body);
     },
   };
 }

@@ -13,7 +13,7 @@
  * Writing is the requests being answered as far as Portico counts them (this one and those in
  * flight upstream), Reading 0 (a head being read is not counted apart), Waiting the rest.
  */
-import type { RouteHandler, RouteContext } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { send } from '../http/send.js';
 import { acceptedConnections, openConnections } from '../metrics/connections.js';
 import { stats } from '../metrics/stats.js';
@@ -25,8 +25,7 @@ function sum(values: Record<string, number>): number {
   return n;
 }
 
-export function stubStatusHandler(ctx: RouteContext): RouteHandler {
-  const ops = ctx.responseHeaders;
+export function stubStatusHandler(): RouteHandler {
   return {
     handle(ex) {
       const active = sum(openConnections);
@@ -39,7 +38,7 @@ export function stubStatusHandler(ctx: RouteContext): RouteHandler {
       const body =
         `Active connections: ${active} \nserver accepts handled requests\n ${accepted} ${accepted} ${requests} \n` +
         `Reading: 0 Writing: ${writing} Waiting: ${Math.max(0, active - writing)} \n`;
-      send(ex, 200, ['Content-Type', 'text/plain', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-cache'], body, ops);
+      send(ex, 200, ['Content-Type', 'text/plain', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-cache'], body);
     },
   };
 }

@@ -159,8 +159,9 @@ export class AccessLog {
     for (const { stream } of this.#streams.values()) stream.reopen();
   }
 
-  flush(): void {
-    for (const { stream } of this.#streams.values()) stream.flush();
+  /** Writes out what every stream holds (a file still being opened is waited for, a second at most). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#streams.values()].map(({ stream }) => stream.flush()));
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import type { Exchange } from '../http/exchange.js';
 import { requestIdOf } from '../http/request-id.js';
 import { argValue, cookieHeaders, cookieValue } from '../http/request-vars.js';
 import { hostWithoutPort } from '../http/host.js';
+import { isLogVariable, VAR, type LogVariable } from '../config/log-variables.js';
 
 export type LogEscape = 'default' | 'json' | 'none';
 
@@ -27,7 +28,6 @@ type Getter = (ex: Exchange, status: number) => string;
 /** nginx's `combined` (predefined): the default line. */
 export const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
 
-const VAR = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
 
 function header(ex: Exchange, lower: string): string {
   const raw = ex.req.rawHeaders;
@@ -66,7 +66,7 @@ function seconds(ms: number): string {
 const HOSTNAME = hostname();
 
 /** Variables with a fixed name. */
-const NAMED: Record<string, Getter> = {
+const NAMED: Record<LogVariable, Getter> = {
   remote_addr: (ex) => ex.clientIp,
   binary_remote_addr: (ex) => ex.clientIp,
   realip_remote_addr: (ex) => ex.peerIp,
@@ -92,13 +92,13 @@ const NAMED: Record<string, Getter> = {
   server_port: (ex) => String(ex.req.socket.localPort ?? ''),
   status: (_ex, status) => String(status),
   // Portico counts body bytes; the head's bytes are not known here, so $bytes_sent is the body's too.
-  body_bytes_sent: (ex) => String(ex.bytesSent),
-  bytes_sent: (ex) => String(ex.bytesSent),
+  body_bytes_sent: (ex) => String(ex.base.bytesSent),
+  bytes_sent: (ex) => String(ex.base.bytesSent),
   request_length: (ex) => String(Math.max(0, ex.contentLength)),
   content_length: (ex) => (ex.contentLength >= 0 ? String(ex.contentLength) : ''),
   content_type: (ex) => header(ex, 'content-type'),
   request_time: (ex) => seconds(performance.now() - ex.startedAt),
-  request_completion: (ex) => (ex.res.writableFinished ? 'OK' : ''),
+  request_completion: (ex) => (ex.base.finished ? 'OK' : ''),
   request_id: (ex) => requestIdOf(ex),
   upstream_addr: (ex) => (ex.upstreamSentAt > 0 ? ex.upstream : ''),
   upstream_status: (ex, status) => (ex.upstreamHeaderAt >= ex.upstreamSentAt && ex.upstreamSentAt > 0 ? String(status) : ''),
@@ -112,17 +112,8 @@ const NAMED: Record<string, Getter> = {
   portico_route: (ex) => ex.routeName,
 };
 
-/** nginx variables Portico cannot compute for a log line; the nginx adapter warns and writes "-" for them. */
-export const UNCOMPUTED = new Set([
-  'connection', 'connection_requests', 'connection_time', 'upstream_connect_time', 'upstream_response_length', 'upstream_bytes_received',
-  'upstream_bytes_sent', 'upstream_cache_status', 'gzip_ratio', 'ssl_protocol', 'ssl_cipher', 'ssl_server_name', 'ssl_session_id',
-  'ssl_client_verify', 'http2', 'request_body', 'request_filename', 'document_root', 'realpath_root', 'limit_rate', 'proxy_protocol_addr',
-  'tcpinfo_rtt', 'tcpinfo_rttvar', 'tcpinfo_snd_cwnd', 'tcpinfo_rcv_space', 'proxy_host', 'proxy_port', 'limit_req_status', 'limit_conn_status',
-]);
-
 function getter(name: string, maps: ReadonlyMap<string, unknown>): Getter | undefined {
-  const named = NAMED[name];
-  if (named) return named;
+  if (isLogVariable(name)) return NAMED[name];
   if (maps.has(name)) return (ex) => ex.maps.get(name)?.(ex) ?? '';
   if (name.startsWith('http_') && name.length > 5) {
     const h = name.slice(5).replace(/_/g, '-');
@@ -137,11 +128,6 @@ function getter(name: string, maps: ReadonlyMap<string, unknown>): Getter | unde
     return (ex) => cookieValue(cookieHeaders(ex.req.rawHeaders), c);
   }
   return undefined;
-}
-
-/** The variable names of a template Portico does not know (empty: it compiles). */
-export function unknownVariables(template: string, maps: ReadonlyMap<string, unknown>): string[] {
-  return [...template.matchAll(VAR)].map((m) => m[1] ?? m[2]!).filter((n) => getter(n, maps) === undefined);
 }
 
 /**
@@ -214,7 +200,7 @@ export function jsonLine(ex: Exchange, status: number): string {
     protocol: `HTTP/${req.httpVersion}`,
     host: ex.hostHeader,
     status,
-    bytes_sent: ex.bytesSent,
+    bytes_sent: ex.base.bytesSent,
     duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
     route: ex.routeName,
     upstream: ex.upstream,

@@ -88,11 +88,34 @@ export class LogStream {
     }
   }
 
-  flush(): void {
+  /**
+   * Writes out what is buffered. A file is opened asynchronously, and flushSync() on one not
+   * open yet throws (its lines would wait for the next write): such a file is waited for, at
+   * most a second, so a stop right after the first requests keeps their lines.
+   */
+  async flush(): Promise<void> {
+    const dest = this.#dest as Destination & { fd?: number; destroyed?: boolean };
+    if (this.#file && dest.fd === -1 && !dest.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          dest.off('ready', done);
+          dest.off('error', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 1000);
+        dest.once('ready', done);
+        dest.once('error', done);
+      });
+    }
+    this.#flushNow();
+  }
+
+  #flushNow(): void {
     try {
       this.#dest.flushSync();
     } catch {
-      // closed, or the destination fails: counted by its error handler
+      // not open, closed, or the destination fails: counted by its error handler
     }
   }
 
@@ -103,17 +126,27 @@ export class LogStream {
    */
   close(): Promise<void> {
     if (!this.#file) {
-      this.flush();
+      this.#flushNow();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
+      let over = false;
       const done = (): void => {
+        if (over) return;
+        over = true;
         clearTimeout(timer);
         // Whatever is still waiting is given up: pino's exit hook skips a destroyed stream
         // (it would flush one still opening, and throw at exit).
-        if (!(this.#dest as { destroyed?: boolean }).destroyed) {
+        const dest = this.#dest as Destination & { destroyed?: boolean; fd?: number };
+        if (dest.destroyed) return resolve();
+        if (dest.fd === -1) {
+          // Never opened (its open failed: the directory went away after the start's check):
+          // destroy() would wait for an open that will not come. 'close' is what makes pino's
+          // exit hook let go of it.
+          dest.emit('close');
+        } else {
           try {
-            this.#dest.destroy();
+            dest.destroy();
           } catch {
             // destroyed meanwhile
           }
@@ -125,7 +158,7 @@ export class LogStream {
       this.#dest.once('close', done);
       this.#dest.once('error', done);
       // What waits goes out now, synchronously, when the file is open and writable.
-      if (!this.#failing) this.flush();
+      if (!this.#failing) this.#flushNow();
       try {
         // A failing destination would be retried for ever by end(): what waits for it is lost.
         if (this.#failing) done();

@@ -107,6 +107,15 @@ export function createRegistry(read: () => RawStats): Registry {
       s.hosts.map((h) => ({ value: h.healthy ? 1 : 0, labels: { upstream: h.address } })),
     source),
     collected('portico_upstream_retries_total', 'Requests sent to another server of their pool after a failure', 'counter', 'sum', (s) => [{ value: s.retries, labels: {} }], source),
+    collected('portico_compressed_responses_total', 'Responses compressed on the fly (route compress), by coding', 'counter', 'sum', (s) =>
+      Object.entries(s.compression).map(([coding, c]) => ({ value: c.responses, labels: { coding } })),
+    source),
+    collected('portico_compression_input_bytes_total', 'Response body bytes before compression, by coding', 'counter', 'sum', (s) =>
+      Object.entries(s.compression).map(([coding, c]) => ({ value: c.bytesIn, labels: { coding } })),
+    source),
+    collected('portico_compression_output_bytes_total', 'Response body bytes after compression (what was sent), by coding', 'counter', 'sum', (s) =>
+      Object.entries(s.compression).map(([coding, c]) => ({ value: c.bytesOut, labels: { coding } })),
+    source),
     collected('portico_denials_total', 'Requests refused by access rules, limit_req, limit_conn or basic_auth', 'counter', 'sum', (s) =>
       Object.entries(s.denials).map(([reason, value]) => ({ value, labels: { reason } })),
     source),

@@ -2,13 +2,10 @@
  * A process's counts as plain JSON (RawStats): what a worker sends the admin listener over
  * IPC, what /status and the dashboard are built from, and what several workers add up to
  * (mergeStats). Only routes and servers that saw traffic are listed, so a config of 1,000
- * routes costs nothing until they are used.
+ * routes costs nothing until they are used. A process's own is gathered by
+ * src/admin/local-stats.ts.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { hostRegistry, type AdminState } from '../upstream/host-state.js';
-import { openTunnels } from '../proxy/tunnel.js';
-import { acceptedConnections, openConnections } from './connections.js';
-import { stats, type Denial } from './stats.js';
+import type { Denial } from './stats.js';
 import type { TailEntry } from './tail.js';
 
 export interface RouteRaw {
@@ -29,7 +26,8 @@ export interface UpstreamRaw {
 
 export interface HostRaw {
   address: string;
-  admin: AdminState;
+  /** What the admin API set: up, draining or disabled (upstream/host-state.ts AdminState). */
+  admin: string;
   healthy: boolean;
   /** Sitting out a fail_timeout (passive health) as far as its pools can tell. */
   inFlight: number;
@@ -66,6 +64,8 @@ export interface CertificateRaw {
 export interface ProcessView {
   pools(): PoolRaw[];
   certificates(): CertificateRaw[];
+  /** WebSocket (upgrade) tunnels open. */
+  tunnels(): number;
 }
 
 export interface RawStats {
@@ -82,59 +82,14 @@ export interface RawStats {
   tunnels: number;
   retries: number;
   denials: Record<Denial, number>;
+  /** Compressed responses and their bytes before and after, by coding. */
+  compression: Record<string, { responses: number; bytesIn: number; bytesOut: number }>;
   logDrops: number;
   logErrors: number;
   process: { rss: number; heapUsed: number; cpuUser: number; cpuSystem: number; eventLoopP99: number };
   tail: TailEntry[];
   /** The last tail sequence number of each process, by pid, for the next request. */
   tailSeq: Record<number, number>;
-}
-
-let loopDelay: IntervalHistogram | undefined;
-
-/** This process's RawStats; `tailAfter`: the live tail after that sequence number (undefined: none). */
-export function localStats(view: ProcessView | undefined, tailAfter?: number): RawStats {
-  loopDelay ??= startLoopMonitor();
-  const routes: RouteRaw[] = [];
-  for (const r of stats.routes.values())
-    if (r.total > 0) routes.push({ server: r.server, route: r.route, requests: [...r.requests], duration: [...r.duration], bytesIn: r.bytesIn, bytesOut: r.bytesOut });
-  const upstreams: UpstreamRaw[] = [];
-  for (const u of stats.upstreams.values()) upstreams.push({ address: u.address, responses: [...u.responses], header: [...u.header] });
-  const hosts = hostRegistry.snapshot().map((h) => ({ address: h.address, admin: h.admin, healthy: h.healthy, inFlight: h.inFlight, fails: h.fails, requests: h.requests, failures: h.failures }));
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
-  let tail: TailEntry[] = [];
-  if (tailAfter !== undefined) {
-    stats.watchTail(5_000);
-    tail = stats.tail!.since(tailAfter);
-  } else stats.expireTail();
-  const p99 = loopDelay.percentile(99) / 1e6;
-  loopDelay.reset();
-  return {
-    pids: [process.pid],
-    startedAt: stats.startedAt,
-    routes,
-    upstreams,
-    hosts,
-    pools: view?.pools() ?? [],
-    certificates: view?.certificates() ?? [],
-    connections: { ...openConnections },
-    accepted: { ...acceptedConnections },
-    tunnels: openTunnels.size,
-    retries: stats.retries,
-    denials: { ...stats.denials },
-    logDrops: stats.logDrops,
-    logErrors: stats.logErrors,
-    process: { rss: mem.rss, heapUsed: mem.heapUsed, cpuUser: cpu.user / 1e6, cpuSystem: cpu.system / 1e6, eventLoopP99: Number.isFinite(p99) ? p99 : 0 },
-    tail,
-    tailSeq: { [process.pid]: stats.tail?.last ?? 0 },
-  };
-}
-
-function startLoopMonitor(): IntervalHistogram {
-  const h = monitorEventLoopDelay({ resolution: 20 });
-  h.enable();
-  return h;
 }
 
 function addInto(into: number[], from: readonly number[]): void {
@@ -160,6 +115,7 @@ export function mergeStats(list: readonly RawStats[]): RawStats {
     tunnels: 0,
     retries: 0,
     denials: { access: 0, limit_req: 0, limit_conn: 0, basic_auth: 0 },
+    compression: {},
     logDrops: 0,
     logErrors: 0,
     process: { rss: 0, heapUsed: 0, cpuUser: 0, cpuSystem: 0, eventLoopP99: 0 },
@@ -204,6 +160,12 @@ export function mergeStats(list: readonly RawStats[]): RawStats {
     out.tunnels += s.tunnels;
     out.retries += s.retries;
     for (const k of Object.keys(out.denials) as Denial[]) out.denials[k] += s.denials[k];
+    for (const [coding, c] of Object.entries(s.compression)) {
+      const m = (out.compression[coding] ??= { responses: 0, bytesIn: 0, bytesOut: 0 });
+      m.responses += c.responses;
+      m.bytesIn += c.bytesIn;
+      m.bytesOut += c.bytesOut;
+    }
     out.logDrops += s.logDrops;
     out.logErrors += s.logErrors;
     out.process.rss += s.process.rss;

@@ -5,9 +5,11 @@
  * admin listener adds them up (cluster.ts). Counters only grow, so N requests move a counter
  * by exactly N however the processes are scraped.
  *
- * recordRequest() is the one function every finished request goes through. Today it is called
- * where the access log is written (server/dispatch.ts `finish`, and the end of a tunnel);
- * it belongs in a metrics filter of the response pipeline once that exists.
+ * countRequest() is the one function every finished request goes through, once: from a
+ * route's metrics filter (src/filters/metrics.ts, the last filter of the response pipeline,
+ * with the route's RouteStats found when the config was compiled), or from dispatch for a
+ * request no filter saw (recordRequest: refused before a route was chosen, no location, a
+ * server-level redirect, Portico's own routes).
  */
 import type { Exchange } from '../http/exchange.js';
 import { HISTOGRAM_LENGTH, observe } from './buckets.js';
@@ -58,6 +60,14 @@ export class UpstreamStats {
   constructor(readonly address: string) {}
 }
 
+export interface CompressionStats {
+  responses: number;
+  /** Body bytes the handler wrote (before compression). */
+  bytesIn: number;
+  /** Compressed bytes handed to the client's writer. */
+  bytesOut: number;
+}
+
 /** Why a request was refused before its handler ran. */
 export type Denial = 'access' | 'limit_req' | 'limit_conn' | 'basic_auth';
 
@@ -67,6 +77,8 @@ export class ProcessStats {
   /** Requests sent to another server of their pool after a failure. */
   retries = 0;
   readonly denials: Record<Denial, number> = { access: 0, limit_req: 0, limit_conn: 0, basic_auth: 0 };
+  /** Compressed responses and their bytes before and after compression, by coding (gzip, br, zstd). */
+  readonly compression = new Map<string, CompressionStats>();
   /** Access-log lines not written (the destination failed), and write errors seen. */
   logDrops = 0;
   logErrors = 0;
@@ -115,25 +127,33 @@ function serverOf(route: string): string {
 export const stats = new ProcessStats();
 
 /**
- * One finished request: its route's counters and latency, its upstream server's, bytes, and
- * the live tail while a dashboard watches. `status` is what the access log writes (499 for a
- * client that left first).
+ * A request no metrics filter counted (server/dispatch.ts), under its route's name ("-": no
+ * route). `status` is what the access log writes (499 for a client that left first).
  */
 export function recordRequest(ex: Exchange, status: number): void {
   if (!metricsEnabled) return;
+  countRequest(stats.route(ex.routeName), ex, status, ex.base.bytesSent);
+}
+
+/**
+ * One finished request of route `r`: its counters and latency, its upstream server's, bytes,
+ * and the live tail while a dashboard watches. `bytesOut`: body bytes sent to the client.
+ */
+export function countRequest(r: RouteStats, ex: Exchange, status: number, bytesOut: number): void {
+  // Normally ended when the upstream try settled (proxy/balancer.ts); a request that never
+  // got that far must not stay in flight.
   if (ex.inFlightOn !== null) {
     ex.inFlightOn.end();
     ex.inFlightOn = null;
   }
   const ms = performance.now() - ex.startedAt;
-  const r = stats.route(ex.routeName);
   const c = classIndex(status);
   r.requests[(METHOD_INDEX.get(ex.req.method ?? '') ?? OTHER) * CLASSES.length + c]!++;
   r.total++;
   // A tunnel's life is not a latency.
   if (status !== 101) observe(r.duration, ms);
   if (ex.contentLength > 0) r.bytesIn += ex.contentLength;
-  r.bytesOut += ex.bytesSent;
+  r.bytesOut += bytesOut;
   // The server that answered (a head arrived after the last try went out): Portico's own 502s are not its.
   if (ex.upstreamSentAt > 0 && ex.upstreamHeaderAt >= ex.upstreamSentAt) {
     const u = stats.upstream(ex.upstream);
@@ -146,6 +166,15 @@ export function recordRequest(ex: Exchange, status: number): void {
 /** A request sent to the next server of its pool (proxy/balanced.ts). */
 export function recordRetry(): void {
   stats.retries++;
+}
+
+/** Bytes into and out of the compressor, by coding (filters/compress.ts, once per response). */
+export function recordCompression(coding: string, bytesIn: number, bytesOut: number): void {
+  let c = stats.compression.get(coding);
+  if (c === undefined) stats.compression.set(coding, (c = { responses: 0, bytesIn: 0, bytesOut: 0 }));
+  c.responses++;
+  c.bytesIn += bytesIn;
+  c.bytesOut += bytesOut;
 }
 
 /** A request refused by a shield check (shield/guards.ts). */

@@ -1,25 +1,33 @@
 /**
- * From a node request to a route: pick the virtual host by Host, normalize the path, find the
- * location, run its handler; log when the response is done. Also the Upgrade (WebSocket) path.
- * Nothing here may throw into node: a bug in a handler becomes a 500 and a log line.
+ * From a request to a route: pick the virtual host by Host, normalize the path, find the
+ * location, wrap the response writer in the route's filters, run its handler; log when the
+ * response is done. Also the Upgrade (WebSocket) path. Requests come from node's HTTP/1.1
+ * server, the lean path (lean/) and node's HTTP/2 compatibility API, each with its own
+ * ResponseWriter binding (src/http/response-writer.ts); past the entry points nothing here
+ * knows which. Nothing here may throw into node: a bug in a handler becomes a 500 and a log line.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
 import { Exchange } from '../http/exchange.js';
+import type { RequestBody, RequestHead } from '../http/request.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { NodeH1Writer, NodeH2Writer } from '../http/node-writers.js';
+import { SocketWriter } from '../http/socket-writer.js';
 import { forwardedPath, normalizePath } from '../http/normalize-path.js';
 import { hostWithoutPort } from '../http/host.js';
 import { normalizeIp } from '../http/cidr.js';
 import { clientIpFrom } from '../http/client-ip.js';
 import { send, sendError } from '../http/send.js';
-import { NO_HEADER_OPS } from '../http/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { writeHeadH1, writeHeadH2 } from '../http/head-writer.js';
 import { offeredUpgrade, tunnelable } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
+import type { LeanRequest } from './lean/lean-request.js';
+import type { LeanResponse } from './lean/lean-response.js';
 import { recordRequest } from '../metrics/stats.js';
 
 export interface DispatchDeps {
@@ -34,6 +42,12 @@ export interface DispatchDeps {
   limits: { maxHeaders: number; maxUriLength: number };
   /** HTTP/1: gives a connection to node's http server as if just accepted (plain-replay.ts). */
   handOff?: (socket: Socket) => void;
+  /**
+   * The sockets this server handed to an upgrade handler (WebSocket tunnels and handshakes in
+   * progress) until they close: the server destroys what is left when it stops, and only its
+   * own (one process may run several servers).
+   */
+  tunnels: Set<Duplex>;
 }
 
 const MAX_REWRITE_CYCLES = 10;
@@ -57,8 +71,9 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$
 
 const DIGITS = /^[0-9]+$/;
 
+/** Also as nginx (ngx_http_validate_host): no empty label between dots, and not a lone ".". */
 function validHost(host: string): boolean {
-  return HOST.test(host);
+  return HOST.test(host) && !host.includes('..') && !/^\.(?::|$)/.test(host);
 }
 
 /**
@@ -74,16 +89,27 @@ function transferEncodingStatus(value: string, fields: number, httpVersionMinor:
   return value.trim().toLowerCase() === 'chunked' ? 0 : 501;
 }
 
+/**
+ * Fields nginx takes once: a second copy is "client sent duplicate header line" and a 400
+ * (ngx_http_headers_in entries handled by ngx_http_process_unique_header_line, as nginx 1.22
+ * answers them; Host and Transfer-Encoding have their own checks below, node refuses a second
+ * Content-Length on HTTP/1 itself). Keyed by lowercase name, a bit each; indexed by length
+ * first so the other fields cost one array read.
+ */
+const SINGLETONS = new Map<string, number>(
+  ['if-modified-since', 'if-unmodified-since', 'if-match', 'if-none-match', 'if-range', 'content-range', 'expect', 'authorization', 'content-length'].map((n, i) => [n, 1 << i]),
+);
+const SINGLETON_LENGTH: readonly boolean[] = Array.from({ length: 32 }, (_, n) => [...SINGLETONS.keys()].some((k) => k.length === n));
+
 export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
   const { accessLog, errorLog, scheme, inFlight } = deps;
   const h2 = deps.protocol === 'h2';
-  const head = h2 ? writeHeadH2 : writeHeadH1;
   const maxHeaderFields = deps.limits.maxHeaders * 2;
   const maxUriLength = deps.limits.maxUriLength;
 
   /** Parses what every request needs; answers 400 itself and returns undefined on bad input. */
-  function prepare(req: IncomingMessage, res: ServerResponse): Prepared | undefined {
+  function prepare(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object): Prepared | undefined {
     const raw = req.rawHeaders;
     let hostHeader = '';
     let hosts = 0;
@@ -92,8 +118,15 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     let transferEncoding: string | undefined;
     let transferEncodings = 0;
     let underscored = false;
+    let singletons = 0;
+    let repeated = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
+      if (SINGLETON_LENGTH[name.length] === true) {
+        const bit = SINGLETONS.get(name.toLowerCase()) ?? 0;
+        if ((singletons & bit) !== 0) repeated = true;
+        singletons |= bit;
+      }
       if (name.length === 4 && name.toLowerCase() === 'host') {
         hostHeader = raw[i + 1]!;
         hosts++;
@@ -142,9 +175,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const path = badTarget ? undefined : normalizePath(rawPath);
     // The upstream gets the path routing used (see forwardedPath).
     const sent = path === undefined ? rawPath : forwardedPath(rawPath, path);
-    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
+    const ex = new Exchange(req, writer, body, connection, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
     if (maps) ex.maps = maps;
-    ex.head = head;
     ex.errorLog = errorLog;
     ex.contentLength = contentLength;
     const status =
@@ -153,17 +185,18 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       : tooManyFields ? 431 : (req.url?.length ?? 0) > maxUriLength ? 414
       // RFC 9112 §3.2: more than one Host is a 400, and so is none at all (node checks that for
       // HTTP/1.1 itself, not for HTTP/2), or one that is not a host[:port]; a path we cannot
-      // normalize is too (nginx). A Host (or authority) that is present but empty names no host,
+      // normalize is too (nginx), and a second copy of a field nginx takes once (SINGLETONS). A
+      // Host (or authority) that is present but empty names no host,
       // which an http(s) URI always has (RFC 9110 §4.2.1, §7.2): 400, as nginx answers.
-      : hosts > 1 || (h2 && hosts === 0) || (hosts === 1 && hostHeader === '') || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
+      : hosts > 1 || repeated || (h2 && hosts === 0) || (hosts === 1 && hostHeader === '') || Number.isNaN(contentLength) || path === undefined || vhost === undefined || !validHost(hostHeader) ? 400
       : !h2 && transferEncoding !== undefined ? transferEncodingStatus(transferEncoding, transferEncodings, req.httpVersionMinor) : 0;
     if (status !== 0) {
       if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
       // Logged like any request (nginx logs its 400s too).
-      res.once('close', () => finish(ex));
+      writer.onClose(() => finish(ex));
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
-      res.shouldKeepAlive = false;
-      sendError(ex, status, NO_HEADER_OPS);
+      writer.closeConnection();
+      sendError(ex, status);
       return undefined;
     }
     return { ex, vhost: vhost! };
@@ -172,7 +205,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   function locate(ex: Exchange, vhost: VirtualHost): Route | undefined {
     const found = vhost.locations.match(ex.path, ex);
     if (found === undefined) {
-      sendError(ex, 404, NO_HEADER_OPS);
+      sendError(ex, 404);
       return undefined;
     }
     if ('redirectTo' in found) {
@@ -181,7 +214,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if (found.route.internal && !ex.internalRedirect) {
       // nginx: an `internal` location answers 404 to a request that was not rewritten to it.
-      sendError(ex, 404, NO_HEADER_OPS);
+      sendError(ex, 404);
       return undefined;
     }
     ex.routeName = found.route.name;
@@ -213,24 +246,36 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       ex.internalRedirect = true;
     }
     errorLog.error('rewrite or internal redirection cycle', { path: ex.path, cycles: MAX_REWRITE_CYCLES });
-    sendError(ex, 500, last?.responseHeaders ?? NO_HEADER_OPS);
+    if (last !== undefined) use(ex, last);
+    sendError(ex, 500);
     return undefined;
   }
 
   function redirect(ex: Exchange, status: number, location: string, route?: Route): undefined {
-    send(ex, status, ['Location', location, 'Content-Length', '0'], '', route?.responseHeaders ?? NO_HEADER_OPS);
+    if (route !== undefined) use(ex, route);
+    send(ex, status, ['Location', location, 'Content-Length', '0'], '');
     return undefined;
   }
 
+  /**
+   * The route's response filters take the exchange's writer (src/filters/); a route without
+   * any leaves the binding in place: no object, no closure.
+   */
+  function use(ex: Exchange, route: Route): void {
+    if (route.filter !== null) ex.writer = route.filter(ex.writer, ex);
+  }
+
   function finish(ex: Exchange): void {
-    const res = ex.res;
-    if (!res.writableFinished) {
+    const w = ex.base;
+    if (!w.finished) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    const status = ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499);
-    // Every request's measurements (src/metrics/stats.ts); a metrics filter once the response pipeline has filters.
-    recordRequest(ex, status);
+    const status = ex.logStatus || (w.finished || ex.req.method === 'CONNECT' ? w.status : 499);
+    // A route's requests are counted by its metrics filter (src/filters/metrics.ts); those no
+    // filter saw (refused before a route was chosen, no location, a server-level redirect,
+    // Portico's own routes) are counted here, so every request is counted once.
+    if (!ex.metered) recordRequest(ex, status);
     if (!ex.skipAccessLog) accessLog?.write(ex, status);
     requestDone();
   }
@@ -242,12 +287,26 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   /** A bug in routing or a handler, or a head refused (src/http/head.ts): one log line and a 500. */
   function failed(ex: Exchange, err: unknown): void {
     errorLog.error('handler failed', { route: ex.routeName, err: (err as Error)?.stack ?? String(err) });
-    if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
-    else ex.res.destroy();
+    if (!ex.writer.headersSent) sendError(ex, 500);
+    else ex.writer.destroy();
   }
 
+  /** node's HTTP/1.1 server. */
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     serve(req, res, false);
+  }
+
+  /** The lean HTTP/1.1 path: one bodiless request at a time, never pipelined (lean-connection.ts). */
+  function onLeanRequest(req: LeanRequest, res: LeanResponse): void {
+    if (refused.has(req.socket)) return;
+    inFlight.count++;
+    start(req, res, null, req.socket, false);
+  }
+
+  /** node's HTTP/2 compatibility API: a stream, on a session shared with other requests. */
+  function onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    inFlight.count++;
+    start(req, new NodeH2Writer(res, req.method === 'HEAD'), req, req.stream.session ?? req.socket, false, !req.stream.endAfterHeaders);
   }
 
   /**
@@ -268,13 +327,17 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     // safe methods may be processed in parallel), and a GET cannot overtake a POST whose body
     // is still being read.
     if (res.socket === null) return waitTurn(req, res, expectsContinue);
-    start(req, res, expectsContinue);
+    startNode(req, res, expectsContinue);
+  }
+
+  function startNode(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    start(req, new NodeH1Writer(res, req.method === 'HEAD'), req, req.socket, expectsContinue);
   }
 
   function waitTurn(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const turn = (): void => {
       req.off('close', gone);
-      start(req, res, expectsContinue);
+      startNode(req, res, expectsContinue);
     };
     // The connection closed first (node destroys the requests still waiting): never started.
     const gone = (): void => {
@@ -286,19 +349,23 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     req.once('close', gone);
   }
 
-  function start(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+  function start(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object, expectsContinue: boolean, dataFollows = false): void {
     // A request that waited its turn behind one prepare() then refused: never answered (the
     // refusal closes the connection), never sent upstream.
     if (refused.has(req.socket)) return requestDone();
-    const prepared = prepare(req, res);
+    const prepared = prepare(req, writer, body, connection);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
-    res.once('close', () => finish(ex));
+    ex.dataFollows = dataFollows;
+    writer.onClose(() => finish(ex));
     // Route choice runs request text through rewrites, maps and templates: inside the boundary too.
     try {
       const route = choose(ex, vhost);
-      if (route !== undefined) route.handler.handle(ex);
+      if (route !== undefined) {
+        use(ex, route);
+        route.handler.handle(ex);
+      }
     } catch (err) {
       failed(ex, err);
     }
@@ -345,10 +412,11 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (refused.has(req.socket)) return void socket.end();
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
-    const prepared = prepare(req, res);
+    const writer = new NodeH1Writer(res, false);
+    const prepared = prepare(req, writer, req, req.socket);
     if (prepared === undefined) return; // answered (the authority-form target is not a path)
-    res.once('close', () => finish(prepared.ex));
-    sendError(prepared.ex, 400, NO_HEADER_OPS);
+    writer.onClose(() => finish(prepared.ex));
+    sendError(prepared.ex, 400);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -357,14 +425,15 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     // Every handler answers an upgrade request as usual, through a response on the raw socket.
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
-    const prepared = prepare(req, res);
+    const writer = new NodeH1Writer(res, req.method === 'HEAD');
+    const prepared = prepare(req, writer, req, req.socket);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     let route: Route | undefined;
     try {
       route = choose(ex, vhost);
     } catch (err) {
-      res.once('close', () => finish(ex));
+      writer.onClose(() => finish(ex));
       failed(ex, err);
       return;
     }
@@ -382,6 +451,14 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
+      deps.tunnels.add(socket);
+      socket.once('close', () => deps.tunnels.delete(socket));
+      // The handler owns the raw socket: its answers go to it, through the route's filters.
+      ex.rebind(new SocketWriter(socket));
+      use(ex, route);
+      ex.writer.onClose(() => {
+        if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || ex.base.status);
+      });
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
       try {
         route.handler.upgrade(ex, socket, head);
@@ -389,21 +466,18 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
         socket.destroy();
       }
-      socket.once('close', () => {
-        recordRequest(ex, ex.res.statusCode);
-        if (!ex.skipAccessLog) accessLog?.write(ex, ex.res.statusCode);
-      });
       requestDone();
       return;
     }
-    res.once('close', () => finish(ex));
+    writer.onClose(() => finish(ex));
     if (route === undefined) return;
     try {
+      use(ex, route);
       route.handler.handle(ex);
     } catch (err) {
       failed(ex, err);
     }
   }
 
-  return { onRequest, onCheckContinue, onUpgrade, onConnect };
+  return { onRequest, onCheckContinue, onLeanRequest, onStream, onUpgrade, onConnect };
 }

@@ -5,12 +5,12 @@
  */
 // First: V8's regex engines are set up before any regex of the config is compiled.
 import '../regex/engine.js';
+import type { Duplex } from 'node:stream';
 import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog, errorLogFor } from '../log/error-log.js';
-import { openTunnels } from '../proxy/tunnel.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
@@ -39,6 +39,12 @@ export interface StartOptions {
   now?: () => number;
   /** Tests: a fake clock and private registries for the upstream pools. */
   upstream?: CompileDeps['upstream'];
+  /**
+   * Runs once every address is bound and every certificate read, before any connection is
+   * served (those accepted meanwhile wait): `portico run` drops root here (`user`). A throw
+   * stops the start.
+   */
+  beforeServing?: () => void | Promise<void>;
   /** How `file` is read again by the admin API's POST /reload (adapter, nginx prefix). */
   load?: LoadOptions;
 }
@@ -68,6 +74,8 @@ export interface PorticoServer {
   close(): Promise<void>;
   /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
   readonly spool: SpoolBudget;
+  /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
+  readonly tunnels: ReadonlySet<Duplex>;
   /** The admin listener (src/admin/), when it runs in this process. */
   readonly admin: AdminListener | undefined;
   /** Reads the config file again and serves it (the admin API's POST /reload; SIGHUP's rules). */
@@ -93,7 +101,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
-  const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
+  // Upgrade sockets handed to handlers, this server's own: closing it closes them and no others.
+  const tunnels = new Set<Duplex>();
+  const deps = { accessLog, errorLog, inFlight, limits, client: config.client, tunnels };
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
@@ -107,6 +117,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
         servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
       })),
     certificates: () => tls?.certificates() ?? [],
+    tunnels: () => tunnels.size,
   };
   const parts: LocalParts = {
     view,
@@ -139,13 +150,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       const listener = plan.tls
         ? tlsListener(plan, deps, { sni: tls!.sniFor(plan), peek: tls!.peekFor(plan) })
         : httpListener(plan, deps, tls?.http01);
-      const bound = await listener.listen();
+      const bound = await listener.listen(options.beforeServing !== undefined);
       listeners.push(listener);
       addresses.push({ key: plan.key, host: bound.address, port: bound.port, tls: plan.tls !== undefined });
       // Redirects to an HTTPS address given as port 0 need the port it got.
       for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = bound.port;
       errorLog.info('listening', { address: plan.key, port: bound.port, tls: plan.tls !== undefined });
     }
+    await options.beforeServing?.();
   } catch (err) {
     for (const l of listeners) l.stopAccepting();
     void admin?.close();
@@ -155,6 +167,8 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     void passwords.close();
     throw err;
   }
+  for (const l of listeners) l.serve();
+  tls?.startOrders();
   // Active health checks run while the config is being served.
   compiled.groups.start();
   const stopAnswering = cluster.isWorker ? answerPrimary(parts) : (): void => {};
@@ -167,14 +181,6 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     if (!isDeepStrictEqual(config.admin, next.admin))
       errorLog.warn('admin settings changed: they apply at the next restart; the admin listener stays as it is', { file: options.file });
     const fresh = compile(withRequestIds(next), compileDeps, options.file);
-    try {
-      // Route and server logs may change with a reload (the top level's needs a restart).
-      if (ownAccessLog) accessLog?.configure(next, options.file);
-    } catch (err) {
-      fresh.groups.close();
-      fresh.pools.destroy();
-      throw err;
-    }
     const change =
       restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
       // The config comparison implies this; the compiled result is what gets swapped.
@@ -183,6 +189,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       fresh.groups.close();
       fresh.pools.destroy();
       throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
+    }
+    try {
+      // Route and server logs may change with a reload (the top level's needs a restart).
+      if (ownAccessLog) accessLog?.configure(next, options.file);
+    } catch (err) {
+      fresh.groups.close();
+      fresh.pools.destroy();
+      throw err;
     }
     fresh.listeners.forEach((plan, i) => {
       // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
@@ -229,19 +243,19 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
         });
       }
       for (const l of listeners) l.destroyAll();
-      for (const t of openTunnels) t.destroy();
+      for (const t of tunnels) t.destroy();
       compiled.groups.close();
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
       await adminClosed;
       if (ownAccessLog) await accessLog?.close();
-      else accessLog?.flush();
+      else await accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, admin, reloadFile };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, admin, reloadFile };
 }

@@ -9,15 +9,11 @@
  */
 import bcrypt from 'bcryptjs';
 
-/** $2a$ / $2b$ / $2y$, cost 04-31, 22 chars of salt and 31 of hash. */
-const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
-
 /** OWASP's minimum; about 70 ms per check in bcryptjs on one core. `hash-password --cost` raises it. */
 export const DEFAULT_COST = 10;
 
-export function isPasswordHash(text: string): boolean {
-  return BCRYPT.test(text);
-}
+/** The format check the config's validation makes (config/password-hash-format.ts). */
+export { isPasswordHash } from '../config/password-hash-format.js';
 
 export function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
   return bcrypt.hash(password, cost);

@@ -127,16 +127,16 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
     else break;
   }
   if (start >= buf.length) return 'incomplete';
-  const headEnd = buf.indexOf('\r\n\r\n', start);
-  if (headEnd < 0) {
-    // A bare LF or CR anywhere in what we have is already fatal; otherwise wait for more.
-    checkLineEnds(buf.subarray(start));
+  // RFC 9112 §2.2: a line of the head ends in LF, a CR before it ignored (a recipient MAY
+  // read a bare LF as a line end; nginx and Portico do); the head ends at its first empty line.
+  const head = headLines(buf, start);
+  if (head === undefined) {
+    // A bare CR (or NUL) anywhere in what we have is already fatal; otherwise wait for more.
+    checkHeadBytes(buf.subarray(start));
     return 'incomplete';
   }
-  const headBytes = buf.subarray(start, headEnd + 2);
-  checkLineEnds(headBytes);
-  const lines = headBytes.toString('latin1').split('\r\n');
-  lines.pop();
+  checkHeadBytes(buf.subarray(start, head.bodyStart));
+  const lines = head.lines;
   // RFC 9112 §3: a recipient MAY parse an invalid request-line on whitespace boundaries (node
   // and nginx do): a soft fault, the request is still delimited as usual.
   const m = /^[ \t]*([^ \t]+)[ \t]+([^ \t]+)[ \t]+(HTTP\/[0-9]\.[0-9])[ \t]*$/.exec(lines[0]!);
@@ -186,7 +186,7 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
   // Framing (RFC 9112 §6).
   const te = get('transfer-encoding');
   const cl = get('content-length');
-  let at = headEnd + 4;
+  let at = head.bodyStart;
   let body: Buffer = Buffer.alloc(0);
   if (te.length > 0) {
     if (cl.length > 0) throw new Invalid('te-and-cl', true);
@@ -214,7 +214,35 @@ function readOne(buf: Buffer, start: number): { req: RefRequest; used: number; l
   return { req, used: at, last };
 }
 
-/** RFC 9112 §2.2: a bare CR is an error; we read a bare LF as one too (stricter than MAY). */
+/**
+ * The lines of a head from `start` (without their LF or CRLF) up to its first empty line, and
+ * where what follows it begins; undefined while there is no empty line yet.
+ */
+function headLines(buf: Buffer, start: number): { lines: string[]; bodyStart: number } | undefined {
+  const lines: string[] = [];
+  let lineStart = start;
+  for (let lf = buf.indexOf(0x0a, start); lf !== -1; lf = buf.indexOf(0x0a, lf + 1)) {
+    const end = lf > lineStart && buf[lf - 1] === 0x0d ? lf - 1 : lf;
+    if (end === lineStart) return { lines, bodyStart: lf + 1 };
+    lines.push(buf.subarray(lineStart, end).toString('latin1'));
+    lineStart = lf + 1;
+  }
+  return undefined;
+}
+
+/** In a head (RFC 9112 §2.2): a bare CR is an error, a bare LF a line end (as nginx reads it). */
+function checkHeadBytes(b: Buffer): void {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0x0d && i + 1 < b.length && b[i + 1] !== 0x0a) throw new Invalid('bare-cr');
+    if (c === 0) throw new Invalid('nul');
+  }
+}
+
+/**
+ * In chunked framing: a bare CR is an error; we read a bare LF as one too (stricter than MAY:
+ * nginx reads it as a line end there, Portico refuses it, which is the safe side).
+ */
 function checkLineEnds(b: Buffer): void {
   for (let i = 0; i < b.length; i++) {
     const c = b[i];

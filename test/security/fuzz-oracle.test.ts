@@ -78,6 +78,26 @@ test('oracle: two Transfer-Encoding fields (item 14) are refused by the referenc
   assert.ok(reading.tail.kind === 'invalid' && reading.tail.framing);
 });
 
+test('oracle: a head whose lines end in a bare LF is read as nginx reads it; a bare CR is still a framing fault (issue 18 item 2)', () => {
+  const lf = readRequests(Buffer.from('GET /a HTTP/1.1\nHost: x\nX-One: 1\n\nGET /b HTTP/1.1\r\nHost: x\n\r\n'));
+  assert.equal(lf.tail.kind, 'end');
+  assert.deepEqual(lf.requests.map((r) => [r.target, r.headers, r.invalid]), [
+    ['/a', [['Host', 'x'], ['X-One', '1']], undefined],
+    ['/b', [['Host', 'x']], undefined],
+  ]);
+  // Two LFs end the head: what follows is the next request-line, not a field.
+  const hidden = readRequests(Buffer.from('GET /a HTTP/1.1\nHost: x\n\nX-One: 1\n\n'));
+  assert.deepEqual(hidden.requests.map((r) => r.headers), [[['Host', 'x']]]);
+  assert.equal(hidden.tail.kind, 'invalid');
+  for (const bytes of ['GET /a HTTP/1.1\rHost: x\r\n\r\n', 'GET /a HTTP/1.1\r\nHost: x\r\n\rX', 'GET /a HTTP/1.1\nHost: x\rY: 1\n\n']) {
+    const r = readRequests(Buffer.from(bytes));
+    assert.ok(r.tail.kind === 'invalid' && r.tail.reason === 'bare-cr', JSON.stringify(bytes));
+  }
+  // In chunked framing the reference stays stricter than nginx: Portico refuses a bare LF there.
+  const chunked = readRequests(Buffer.from('POST /a HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n3\nabc\r\n0\r\n\r\n'));
+  assert.ok(chunked.tail.kind === 'invalid' && chunked.tail.framing);
+});
+
 test('oracle: a request answered neither with a response nor a close is a stall; an incomplete one is not', () => {
   const complete = h1('GET /a/k0k HTTP/1.1\r\nHost: fuzz.test\r\n\r\n');
   assert.deepEqual(classes(complete, [], '', { timedOut: true }), ['stall']);

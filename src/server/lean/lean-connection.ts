@@ -14,9 +14,10 @@
  * what it fully understood.
  */
 import type { Socket } from 'node:net';
-import { closeParserLater, createParser, methods, type NodeHttpParser } from '../../http/http1-parser.js';
+import { available, closeParserLater, createParser, methods, type NodeHttpParser } from '../../http/http1-parser.js';
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
+import { crlfHead } from './line-ends.js';
 
 const GET = methods.indexOf('GET');
 const HEAD = methods.indexOf('HEAD');
@@ -65,6 +66,9 @@ export class LeanConnection implements ResponseOwner {
   #completed = 0;
   #parsed: Parsed | null = null;
   #eligible = false;
+  /** A head with bare LF line ends, read so far (line-ends.ts), and when its header_timeout ends. */
+  #partial: Buffer | null = null;
+  #partialDeadline: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -72,11 +76,15 @@ export class LeanConnection implements ResponseOwner {
   ) {
     // A head flushed in pieces (onHeaders) completes with no header list, and a body cannot
     // come without Content-Length or Transfer-Encoding: both end up not eligible by themselves.
-    this.#parser = createParser('request', settings.maxHeaderSize, {
-      onMessageBegin: this.#onBegin,
-      onHeadersComplete: this.#onHeadersComplete,
-      onMessageComplete: this.#onComplete,
-    });
+    // Without node's parser (http1-parser.ts: the undici fallback) no request is answered here:
+    // the first head is still read whole and made CRLF (line-ends.ts), then handed to node's server.
+    this.#parser = available
+      ? createParser('request', settings.maxHeaderSize, {
+          onMessageBegin: this.#onBegin,
+          onHeadersComplete: this.#onHeadersComplete,
+          onMessageComplete: this.#onComplete,
+        })
+      : null;
     this.keepAliveHeader = settings.keepAliveHeader;
     settings.open.add(this);
     socket.on('data', this.#onData);
@@ -106,13 +114,17 @@ export class LeanConnection implements ResponseOwner {
     this.#serve(chunk);
   };
 
-  #serve(chunk: Buffer): void {
+  #serve(received: Buffer): void {
     if (this.#closing) return void this.socket.destroy();
+    const head = this.#crlfHead(received);
+    if (head === undefined) return;
+    const chunk = head;
     this.#begun = 0;
     this.#completed = 0;
     this.#parsed = null;
     this.#eligible = false;
-    const ret = this.#parser!.execute(chunk);
+    if (this.#parser === null) return this.#handOff(chunk);
+    const ret = this.#parser.execute(chunk);
     const parsed = this.#parsed as Parsed | null;
     if (ret !== chunk.length || !this.#eligible || this.#begun !== 1 || this.#completed !== 1 || parsed === null) {
       return this.#handOff(chunk);
@@ -124,6 +136,40 @@ export class LeanConnection implements ResponseOwner {
     leanStats.requests++;
     this.settings.handle(req, res);
   }
+
+  /**
+   * The bytes to parse, with the head's bare LFs made CRLF (line-ends.ts), or undefined while a
+   * head that has them is still arriving (kept, within max_header_size and header_timeout from
+   * its first bytes). A head split over reads without any is node's, as before.
+   */
+  #crlfHead(received: Buffer): Buffer | undefined {
+    const buf = this.#partial === null ? received : Buffer.concat([this.#partial, received]);
+    const scan = crlfHead(buf);
+    if (scan.complete) {
+      this.#endPartial();
+      return scan.bytes;
+    }
+    if (!scan.bareLf || buf.length > this.settings.maxHeaderSize) {
+      this.#endPartial();
+      return buf;
+    }
+    this.#partial = buf;
+    this.#partialDeadline ??= setTimeout(this.#onPartialDeadline, this.settings.headerTimeoutMs);
+    return undefined;
+  }
+
+  #endPartial(): void {
+    this.#partial = null;
+    if (this.#partialDeadline !== null) clearTimeout(this.#partialDeadline);
+    this.#partialDeadline = null;
+  }
+
+  /** A deadline, not an idle timer: a head sent a byte at a time does not extend it (as node's headersTimeout). */
+  readonly #onPartialDeadline = (): void => {
+    this.#partialDeadline = null;
+    if (this.#served === 0) this.settings.headerTimeout(this.socket);
+    else this.socket.destroy();
+  };
 
   responseDone(res: LeanResponse, closeAfter: boolean): void {
     if (this.#res !== res) return;
@@ -159,6 +205,7 @@ export class LeanConnection implements ResponseOwner {
   }
 
   #detach(): void {
+    this.#endPartial();
     const socket = this.socket;
     socket.off('data', this.#onData);
     socket.off('drain', this.#onDrain);
@@ -173,7 +220,7 @@ export class LeanConnection implements ResponseOwner {
   }
 
   readonly #onDrain = (): void => {
-    this.#res?.emit('drain');
+    this.#res?.socketDrained();
   };
 
   readonly #onTimeout = (): void => {

@@ -59,7 +59,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   basic_auth: d('middleware'),
   basicauth: d('middleware', MAP, 'basic_auth'),
   forward_auth: d('middleware', refuse('subrequest authentication is not supported, and without it every request would pass')),
-  encode: d('middleware', warn('Portico does not compress responses')),
+  encode: d('middleware'),
   templates: d('middleware', warn('templates are not supported')),
   push: d('middleware', warn('HTTP/2 server push is not supported')),
   intercept: d('middleware', warn('intercepting responses is not supported')),
@@ -78,7 +78,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   handle: d('group'),
   handle_path: d('group'),
   route: d('group'),
-  handle_errors: d('group', warn('custom error handling is not supported; Portico sends its own error pages')),
+  handle_errors: d('site'), // ./errors.ts
   // site
   tls: d('site'),
   log: d('site'),

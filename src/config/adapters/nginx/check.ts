@@ -8,6 +8,8 @@
 import type { Directive } from './parser.js';
 import { DIRECTIVES, familySpec, type Context } from './registry.js';
 import type { Diagnostics } from '../diagnostics.js';
+import { checkIfCondition } from './if-condition.js';
+import type { VariableEnv } from './variables.js';
 
 /** Which context the file's top level is: a full nginx.conf, or bare server blocks (conf.d/default.conf). */
 export function topContext(dirs: readonly Directive[]): 'main' | 'http' {
@@ -28,14 +30,15 @@ const BLOCK_CONTEXT: Record<string, (parent: Context) => Context> = {
   limit_except: () => 'lmt',
 };
 
-export function checkTree(dirs: readonly Directive[], ctx: Context, diag: Diagnostics): void {
-  walk(dirs, ctx, diag, false);
+/** `ifEnv`: the variables an `if` condition may read besides nginx's own (if-condition.ts). */
+export function checkTree(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, ifEnv?: VariableEnv): void {
+  walk(dirs, ctx, diag, false, ifEnv);
   if (ctx === 'main' && dirs.some((d) => d.name === 'http') && !dirs.some((d) => d.name === 'events')) {
     diag.error({ file: dirs[0]!.file, line: dirs[0]!.line }, 'no "events" section in configuration');
   }
 }
 
-function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet: boolean): void {
+function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet: boolean, ifEnv: VariableEnv | undefined): void {
   const seen = new Set<string>();
   for (const d of dirs) {
     const at = { file: d.file, line: d.line, col: d.col };
@@ -81,13 +84,23 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
       const other = d.name === 'alias' ? 'root' : 'alias';
       if (seen.has(other)) diag.error(at, `"${d.name}" directive is duplicate, "${other}" directive was specified earlier`);
     }
+    if (d.name === 'if' && !checkIfCondition(d, ifEnv, diag)) continue;
+    const script = SCRIPTED[d.name];
+    const unclosed = script === undefined ? undefined : d.args.slice(script).map((a) => /\$\{([A-Za-z0-9_]*)(?![A-Za-z0-9_]*\})/.exec(a)).find((m) => m !== null);
+    if (unclosed) {
+      diag.error(at, `the closing bracket in "${unclosed[1]}" variable is missing`);
+      continue;
+    }
     const enumerated = ONE_OF[d.name];
     if (enumerated && !enumerated.includes(d.args[0]!.toLowerCase())) {
       diag.error(at, `invalid value "${d.args[0]}" in "${d.name}" directive, it must be ${enumerated.map((v) => `"${v}"`).join(' or ')}`);
       continue;
     }
     const support = spec.supportIn?.[ctx] ?? spec.support;
-    if (support.kind === 'warn' && !quiet) {
+    if (support.kind === 'warn' && !quiet && CONTENT_HANDLERS.has(d.name)) {
+      // Without it the location would serve files from its root: a PHP script's source, say.
+      diag.error(at, `"${d.name}" cannot be carried over: ${support.why}, and its location would be left with nothing to do (it would serve files instead)`);
+    } else if (support.kind === 'warn' && !quiet) {
       const dropped = d.name === 'if' ? restrictingInIf(d.block ?? []) : undefined;
       if (dropped) diag.error(at, `"if ${d.args.join(' ')}" cannot be carried over: Portico does not evaluate "if", and leaving out its "${dropped.name}" (line ${dropped.line}) would let through requests nginx answers itself`);
       else diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
@@ -95,12 +108,35 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
     if (support.kind === 'refuse' && d.args[0] !== support.off) diag.error(at, `"${d.name}" cannot be carried over: ${support.why}`);
     if (d.block && spec.block === 'directives') {
       const inner = BLOCK_CONTEXT[d.name]?.(ctx) ?? ctx;
-      walk(d.block, inner, diag, quiet || spec.support.kind === 'warn');
+      walk(d.block, inner, diag, quiet || spec.support.kind === 'warn', ifEnv);
     } else if (d.block && d.name === 'server') {
-      walk(d.block, 'server', diag, quiet);
+      walk(d.block, 'server', diag, quiet, ifEnv);
     }
   }
 }
+
+/**
+ * Directives whose arguments (from the index given) nginx compiles as scripts with variables
+ * (ngx_http_script_compile), where `${name` without its `}` is an error; elsewhere `$` and `{`
+ * are plain characters (a regex's `${2}` stays one).
+ */
+const SCRIPTED: Record<string, number> = {
+  return: 0,
+  add_header: 0,
+  proxy_set_header: 0,
+  set: 1,
+  proxy_pass: 0,
+  root: 0,
+  alias: 0,
+  try_files: 0,
+  index: 0,
+  rewrite: 1,
+  error_page: 0,
+  access_log: 0,
+};
+
+/** Directives that produce a location's response (its content handler): dropping one leaves the location nothing to do. */
+const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'grpc_pass', 'memcached_pass', 'stub_status', 'empty_gif', 'perl', 'flv', 'mp4', 'js_content']);
 
 /** Directives whose one argument nginx takes from a fixed list (ngx_conf_enum_t). */
 const ONE_OF: Record<string, readonly string[]> = {

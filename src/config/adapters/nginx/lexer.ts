@@ -68,7 +68,8 @@ export function tokenize(text: string, file: string): Token[] | SourceError {
         }
         i++;
       }
-      if (i >= n) return { file, line: startLine, col, message: 'unexpected end of file, expecting ";" or "}"' };
+      // nginx names the line where the file ended, not the one the quote opened on.
+      if (i >= n) return err('unexpected end of file, expecting ";" or "}"');
       tokens.push({ kind: 'word', text: unescape(text.slice(begin, i)), quoted: true, line: startLine, col });
       i++;
       const next = text[i];

@@ -34,6 +34,13 @@ export interface ParseOptions {
 
 const MAX_INCLUDE_DEPTH = 32;
 
+/**
+ * Blocks nginx reads with a handler of their own (ngx_http_map, ngx_http_types, geo,
+ * split_clients, charset_map): their lines are data, and a `{` among them is
+ * `unexpected "{"` (ngx_conf_parse with cf->handler set).
+ */
+const DATA_ONLY = new Set(['map', 'types', 'geo', 'split_clients', 'charset_map']);
+
 export function parseText(text: string, file: string, options: ParseOptions): Directive[] | SourceError {
   const large = tooLarge(text);
   if (large) return { file, line: 0, col: 0, message: large };
@@ -56,7 +63,7 @@ class Parser {
     return out;
   }
 
-  /** Reads directives until `}` (when `opener` is given) or end of file. */
+  /** Reads directives until `}` (when `opener` is given; its `text` is the directive that opened the block) or end of file. */
   #block(tokens: Token[], pos: { i: number }, file: string, depth: number, opener: Token | undefined, nesting: number): Directive[] | SourceError {
     const out: Directive[] = [];
     for (;;) {
@@ -91,8 +98,9 @@ class Parser {
       const d: Directive = { name: name.text, args, quoted, file, line: name.line, col: name.col };
       if (++this.budget.directives > MAX_DIRECTIVES) return { file, line: d.line, col: d.col, message: `more than ${MAX_DIRECTIVES} directives in the config and its includes` };
       if (end.kind === '{') {
+        if (opener !== undefined && DATA_ONLY.has(opener.text)) return { file, line: end.line, col: end.col, message: 'unexpected "{"' };
         if (nesting >= MAX_NESTING) return { file, line: end.line, col: end.col, message: `blocks nested more than ${MAX_NESTING} deep` };
-        const inner = this.#block(tokens, pos, file, depth, end, nesting + 1);
+        const inner = this.#block(tokens, pos, file, depth, { ...end, text: d.name }, nesting + 1);
         if (!Array.isArray(inner)) return inner;
         d.block = inner;
         out.push(d);

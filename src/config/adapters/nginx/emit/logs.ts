@@ -14,7 +14,7 @@ import type { Directive } from '../parser.js';
 import { effective, type Scope } from '../scope.js';
 import type { AdaptContext } from './context.js';
 import { isKnown, variablesIn } from '../variables.js';
-import { unknownVariables } from '../../../../log/log-format.js';
+import { unknownVariables } from '../../../log-variables.js';
 
 export interface LogSettings {
   accessLog: false | LogSpec | LogSpec[] | undefined;

@@ -13,6 +13,7 @@ import { routeAccessLog } from './logs.js';
 import { emitFiles } from './files.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
+import { emitCompress } from './compress.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -40,6 +41,8 @@ export function emitRoute(
   }
   const response = responseHeaders(scope, hide, ctx, vs);
   if (response) route.response_headers = response;
+  const compress = emitCompress(scope, ctx);
+  if (compress) route.compress = compress;
   const log = routeAccessLog(scope, ctx);
   if (log !== undefined) route.access_log = log;
   Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));

@@ -6,6 +6,7 @@
  * `http2` needs nothing. nginx does not redirect HTTP to HTTPS unless told, so neither does the
  * adapted server (`http_redirect: false`).
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { effective, effectiveOne, type Scope } from '../scope.js';
 import type { AdaptContext } from './context.js';
@@ -30,7 +31,13 @@ export function emitTls(server: Scope, sslListens: readonly ListenInfo[], ctx: A
       ctx.diag.warn(c, `ssl_certificate "${c.args[0]}": Portico takes certificate files, not variables; this server's HTTPS addresses are left out`);
       return undefined;
     }
-    pairs.push({ cert: path(c.args[0]!, ctx), key: path(k.args[0]!, ctx) });
+    const cert = path(c.args[0]!, ctx);
+    const key = path(k.args[0]!, ctx);
+    // As `nginx -t`, which loads them: a missing file is an error at its directive, not a
+    // server that fails later (or, under `check`, never).
+    if (!readable(cert)) ctx.diag.error(c, `cannot load certificate "${cert}": no such file or not readable`);
+    if (!readable(key)) ctx.diag.error(k, `cannot load certificate key "${key}": no such file or not readable`);
+    pairs.push({ cert, key });
   }
   const protocols = effectiveOne(server, 'ssl_protocols');
   const old = protocols?.args.filter((p) => p === 'SSLv2' || p === 'SSLv3' || p === 'TLSv1' || p === 'TLSv1.1') ?? [];
@@ -41,6 +48,15 @@ export function emitTls(server: Scope, sslListens: readonly ListenInfo[], ctx: A
 /** Whether `ssl on` (the old spelling) makes every listen of the server TLS. */
 export function sslOn(server: Scope): boolean {
   return effectiveOne(server, 'ssl')?.args[0]?.toLowerCase() === 'on';
+}
+
+function readable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function path(p: string, ctx: AdaptContext): string {

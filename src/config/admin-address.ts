@@ -1,6 +1,6 @@
 /** Admin listen addresses: "127.0.0.1:2019", "[::1]:2019", "localhost:2019", ":2019", "unix:/run/portico-admin.sock". */
 import { isIP } from 'node:net';
-import { parseListen } from '../config/address.js';
+import { parseListen } from './address.js';
 
 export type AdminAddress = { kind: 'tcp'; host: string | undefined; port: number } | { kind: 'unix'; path: string };
 
