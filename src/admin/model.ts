@@ -69,6 +69,8 @@ export interface DashboardSnapshot {
   process: RawStats['process'];
   retries: number;
   denials: Record<string, number>;
+  /** Compressed responses and their bytes before and after, by coding (since the start). */
+  compression: RawStats['compression'];
   logDrops: number;
   tail: TailEntry[];
 }
@@ -184,6 +186,7 @@ export class DashboardModel {
       process: raw.process,
       retries: raw.retries,
       denials: raw.denials,
+      compression: raw.compression,
       logDrops: raw.logDrops,
       tail: raw.tail,
     };

@@ -44,6 +44,7 @@ export function statusDocument(raw: RawStats, info: ServerInfo) {
     })),
     retries: raw.retries,
     denials: raw.denials,
+    compression: Object.fromEntries(Object.entries(raw.compression).map(([coding, c]) => [coding, { responses: c.responses, bytes_in: c.bytesIn, bytes_out: c.bytesOut }])),
     access_log: { dropped: raw.logDrops, errors: raw.logErrors },
   };
 }

@@ -134,7 +134,12 @@ function render(s) {
   $('loop').textContent = ms(s.process.eventLoopP99);
   $('uptime').textContent = duration((s.at - s.startedAt) / 1000);
   $('processes').textContent = s.processes + (s.processes === 1 ? ' process' : ' workers');
-  $('extras').textContent = 'retries ' + s.retries + ' · denials ' + (s.denials.access + s.denials.limit_req + s.denials.limit_conn + s.denials.basic_auth) + ' · access-log lines dropped ' + s.logDrops;
+  let compressed = '';
+  for (const coding of Object.keys(s.compression)) {
+    const c = s.compression[coding];
+    if (c.bytesIn > 0) compressed += ' · ' + coding + ' ' + Math.round((100 * c.bytesOut) / c.bytesIn) + '% of ' + bytes(c.bytesIn);
+  }
+  $('extras').textContent = 'retries ' + s.retries + ' · denials ' + (s.denials.access + s.denials.limit_req + s.denials.limit_conn + s.denials.basic_auth) + ' · access-log lines dropped ' + s.logDrops + compressed;
   chart(s.series);
   upstreams(s.upstreams);
   routes(s.routes);
