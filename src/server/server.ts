@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
+import { CacheZones } from '../cache/zones.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -59,6 +60,8 @@ export interface PorticoServer {
   readonly spool: SpoolBudget;
   /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
   readonly tunnels: ReadonlySet<Duplex>;
+  /** The response cache's zones (indexes kept across reloads); purge through src/cache/purge.ts. */
+  readonly cache: CacheZones;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -72,7 +75,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // One temp-file budget for the life of the process: a reload changes its limits, and the
   // bytes of responses still in flight stay counted.
   const spool = new SpoolBudget();
-  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool };
+  // The cache's zones live as long as the server: a reload keeps their indexes.
+  const cache = new CacheZones(errorLog);
+  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir: resolveDataDir(config.data_dir) };
   let compiled: CompiledConfig = compile(config, compileDeps, options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
@@ -107,8 +112,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     void passwords.close();
     throw err;
   }
-  // Active health checks run while the config is being served.
+  // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
+  cache.activate(compiled.cache);
 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
@@ -137,6 +143,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     compiled = fresh;
     config = next;
     spool.configure(fresh.tempFiles);
+    cache.activate(fresh.cache);
   };
 
   const close = () =>
@@ -159,6 +166,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
+      cache.close();
       accessLog?.flush();
       errorLog.flush();
     })());
@@ -166,5 +174,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, tunnels };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache };
 }
