@@ -258,6 +258,13 @@ export class CacheZone {
     });
   }
 
+  /** Takes an entry out of the index (and memory), leaving the disk alone: its file was never written. */
+  forget(e: IndexEntry): void {
+    if (this.index.get(e.hash) !== e) return;
+    this.index.delete(e);
+    this.hot.delete(e.hash);
+  }
+
   /** Takes an entry out of the index and its file off the disk. */
   remove(e: IndexEntry): void {
     if (this.index.get(e.hash) === e) {

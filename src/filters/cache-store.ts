@@ -25,6 +25,7 @@ import type { EntryWriter } from '../cache/entry-writer.js';
 import type { CacheStatus } from '../cache/serve.js';
 import { evaluateCached } from '../cache/conditional.js';
 import { PREFIX } from '../cache/entry-format.js';
+import type { IndexEntry } from '../cache/cache-index.js';
 import { FilterWriter, type ResponseFilter } from './filter.js';
 
 /** A body kept in memory while stored, for the zone's hot tier, up to this much. */
@@ -76,8 +77,8 @@ class CacheStoreFilter extends FilterWriter {
       this.#head = true;
       return;
     }
-    headers = withoutAccelExpires(headers);
     const decision = route.storeDecision(slot, status, reason, headers, Date.now());
+    headers = withoutAccelExpires(headers);
     if (decision !== null) this.#startStoring(route, decision);
     else slot.settle(false); // nothing will be stored: waiters on the lock go on now
 
@@ -157,7 +158,10 @@ class CacheStoreFilter extends FilterWriter {
         w.write(buf);
         this.#keep(buf);
       }
-      w.end((ok) => this.#committed(ok));
+      // A body held whole in memory answers at once, while its file is still being finished;
+      // a larger one joins the index once its file is renamed into place.
+      if (this.#kept !== null && slot.route!.zone.hot.fits(PREFIX + this.#decision!.prefix.metaLength + w.bodyLength)) this.#commit();
+      w.end((ok) => this.#written(ok));
     }
     if (this.#toClient) this.inner.end(chunk);
     else this.inner.end();
@@ -178,17 +182,28 @@ class CacheStoreFilter extends FilterWriter {
     else this.#kept.push(chunk);
   }
 
-  /** The entry's file is complete (ok) or given up: into the index, and the lock's waiters go on. */
-  #committed(ok: boolean): void {
+  #committed: IndexEntry | null = null;
+
+  /** The entry joins the index (and the hot tier when its body is here), and the lock's waiters go on. */
+  #commit(): void {
     const slot = this.slot;
     const route = slot.route!;
     const d = this.#decision!;
     const w = this.#writer!;
-    if (!ok || route.zone.closed) return slot.settle(false);
+    if (route.zone.closed) return slot.settle(false);
     const prefix = { ...d.prefix, bodyLength: w.bodyLength };
     const body = this.#kept === null ? null : Buffer.concat(this.#kept, this.#keptBytes);
-    route.zone.commit(d.hash, d.meta, prefix, PREFIX + d.prefix.metaLength + w.bodyLength, body);
+    this.#committed = route.zone.commit(d.hash, d.meta, prefix, PREFIX + d.prefix.metaLength + w.bodyLength, body);
     slot.settle(true);
+  }
+
+  /** The entry's file is complete (ok), or could not be written: then it is not in the index either. */
+  #written(ok: boolean): void {
+    if (!ok) {
+      if (this.#committed !== null) this.slot.route!.zone.forget(this.#committed);
+      return this.slot.settle(false);
+    }
+    if (this.#committed === null) this.#commit();
   }
 }
 
