@@ -182,6 +182,8 @@ export class RouteCache {
       }
       // nginx: after lock_timeout the request goes upstream and its response is not stored.
       if (outcome === 'timeout') slot.mayStore = false;
+      // lock_age passed: this request fills the entry now, holding the lock.
+      if (outcome === 'takeover') slot.lockHeld = true;
       forward(ex);
     });
     slot.beneath.onClose(cancel);
