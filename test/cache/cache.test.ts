@@ -337,3 +337,23 @@ test('an entry expires: EXPIRED goes upstream and stores the new response', asyn
     await origin.close();
   }
 });
+
+test('the access log (JSON) has upstream_cache_status, nginx\'s $upstream_cache_status', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'portico-cache-log-'));
+  const origin = await startOrigin(answerWith({ 'Cache-Control': 'max-age=60' }));
+  const p = await startCached(origin.address, {}, { config: { access_log: { format: 'json', output: join(dir, 'access.log') } } });
+  try {
+    await p.get('/logged');
+    await p.get('/logged');
+    await p.close();
+    const lines = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.upstream_cache_status), ['MISS', 'HIT']);
+  } finally {
+    await p.close();
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
