@@ -53,8 +53,11 @@ export function serveStored(ex: Exchange, w: ResponseWriter, stored: Stored, e: 
       for (let i = 0; i < headers.length; i += 2) if (!DROP_ON_304.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
       return answer(w, stored, 304, out, []);
     }
-    if (!hasHeader(headers, 'accept-ranges')) headers.push('Accept-Ranges', 'bytes');
-    const range = req.method === 'GET' ? req.headers.range : undefined;
+    // Ranges of any stored 200 (nginx only with the upstream's Accept-Ranges or
+    // proxy_force_ranges), unless the upstream said "Accept-Ranges: none".
+    const accepts = headerValue(headers, 'accept-ranges');
+    if (accepts === undefined) headers.push('Accept-Ranges', 'bytes');
+    const range = req.method === 'GET' && accepts?.trim().toLowerCase() !== 'none' ? req.headers.range : undefined;
     if (range !== undefined && ifRangeMatches(req.headers, meta.etag, meta.lastModified)) {
       const ranges = parseRange(range, size);
       if (ranges === 'unsatisfiable') {
@@ -102,10 +105,6 @@ function answer(w: ResponseWriter, stored: Stored, code: number, headers: string
   const at = stored.bodyStart;
   const shifted = pieces.map((p): Piece => (Buffer.isBuffer(p) ? p : ({ start: p.start + at, end: p.end + at } satisfies ByteRange)));
   streamPieces(w, nodeFs, stored.fd, shifted, (err) => opts?.onError(err));
-}
-
-function hasHeader(headers: readonly string[], lower: string): boolean {
-  return headerValue(headers, lower) !== undefined;
 }
 
 function headerValue(headers: readonly string[], lower: string): string | undefined {
