@@ -93,7 +93,8 @@ export class CacheZone {
           (stats) => {
             this.#cold = false;
             this.#purgedWhileCold = [];
-            this.log.info('cache loaded', { zone: this.name, entries: stats.entries, bytes: stats.bytes, ms: Date.now() - startedAt });
+            const index = this.index;
+            this.log.info('cache loaded', { zone: this.name, files: stats.entries, entries: index.size, bytes: index.diskBytes, index_bytes: index.bytes, removed: stats.removed, ms: Date.now() - startedAt });
             resolve();
           },
           (e: Error) => {
@@ -357,6 +358,11 @@ export function closeFile(fd: number): void {
   close(fd, () => {});
 }
 
+/** Up to `length` bytes from the start of the file into `buf` (the loader reuses its buffers). */
+function readInto(fd: number, buf: Buffer, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, length, 0, (err, bytes) => (err ? reject(err) : resolve(buf.subarray(0, bytes)))));
+}
+
 /** Up to `length` bytes at `position` (fewer at the end of the file). */
 export function readAt(fd: number, length: number, position: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -376,11 +382,11 @@ export interface EntryHead {
  * 'torn' for one of this format whose size is not what its prefix says (a write cut short by
  * a power loss: removed).
  */
-export async function readEntryHead(path: string): Promise<EntryHead | 'foreign' | 'torn'> {
+export async function readEntryHead(path: string, scratch?: Buffer): Promise<EntryHead | 'foreign' | 'torn'> {
   const fd = await openFile(path);
   try {
     const size = await new Promise<number>((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
-    let buf = await readAt(fd, Math.min(4096, size), 0);
+    let buf = scratch === undefined ? await readAt(fd, Math.min(4096, size), 0) : await readInto(fd, scratch, Math.min(scratch.length, size));
     if (buf.length < 8 || buf.toString('latin1', 0, 7) !== 'PCACHE1') return 'foreign';
     const prefix = decodePrefix(buf);
     if (prefix === undefined) return 'torn';

@@ -30,7 +30,7 @@ export const cacheZone = z
       .default('1:2')
       .describe('Subdirectory levels taken from the end of the key\'s MD5, as nginx (c/29/b7f5...29c for "1:2"); "" keeps every file in the directory itself'),
     keys_zone: size('10MiB').describe(
-      'Memory for the index of entries (keys and their metadata, nginx keys_zone): about 4,000 keys per MiB; when full the least recently used entries go',
+      'Memory for the index of entries (keys and their metadata, nginx keys_zone): about 2,900 keys of 50 bytes per MiB; when full the least recently used entries go',
     ),
     max_size: optionalSize().describe('Most bytes of entries on disk; beyond it the least recently used go (nginx max_size); default: no limit'),
     inactive: duration('10m').describe('An entry not used for this long is removed, fresh or not (nginx inactive)'),
