@@ -43,6 +43,7 @@ export const LOG_VARIABLES = [
   'request_completion',
   'request_id',
   'upstream_addr',
+  'upstream_cache_status',
   'upstream_status',
   'upstream_header_time',
   'upstream_response_time',

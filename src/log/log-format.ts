@@ -101,6 +101,7 @@ const NAMED: Record<LogVariable, Getter> = {
   request_completion: (ex) => (ex.base.finished ? 'OK' : ''),
   request_id: (ex) => requestIdOf(ex),
   upstream_addr: (ex) => (ex.upstreamSentAt > 0 ? ex.upstream : ''),
+  upstream_cache_status: (ex) => ex.cacheStatus,
   upstream_status: (ex, status) => (ex.upstreamHeaderAt >= ex.upstreamSentAt && ex.upstreamSentAt > 0 ? String(status) : ''),
   upstream_header_time: (ex) => (ex.upstreamSentAt > 0 && ex.upstreamHeaderAt >= ex.upstreamSentAt ? seconds(ex.upstreamHeaderAt - ex.upstreamSentAt) : ''),
   upstream_response_time: (ex) => (ex.upstreamSentAt > 0 ? seconds(performance.now() - ex.upstreamSentAt) : ''),
@@ -204,6 +205,7 @@ export function jsonLine(ex: Exchange, status: number): string {
     duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
     route: ex.routeName,
     upstream: ex.upstream,
+    upstream_cache_status: ex.cacheStatus || undefined, // nginx $upstream_cache_status
     upstream_header_ms: ex.upstreamSentAt > 0 && ex.upstreamHeaderAt >= ex.upstreamSentAt ? Math.round((ex.upstreamHeaderAt - ex.upstreamSentAt) * 1000) / 1000 : undefined,
     request_id: requestIdOf(ex),
     referer: header(ex, 'referer') || undefined,

@@ -27,6 +27,7 @@ import { localBackend, type LocalParts, type ReloadOutcome } from '../admin/back
 import { answerPrimary } from '../admin/cluster.js';
 import { porticoVersion } from '../admin/api.js';
 import type { ProcessView } from '../metrics/snapshot.js';
+import { CacheZones } from '../cache/zones.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -80,6 +81,8 @@ export interface PorticoServer {
   readonly admin: AdminListener | undefined;
   /** Reads the config file again and serves it (the admin API's POST /reload; SIGHUP's rules). */
   reloadFile(): Promise<ReloadOutcome>;
+  /** The response cache's zones (indexes kept across reloads); purge through src/cache/purge.ts. */
+  readonly cache: CacheZones;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -94,7 +97,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // One temp-file budget for the life of the process: a reload changes its limits, and the
   // bytes of responses still in flight stay counted.
   const spool = new SpoolBudget();
-  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool };
+  // The cache's zones live as long as the server: a reload keeps their indexes.
+  const cache = new CacheZones(errorLog);
+  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir: resolveDataDir(config.data_dir) };
   let compiled: CompiledConfig = compile(withRequestIds(config), compileDeps, options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
@@ -169,8 +174,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   }
   for (const l of listeners) l.serve();
   tls?.startOrders();
-  // Active health checks run while the config is being served.
+  // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
+  cache.activate(compiled.cache);
   const stopAnswering = cluster.isWorker ? answerPrimary(parts) : (): void => {};
 
   let closing: Promise<void> | undefined;
@@ -212,6 +218,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     compiled = fresh;
     config = next;
     spool.configure(fresh.tempFiles);
+    cache.activate(fresh.cache);
     loadedAt = Date.now();
   };
 
@@ -248,6 +255,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
+      cache.close();
       await adminClosed;
       if (ownAccessLog) await accessLog?.close();
       else await accessLog?.flush();
@@ -257,5 +265,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, admin, reloadFile };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache, admin, reloadFile };
 }
