@@ -375,8 +375,30 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords, log);
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
-  const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
+  // An `if` step with settings of its own serves the request with those (ex.variant).
+  let variants = 0;
+  const rewrites = compileRewrites(route.rewrite, {
+    responseHeaders: ctx.responseHeaders,
+    variant: (cfg) => {
+      variants++;
+      return compileRoute({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, shared);
+    },
+  });
+  if (variants > 0) handler = variantHandler(handler);
+  const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites, accessLog: route.access_log !== false, upgrade };
   return route.internal ? { ...compiled, internal: true } : compiled;
+}
+
+/** A route with `if` settings: the settings the request's steps chose, else its own. */
+function variantHandler(own: RouteHandler): RouteHandler {
+  const handler: RouteHandler = { handle: (ex) => (ex.variant?.handler ?? own).handle(ex) };
+  if (own.upgrade)
+    handler.upgrade = (ex, socket, head) => {
+      const h = ex.variant?.handler ?? own;
+      if (h.upgrade) h.upgrade(ex, socket, head);
+      else socket.destroy();
+    };
+  return handler;
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

@@ -255,8 +255,8 @@ const files = z
       ctx.addIssue({ code: 'custom', path: ['try_files'], message: 'expected at least one file candidate before the status' });
   });
 
-const route = z
-  .object({
+/** A route's fields but its rewrite steps (an `if` step's `route` is one of these, less its path). */
+const routeBase = z.object({
     path: z
       .string()
       .superRefine((v, ctx) => {
@@ -269,7 +269,6 @@ const route = z
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
-    rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
@@ -288,9 +287,12 @@ const route = z
       .literal(true)
       .optional()
       .describe('nginx internal: requests that reach this route without a rewrite get 404; one a rewrite (server-level, or another route\'s) sent here is served'),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
+});
+
+type RouteBase = z.output<typeof routeBase>;
+
+/** One handler, and what goes with the path (path_prefix, strip_prefix, alias placeholders). */
+function checkRoute(r: Partial<Pick<RouteBase, 'path'>> & Omit<RouteBase, 'path'>, ctx: z.core.$RefinementCtx): void {
     const handlers = (['proxy', 'files', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
@@ -301,18 +303,110 @@ const route = z
             : `expected one handler, got ${handlers.join(' and ')}`,
       });
     if (r.proxy?.path_prefix !== undefined && typeof r.strip_prefix !== 'string') {
-      const spec = parseLocation(r.path);
+      const spec = parseLocation(r.path ?? '/');
       if (typeof spec !== 'string' && spec.kind === 'regex')
         ctx.addIssue({ code: 'custom', path: ['proxy', 'path_prefix'], message: 'path_prefix on a regex route needs strip_prefix as a string (the part it replaces)' });
     }
     if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
-      const spec = parseLocation(r.path);
+      const spec = parseLocation(r.path ?? '/');
       if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
         ctx.addIssue({ code: 'custom', path: ['strip_prefix'], message: 'strip_prefix: true needs a prefix path; give the prefix as a string' });
     }
-    if (r.files?.alias?.includes('{') && (parseLocation(r.path) as { kind?: string }).kind !== 'regex')
+    if (r.files?.alias?.includes('{') && (parseLocation(r.path ?? '/') as { kind?: string }).kind !== 'regex')
       ctx.addIssue({ code: 'custom', path: ['files', 'alias'], message: 'placeholders in alias need a regex route ("~ ^/img/(.+)$")' });
-  });
+  }
+
+/**
+ * What an `if` step holding settings of its own uses instead of its route's when its condition
+ * holds (nginx's `if` in a location: its block is a location of its own that inherits the rest).
+ * The adapter writes the whole resulting route; its path stays the route's.
+ */
+const routeVariant = routeBase
+  .omit({ path: true, match: true, internal: true })
+  .strict()
+  .superRefine(checkRoute)
+  .describe("The route's settings while this condition holds (nginx's `if` in a location): one handler, headers, limits...");
+
+const IF_OPS = ['=', '!=', '~', '~*', '!~', '!~*', '-f', '!-f', '-d', '!-d', '-e', '!-e', '-x', '!-x'] as const;
+
+/**
+ * nginx's `if (condition)` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#if):
+ * a template alone is true unless empty or "0"; `=`/`!=` compare with `with` (a template);
+ * `~` `~*` `!~` `!~*` match the regex `with` (case-insensitive with `*`; its captures feed
+ * {re.N}); `-f` `-d` `-e` `-x` (and `!-f`...) test the file named by `value`.
+ */
+const condition = z.union([
+  z.string().describe('A template: true unless it comes out empty or "0"'),
+  z
+    .object({
+      value: z.string().describe('A template'),
+      op: z.enum(IF_OPS),
+      with: z.string().optional().describe('What "=" and "!=" compare with (a template), or the regex of "~" and the like'),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      const regex = c.op.includes('~');
+      const file = c.op.includes('-');
+      if (file && c.with !== undefined) ctx.addIssue({ code: 'custom', path: ['with'], message: `"${c.op}" tests the file named by value; it takes no "with"` });
+      if (!file && c.with === undefined) ctx.addIssue({ code: 'custom', path: ['with'], message: `"${c.op}" needs "with"` });
+      if (regex && c.with !== undefined) {
+        const err = checkRewriteRegex(c.op.endsWith('*') ? `(?i)${c.with}` : c.with);
+        if (err) ctx.addIssue({ code: 'custom', path: ['with'], message: err });
+      }
+    }),
+]);
+
+export type ConditionConfig = z.output<typeof condition>;
+type RouteVariantOut = z.output<typeof routeVariant>;
+type RouteVariantIn = z.input<typeof routeVariant>;
+
+/** The rewrite steps (nginx's rewrite module, run in order: rewrite, set, if, return, break). */
+export type RewriteStepConfig =
+  | RewriteRuleConfig
+  | { set: string; value: string }
+  | { break: true }
+  | { respond: z.output<typeof respond> }
+  | { redirect: z.output<typeof redirect> }
+  | { if: ConditionConfig; then: RewriteStepConfig[]; route?: RouteVariantOut | undefined };
+type RewriteStepInput =
+  | z.input<typeof rewriteRule>
+  | { set: string; value: string }
+  | { break: true }
+  | { respond: z.input<typeof respond> }
+  | { redirect: z.input<typeof redirect> }
+  | { if: z.input<typeof condition>; then?: RewriteStepInput[] | undefined; route?: RouteVariantIn | undefined };
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const rewriteStep: z.ZodType<RewriteStepConfig, RewriteStepInput> = z.lazy(() =>
+  z.union([
+    rewriteRule,
+    z
+      .object({
+        set: z.string().regex(VAR_NAME, 'expected a variable name of letters, digits and "_"').describe('Sets {var.NAME} for the rest of the request (nginx set)'),
+        value: z.string().describe('A template'),
+      })
+      .strict(),
+    z.object({ break: z.literal(true).describe('Stops the steps (nginx break)') }).strict(),
+    z.object({ respond: respond.describe('Answers now (nginx return CODE TEXT)') }).strict(),
+    z.object({ redirect: redirect.describe('Redirects now (nginx return 3xx URL)') }).strict(),
+    z
+      .object({
+        if: condition,
+        then: z.array(rewriteStep).default([]).describe('Steps run when the condition holds, then the steps after the if'),
+        route: routeVariant.optional(),
+      })
+      .strict(),
+  ]),
+);
+
+const rewriteSteps = (what: string) =>
+  z.array(rewriteStep).optional().describe(`${what}: rewrite rules, and nginx's set, if, return and break as steps run in order`);
+
+const route = routeBase
+  .extend({ rewrite: rewriteSteps("Run when this route is chosen, before its handler (nginx's location-level rewrite phase)") })
+  .strict()
+  .superRefine(checkRoute);
 
 const filePath = z.string().min(1);
 
@@ -406,7 +500,11 @@ const server = z
           'when the server listens on port 443, else none',
       ),
     unknown_host: shield.unknownHost,
-    rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
+    rewrite: rewriteSteps("Run before the route is chosen (nginx's server-level rewrite phase)").superRefine((steps, ctx) => {
+      steps?.forEach((step, i) => {
+        if ('if' in step && step.route !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'route'], message: 'an if of a server takes no route settings (nginx allows only rewrite directives there)' });
+      });
+    }),
     routes: z.array(route).min(1),
   })
   .strict();
@@ -518,7 +616,7 @@ export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']> | NonN
 export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
-export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
+export type RewriteRuleConfig = z.output<typeof rewriteRule>;
 export type MapConfig = NonNullable<PorticoConfig['maps']>[string];
 
 export function jsonSchema(): object {

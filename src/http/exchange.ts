@@ -4,11 +4,19 @@
  * shape stable for V8 on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
+import type { HeaderOps } from './header-ops.js';
 
 /** The config's `maps` as compiled lookups, by name (compile/maps.ts builds them). */
 export type MapLookups = ReadonlyMap<string, (ex: Exchange) => string>;
 export const NO_MAPS: MapLookups = new Map();
+
+/** A route's alternative configuration chosen by an `if` (a compiled route's handler and headers). */
+export interface Variant {
+  readonly handler: { handle(ex: Exchange): void; upgrade?(ex: Exchange, socket: Duplex, head: Buffer): void };
+  readonly responseHeaders: HeaderOps;
+}
 
 /** What a request needs of the error log (log/error-log.ts's ErrorLog is one). */
 export interface RequestErrorLog {
@@ -39,6 +47,16 @@ export class Exchange {
   maps: MapLookups = NO_MAPS;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
+  /** The status the upstream answered with (nginx $upstream_status), 0 before it answers. */
+  upstreamStatus = 0;
+  /** Variables `set` by the route's rewrite steps (nginx's `set`), for {var.NAME}; null until one is set. */
+  vars: Map<string, string> | null = null;
+  /**
+   * An `if` of the route whose condition held and that carries its own settings (nginx's
+   * "if is evil": the `if` block's configuration replaces the location's): its handler and
+   * response headers serve the request instead of the route's (compile/rewrite.ts).
+   */
+  variant: Variant | null = null;
   bytesSent = 0;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
   abortUpstream: (() => void) | null = null;

@@ -17,7 +17,7 @@ import { BODY_SIZE_DEFAULT, type AdaptContext } from './emit/context.js';
 import { clientOptions, collectZones } from './emit/shield.js';
 import type { AdaptResult } from '../adapter.js';
 import { duration, parseTime } from './emit/values.js';
-import type { VariableEnv } from './variables.js';
+import { isBuiltin, type VariableEnv } from './variables.js';
 
 export interface NginxOptions {
   /** nginx's prefix (its default root is PREFIX/html); Debian's is /usr/share/nginx. */
@@ -37,13 +37,15 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const httpDirs = top === 'main' ? (httpBlock?.block ?? []) : dirs;
   const http = makeScope('http', undefined, httpBlock, httpDirs);
   const maps = collectMaps(httpDirs, diag);
-  const defined = new Set([...maps.keys(), ...setVariables(httpDirs)]);
+  const sets = new Set(setVariables(httpDirs));
+  const defined = new Set([...maps.keys(), ...sets]);
   const computable = canonicalMaps(maps, defined, diag);
   const ctx: AdaptContext = {
     diag,
     upstreams: collectUpstreams(httpDirs, diag),
     maps,
     defined,
+    sets,
     computedMaps: new Set(computable.keys()),
     usedMaps: new Set(),
     usedPools: new Map(),
@@ -100,11 +102,15 @@ function allDirectives(dirs: readonly Directive[]): Directive[] {
   return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' ? allDirectives(d.block) : [])]);
 }
 
-/** `set $name ...` anywhere: nginx knows the variable even though Portico does not set it. */
+/**
+ * `set $name ...` anywhere: nginx knows the variable in every block (empty where no `set` ran).
+ * A name of nginx's own ($args, $limit_rate, which nginx lets `set` change) stays nginx's.
+ */
 function setVariables(dirs: readonly Directive[]): string[] {
   return allDirectives(dirs)
     .filter((d) => d.name === 'set' && d.args[0]?.startsWith('$'))
-    .map((d) => d.args[0]!.slice(1));
+    .map((d) => d.args[0]!.slice(1))
+    .filter((name) => !isBuiltin(name));
 }
 
 /**

@@ -152,9 +152,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   default_type: tuning(C.hsl),
   internal: spec(C.loc, '0', 'none', MAP),
   limit_except: spec(C.loc, '1+', 'none', MAP, { block: 'directives', unique: true }),
-  // Only an `if` whose block Portico can drop without letting anything through is warned about;
-  // one holding return, rewrite, a *_pass, root or a limit is refused (./check.ts).
-  if: spec(C.sl, '1+', 'none', warn('"if" is not supported; its block is ignored'), { block: 'directives' }),
+  // Carried over as rewrite steps (./emit/rewrite.ts); a location's `if` with settings of its own as a route variant (./emit/route.ts).
+  if: spec(C.sl, '1+', 'none', MAP, { block: 'directives' }),
 
   // --- http core: files
   root: spec(C.hslLif, '1', 'scalar', MAP, { unique: true }),
@@ -254,7 +253,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   rewrite: spec(C.rw, '23', 'none', MAP),
   return: spec(C.rw, '12', 'none', MAP),
   break: spec(C.rw, '0', 'none', MAP),
-  set: spec(C.rw, '2', 'none', warn('"set" is not supported; the variable stays unset')),
+  set: spec(C.rw, '2', 'none', MAP),
   rewrite_log: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   uninitialized_variable_warn: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   map: spec(C.http, '2', 'none', MAP, { block: 'data' }),

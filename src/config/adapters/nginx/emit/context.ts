@@ -16,8 +16,10 @@ export interface AdaptContext {
   diag: Diagnostics;
   upstreams: ReadonlyMap<string, UpstreamDef>;
   maps: ReadonlyMap<string, MapDef>;
-  /** Variables defined by map (and set, which is not supported but must not be "unknown"). */
+  /** Variables defined by map, geo and set. */
   defined: ReadonlySet<string>;
+  /** Variables `set` defines anywhere ({var.NAME}). */
+  sets: ReadonlySet<string>;
   /** Map variables Portico computes, and those read so far (they go into the config's `maps`). */
   computedMaps: ReadonlySet<string>;
   usedMaps: Set<string>;
@@ -39,15 +41,25 @@ export interface ValueScope {
   captures: Set<string>;
 }
 
+export interface TemplateOptions {
+  /** A variable Portico cannot compute is an error (the value guards something: an if, a set). */
+  refuse?: boolean;
+  /** A variable Portico cannot compute is left out of the value (a warning), the rest kept. */
+  empty?: boolean;
+}
+
 /**
  * A directive argument as a Portico template; undefined (and an error or a warning at the
  * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
  */
-export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string): string | undefined {
-  const env: VariableEnv = { defined: ctx.defined, captures: vs.captures, constants: vs.constants, maps: ctx.computedMaps, used: ctx.usedMaps };
-  const r = convert(value, env);
+export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string, options: TemplateOptions = {}): string | undefined {
+  const env: VariableEnv = { defined: ctx.defined, sets: ctx.sets, captures: vs.captures, constants: vs.constants, maps: ctx.computedMaps, used: ctx.usedMaps };
+  const skipped: string[] = [];
+  const r = convert(value, env, options.empty ? skipped : undefined);
+  for (const name of skipped) ctx.diag.warn(d, `${what}: Portico cannot compute $${name}; it is left out of the value`);
   if (r.ok) return r.template;
   if (r.unknown !== undefined) ctx.diag.error(d, `unknown "${r.unknown}" variable`);
+  else if (options.refuse) ctx.diag.error(d, `${what} cannot be carried over: Portico cannot compute $${r.unsupported}`);
   else ctx.diag.warn(d, `${what}: Portico cannot compute $${r.unsupported}; left out`);
   return undefined;
 }

@@ -39,7 +39,7 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     if (effectiveOne(scope, 'underscores_in_headers')?.args[0]?.toLowerCase() === 'on' || effectiveOne(scope, 'ignore_invalid_headers')?.args[0]?.toLowerCase() === 'off')
       out.underscores_in_headers = true;
     const script = emitScript(scope, ctx, serverValues(names));
-    if (script.rules.length > 0) out.rewrite = script.rules;
+    if (script.steps.length > 0) out.rewrite = script.steps;
     out.routes = routes;
     parsed.push({ d, scope, listens, names, out });
   }
