@@ -534,6 +534,17 @@ const mapDefinition = z
       })
       .describe('Source value -> result (a template). Plain keys match ignoring case; "~re" (case-sensitive) and "~*re" keys are tried in order after them'),
     default: z.string().default('').describe('The result when nothing matches'),
+    hostnames: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keys are host names (nginx map hostnames): "*.example.com" (subdomains), ".example.com" (the name and its subdomains), "www.example.*"; ' +
+          'the source loses a trailing dot; an exact name wins, then the longest leading wildcard, then the longest trailing one, then regexes',
+      ),
+    volatile: z
+      .boolean()
+      .default(false)
+      .describe('Look the value up each time it is read (nginx map volatile); otherwise once per request, as nginx caches a map'),
   })
   .strict();
 

@@ -45,6 +45,8 @@ export class Exchange {
   skipAccessLog = false;
   /** The config's `maps`, for {map.NAME}. */
   maps: MapLookups = NO_MAPS;
+  /** Map values looked up so far (nginx caches a map's value for the whole request unless it is volatile). */
+  mapValues: Map<string, string> | null = null;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
   /** The status the upstream answered with (nginx $upstream_status), 0 before it answers. */

@@ -39,7 +39,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const maps = collectMaps(httpDirs, diag);
   const sets = new Set(setVariables(httpDirs));
   const defined = new Set([...maps.keys(), ...sets]);
-  const computable = canonicalMaps(maps, defined, diag);
+  const computable = canonicalMaps(maps, defined, diag, sets);
   const ctx: AdaptContext = {
     diag,
     upstreams: collectUpstreams(httpDirs, diag),
@@ -72,6 +72,12 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   config.client = located(client, httpBlock ?? { file, line: 1 });
   diag.throwIfErrors();
   if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
+  // A map read by another map's values or source is used too.
+  for (const name of ctx.usedMaps) {
+    const m = computable.get(name);
+    const texts = m ? [m.source, m.default ?? '', ...Object.values(m.values)] : [];
+    for (const t of texts) for (const r of t.matchAll(/\{map\.([A-Za-z0-9_]+)\}/g)) ctx.usedMaps.add(r[1]!);
+  }
   const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
   if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;

@@ -31,6 +31,8 @@ export interface VariableEnv {
   captures: ReadonlySet<string>;
   /** Values known when the config is adapted ($server_name, $proxy_host...). */
   constants: ReadonlyMap<string, string>;
+  /** Variables that are a Portico template in this place ($request_filename). */
+  templates?: ReadonlyMap<string, string>;
 }
 
 /** Variables with a direct Portico placeholder. */
@@ -141,6 +143,8 @@ function convertVariable(name: string, env: VariableEnv): Converted {
   if (env.sets?.has(name)) return { ok: true, template: `{var.${name}}` };
   const constant = env.constants.get(name);
   if (constant !== undefined) return { ok: true, template: literalTemplate(constant) };
+  const own = env.templates?.get(name);
+  if (own !== undefined) return { ok: true, template: own };
   if (/^\d$/.test(name)) return { ok: true, template: `{re.${name}}` };
   if (env.captures.has(name)) return { ok: true, template: `{re.${name}}` };
   if (env.maps?.has(name)) {

@@ -37,7 +37,10 @@ export interface AdaptContext {
 
 /** Per-server facts that variables need ($server_name) and regex captures in scope. */
 export interface ValueScope {
+  /** Values known when the config is adapted, inserted as text. */
   constants: Map<string, string>;
+  /** Variables that are Portico templates here ($request_filename: the root and {path}). */
+  templates: Map<string, string>;
   captures: Set<string>;
 }
 
@@ -53,7 +56,7 @@ export interface TemplateOptions {
  * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
  */
 export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string, options: TemplateOptions = {}): string | undefined {
-  const env: VariableEnv = { defined: ctx.defined, sets: ctx.sets, captures: vs.captures, constants: vs.constants, maps: ctx.computedMaps, used: ctx.usedMaps };
+  const env: VariableEnv = { defined: ctx.defined, sets: ctx.sets, captures: vs.captures, constants: vs.constants, templates: vs.templates, maps: ctx.computedMaps, used: ctx.usedMaps };
   const skipped: string[] = [];
   const r = convert(value, env, options.empty ? skipped : undefined);
   for (const name of skipped) ctx.diag.warn(d, `${what}: Portico cannot compute $${name}; it is left out of the value`);

@@ -79,6 +79,19 @@ export function emitFiles(scope: Scope, node: LocationNode | undefined, named: R
   return { files, fallback };
 }
 
+/**
+ * nginx's $document_root where it is known when the config is adapted: the location's alias, or
+ * its root (PREFIX/html without one), absolute; undefined when it holds variables.
+ */
+export function documentRoot(scope: Scope, node: LocationNode | undefined, ctx: AdaptContext): { dir: string; alias: boolean } | undefined {
+  const alias = node ? own(scope, 'alias')[0] : undefined;
+  const d = alias ?? effectiveOne(scope, 'root');
+  if (d === undefined) return { dir: `${ctx.prefix}/html`, alias: false };
+  const value = d.args[0]!;
+  if (value.includes('$')) return undefined;
+  return { dir: isAbsolute(value) ? value : join(ctx.prefix, value), alias: alias !== undefined };
+}
+
 /** A root/alias directory: variables become placeholders (alias on a regex route), relative paths hang off nginx's prefix. */
 function path(d: Directive, ctx: AdaptContext, vs: ValueScope, node: LocationNode | undefined): string | undefined {
   const value = template(ctx, vs, d, d.args[0]!, d.name);

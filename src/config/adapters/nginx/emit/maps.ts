@@ -1,9 +1,11 @@
 /**
  * `map $source $variable { ... }` blocks (https://nginx.org/en/docs/http/ngx_http_map_module.html).
  * A map whose source and values Portico can compute becomes an entry of the config's `maps`,
- * read as {map.NAME} wherever the variable is used (header values, redirects, rewrites). The
- * WebSocket idiom `map $http_upgrade $connection_upgrade { default upgrade; '' close; }` is
- * never needed: it feeds the `Connection` header, which Portico manages itself.
+ * read as {map.NAME} wherever the variable is used (header values, redirects, rewrites, `if`).
+ * Values may read other maps, `set` variables and the captures of their regex key; `hostnames`
+ * and `volatile` are carried over. The WebSocket idiom
+ * `map $http_upgrade $connection_upgrade { default upgrade; '' close; }` is never needed: it
+ * feeds the `Connection` header, which Portico manages itself.
  */
 import type { Directive } from '../parser.js';
 import type { Diagnostics } from '../../diagnostics.js';
@@ -17,6 +19,7 @@ export interface MapDef {
   entries: { key: string; value: string; d: Directive }[];
   defaultValue: string | undefined;
   hostnames: boolean;
+  volatile: boolean;
 }
 
 /** A map as Portico's `maps` entry. */
@@ -24,6 +27,8 @@ export interface CanonicalMap {
   source: string;
   values: Record<string, string>;
   default?: string;
+  hostnames?: true;
+  volatile?: true;
 }
 
 export function collectMaps(http: readonly Directive[], diag: Diagnostics): Map<string, MapDef> {
@@ -35,10 +40,11 @@ export function collectMaps(http: readonly Directive[], diag: Diagnostics): Map<
       diag.error(d, `invalid variable name "${variable}"`);
       continue;
     }
-    const def: MapDef = { source, variable: variable.slice(1), d, entries: [], defaultValue: undefined, hostnames: false };
+    const def: MapDef = { source, variable: variable.slice(1), d, entries: [], defaultValue: undefined, hostnames: false, volatile: false };
     for (const e of d.block) {
-      if (e.name === 'hostnames') def.hostnames = true;
-      if (e.name === 'hostnames' || e.name === 'volatile') continue;
+      if (e.name === 'hostnames' && e.args.length === 0) def.hostnames = true;
+      if (e.name === 'volatile' && e.args.length === 0) def.volatile = true;
+      if ((e.name === 'hostnames' || e.name === 'volatile') && e.args.length === 0) continue;
       if (e.args.length !== 1) {
         diag.error(e, `invalid number of the map parameters`);
         continue;
@@ -52,51 +58,58 @@ export function collectMaps(http: readonly Directive[], diag: Diagnostics): Map<
 }
 
 /**
- * The maps Portico can compute: source and values convert to templates (nested maps are not
- * followed), regex keys compile, and no `hostnames` masks. Others are warned about where a
- * value reads them (the variable then counts as one Portico cannot compute).
+ * The maps Portico can compute: source and values convert to templates (a value may read another
+ * map Portico computes, found by repeating until nothing changes), regex keys compile. Others are
+ * warned about where a value reads them (the variable then counts as one Portico cannot compute).
  */
-export function canonicalMaps(maps: ReadonlyMap<string, MapDef>, defined: ReadonlySet<string>, diag: Diagnostics): Map<string, CanonicalMap> {
-  const out = new Map<string, CanonicalMap>();
-  const env: VariableEnv = { defined, captures: new Set(), constants: new Map() };
-  for (const [name, def] of maps) {
-    const source = convert(def.source, env);
-    if (!source.ok) {
-      if (source.unknown !== undefined) diag.error(def.d, `unknown "${source.unknown}" variable`);
-      continue;
+export function canonicalMaps(maps: ReadonlyMap<string, MapDef>, defined: ReadonlySet<string>, diag: Diagnostics, sets: ReadonlySet<string> = new Set()): Map<string, CanonicalMap> {
+  let computable = new Set(maps.keys());
+  for (;;) {
+    const quiet = new Set<string>();
+    const out = new Map<string, CanonicalMap>();
+    for (const [name, def] of maps) {
+      if (!computable.has(name)) continue;
+      const one = canonicalMap(def, { defined, sets, captures: new Set(), constants: new Map(), maps: computable }, diag, quiet);
+      if (one) out.set(name, one);
     }
-    if (def.hostnames && def.entries.some((e) => e.key.includes('*') || e.key.startsWith('.'))) {
-      diag.warn(def.d, `map $${name}: host name masks (hostnames) are not carried over; $${name} is left out where it is used`);
-      continue;
-    }
-    const values: Record<string, string> = {};
-    let ok = true;
-    for (const e of def.entries) {
-      const v = convert(e.value, env);
-      if (!v.ok) {
-        if (v.unknown !== undefined) diag.error(e.d, `unknown "${v.unknown}" variable`);
-        ok = false;
-        break;
-      }
-      if (/\{re\./.test(v.template)) {
-        diag.warn(e.d, `map $${name}: captures of a map regex are not carried over; $${name} is left out where it is used`);
-        ok = false;
-        break;
-      }
-      const problem = mapKeyProblem(e.key);
-      if (problem) {
-        diag.error(e.d, `regular expression "${e.key}" cannot be used: ${problem}`);
-        ok = false;
-        break;
-      }
-      const warning = mapKeyWarning(e.key);
-      if (warning) diag.warn(e.d, `map key "${e.key}" ${warning}`);
-      if (!(e.key in values)) values[e.key] = v.template;
-    }
-    if (!ok) continue;
-    const fallback = def.defaultValue === undefined ? undefined : convert(def.defaultValue, env);
-    if (fallback && !fallback.ok) continue;
-    out.set(name, { source: source.template, values, ...(fallback?.ok && fallback.template !== '' ? { default: fallback.template } : {}) });
+    if (out.size === computable.size) return out;
+    computable = new Set(out.keys());
   }
-  return out;
+}
+
+function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: Set<string>): CanonicalMap | undefined {
+  const name = def.variable;
+  const source = convert(def.source, env);
+  if (!source.ok) {
+    if (source.unknown !== undefined) diag.error(def.d, `unknown "${source.unknown}" variable`);
+    return undefined;
+  }
+  const values: Record<string, string> = {};
+  for (const e of def.entries) {
+    // The named captures of a regex key are variables in its value.
+    const captures = e.key.startsWith('~') ? new Set([...e.key.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)].map((m) => m[1]!)) : new Set<string>();
+    const v = convert(e.value, { ...env, captures });
+    if (!v.ok) {
+      if (v.unknown !== undefined) diag.error(e.d, `unknown "${v.unknown}" variable`);
+      return undefined;
+    }
+    const problem = mapKeyProblem(e.key);
+    if (problem) {
+      diag.error(e.d, `regular expression "${e.key}" cannot be used: ${problem}`);
+      return undefined;
+    }
+    const warning = mapKeyWarning(e.key);
+    if (warning && !quiet.has(e.key)) diag.warn(e.d, `map key "${e.key}" ${warning}`);
+    quiet.add(e.key);
+    if (!(e.key in values)) values[e.key] = v.template;
+  }
+  const fallback = def.defaultValue === undefined ? undefined : convert(def.defaultValue, env);
+  if (fallback && !fallback.ok) return undefined;
+  return {
+    source: source.template,
+    values,
+    ...(fallback?.ok && fallback.template !== '' ? { default: fallback.template } : {}),
+    ...(def.hostnames ? { hostnames: true as const } : {}),
+    ...(def.volatile ? { volatile: true as const } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  * stops, `if` runs its own steps when its condition holds, `return` answers. Whatever follows a
  * `return` or a `break` in the same block never runs in nginx and is dropped.
  *
- * A block without `if` keeps its `return` as the route's handler (`redirect` for
+ * A block without `if` or `set` keeps its `return` as the route's handler (`redirect` for
  * 301/302/303/307/308 and URLs, `respond` otherwise), as it always was; in a block with an `if`
  * the `return` is a step, run in its place among the others, and the handler is what nginx's
  * content phase would do (proxy_pass, files). An `if` in a location whose block holds settings
@@ -50,8 +50,7 @@ const CHANGEABLE_BUILTIN = new Set(['args', 'limit_rate']);
 
 export function emitScript(scope: Scope, ctx: AdaptContext, vs: ValueScope, options: ScriptOptions = {}): Script {
   const script: Script = { steps: [], terminal: undefined, returnDirective: undefined };
-  const withIf = own(scope, 'if').length > 0;
-  if (withIf) {
+  if (stepsMode(scope)) {
     script.steps = steps(scope.directives, scope, ctx, vs, options);
     return script;
   }
@@ -64,9 +63,6 @@ export function emitScript(scope: Scope, ctx: AdaptContext, vs: ValueScope, opti
         rules.push(rule);
         script.steps.push(rule);
       }
-    } else if (d.name === 'set') {
-      const step = setStep(d, ctx, vs);
-      if (step) script.steps.push(step);
     } else if (d.name === 'return') {
       script.terminal = returnHandler(d, scope, ctx, vs);
       script.returnDirective = d;
@@ -85,9 +81,14 @@ export function emitScript(scope: Scope, ctx: AdaptContext, vs: ValueScope, opti
   return script;
 }
 
+/** A block with `if` or `set`: its `return` is a step in its place, not the handler. */
+function stepsMode(scope: Scope): boolean {
+  return own(scope, 'if').length > 0 || own(scope, 'set').length > 0;
+}
+
 /** Whether emitScript makes a `return` of this block the route's handler (a block without `if`, a `return` before any `break`). */
 export function returnIsHandler(scope: Scope): boolean {
-  if (own(scope, 'if').length > 0) return false;
+  if (stepsMode(scope)) return false;
   for (const d of scope.directives) {
     if (d.name === 'break') return false;
     if (d.name === 'return') return true;

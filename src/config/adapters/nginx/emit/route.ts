@@ -12,7 +12,8 @@ import { emitProxy } from './proxy.js';
 import { emitScript, returnIsHandler } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
-import { emitFiles } from './files.js';
+import { documentRoot, emitFiles } from './files.js';
+import { literalTemplate } from '../../../../http/template.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
 
@@ -37,11 +38,17 @@ export function emitRoute(
   ctx: AdaptContext,
   serverValues: ValueScope,
 ): RouteInput | undefined {
-  const vs: ValueScope = { constants: new Map(serverValues.constants), captures: new Set(serverValues.captures) };
+  const vs: ValueScope = { constants: new Map(serverValues.constants), templates: new Map(serverValues.templates), captures: new Set(serverValues.captures) };
   if (node?.match.kind === 'regex') for (const m of node.match.source.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)) vs.captures.add(m[1]!);
   // The handler first: it knows $proxy_host, $document_root... that steps may read. A request
   // no location matches skips the rewrite phase (ngx_http_rewrite_handler: "server null
   // location"); the server's own steps ran before.
+  const root = documentRoot(scope, node, ctx);
+  if (root) {
+    vs.constants.set('document_root', root.dir);
+    // $request_filename: the root and $uri (an alias replaces the location's prefix: not carried over).
+    if (!root.alias) vs.templates.set('request_filename', `${literalTemplate(root.dir.replace(/\/$/, ''))}{path}`);
+  }
   const steps = node !== undefined;
   let own = settings(scope, node, named, ctx, vs, !(steps && returnIsHandler(scope)));
   const route: RouteInput = { path };
@@ -97,7 +104,7 @@ function emitVariant(d: Directive, location: Scope, node: LocationNode | undefin
     return undefined;
   }
   const scope = makeScope('location', location, d, [...block, ...carried]);
-  const vs: ValueScope = { constants: new Map(at.constants), captures: new Set(at.captures) };
+  const vs: ValueScope = { constants: new Map(at.constants), templates: new Map(at.templates), captures: new Set(at.captures) };
   return settings(scope, node, named, ctx, vs, true);
 }
 

@@ -68,7 +68,7 @@ function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknow
 }
 
 function serverValues(names: ServerNames): ValueScope {
-  return { constants: new Map([['server_name', names.primary]]), captures: new Set(names.captures) };
+  return { constants: new Map([['server_name', names.primary]]), templates: new Map(), captures: new Set(names.captures) };
 }
 
 function emitRoutes(scope: Scope, names: ServerNames, ctx: AdaptContext): RouteInput[] {
