@@ -46,7 +46,8 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     maps,
     defined,
     sets,
-    computedMaps: new Set(computable.keys()),
+    computedMaps: new Set([...computable].filter(([, m]) => !m.partial).map(([name]) => name)),
+    partialMaps: new Set([...computable].filter(([, m]) => m.partial).map(([name]) => name)),
     usedMaps: new Set(),
     usedPools: new Map(),
     zones: new Map(),
@@ -78,7 +79,7 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     const texts = m ? [m.source, m.default ?? '', ...Object.values(m.values)] : [];
     for (const t of texts) for (const r of t.matchAll(/\{map\.([A-Za-z0-9_]+)\}/g)) ctx.usedMaps.add(r[1]!);
   }
-  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
+  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name)).map(([name, { partial: _, ...m }]) => [name, m] as const);
   if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;
   return { config, warnings: diag.warningLines() };

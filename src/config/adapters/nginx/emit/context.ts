@@ -22,6 +22,8 @@ export interface AdaptContext {
   sets: ReadonlySet<string>;
   /** Map variables Portico computes, and those read so far (they go into the config's `maps`). */
   computedMaps: ReadonlySet<string>;
+  /** Maps Portico computes with some values left out: read where a value only informs (headers, texts). */
+  partialMaps: ReadonlySet<string>;
   usedMaps: Set<string>;
   /** Upstream pools named by proxy_pass (they go into the config's `upstreams`). */
   usedPools: Map<string, Record<string, unknown>>;
@@ -56,7 +58,7 @@ export interface TemplateOptions {
  * directive) when it uses a variable nginx does not know, or one Portico cannot compute.
  */
 export function template(ctx: AdaptContext, vs: ValueScope, d: Directive, value: string, what: string, options: TemplateOptions = {}): string | undefined {
-  const env: VariableEnv = { defined: ctx.defined, sets: ctx.sets, captures: vs.captures, constants: vs.constants, templates: vs.templates, maps: ctx.computedMaps, used: ctx.usedMaps };
+  const env: VariableEnv = { defined: ctx.defined, sets: ctx.sets, captures: vs.captures, constants: vs.constants, templates: vs.templates, maps: options.refuse ? ctx.computedMaps : new Set([...ctx.computedMaps, ...ctx.partialMaps]), used: ctx.usedMaps };
   const skipped: string[] = [];
   const r = convert(value, env, options.empty ? skipped : undefined);
   for (const name of skipped) ctx.diag.warn(d, `${what}: Portico cannot compute $${name}; it is left out of the value`);

@@ -4,6 +4,7 @@
  * drops every inherited one (resolved through `effective`). `proxy_hide_header` -> `remove`.
  */
 import { effective, type Scope } from '../scope.js';
+import type { Directive } from '../parser.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
 
 export function responseHeaders(
@@ -20,7 +21,7 @@ export function responseHeaders(
       continue;
     }
     if (value === '') continue; // nginx adds nothing for an empty value
-    const t = template(ctx, vs, d, value, `add_header ${name}`);
+    const t = template(ctx, vs, d, trimLineEnd(value, d, ctx), `add_header ${name}`);
     if (t === undefined) continue;
     // Without `always`, nginx adds it to 2xx/3xx responses only (the trap is kept, on purpose).
     const entry = always === undefined ? { value: t, success_only: true as const } : t;
@@ -35,4 +36,16 @@ export function responseHeaders(
   if (Object.keys(add).length > 0) out.add = add;
   if (hide.length > 0) out.remove = [...hide];
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * A value written with a line break at its end ("x\\n" in quotes): nginx sends the bytes, so the
+ * header line ends with a bare LF; a Portico head never carries one (docs/security.md, "Header
+ * and request-line injection"). The trailing line break is left out, with a warning; one inside
+ * the value is refused by the config's validation.
+ */
+export function trimLineEnd(value: string, d: Directive, ctx: AdaptContext): string {
+  const trimmed = value.replace(/[\r\n]+$/, '');
+  if (trimmed !== value) ctx.diag.warn(d, `${d.name} ${d.args[0]}: the line break at the end of the value is left out (a header line cannot hold one)`);
+  return trimmed;
 }

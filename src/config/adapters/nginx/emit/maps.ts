@@ -59,25 +59,35 @@ export function collectMaps(http: readonly Directive[], diag: Diagnostics): Map<
 
 /**
  * The maps Portico can compute: source and values convert to templates (a value may read another
- * map Portico computes, found by repeating until nothing changes), regex keys compile. Others are
- * warned about where a value reads them (the variable then counts as one Portico cannot compute).
+ * map Portico computes, found by repeating until nothing changes), regex keys compile. A value
+ * reading a variable Portico cannot compute is left out (empty, warned): such a map is `partial`,
+ * fine in a header or a response text but refused where it would decide something (a limit key,
+ * an `if`, a `set`), as is a map that reads a partial one. Maps whose source cannot be computed
+ * are left out; a value reading them is then not computable either.
  */
-export function canonicalMaps(maps: ReadonlyMap<string, MapDef>, defined: ReadonlySet<string>, diag: Diagnostics, sets: ReadonlySet<string> = new Set()): Map<string, CanonicalMap> {
+export function canonicalMaps(maps: ReadonlyMap<string, MapDef>, defined: ReadonlySet<string>, diag: Diagnostics, sets: ReadonlySet<string> = new Set()): Map<string, CanonicalMap & { partial?: true }> {
   let computable = new Set(maps.keys());
+  let partial = new Set<string>();
   for (;;) {
     const quiet = new Set<string>();
-    const out = new Map<string, CanonicalMap>();
+    const out = new Map<string, CanonicalMap & { partial?: true }>();
+    const nowPartial = new Set<string>();
     for (const [name, def] of maps) {
       if (!computable.has(name)) continue;
-      const one = canonicalMap(def, { defined, sets, captures: new Set(), constants: new Map(), maps: computable }, diag, quiet);
-      if (one) out.set(name, one);
+      const skipped: string[] = [];
+      const one = canonicalMap(def, { defined, sets, captures: new Set(), constants: new Map(), maps: computable }, diag, quiet, skipped);
+      if (!one) continue;
+      const reads = [one.source, one.default ?? '', ...Object.values(one.values)].some((t) => [...t.matchAll(/\{map\.([A-Za-z0-9_]+)\}/g)].some((m) => partial.has(m[1]!)));
+      if (skipped.length > 0 || reads) nowPartial.add(name);
+      out.set(name, nowPartial.has(name) ? { ...one, partial: true } : one);
     }
-    if (out.size === computable.size) return out;
+    if (out.size === computable.size && nowPartial.size === partial.size) return out;
     computable = new Set(out.keys());
+    partial = nowPartial;
   }
 }
 
-function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: Set<string>): CanonicalMap | undefined {
+function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: Set<string>, skipped: string[]): CanonicalMap | undefined {
   const name = def.variable;
   const source = convert(def.source, env);
   if (!source.ok) {
@@ -85,10 +95,17 @@ function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: S
     return undefined;
   }
   const values: Record<string, string> = {};
+  const lenient = (text: string, d: Directive, captures: Set<string>) => {
+    const left: string[] = [];
+    const v = convert(text, { ...env, captures }, left);
+    for (const n of left) diag.warn(d, `map $${name}: Portico cannot compute $${n}; it is left out of this value`);
+    skipped.push(...left);
+    return v;
+  };
   for (const e of def.entries) {
     // The named captures of a regex key are variables in its value.
     const captures = e.key.startsWith('~') ? new Set([...e.key.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)].map((m) => m[1]!)) : new Set<string>();
-    const v = convert(e.value, { ...env, captures });
+    const v = lenient(e.value, e.d, captures);
     if (!v.ok) {
       if (v.unknown !== undefined) diag.error(e.d, `unknown "${v.unknown}" variable`);
       return undefined;
@@ -103,7 +120,7 @@ function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: S
     quiet.add(e.key);
     if (!(e.key in values)) values[e.key] = v.template;
   }
-  const fallback = def.defaultValue === undefined ? undefined : convert(def.defaultValue, env);
+  const fallback = def.defaultValue === undefined ? undefined : lenient(def.defaultValue, def.d, new Set());
   if (fallback && !fallback.ok) return undefined;
   return {
     source: source.template,
