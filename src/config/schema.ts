@@ -15,6 +15,7 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { parseExpires } from '../http/expires.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -84,6 +85,17 @@ const responseHeaderOps = z
       .optional()
       .describe('Append these headers, keeping existing ones; { value, success_only: true } adds one only to 2xx/3xx answers'),
     remove: headerOps.shape.remove,
+    expires: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (!/\{[a-z_]/.test(v) && parseExpires(v) === undefined)
+          ctx.addIssue({ code: 'custom', message: `expected epoch, max, off, a time such as 1h or -1d, "modified TIME" or "@TIME" (a time of day), got '${v}'` });
+      })
+      .optional()
+      .describe(
+        'nginx expires on 200/201/204/206/301/302/303/304/307/308 answers of this route (files, proxied, its own): Expires and Cache-Control, replacing the response\'s. ' +
+          '"epoch", "max", "off", "1h" (from now; negative: no-cache), "modified 1h" (from Last-Modified), "@15h30m" (next time of day); placeholders allowed',
+      ),
   })
   .strict();
 

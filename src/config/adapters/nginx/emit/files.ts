@@ -71,10 +71,8 @@ export function emitFiles(scope: Scope, node: LocationNode | undefined, named: R
     files.precompressed = ['gzip'];
   }
   const expires = effectiveOne(scope, 'expires');
-  if (expires) {
-    const value = expiresValue(expires, ctx);
-    if (value !== undefined && value !== 'off') files.expires = value;
-  }
+  const value = expires ? filesExpires(expires) : undefined;
+  if (value !== undefined && value !== 'off') files.expires = value;
   if (effectiveOne(scope, 'etag')?.args[0]!.toLowerCase() === 'off') files.etag = false;
   return { files, fallback };
 }
@@ -103,18 +101,14 @@ function path(d: Directive, ctx: AdaptContext, vs: ValueScope, node: LocationNod
   return isAbsolute(value) ? value : join(ctx.prefix, value);
 }
 
-/** `expires 30d | max | off | epoch | modified ... | @15h30m` -> Portico's expires. */
-function expiresValue(d: Directive, ctx: AdaptContext): string | undefined {
+/**
+ * `expires 30d | max | off` as the files handler's own `expires`; undefined for what the route's
+ * response_headers.expires carries instead (epoch, modified, @time, negative, variables: headers.ts).
+ */
+export function filesExpires(d: Directive): string | undefined {
   const [first, second] = d.args as [string, string | undefined];
+  if (second !== undefined) return undefined;
   if (first === 'off' || first === 'max') return first;
-  if (first === 'epoch' || first === 'modified' || first.startsWith('@') || first.startsWith('-') || second !== undefined) {
-    ctx.diag.warn(d, `expires ${d.args.join(' ')} is not carried over: Portico takes a duration, "max" or "off"`);
-    return undefined;
-  }
-  const ms = parseTime(first);
-  if (ms === undefined) {
-    ctx.diag.error(d, `invalid value "${first}"`);
-    return undefined;
-  }
-  return duration(ms);
+  const ms = /^\+?[0-9][0-9smhdwMy ]*$/.test(first) ? parseTime(first.replace(/^\+/, '')) : undefined;
+  return ms === undefined || ms % 1000 !== 0 ? undefined : duration(ms);
 }

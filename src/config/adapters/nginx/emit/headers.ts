@@ -3,24 +3,38 @@
  * -> the route's `response_headers.add`. Like proxy_set_header, a level that has any add_header
  * drops every inherited one (resolved through `effective`). `proxy_hide_header` -> `remove`.
  */
-import { effective, type Scope } from '../scope.js';
+import { effective, effectiveOne, type Scope } from '../scope.js';
+import { parseExpires } from '../../../../http/expires.js';
 import type { Directive } from '../parser.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
 
-export function responseHeaders(
-  scope: Scope,
-  hide: readonly string[],
-  ctx: AdaptContext,
-  vs: ValueScope,
-): { add?: Record<string, string | { value: string; success_only: true }>; remove?: string[] } | undefined {
+type ResponseHeaders = { add?: Record<string, string | { value: string; success_only: true }>; remove?: string[]; expires?: string };
+
+/** nginx's headers whose add_header replaces the response's (ngx_http_set_headers): an empty value removes it. */
+const REPLACED = new Set(['last-modified', 'etag']);
+
+/**
+ * `filesExpires`: the files handler carries `expires` itself; otherwise it becomes
+ * `response_headers.expires` (any response, variables, epoch, modified, @time).
+ */
+export function responseHeaders(scope: Scope, hide: readonly string[], ctx: AdaptContext, vs: ValueScope, filesExpires = false): ResponseHeaders | undefined {
   const add: Record<string, string | { value: string; success_only: true }> = {};
+  const remove = [...hide];
   for (const d of effective(scope, 'add_header')) {
     const [name, value, always] = d.args as [string, string, string | undefined];
     if (always !== undefined && always !== 'always') {
       ctx.diag.error(d, `invalid parameter "${always}"`);
       continue;
     }
-    if (value === '') continue; // nginx adds nothing for an empty value
+    if (value === '') {
+      // nginx adds nothing for an empty value; for ETag and Last-Modified it removes the response's.
+      if (REPLACED.has(name.toLowerCase())) {
+        delete add[name];
+        if (!remove.includes(name)) remove.push(name);
+      }
+      continue;
+    }
+    if (REPLACED.has(name.toLowerCase()) && !remove.includes(name)) remove.push(name);
     const t = template(ctx, vs, d, trimLineEnd(value, d, ctx), `add_header ${name}`);
     if (t === undefined) continue;
     // Without `always`, nginx adds it to 2xx/3xx responses only (the trap is kept, on purpose).
@@ -32,9 +46,18 @@ export function responseHeaders(
       add[name] = typeof before === 'string' && typeof entry === 'string' ? joined : { value: joined, success_only: true };
     } else add[name] = entry;
   }
-  const out: { add?: Record<string, string | { value: string; success_only: true }>; remove?: string[] } = {};
+  const out: ResponseHeaders = {};
   if (Object.keys(add).length > 0) out.add = add;
-  if (hide.length > 0) out.remove = [...hide];
+  if (remove.length > 0) out.remove = remove;
+  const expires = effectiveOne(scope, 'expires');
+  if (expires && !filesExpires && !(expires.args.length === 1 && expires.args[0] === 'off')) {
+    const text = expires.args.join(' ');
+    const t = template(ctx, vs, expires, text, 'expires');
+    if (t !== undefined) {
+      if (!/\{[a-z_]/.test(t) && parseExpires(t) === undefined) ctx.diag.error(expires, `invalid value "${expires.args[expires.args.length - 1]}"`);
+      else out.expires = t;
+    }
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Directive } from '../parser.js';
 import type { LocationNode, Scope } from '../scope.js';
-import { effectiveOne, makeScope, own } from '../scope.js';
+import { makeScope, own } from '../scope.js';
 import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript, returnIsHandler } from './rewrite.js';
@@ -70,12 +70,14 @@ export function emitRoute(
 function settings(scope: Scope, node: LocationNode | undefined, named: ReadonlyMap<string, LocationNode>, ctx: AdaptContext, vs: ValueScope, withHandler: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   let hide: string[] = [];
+  let filesExpires = false;
   if (withHandler) {
     const handler = contentHandler(scope, node, named, ctx, vs);
     Object.assign(out, handler.handler);
     hide = handler.hide;
+    filesExpires = (handler.handler.files as { expires?: unknown } | undefined)?.expires !== undefined;
   }
-  const response = responseHeaders(scope, hide, ctx, vs);
+  const response = responseHeaders(scope, hide, ctx, vs, filesExpires);
   if (response) out.response_headers = response;
   if (isLogOff(scope)) out.access_log = false;
   Object.assign(out, routeShield(scope, ctx, vs, ctx.topBodySize));
@@ -121,8 +123,6 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     const buffering = proxyBuffering(scope);
     const handler: Record<string, unknown> = { proxy: buffering === undefined ? out.proxy : { ...out.proxy, buffering } };
     if (out.requestHeaders) handler.request_headers = out.requestHeaders;
-    const expires = effectiveOne(scope, 'expires');
-    if (expires && expires.args[0] !== 'off') ctx.diag.warn(expires, `expires on a proxied location is not carried over: Portico sets Expires/Cache-Control on files only (use response_headers)`);
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
