@@ -20,6 +20,7 @@ import { filesHandler } from '../handlers/files.js';
 import { dirname, resolve } from 'node:path';
 import { closeHandler } from '../handlers/close.js';
 import { shieldRoute } from '../shield/guards.js';
+import { checkClientCertificates } from '../shield/client-certificates.js';
 import { Zones } from '../shield/zones.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { UpstreamPools } from '../upstream/pool.js';
@@ -162,7 +163,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
 
   config.servers.forEach((server, si) => {
     const where = `servers[${si}]`;
-    const site = planTls(server, where, config, tlsProblems);
+    const site = planTls(server, where, config, tlsProblems, deps.baseDir);
     if (site) tlsSites.push(site);
     const hsts = site ? hstsValue(server) : undefined;
     const vhost: VirtualHost = {
@@ -170,8 +171,19 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       trustedProxies: cidrMatcher(server.trusted_proxies),
       underscoresInHeaders: server.underscores_in_headers,
       locations: new LocationTable<Route, Exchange>(),
-      rewrites: compileRewrites(server.rewrite),
+      rewrites: undefined,
     };
+    // A server's own answers (`return` in its steps, a client certificate refused) get the
+    // response headers of the route the request would reach.
+    const locations = vhost.locations;
+    const headersFor = (ex: Exchange) => {
+      const found = locations.match(ex.path, ex);
+      return found !== undefined && 'route' in found ? found.route.responseHeaders : undefined;
+    };
+    let rewrites = compileRewrites(server.rewrite, { headersFor });
+    // Client certificates are checked before the server's own steps (an access restriction).
+    if (site?.clientAuth) rewrites = checkClientCertificates(site.clientAuth, rewrites, headersFor);
+    (vhost as { rewrites?: Rewrites }).rewrites = rewrites;
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
       let compiled: Route;

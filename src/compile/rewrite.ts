@@ -42,8 +42,13 @@ export type RewriteResult =
 export type Rewrites = (ex: Exchange) => RewriteResult;
 
 export interface RewriteOptions {
-  /** The response headers of the route the steps belong to (a server's: none). */
+  /** The response headers of the route the steps belong to. */
   responseHeaders?: HeaderOps;
+  /**
+   * A server's steps: the response headers a `return` there gets (those of the route the request
+   * would reach: nginx's server-level add_header, which its locations inherit).
+   */
+  headersFor?: (ex: Exchange) => HeaderOps | undefined;
   /** Compiles an `if` step's `route` (compile.ts: the same route compiled with those settings). */
   variant?: (cfg: NonNullable<Extract<RewriteStepConfig, { if: unknown }>['route']>) => Variant;
 }
@@ -63,9 +68,14 @@ interface Run {
 
 type Step = (ex: Exchange, run: Run) => Outcome;
 
+/** The response headers an answer gets: those of the settings in force. */
+type Ops = (ex: Exchange) => HeaderOps;
+
 export function compileRewrites(steps: readonly RewriteStepConfig[] | undefined, options: RewriteOptions = {}): Rewrites | undefined {
   if (!steps || steps.length === 0) return undefined;
-  const ops = options.responseHeaders ?? NO_HEADER_OPS;
+  const fixed = options.responseHeaders ?? NO_HEADER_OPS;
+  const headersFor = options.headersFor;
+  const ops: Ops = headersFor ? (ex) => ex.variant?.responseHeaders ?? headersFor(ex) ?? NO_HEADER_OPS : (ex) => ex.variant?.responseHeaders ?? fixed;
   const program = compileSteps(steps, ops, options);
   const resets = hasVariant(steps);
   return (ex) => {
@@ -83,7 +93,7 @@ function hasVariant(steps: readonly RewriteStepConfig[]): boolean {
   return steps.some((s) => 'if' in s && (s.route !== undefined || hasVariant(s.then)));
 }
 
-function compileSteps(steps: readonly RewriteStepConfig[], ops: HeaderOps, options: RewriteOptions): Step {
+function compileSteps(steps: readonly RewriteStepConfig[], ops: Ops, options: RewriteOptions): Step {
   const compiled = steps.map((s) => compileStep(s, ops, options));
   return (ex, run) => {
     for (const step of compiled) {
@@ -94,7 +104,7 @@ function compileSteps(steps: readonly RewriteStepConfig[], ops: HeaderOps, optio
   };
 }
 
-function compileStep(step: RewriteStepConfig, ops: HeaderOps, options: RewriteOptions): Step {
+function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions): Step {
   if ('match' in step) return compileRule(step);
   if ('set' in step) {
     const name = step.set;
@@ -120,7 +130,7 @@ function compileStep(step: RewriteStepConfig, ops: HeaderOps, options: RewriteOp
     }
     const respond = compileRespond(step.respond);
     return (ex) => {
-      respond(ex, ex.variant?.responseHeaders ?? ops);
+      respond(ex, ops(ex));
       return ANSWERED;
     };
   }
@@ -128,7 +138,7 @@ function compileStep(step: RewriteStepConfig, ops: HeaderOps, options: RewriteOp
     const location = compileTemplate(step.redirect.to, { context: 'location' });
     const status = step.redirect.status;
     return (ex) => {
-      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ex.variant?.responseHeaders ?? ops);
+      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops(ex));
       return ANSWERED;
     };
   }

@@ -496,6 +496,22 @@ const server = z
       })
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
     tls: tls.optional(),
+    client_certificates: z
+      .object({
+        verify: z
+          .enum(['on', 'optional', 'optional_no_ca'])
+          .describe(
+            'nginx ssl_verify_client: "on" answers 400 to a request without a valid client certificate; "optional" to one whose certificate does not verify; ' +
+              '"optional_no_ca" asks for one and accepts any (its verification result is {ssl.client_verify})',
+          ),
+        ca: filePath.optional().describe('PEM file of the CAs that client certificates must chain to; sent to clients as the CAs asked for (nginx ssl_client_certificate)'),
+        trusted: filePath.optional().describe('PEM file of more CAs trusted for verification but not sent to clients (nginx ssl_trusted_certificate)'),
+        depth: z.number().int().min(0).max(100).default(1).describe('Intermediate CAs allowed in a client chain (nginx ssl_verify_depth, default 1)'),
+        crl: filePath.optional().describe('PEM file of certificate revocation lists; every certificate of the chain is checked (nginx ssl_crl)'),
+      })
+      .strict()
+      .optional()
+      .describe("Ask HTTPS clients for a certificate (mutual TLS). An access restriction: checked before the server's rewrites and routes"),
     hsts,
     underscores_in_headers: z
       .boolean()

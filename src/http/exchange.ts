@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { writeHeadH1, type HeadWriter } from './head-writer.js';
 import type { HeaderOps } from './header-ops.js';
+import type { Verdict as ClientVerdict } from '../tls/client-auth.js';
 
 /** The config's `maps` as compiled lookups, by name (compile/maps.ts builds them). */
 export type MapLookups = ReadonlyMap<string, (ex: Exchange) => string>;
@@ -59,6 +60,8 @@ export class Exchange {
    * response headers serve the request instead of the route's (compile/rewrite.ts).
    */
   variant: Variant | null = null;
+  /** The client certificate's verification on a server that asks for one (src/shield/client-certificates.ts); null: none asked. */
+  tlsClient: ClientVerdict | null = null;
   bytesSent = 0;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
   abortUpstream: (() => void) | null = null;

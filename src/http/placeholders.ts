@@ -134,7 +134,7 @@ export function placeholder(name: string): Part | undefined {
     case 'ssl': {
       const get = sslVariable(arg);
       // Certificate subjects and PEM text come from the client's certificate: bytes.
-      return get === undefined ? undefined : { kind: 'bytes', get: (ex) => get(ex.req.socket) };
+      return get === undefined ? undefined : { kind: 'bytes', get: (ex) => get(ex.req.socket, ex.tlsClient) };
     }
   }
   return undefined;

@@ -48,7 +48,9 @@ const NGINX: Case[] = [
   { name: 'if ... rewrite to a denied location', location: 'if ($arg_debug) { rewrite ^ /denied last; }' },
   { name: 'auth_request', location: 'auth_request /auth;', refused: /"auth_request" cannot be carried over: subrequest authentication is not supported/ },
   { name: 'secure_link', location: 'secure_link $arg_md5,$arg_expires;', refused: /"secure_link" cannot be carried over/ },
-  { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', refused: /"ssl_verify_client" cannot be carried over/, noNginxTest: true },
+  { name: 'ssl_ocsp on (client certificates checked by OCSP)', server: 'ssl_ocsp on;', refused: /"ssl_ocsp" cannot be carried over/, noNginxTest: true },
+  // Carried over (test/security/client-certificates.test.ts); on a plain listener nginx ignores it too.
+  { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', noNginxTest: true },
   { name: 'limit_rate', location: 'limit_rate 100k;', refused: /"limit_rate" cannot be carried over/ },
   { name: 'proxy_limit_rate', location: 'proxy_limit_rate 100k;', refused: /"proxy_limit_rate" cannot be carried over/ },
   { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }', refused: /"proxy_pass" inside limit_except cannot be carried over/ },

@@ -68,7 +68,6 @@ const warn = (why: string): Support => ({ kind: 'warn', why });
 const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, ...(off !== undefined ? { off } : {}) });
 
 // Why a directive is not carried over, shared by families.
-const NO_TLS = 'Portico does not ask clients for certificates';
 const NO_RATE = 'Portico does not slow responses down to a rate';
 const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
 const NO_GZIP = 'Portico does not compress responses';
@@ -419,11 +418,15 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   ssl_stapling_verify: tuning(C.hs, 'flag'),
   ssl_stapling_file: tuning(C.hs),
   ssl_stapling_responder: tuning(C.hs),
-  ssl_trusted_certificate: tuning(C.hs),
-  ssl_client_certificate: unsupported(C.hs, '1', NO_TLS),
-  ssl_verify_client: spec(C.hs, '1', 'scalar', refuse(`${NO_TLS}: clients without a certificate would be served`, 'off')),
-  ssl_verify_depth: tuning(C.hs),
-  ssl_crl: tuning(C.hs),
+  // Client certificates (./emit/tls.ts -> client_certificates); without ssl_verify_client they only feed stapling.
+  ssl_trusted_certificate: spec(C.hs, '1', 'scalar', MAP),
+  ssl_client_certificate: spec(C.hs, '1', 'scalar', MAP),
+  ssl_verify_client: spec(C.hs, '1', 'scalar', MAP),
+  ssl_verify_depth: spec(C.hs, '1', 'scalar', MAP),
+  ssl_crl: spec(C.hs, '1', 'scalar', MAP),
+  ssl_ocsp: spec(C.hs, '1', 'scalar', refuse('Portico does not check client certificates with OCSP: revoked ones would be let in', 'off')),
+  ssl_ocsp_responder: tuning(C.hs),
+  ssl_ocsp_cache: tuning(C.hs),
   ssl_early_data: tuning(C.hs, 'flag'),
   ssl_conf_command: tuning(C.hs, '2'),
   ssl_reject_handshake: unsupported(C.hs, 'flag', 'Portico answers TLS handshakes for every server name it has a certificate for'),

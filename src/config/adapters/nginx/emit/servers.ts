@@ -53,11 +53,26 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     const secure = p.listens.filter((l) => l.ssl);
     if (plain.length > 0) out.push(serverOf(p, plain, plain.some((l) => l.port === 443) ? { tls: 'off' } : {}));
     if (secure.length > 0) {
-      const tls = emitTls(p.scope, secure, ctx);
+      const tls = emitTls(p.scope, secure, ctx, borrowedCertificates(p, secure, parsed));
       if (tls) out.push(serverOf(p, secure, tls));
     }
   }
   return out;
+}
+
+/**
+ * A server on `listen ... ssl` without certificates of its own: nginx shakes hands with the
+ * certificate of the address's default server (only that one must have one), then serves the
+ * request as this server. Its Portico server carries that certificate.
+ */
+function borrowedCertificates(p: Parsed, secure: readonly ListenInfo[], parsed: readonly Parsed[]): Scope | undefined {
+  if (effective(p.scope, 'ssl_certificate').length > 0) return undefined;
+  for (const l of secure) {
+    const same = parsed.filter((o) => o.listens.some((x) => x.key === l.key && x.ssl));
+    const owner = same.find((o) => o.listens.some((x) => x.key === l.key && x.defaultServer)) ?? same[0];
+    if (owner && owner !== p && effective(owner.scope, 'ssl_certificate').length > 0) return owner.scope;
+  }
+  return undefined;
 }
 
 function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknown>): Record<string, unknown> {
