@@ -365,7 +365,7 @@ function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   }
 }
 
-function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared): Route {
+function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared, answers = false): Route {
   const maxBodySize = route.max_body_size ?? shared.client.max_body_size;
   const ctx: RouteContext = {
     name,
@@ -384,6 +384,9 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   else if (route.respond?.close) handler = closeHandler();
   else if (route.respond) handler = respondHandler(route.respond, ctx);
   else handler = redirectHandler(route.redirect!, ctx);
+  // A `return` of the steps (its own, or its route's when this is an `if` variant) answers here,
+  // behind the route's access checks and limits.
+  if (answers || hasAnswers(route.rewrite)) handler = answerFirst(handler);
   handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords, log);
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
@@ -391,14 +394,34 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   let variants = 0;
   const rewrites = compileRewrites(route.rewrite, {
     responseHeaders: ctx.responseHeaders,
+    deferAnswers: true,
     variant: (cfg) => {
       variants++;
-      return compileRoute({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, shared);
+      return compileRoute({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, shared, hasAnswers(route.rewrite));
     },
   });
   if (variants > 0) handler = variantHandler(handler);
   const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites, accessLog: route.access_log !== false, upgrade };
   return route.internal ? { ...compiled, internal: true } : compiled;
+}
+
+/** Whether steps hold a `return` (respond or redirect), inside `if`s too. */
+function hasAnswers(steps: RouteConfig['rewrite']): boolean {
+  return (steps ?? []).some((s) => 'respond' in s || 'redirect' in s || ('if' in s && hasAnswers(s.then)));
+}
+
+/** The route's content, unless its steps chose a `return` (ex.answer). */
+function answerFirst(own: RouteHandler): RouteHandler {
+  const handler: RouteHandler = {
+    handle: (ex) => {
+      const answer = ex.answer;
+      if (answer === null) return own.handle(ex);
+      ex.answer = null;
+      answer(ex);
+    },
+  };
+  if (own.upgrade) handler.upgrade = (ex, socket, head) => (ex.answer === null ? own.upgrade!(ex, socket, head) : socket.destroy());
+  return handler;
 }
 
 /** A route with `if` settings: the settings the request's steps chose, else its own. */

@@ -49,6 +49,13 @@ export interface RewriteOptions {
    * would reach: nginx's server-level add_header, which its locations inherit).
    */
   headersFor?: (ex: Exchange) => HeaderOps | undefined;
+  /**
+   * A route's steps: a `return` does not answer at once but when the route's handler runs
+   * (ex.answer), after the route's access checks and limits: a `return` in a location behind
+   * auth_basic, allow/deny or a limit stays behind them (nginx answers it in the rewrite phase,
+   * before its access phase; Portico is stricter, as with a `return` that is a route's handler).
+   */
+  deferAnswers?: boolean;
   /** Compiles an `if` step's `route` (compile.ts: the same route compiled with those settings). */
   variant?: (cfg: NonNullable<Extract<RewriteStepConfig, { if: unknown }>['route']>) => Variant;
 }
@@ -59,7 +66,9 @@ const ANSWERED: RewriteResult = { kind: 'answered' };
 /** What one step did: go on, stop here (break), or end with a result. */
 const GO_ON = 0;
 const STOP = 1;
-type Outcome = typeof GO_ON | typeof STOP | RewriteResult;
+/** A deferred `return`: the steps end, and a path changed before it is not routed again. */
+const STOP_KEEPING_PATH = 2;
+type Outcome = typeof GO_ON | typeof STOP | typeof STOP_KEEPING_PATH | RewriteResult;
 
 /** Per run: whether a rule changed the path (nginx's uri_changed). */
 interface Run {
@@ -78,14 +87,16 @@ export function compileRewrites(steps: readonly RewriteStepConfig[] | undefined,
   const ops: Ops = headersFor ? (ex) => ex.variant?.responseHeaders ?? headersFor(ex) ?? NO_HEADER_OPS : (ex) => ex.variant?.responseHeaders ?? fixed;
   const program = compileSteps(steps, ops, options);
   const resets = hasVariant(steps);
+  const resetsAnswer = options.deferAnswers === true;
   return (ex) => {
     // A route chosen again (after `last`) starts with its own settings.
     if (resets) ex.variant = null;
     const run: Run = { changed: false };
+    if (resetsAnswer) ex.answer = null;
     const out = program(ex, run);
     if (typeof out === 'object') return out;
     if (!run.changed) return NONE;
-    return out === STOP ? { kind: 'changed', again: false } : { kind: 'changed', again: true };
+    return out === GO_ON ? { kind: 'changed', again: true } : { kind: 'changed', again: false };
   };
 }
 
@@ -120,25 +131,16 @@ function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions)
       return STOP;
     };
   }
-  if ('respond' in step) {
-    if (step.respond.close) {
-      const close = closeHandler();
+  if ('respond' in step || 'redirect' in step) {
+    const answer = compileAnswer(step, ops);
+    if (options.deferAnswers) {
       return (ex) => {
-        close.handle(ex);
-        return ANSWERED;
+        ex.answer = answer;
+        return STOP_KEEPING_PATH;
       };
     }
-    const respond = compileRespond(step.respond);
     return (ex) => {
-      respond(ex, ops(ex));
-      return ANSWERED;
-    };
-  }
-  if ('redirect' in step) {
-    const location = compileTemplate(step.redirect.to, { context: 'location' });
-    const status = step.redirect.status;
-    return (ex) => {
-      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops(ex));
+      answer(ex);
       return ANSWERED;
     };
   }
@@ -151,6 +153,21 @@ function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions)
     if (variant !== undefined) ex.variant = variant;
     return then(ex, run);
   };
+}
+
+/** A `return`'s answer, with the response headers of the settings in force. */
+function compileAnswer(step: Extract<RewriteStepConfig, { respond: unknown } | { redirect: unknown }>, ops: Ops): (ex: Exchange) => void {
+  if ('respond' in step) {
+    if (step.respond.close) {
+      const close = closeHandler();
+      return (ex) => close.handle(ex);
+    }
+    const respond = compileRespond(step.respond);
+    return (ex) => respond(ex, ops(ex));
+  }
+  const location = compileTemplate(step.redirect.to, { context: 'location' });
+  const status = step.redirect.status;
+  return (ex) => send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops(ex));
 }
 
 /** nginx's `if` conditions (ngx_http_rewrite_if_condition). */

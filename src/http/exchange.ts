@@ -60,6 +60,8 @@ export class Exchange {
    * response headers serve the request instead of the route's (compile/rewrite.ts).
    */
   variant: Variant | null = null;
+  /** A `return` of the route's steps, answered by its handler after its access checks (compile/rewrite.ts). */
+  answer: ((ex: Exchange) => void) | null = null;
   /** The client certificate's verification on a server that asks for one (src/shield/client-certificates.ts); null: none asked. */
   tlsClient: ClientVerdict | null = null;
   bytesSent = 0;

@@ -7,7 +7,7 @@
  *   client_*_timeout, send_timeout, keepalive_timeout   `client` (http level; one for all servers)
  *   proxy_buffering, proxy_request_buffering           `proxy.buffering`
  *   allow / deny                   `access`, in order (one list: a level with any of them drops the outer ones)
- *   auth_basic, auth_basic_user_file                   `basic_auth` (bcrypt lines only)
+ *   auth_basic, auth_basic_user_file                   `basic_auth` (htpasswd formats: password-hash.ts)
  *   satisfy any                    `satisfy: any`
  *   limit_except METHOD... { }     `limit_except` (its allow/deny and auth_basic, inherited from the location)
  *   internal                       `internal`
@@ -18,6 +18,7 @@
  * cannot compute, a directive inside limit_except it does not know), the config is refused at
  * that directive's file:line, since running without it would let through what nginx refuses.
  */
+import { isPasswordHash } from '../../../../shield/password-hash.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Directive } from '../parser.js';
@@ -153,6 +154,12 @@ function basicAuth(scope: Scope, ctx: AdaptContext): Record<string, unknown> | u
     ctx.diag.warn(realm, 'auth_basic without auth_basic_user_file: nginx refuses every request; Portico does too (respond 401)');
     return { realm: realm.args[0], users: {} };
   }
+  if (file.args[0]!.includes('$')) {
+    // nginx reads the file named per request; Portico reads one when it starts. Nobody gets in
+    // (fails closed), rather than guessing which file.
+    ctx.diag.warn(file, `auth_basic_user_file ${file.args[0]}: Portico reads its users from one file, not one named by variables; every request here is refused (401)`);
+    return { realm: realm.args[0], users: {} };
+  }
   const path = isAbsolute(file.args[0]!) ? file.args[0]! : join(ctx.confDir, file.args[0]!);
   // Portico reads the file when it starts; a line it cannot check would refuse every start, so say it here, at its line.
   if (existsSync(path)) {
@@ -162,8 +169,13 @@ function basicAuth(scope: Scope, ctx: AdaptContext): Record<string, unknown> | u
     } catch (err) {
       ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    const bad = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^[^:]+:\$2[aby]\$/.test(l));
-    if (bad >= 0) ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: line ${bad + 1} is not a bcrypt entry; Portico checks bcrypt lines only (htpasswd -B, portico hash-password)`);
+    lines.forEach((l, i) => {
+      if (l.trim() === '' || l.startsWith('#')) return;
+      const colon = l.indexOf(':');
+      if (colon > 0 && isPasswordHash(l.slice(colon + 1).trim())) return;
+      // nginx lets nobody in with a broken line either; a crypt(3) DES hash it checks, Portico does not.
+      ctx.diag.warn(file, `auth_basic_user_file ${file.args[0]}: line ${i + 1} is not a hash Portico checks (bcrypt, $apr1$, $1$, $5$, $6$, {SHA}, {SSHA}, {PLAIN}): that user is never let in`);
+    });
   } else ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: no such file (nginx answers 500 to every request then; Portico refuses the config)`);
   return { realm: realm.args[0], users_file: path };
 }
