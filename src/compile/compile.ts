@@ -373,7 +373,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
     responseHeaders: compileHeaderOps(route.response_headers),
     stripPrefix: stripPrefixOf(route, spec),
     maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
-    client: { bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
+    client: { bodyTimeout: route.body_timeout ?? shared.client.body_timeout, sendTimeout: route.send_timeout ?? shared.client.send_timeout },
     replacedPrefix: replacedPrefixOf(route, spec),
   };
   let handler: RouteHandler;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.js';
-import { duration } from './duration-schema.js';
+import { duration, optionalDuration } from './duration-schema.js';
 import { parseListen } from './address.js';
 import { parseLocation } from './location-syntax.js';
 import { isCidrList } from '../http/cidr.js';
@@ -289,6 +289,8 @@ const routeBase = z.object({
     redirect: redirect.optional(),
     files: files.optional(),
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
+    body_timeout: optionalDuration().describe("Longest wait between two reads of this route's request bodies (nginx client_body_timeout in a server or location); default client.body_timeout -> 408"),
+    send_timeout: optionalDuration().describe("Longest wait for the client to take more of this route's responses (nginx send_timeout in a server or location); default client.send_timeout"),
     access: shield.access.optional(),
     basic_auth: shield.basicAuth.optional(),
     limit_req: shield.limitReq.optional(),

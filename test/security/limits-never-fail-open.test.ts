@@ -26,6 +26,8 @@ interface Case {
   noNginxTest?: boolean;
   /** nginx -t refuses it too. */
   nginxRefuses?: boolean;
+  /** Settings the adapted route of `location /` carries. */
+  route?: Record<string, unknown>;
 }
 
 const NGINX: Case[] = [
@@ -54,8 +56,10 @@ const NGINX: Case[] = [
   { name: 'limit_rate', location: 'limit_rate 100k;', refused: /"limit_rate" cannot be carried over/ },
   { name: 'proxy_limit_rate', location: 'proxy_limit_rate 100k;', refused: /"proxy_limit_rate" cannot be carried over/ },
   { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }', refused: /"proxy_pass" inside limit_except cannot be carried over/ },
-  { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', refused: /client_body_timeout 5s per server or location cannot be carried over/ },
-  { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', refused: /send_timeout 10s per server or location cannot be carried over/ },
+  { name: 'a shorter keepalive_timeout in a location', http: 'keepalive_timeout 60s;', location: 'keepalive_timeout 5s;', refused: /keepalive_timeout 5s per server or location cannot be carried over/ },
+  // Carried over as the route's own body_timeout / send_timeout (checked below).
+  { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', route: { body_timeout: '5s' } },
+  { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', route: { send_timeout: '10s' } },
   // Turned off, or harmless to drop: loads.
   { name: 'auth_request off', location: 'auth_request off;' },
   { name: 'limit_rate 0', location: 'limit_rate 0;' },
@@ -106,6 +110,10 @@ for (const c of NGINX) {
       assert.ok(line > 1 && line <= text.split('\n').length, `line ${line} is in the file`);
     } else {
       assert.deepEqual(found, []);
+      if (c.route) {
+        const route = ((adaptNginx(text, 'nginx.conf').config.servers as { routes: Record<string, unknown>[] }[])[0]!.routes[0])!;
+        for (const [k, v] of Object.entries(c.route)) assert.equal(route[k], v, k);
+      }
     }
     // nginx -t on the same config accepts it (the refusal is Portico's own), unless marked.
     if (!c.noNginxTest && haveNginx()) {

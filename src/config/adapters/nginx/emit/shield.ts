@@ -77,11 +77,25 @@ export function routeShield(scope: Scope, ctx: AdaptContext, vs: ValueScope, top
   const except = limitExcept(scope, ctx);
   if (except) out.limit_except = except;
   if (own(scope, 'internal').length > 0) out.internal = true;
+  // A client timeout written in the server or location: the route's own (Portico's client one is the http level's).
+  for (const [directive, key] of [['client_body_timeout', 'body_timeout'], ['send_timeout', 'send_timeout']] as const) {
+    const d = effectiveOne(scope, directive);
+    if (!d || !ownedBelowHttp(scope, d)) continue;
+    const ms = parseTime(d.args[0]!);
+    if (ms === undefined) ctx.diag.error(d, `"${directive}" directive invalid value`);
+    else out[key] = duration(ms);
+  }
   const reqs = limits(scope, 'limit_req', ctx, vs);
   if (reqs.length > 0) out.limit_req = reqs.length === 1 ? reqs[0] : reqs;
   const conns = limits(scope, 'limit_conn', ctx, vs);
   if (conns.length > 0) out.limit_conn = conns.length === 1 ? conns[0] : conns;
   return out;
+}
+
+/** Whether `d` is written in `scope` or a block between it and the http level (not the http level itself). */
+function ownedBelowHttp(scope: Scope, d: Directive): boolean {
+  for (let s: Scope | undefined = scope; s && s.kind !== 'http'; s = s.parent) if (s.directives.includes(d)) return true;
+  return false;
 }
 
 /** nginx's method names for limit_except (ngx_methods_names in ngx_http_core_module.c). */
@@ -254,12 +268,18 @@ export function clientOptions(http: Scope, ctx: AdaptContext): Record<string, un
   const servers = http.directives.filter((d) => d.name === 'server' && d.block).map((d) => ({ directives: d.block! }));
   const out: Record<string, unknown> = {};
   // [directive, Portico key, nginx's default]
+  // client_body_timeout and send_timeout per server or location are the routes' own (routeShield).
   const map: [string, string, string][] = [
     ['client_header_timeout', 'header_timeout', '60s'],
-    ['client_body_timeout', 'body_timeout', '60s'],
-    ['send_timeout', 'send_timeout', '60s'],
     ['keepalive_timeout', 'keepalive_timeout', '75s'],
   ];
+  for (const [directive, key] of [['client_body_timeout', 'body_timeout'], ['send_timeout', 'send_timeout']] as const) {
+    const d = own(http, directive)[0];
+    if (!d) continue;
+    const ms = parseTime(d.args[0]!);
+    if (ms === undefined) ctx.diag.error(d, `"${directive}" directive invalid value`);
+    else out[key] = duration(ms);
+  }
   for (const [directive, key, nginxDefault] of map) {
     const d = own(http, directive)[0];
     if (d) {
