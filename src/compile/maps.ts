@@ -3,13 +3,14 @@
  * once: the source template is evaluated, then plain keys are looked up ignoring case (with
  * `hostnames`, then the longest matching "*.name" / ".name" and "name.*" masks), then the
  * "~"/"~*" regex keys are tried in order (their captures feed {re.N} in the value), then the
- * default. A request reads one as {map.NAME}; the value is looked up once per request and kept
+ * default; a map of `addresses` (nginx's geo) looks up CIDRs or ranges (geo.ts). A request reads one as {map.NAME}; the value is looked up once per request and kept
  * (nginx caches a variable's value), unless the map is `volatile`.
  */
 import type { MapConfig } from '../config/schema.js';
 import { compileTemplate, type Template } from '../http/template.js';
 import { NO_MAPS, type Exchange, type MapLookups } from '../http/exchange.js';
 import { mapKeyRegex } from '../config/map-key.js';
+import { compileGeo } from './geo.js';
 
 export type CompiledMaps = MapLookups;
 
@@ -45,6 +46,11 @@ interface Mask {
 
 function compileMap(def: MapConfig): Template {
   const source = compileTemplate(def.source);
+  if (def.addresses !== undefined) {
+    const table = compileGeo(Object.entries(def.values).map(([k, v]) => [k, compileTemplate(v)]), def.addresses === 'ranges');
+    const otherwise = compileTemplate(def.default);
+    return (ex) => (table.lookup(source(ex)) ?? otherwise)(ex);
+  }
   const exact = new Map<string, Template>();
   const leading: Mask[] = [];
   const trailing: Mask[] = [];

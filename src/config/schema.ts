@@ -16,6 +16,7 @@ import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
 import { parseExpires } from '../http/expires.js';
+import { parseCidr, parseRange } from '../compile/geo.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -575,8 +576,23 @@ const mapDefinition = z
       .boolean()
       .default(false)
       .describe('Look the value up each time it is read (nginx map volatile); otherwise once per request, as nginx caches a map'),
+    addresses: z
+      .enum(['cidr', 'ranges'])
+      .optional()
+      .describe(
+        'Keys are addresses (nginx geo): "cidr" keys are CIDRs or addresses (IPv4 and IPv6, the longest prefix wins), "ranges" keys are IPv4 ranges "first-last" (the narrowest wins); ' +
+          'a source that is not an address is looked up as 255.255.255.255',
+      ),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.addresses === undefined) return;
+    for (const key of Object.keys(m.values)) {
+      const ok = m.addresses === 'ranges' ? parseRange(key) !== undefined : parseCidr(key) !== undefined;
+      if (!ok) ctx.addIssue({ code: 'custom', path: ['values', key], message: m.addresses === 'ranges' ? 'expected an IPv4 range such as 10.0.0.0-10.0.255.255' : 'expected a CIDR or an address' });
+    }
+    if (m.hostnames) ctx.addIssue({ code: 'custom', path: ['hostnames'], message: 'a map of addresses has no host names' });
+  });
 
 export const configSchema = z
   .object({

@@ -8,7 +8,8 @@
  *    `set`, `break` inside; an `if` whose block changes settings ("if is evil": the last `if`
  *    that held chooses the settings, `try_files` is not carried into it, `return` still runs in
  *    the rewrite phase);
- *  - `map` with regex captures in values, a map reading another map, `hostnames`.
+ *  - `map` with regex captures in values, a map reading another map, `hostnames`;
+ *  - `geo` (CIDRs, `delete`, `ranges`, on $remote_addr or another variable).
  * Before this work Portico refused this config ("if" holding return) or sent "$host" as text.
  */
 import { test } from 'node:test';
@@ -37,6 +38,19 @@ http {
     map $arg_n $inner {
         default inner-default;
         x inner-x;
+    }
+    geo $geo {
+        default world;
+        127.0.0.0/8 loopback;
+        127.0.0.1 me;
+        10.0.0.0/8 ten;
+        delete 10.0.0.0/8;
+    }
+    geo $arg_ip $geo_arg {
+        ranges;
+        default none;
+        192.0.2.0-192.0.2.127 low;
+        192.0.2.128-192.0.2.255 high;
     }
     map $http_x_site $site {
         hostnames;
@@ -174,6 +188,12 @@ http {
         location /redir/ {
             return 302 "http://$host/vars/?from=$uri";
         }
+        location /geo/ {
+            if ($geo = me) {
+                return 200 "it is me, arg=$geo_arg\n";
+            }
+            return 200 "geo=$geo arg=$geo_arg\n";
+        }
         location /map/ {
             return 200 "mapped=$mapped site=$site\\n";
         }
@@ -232,6 +252,10 @@ const CASES: Case[] = [
   { name: 'if -f / -d: neither', path: '/file/nothing' },
   { name: 'add_header with variables, always', path: '/hdr/?a=v', compare: ['x-var'] },
   { name: 'return 302 with variables', path: '/redir/p' },
+  { name: 'geo: the client address, the longest prefix', path: '/geo/' },
+  { name: 'geo ranges on $arg_ip', path: '/geo/?ip=192.0.2.200' },
+  { name: 'geo ranges: the low range', path: '/geo/?ip=192.0.2.5' },
+  { name: 'geo ranges: not an address', path: '/geo/?ip=junk' },
   { name: 'map: default', path: '/map/' },
   { name: 'map: exact key', path: '/map/?m=exact' },
   { name: 'map: regex key, captures in the value', path: '/map/?m=abc-42' },

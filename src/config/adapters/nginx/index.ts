@@ -106,7 +106,7 @@ function sourceError(e: SourceError): ConfigError {
 }
 
 function allDirectives(dirs: readonly Directive[]): Directive[] {
-  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' ? allDirectives(d.block) : [])]);
+  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' && d.name !== 'geo' ? allDirectives(d.block) : [])]);
 }
 
 /**

@@ -256,7 +256,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   rewrite_log: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   uninitialized_variable_warn: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   map: spec(C.http, '2', 'none', MAP, { block: 'data' }),
-  geo: unsupported(C.http, '12', 'geo maps are not supported', 'none'),
+  geo: spec(C.http, '12', 'none', MAP, { block: 'data' }),
   split_clients: unsupported(C.http, '2', 'split_clients is not supported', 'none'),
 
   // --- proxy module

@@ -11,6 +11,7 @@ import type { Directive } from '../parser.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import { convert, type VariableEnv } from '../variables.js';
 import { mapKeyProblem, mapKeyWarning } from '../../../map-key.js';
+import { parseCidr, parseRange } from '../../../../compile/geo.js';
 
 export interface MapDef {
   source: string;
@@ -20,6 +21,8 @@ export interface MapDef {
   defaultValue: string | undefined;
   hostnames: boolean;
   volatile: boolean;
+  /** A geo block: keys are CIDRs, or ranges. */
+  addresses?: 'cidr' | 'ranges';
 }
 
 /** A map as Portico's `maps` entry. */
@@ -34,6 +37,11 @@ export interface CanonicalMap {
 export function collectMaps(http: readonly Directive[], diag: Diagnostics): Map<string, MapDef> {
   const out = new Map<string, MapDef>();
   for (const d of http) {
+    if (d.name === 'geo' && d.block) {
+      const geo = collectGeo(d, diag);
+      if (geo) out.set(geo.variable, geo);
+      continue;
+    }
     if (d.name !== 'map' || !d.block) continue;
     const [source, variable] = d.args as [string, string];
     if (!variable.startsWith('$')) {
@@ -128,5 +136,47 @@ function canonicalMap(def: MapDef, env: VariableEnv, diag: Diagnostics, quiet: S
     ...(fallback?.ok && fallback.template !== '' ? { default: fallback.template } : {}),
     ...(def.hostnames ? { hostnames: true as const } : {}),
     ...(def.volatile ? { volatile: true as const } : {}),
+    ...(def.addresses ? { addresses: def.addresses } : {}),
   };
+}
+
+/**
+ * `geo [$source] $variable { ... }` (https://nginx.org/en/docs/http/ngx_http_geo_module.html):
+ * CIDR (or, after `ranges`, "first-last") keys, `default`, `delete`, `include` (read by the
+ * parser). The source is $remote_addr unless given. `proxy` / `proxy_recursive` (the address
+ * taken from X-Forwarded-For when the client is one of them) are refused: a geo often decides
+ * who gets in, and reading another address than nginx would is a limit failing open.
+ */
+function collectGeo(d: Directive, diag: Diagnostics): MapDef | undefined {
+  const [first, second] = d.args as [string, string | undefined];
+  const variable = second ?? first;
+  if (!variable.startsWith('$')) {
+    diag.error(d, `invalid variable name "${variable}"`);
+    return undefined;
+  }
+  const def: MapDef = { source: second === undefined ? '$remote_addr' : first, variable: variable.slice(1), d, entries: [], defaultValue: undefined, hostnames: false, volatile: false, addresses: 'cidr' };
+  const deleted: string[] = [];
+  for (const e of d.block ?? []) {
+    if (e.name === 'ranges' && e.args.length === 0) {
+      def.addresses = 'ranges';
+      continue;
+    }
+    if (e.name === 'proxy' || e.name === 'proxy_recursive') {
+      diag.error(e, `geo "${e.name}" cannot be carried over: Portico reads the client address as its trusted_proxies say, not per geo block`);
+      return undefined;
+    }
+    if (e.args.length !== 1) {
+      diag.error(e, `invalid number of the geo parameters`);
+      continue;
+    }
+    if (e.name === 'default') def.defaultValue = e.args[0];
+    else if (e.name === 'delete') deleted.push(e.args[0]!);
+    else def.entries.push({ key: e.name, value: e.args[0]!, d: e });
+  }
+  def.entries = def.entries.filter((e) => !deleted.includes(e.key));
+  for (const e of def.entries) {
+    const ok = def.addresses === 'ranges' ? parseRange(e.key) !== undefined : parseCidr(e.key) !== undefined;
+    if (!ok) diag.error(e.d, def.addresses === 'ranges' ? `invalid range "${e.key}"` : `invalid network "${e.key}"`);
+  }
+  return def;
 }
