@@ -52,6 +52,8 @@ export class Exchange {
   upstream = '-';
   /** The status the upstream answered with (nginx $upstream_status), 0 before it answers. */
   upstreamStatus = 0;
+  /** The upstream response's header fields as received (nginx $upstream_http_NAME), null before it answers. */
+  upstreamHeaders: readonly string[] | null = null;
   /** Variables `set` by the route's rewrite steps (nginx's `set`), for {var.NAME}; null until one is set. */
   vars: Map<string, string> | null = null;
   /**

@@ -11,7 +11,8 @@
  *   server    {server_addr} {server_port} {hostname} {pid} {version}
  *   time      {msec} {time_iso8601} {time_local} {request_time}
  *   state     {re.N} {re.NAME} (captures), {map.NAME}, {var.NAME} (nginx `set`),
- *             {connection} (a serial number per connection), {upstream_addr}, {upstream_status}
+ *             {connection} (a serial number per connection), {upstream_addr}, {upstream_status},
+ *             {upstream_http.NAME} (a header of the upstream's response)
  *   TLS       {ssl.NAME}: nginx's $ssl_NAME (src/tls/ssl-variables.ts)
  */
 import { readFileSync } from 'node:fs';
@@ -114,6 +115,18 @@ export function placeholder(name: string): Part | undefined {
         get: (ex) => {
           const v = ex.req.headers[header];
           return Array.isArray(v) ? v.join(', ') : (v ?? '');
+        },
+      };
+    }
+    case 'upstream_http': {
+      const want = arg.toLowerCase();
+      return {
+        kind: 'bytes',
+        get: (ex) => {
+          const raw = ex.upstreamHeaders;
+          if (raw === null) return '';
+          for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === want.length && raw[i]!.toLowerCase() === want) return raw[i + 1]!;
+          return '';
         },
       };
     }

@@ -135,6 +135,9 @@ class Relay implements ResponseSink {
       return;
     }
     this.#rawHeaders = rawHeaders;
+    // nginx's $upstream_status and $upstream_http_NAME, for the response header edits below.
+    this.ex.upstreamStatus = status;
+    this.ex.upstreamHeaders = rawHeaders;
     const filtered = clientResponseHeaders(rawHeaders, status, this.target.redirects);
     if (this.ex.setCookie !== null) filtered.push('Set-Cookie', this.ex.setCookie);
     const ops = this.target.responseHeaders;

@@ -156,6 +156,7 @@ function convertVariable(name: string, env: VariableEnv): Converted {
   if (name.startsWith('http_')) return { ok: true, template: `{header.${headerName(name.slice(5))}}` };
   if (name.startsWith('arg_') && name.length > 4) return { ok: true, template: `{arg.${name.slice(4)}}` };
   if (name.startsWith('cookie_') && name.length > 7) return { ok: true, template: `{cookie.${name.slice(7)}}` };
+  if (name.startsWith('upstream_http_') && name.length > 14) return { ok: true, template: `{upstream_http.${headerName(name.slice(14))}}` };
   return { ok: false, unsupported: name };
 }
 

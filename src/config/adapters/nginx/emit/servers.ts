@@ -43,6 +43,10 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     out.routes = routes;
     parsed.push({ d, scope, listens, names, out });
   }
+  // `ssl` is a property of the listening socket: every server on an address one of them lists
+  // with `ssl` speaks TLS there (ngx_http_add_addresses merges the flags).
+  const tlsKeys = new Set(parsed.flatMap((p) => p.listens.filter((l) => l.ssl).map((l) => l.key)));
+  for (const p of parsed) for (const l of p.listens) if (tlsKeys.has(l.key)) l.ssl = true;
   resolveAddresses(parsed, ctx);
   // Portico's TLS is per server (every listen address of it), nginx's per listen: a server with
   // both kinds becomes two Portico servers with the same routes.
