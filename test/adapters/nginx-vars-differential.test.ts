@@ -162,6 +162,12 @@ http {
             }
             return 200 "static\\n";
         }
+        location /methods/ {
+            proxy_pass http://127.0.0.1:${up}/get/;
+            limit_except GET {
+                proxy_pass http://127.0.0.1:${up};
+            }
+        }
         location /proxy/ {
             proxy_set_header X-Who "$arg_who/$host";
             proxy_set_header X-Srv $srv;
@@ -244,6 +250,9 @@ const CASES: Case[] = [
   { name: 'proxy_pass inside if with break: proxied', path: '/ifproxy-break/x?up=1' },
   { name: 'proxy_pass inside if with break: condition false', path: '/ifproxy-break/x' },
   { name: 'proxy_set_header with variables', path: '/proxy/x?who=me' },
+  { name: 'limit_except GET: GET goes to the location\'s proxy_pass', path: '/methods/x' },
+  { name: 'limit_except GET: HEAD too', method: 'HEAD', path: '/methods/x' },
+  { name: 'limit_except GET { proxy_pass }: POST goes to the block\'s', method: 'POST', path: '/methods/x', body: 'b' },
   { name: 'try_files applies without the if', path: '/tf/missing', differs: [TEXT_TYPE] },
   { name: 'try_files: a file that exists', path: '/tf/there.txt', differs: [TEXT_TYPE] },
   { name: 'if is evil: try_files is lost inside an if that holds', path: '/tf/missing?a=1' },

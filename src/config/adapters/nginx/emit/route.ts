@@ -9,7 +9,7 @@ import type { LocationNode, Scope } from '../scope.js';
 import { makeScope, own } from '../scope.js';
 import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
-import { emitScript, returnIsHandler } from './rewrite.js';
+import { emitScript, returnIsHandler, type Step } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
 import { documentRoot, emitFiles } from './files.js';
@@ -54,6 +54,8 @@ export function emitRoute(
   const route: RouteInput = { path };
   if (steps) {
     const script = emitScript(scope, ctx, vs, { variant: (d, at) => emitVariant(d, scope, node, named, ctx, at) });
+    const except = script.terminal ? undefined : methodVariant(scope, node, named, ctx, vs);
+    if (except) script.steps.unshift(except);
     if (script.steps.length > 0) route.rewrite = script.steps;
     if (script.terminal) Object.assign(route, script.terminal);
     else if (returnIsHandler(scope)) own = settings(scope, node, named, ctx, vs, true); // the return was left out
@@ -108,6 +110,21 @@ function emitVariant(d: Directive, location: Scope, node: LocationNode | undefin
   const scope = makeScope('location', location, d, [...block, ...carried]);
   const vs: ValueScope = { constants: new Map(at.constants), templates: new Map(at.templates), captures: new Set(at.captures) };
   return settings(scope, node, named, ctx, vs, true);
+}
+
+/**
+ * `limit_except METHODS { proxy_pass ...; }`: the other methods are served by the block's
+ * location (ngx_http_core_limit_except: a location of its own, merged with the one around it),
+ * as an `if` on the method whose route is that block's settings. GET implies HEAD.
+ */
+function methodVariant(location: Scope, node: LocationNode | undefined, named: ReadonlyMap<string, LocationNode>, ctx: AdaptContext, vs: ValueScope): Step | undefined {
+  const d = own(location, 'limit_except')[0];
+  if (!d?.block?.some((b) => b.name === 'proxy_pass')) return undefined;
+  const methods = d.args.map((m) => m.toUpperCase());
+  if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+  const route = emitVariant({ ...d, block: d.block.filter((b) => b.name === 'proxy_pass') }, location, node, named, ctx, vs);
+  if (route === undefined) return undefined;
+  return { if: { value: '{method}', op: '!~', with: `^(?:${methods.join('|')})$` }, then: [], route };
 }
 
 interface Content {

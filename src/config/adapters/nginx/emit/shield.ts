@@ -101,7 +101,7 @@ function ownedBelowHttp(scope: Scope, d: Directive): boolean {
 /** nginx's method names for limit_except (ngx_methods_names in ngx_http_core_module.c). */
 const METHODS = new Set('GET HEAD POST PUT DELETE MKCOL COPY MOVE OPTIONS PROPFIND PROPPATCH LOCK UNLOCK PATCH'.split(' '));
 /** What a limit_except block may hold that Portico carries over (access_log there is per method: warned). */
-const IN_LIMIT_EXCEPT = new Set(['allow', 'deny', 'auth_basic', 'auth_basic_user_file', 'access_log']);
+const IN_LIMIT_EXCEPT = new Set(['allow', 'deny', 'auth_basic', 'auth_basic_user_file', 'access_log', 'proxy_pass']);
 
 /**
  * limit_except METHOD... { ... }: the methods listed pass with the location's own checks; every
@@ -118,7 +118,8 @@ function limitExcept(scope: Scope, ctx: AdaptContext): Record<string, unknown> |
     else methods.push(upper);
   }
   for (const inner of d.block) {
-    if (!IN_LIMIT_EXCEPT.has(inner.name)) ctx.diag.error(inner, `"${inner.name}" inside limit_except cannot be carried over: Portico applies only allow/deny and auth_basic per method, and leaving it out would change what other methods get`);
+    // proxy_pass there makes the other methods a route variant of their own (route.ts).
+    if (!IN_LIMIT_EXCEPT.has(inner.name)) ctx.diag.error(inner, `"${inner.name}" inside limit_except cannot be carried over: Portico applies only allow/deny, auth_basic and proxy_pass per method, and leaving it out would change what other methods get`);
     else if (inner.name === 'access_log') ctx.diag.warn(inner, 'access_log inside limit_except is not carried over: the location\'s applies to every method');
   }
   const lmt = makeScope('location', scope, d, d.block);
