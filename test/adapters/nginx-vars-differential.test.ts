@@ -187,6 +187,12 @@ http {
             }
             return 200 "none\\n";
         }
+        location /idx/ {
+            index missing.html /vars/;
+        }
+        location /idx-found/ {
+            index here.html /vars/;
+        }
         location /hdr/ {
             add_header X-Var "$arg_a-$host" always;
             return 204;
@@ -212,6 +218,8 @@ export const VARS_FILES = {
   'html/tf/there.txt': 'there\n',
   'html/file/a.txt': 'a\n',
   'html/file/sub/b.txt': 'b\n',
+  'html/idx-found/here.html': 'here\n',
+  'html/idx/other.txt': 'other\n',
 };
 
 const TEXT_TYPE = { field: 'header.content-type', nginx: 'text/plain', portico: 'text/plain; charset=utf-8', why: 'Portico labels text files with their charset (docs/differences.md)' };
@@ -259,6 +267,9 @@ const CASES: Case[] = [
   { name: 'if -f', path: '/file/a.txt' },
   { name: 'if -d', path: '/file/sub' },
   { name: 'if -f / -d: neither', path: '/file/nothing' },
+  { name: 'index with an absolute path: none of the others exists, an internal redirect', path: '/idx/?q=1' },
+  { name: 'index with an absolute path: no such directory, 404', path: '/idx/nodir/' },
+  { name: 'index with an absolute path: one before it exists', path: '/idx-found/', differs: [{ field: 'header.content-type', nginx: 'text/html', portico: 'text/html; charset=utf-8', why: 'Portico labels text files with their charset (docs/differences.md)' }] },
   { name: 'add_header with variables, always', path: '/hdr/?a=v', compare: ['x-var'] },
   { name: 'return 302 with variables', path: '/redir/p' },
   { name: 'geo: the client address, the longest prefix', path: '/geo/' },

@@ -12,7 +12,7 @@ import { emitProxy } from './proxy.js';
 import { emitScript, returnIsHandler, type Step } from './rewrite.js';
 import { responseHeaders } from './headers.js';
 import { isLogOff } from './logs.js';
-import { documentRoot, emitFiles } from './files.js';
+import { documentRoot, emitFiles, indexRedirect } from './files.js';
 import { literalTemplate } from '../../../../http/template.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
@@ -50,17 +50,20 @@ export function emitRoute(
     if (!root.alias) vs.templates.set('request_filename', `${literalTemplate(root.dir.replace(/\/$/, ''))}{path}`);
   }
   const steps = node !== undefined;
-  let own = settings(scope, node, named, ctx, vs, !(steps && returnIsHandler(scope)));
+  let mine = settings(scope, node, named, ctx, vs, !(steps && returnIsHandler(scope)));
   const route: RouteInput = { path };
   if (steps) {
     const script = emitScript(scope, ctx, vs, { variant: (d, at) => emitVariant(d, scope, node, named, ctx, at) });
     const except = script.terminal ? undefined : methodVariant(scope, node, named, ctx, vs);
     if (except) script.steps.unshift(except);
+    // An absolute index is an internal redirect of the content phase: after the location's steps.
+    const index = script.terminal || own(scope, 'proxy_pass').length > 0 ? undefined : indexRedirect(scope, node, ctx, vs);
+    if (index) script.steps.push(index as Step);
     if (script.steps.length > 0) route.rewrite = script.steps;
     if (script.terminal) Object.assign(route, script.terminal);
-    else if (returnIsHandler(scope)) own = settings(scope, node, named, ctx, vs, true); // the return was left out
+    else if (returnIsHandler(scope)) mine = settings(scope, node, named, ctx, vs, true); // the return was left out
   }
-  Object.assign(route, own);
+  Object.assign(route, mine);
   const at = node?.scope.block ?? scope.block;
   return at ? located(route, at) : route;
 }
