@@ -105,8 +105,21 @@ const REASONS: Record<string, string> = {
 /** Errors that only say the issuer is not trusted: "optional_no_ca" lets them through (ngx_ssl_verify_error_optional). */
 const NO_CA = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 
+/** Verdicts per connection and server: a certificate is read and its chain walked once per connection, not per request. */
+const verdicts = new WeakMap<object, Map<ClientAuth, Verdict>>();
+
 /** The verification of a connection's client certificate for a server with `auth`. */
 export function verdictOf(socket: TLSSocket, auth: ClientAuth): Verdict {
+  let seen = verdicts.get(socket);
+  const known = seen?.get(auth);
+  if (known !== undefined) return known;
+  const verdict = verify(socket, auth);
+  if (seen === undefined) verdicts.set(socket, (seen = new Map()));
+  seen.set(auth, verdict);
+  return verdict;
+}
+
+function verify(socket: TLSSocket, auth: ClientAuth): Verdict {
   let cert: X509Certificate | null = null;
   try {
     cert = socket.getPeerX509Certificate?.() ?? null;
