@@ -189,6 +189,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   tcp_nodelay: tuning(C.hsl, 'flag'),
   charset: unsupported(C.hslLif, '1', 'charset conversion is not supported'),
   charset_types: tuning(C.hsl, '1+'),
+  charset_map: spec(C.http, '2', 'none', warn('charset conversion is not supported'), { block: 'data' }),
   source_charset: tuning(C.hslLif),
   override_charset: tuning(C.hslLif, 'flag'),
 
