@@ -7,6 +7,9 @@
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
 //   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,g,m1,m2)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
+//   BENCH_PORTICO_BEFORE=/tmp/before   another Portico checkout (dist/ built) as the proxy "portico-before"
+//   BENCH_ROUNDS=3     measure each HTTP scenario this many times per proxy, the proxies' order
+//                      reversed every other round; the table gets a row per round and medians
 //   BENCH_M1_CONNS=10000, BENCH_M2_CONNS=9000   connections held in (m1) / (m2)
 //   BENCH_KEEP_TMP=1   keep the temp directory (configs, logs) for inspection
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { runWrk } from './lib/wrk.mjs';
 import { runWsLoad } from './lib/ws-load.mjs';
 import { measureConnections, killHolders } from './lib/conns.mjs';
 import { table, wsTable, memTable, machineInfo } from './lib/report.mjs';
+import { loadavg } from 'node:os';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const seconds = (v, d) => {
@@ -27,6 +31,7 @@ const seconds = (v, d) => {
   return m ? Math.max(1, Math.round(Number(m[1]) * (m[2] === 'm' ? 60 : 1))) : d;
 };
 const duration = seconds(process.env.BENCH_DURATION, 5);
+const rounds = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS) || 1));
 const warmup = seconds(process.env.BENCH_WARMUP, 1);
 const list = (v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null);
 
@@ -126,7 +131,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // Hard bound: whatever happens, stop after the planned time plus a margin. A memory scenario
 // is bounded per proxy by the holders' deadlines (opening 90 s, settling 15 s, closing 15 s).
 const planned =
-  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : duration + warmup + (s.kind === 'ws' ? 10 : 2)), 0) * names.length +
+  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : s.kind === 'ws' ? duration + warmup + 10 : (duration + warmup + 2) * rounds), 0) * names.length +
   (scenarios.some((s) => s.kind === 'ws') ? duration + warmup + 10 : 0) +
   60;
 const watchdog = setTimeout(() => {
@@ -194,7 +199,9 @@ async function main() {
     if (s.kind === 'ws') await wsBaseline(s, wsPort, wsOrigin);
     if (cleaning) return;
     const rows = [];
-    for (const name of names) {
+    // HTTP scenarios may be measured in rounds, alternating the order (a shared machine's load drifts).
+    const order = s.kind === undefined ? Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? names : [...names].reverse()).map((name) => [name, r + 1])).flat() : names.map((name) => [name, 0]);
+    for (const [name, round] of order) {
       const p = running.find((r) => r.name === name);
       if (s.files && proxies[name].files === false) continue; // serves no files itself
       if (s.tls && proxies[name].tls === false) continue; // no HTTPS set up for it
@@ -214,6 +221,7 @@ async function main() {
         continue;
       }
       const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script };
+      const load = loadavg()[0];
       log(`(${s.id}) ${name}: warmup ${warmup}s`);
       await runWrk({ ...opts, duration: `${warmup}s` }, (c) => (currentWrk = c));
       if (cleaning) return;
@@ -233,7 +241,7 @@ async function main() {
       } else {
         const r = run.parsed;
         log(`(${s.id}) ${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(2)} ms, cpu ${cpu.toFixed(2)} s, rss ${(rssKiB / 1024).toFixed(1)} MiB`);
-        rows.push({ proxy: name, result: r, cpuSeconds: cpu, rssKiB });
+        rows.push({ proxy: name, result: r, cpuSeconds: cpu, rssKiB, ...(rounds > 1 ? { round, load } : {}) });
       }
       if (p.h.exited) {
         failed.set(name, `crashed during (${s.id})`);

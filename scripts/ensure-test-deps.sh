@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and the benchmark drive for real: Django under
 # gunicorn, nginx and Caddy (side-by-side behaviour and benchmarks), wrk, and Chromium for
-# browser tests, certutil (libnss3-tools) to give a test browser its own trust store, and
-# pebble (Let's Encrypt's ACME test server) for the ACME tests. Does nothing when they are all there already.
+# browser tests, certutil (libnss3-tools) to give a test browser its own trust store,
+# pebble (Let's Encrypt's ACME test server) for the ACME tests, and systemd for
+# `systemd-analyze verify` of contrib/portico.service (it reads the unit file offline; systemd
+# need not be running). Does nothing when they are all there already.
 set -euo pipefail
 
-PACKAGES=(gunicorn python3-django nginx caddy wrk chromium libnss3-tools pebble)
+PACKAGES=(gunicorn python3-django nginx caddy wrk chromium libnss3-tools pebble systemd)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -35,27 +35,41 @@ function errorText(r) {
   return parts.length ? parts.join(', ') : '0';
 }
 
-/** rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds }] */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds, round?, load? }] (round and load with BENCH_ROUNDS > 1) */
 export function table(scenario, rows) {
   const base = rows.find((r) => r.proxy === 'nginx' && r.result)?.result.rps;
+  const rounds = rows.some((r) => r.round !== undefined);
   const lines = [
     `### (${scenario.id}) ${scenario.title}`,
     '',
     `\`${scenario.wrk}\``,
     '',
-    '| proxy | req/s | MiB/s | p50 | p99 | errors | peak RSS MiB | req per CPU-s | vs nginx |',
-    '|---|--:|--:|--:|--:|---|--:|--:|--:|',
+    `| proxy |${rounds ? ' round | load 1m |' : ''} req/s | MiB/s | p50 | p99 | errors | peak RSS MiB | req per CPU-s | vs nginx |`,
+    `|---|${rounds ? '--:|--:|' : ''}--:|--:|--:|--:|---|--:|--:|--:|`,
   ];
+  const perCpu = (row) => (row.cpuSeconds > 0 ? row.result.requests / row.cpuSeconds : NaN);
   for (const row of rows) {
+    const roundCells = rounds ? ` ${row.round ?? ''} | ${row.load === undefined ? '' : row.load.toFixed(2)} |` : '';
     if (!row.result) {
-      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | | |`);
+      lines.push(`| ${row.proxy} |${roundCells} failed: ${row.failed ?? 'no result'} | | | | | | | |`);
       continue;
     }
     const r = row.result;
-    const perCpu = row.cpuSeconds > 0 ? r.requests / row.cpuSeconds : NaN;
     lines.push(
-      `| ${row.proxy} | ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu)} | ${base ? fmt(r.rps / base, 2) + 'x' : '-'} |`,
+      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${base ? fmt(r.rps / base, 2) + 'x' : '-'} |`,
     );
+  }
+  if (rounds) {
+    lines.push('', '| proxy | rounds | median req/s | median req per CPU-s | median p99 |', '|---|--:|--:|--:|--:|');
+    for (const proxy of [...new Set(rows.map((r) => r.proxy))]) {
+      const ok = rows.filter((r) => r.proxy === proxy && r.result);
+      lines.push(`| ${proxy} | ${ok.length} | ${fmt(median(ok.map((r) => r.result.rps)))} | ${fmt(median(ok.map(perCpu)))} | ${fmtMs(median(ok.map((r) => r.result.p99)))} |`);
+    }
   }
   if (scenario.note) lines.push('', scenario.note);
   return lines.join('\n');

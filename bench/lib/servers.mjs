@@ -228,6 +228,9 @@ http://127.0.0.1:${port} {
 
   portico: porticoWith(1),
   'portico-2w': porticoWith(2),
+  // Another build of Portico side by side (BENCH_PORTICO_BEFORE: a checkout with dist/ built,
+  // e.g. a `git worktree` of the commit before a change), as one more proxy column.
+  ...(process.env.BENCH_PORTICO_BEFORE ? { 'portico-before': porticoWith(1, 'portico-before', process.env.BENCH_PORTICO_BEFORE) } : {}),
 
   'http-proxy': {
     files: false,
@@ -245,9 +248,11 @@ http://127.0.0.1:${port} {
   },
 };
 
-/** Portico with `workers` processes; with more than one, the primary and its workers are measured together. */
-function porticoWith(workers) {
-  const name = workers === 1 ? 'portico' : `portico-${workers}w`;
+/**
+ * Portico with `workers` processes; with more than one, the primary and its workers are
+ * measured together. `checkout`: another build's repository (its dist/), for a side-by-side run.
+ */
+function porticoWith(workers, name = workers === 1 ? 'portico' : `portico-${workers}w`, checkout = repo) {
   return {
     start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
@@ -281,7 +286,7 @@ ${
     : ''
 }`;
       writeFileSync(join(dir, 'portico.yaml'), yaml);
-      const main = join(repo, 'dist', 'src', 'cli', 'main.js');
+      const main = join(checkout, 'dist', 'src', 'cli', 'main.js');
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
         logFile: join(dir, 'stderr.log'),
         cwd: dir,

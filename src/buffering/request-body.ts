@@ -12,7 +12,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Exchange } from '../http/exchange.js';
-import type { HeaderOps } from '../http/header-ops.js';
+import type { RequestBody } from '../http/request.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { Spool } from './spool.js';
 import type { SpoolBudget } from './spool-budget.js';
@@ -25,7 +25,6 @@ export interface RequestBufferingOptions {
   maxBodySize: number;
   memory: number;
   bodyTimeout: number;
-  ops: HeaderOps;
   log: ErrorLog;
   /** The process's temp-file budget; the body counts against its client connection's share. */
   budget: SpoolBudget;
@@ -37,9 +36,8 @@ export interface BufferedBody {
   stream: Readable;
 }
 
-export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
-  const req = ex.req;
-  const spool = new Spool({ memory: opts.memory, file: Infinity, budget: opts.budget, account: opts.budget.accountOf(req) });
+export function bufferRequestBody(ex: Exchange, req: RequestBody, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
+  const spool = new Spool({ memory: opts.memory, file: Infinity, budget: opts.budget, account: opts.budget.accountOf(ex.connection) });
   let done = false;
   const stop = () => {
     done = true;
@@ -53,7 +51,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     if (spool.total + chunk.length > opts.maxBodySize) {
       stop();
       spool.destroy();
-      return rejectRequest(ex, 413, opts.ops);
+      return rejectRequest(ex, 413);
     }
     if (!spool.push(chunk)) {
       if (spool.error) return failDisk(spool.error);
@@ -68,7 +66,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     stop();
     spool.destroy();
     opts.log.warn('request body larger than temp_files allows', { route: ex.routeName, bytes: spool.total });
-    rejectRequest(ex, 413, opts.ops);
+    rejectRequest(ex, 413);
   };
   const onEnd = () => {
     stop();
@@ -77,7 +75,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     // HTTP/1.1's parser frames by the length itself). Neither reaches the upstream.
     if (req.aborted || (ex.contentLength >= 0 && spool.total !== ex.contentLength)) {
       spool.destroy();
-      if (!req.aborted) sendError(ex, 400, opts.ops);
+      if (!req.aborted) sendError(ex, 400);
       return;
     }
     spool.end();
@@ -88,16 +86,16 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     stop();
     spool.destroy();
     opts.log.error('cannot buffer request body', { route: ex.routeName, err: err.message });
-    ex.res.shouldKeepAlive = false;
-    sendError(ex, 500, opts.ops);
+    ex.writer.closeConnection();
+    sendError(ex, 500);
   };
   const disarm = armBodyTimeout(ex, opts.bodyTimeout, () => {
     if (done) return;
     stop();
     spool.destroy();
     // The client went quiet mid-body: its connection cannot carry another request.
-    ex.res.shouldKeepAlive = false;
-    sendError(ex, 408, opts.ops);
+    ex.writer.closeConnection();
+    sendError(ex, 408);
   });
   spool.onSpace = () => {
     if (!done) req.resume();
@@ -110,7 +108,7 @@ export function bufferRequestBody(ex: Exchange, opts: RequestBufferingOptions, o
     stop();
     spool.destroy();
   };
-  ex.res.once('close', () => spool.destroy());
+  ex.writer.onClose(() => spool.destroy());
   req.on('data', onData);
   req.on('end', onEnd);
 }

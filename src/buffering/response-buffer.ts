@@ -12,8 +12,8 @@
  * Never for streams: text/event-stream, `X-Accel-Buffering: no` (nginx's switch), and
  * WebSockets (tunnelled elsewhere) are relayed with backpressure instead.
  */
-import type { ServerResponse } from 'node:http';
 import type { Exchange } from '../http/exchange.js';
+import type { ResponseWriter } from '../http/response-writer.js';
 import { Spool } from './spool.js';
 import type { SpoolBudget } from './spool-budget.js';
 import { SendTimer } from '../limits/send-timer.js';
@@ -44,19 +44,17 @@ export function bufferable(rawHeaders: readonly string[]): boolean {
  */
 export class ResponseBuffer {
   readonly #spool: Spool;
-  readonly #ex: Exchange;
-  readonly #res: ServerResponse;
+  readonly #res: ResponseWriter;
   readonly #timer: SendTimer;
 
   constructor(ex: Exchange, opts: ResponseBufferingOptions, sendTimeout: number, onSpace: () => void) {
-    this.#ex = ex;
-    this.#res = ex.res;
-    // memory_limit is already held in node's write buffer (relay.ts): the rest goes to disk.
-    this.#spool = new Spool({ memory: 0, file: opts.maxTempFileSize, budget: opts.budget, account: opts.budget.accountOf(ex.req) });
+    this.#res = ex.writer;
+    // memory_limit is already held in node's write buffer (proxy/slow-client.ts): the rest goes to disk.
+    this.#spool = new Spool({ memory: 0, file: opts.maxTempFileSize, budget: opts.budget, account: opts.budget.accountOf(ex.connection) });
     this.#spool.onSpace = onSpace;
-    this.#timer = new SendTimer(ex.res, sendTimeout);
-    this.#res.once('close', this.destroy);
-    this.#res.once('drain', this.#onDrain);
+    this.#timer = new SendTimer(ex.writer, sendTimeout);
+    this.#res.onClose(this.destroy);
+    this.#res.onDrain(this.#onDrain);
     this.#timer.arm();
   }
 
@@ -99,9 +97,8 @@ export class ResponseBuffer {
       res.end();
       return;
     }
-    this.#ex.bytesSent += chunk.length;
     if (res.write(chunk)) return this.#pump();
-    res.once('drain', this.#onDrain);
+    res.onDrain(this.#onDrain);
     this.#timer.arm();
   };
 

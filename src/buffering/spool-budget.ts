@@ -16,7 +16,6 @@
  * all spools (nginx writes a temp file proxy_temp_file_write_size at a time), so a burst of
  * slow responses cannot hold the loop for the length of its writes.
  */
-import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 
 export interface SpoolBudgetLimits {
@@ -52,11 +51,6 @@ export const WRITE_SLICE = 64 * 1024;
 
 const accounts = new WeakMap<object, ConnectionAccount>();
 
-/** The client connection a request came on: HTTP/2 (node's compatibility API), the session that carries every stream; HTTP/1.1, the socket. */
-export function connectionOf(req: IncomingMessage): object {
-  return (req as { stream?: { session?: object } }).stream?.session ?? req.socket;
-}
-
 export class SpoolBudget {
   total: number;
   perConnection: number;
@@ -82,9 +76,8 @@ export class SpoolBudget {
     this.dir = limits.dir;
   }
 
-  /** The account of the client connection `req` came on. */
-  accountOf(req: IncomingMessage): ConnectionAccount {
-    const key = connectionOf(req);
+  /** The account of a client connection (Exchange.connection: HTTP/1.1, the socket; HTTP/2, the session). */
+  accountOf(key: object): ConnectionAccount {
     let account = accounts.get(key);
     if (account === undefined) accounts.set(key, (account = new ConnectionAccount()));
     return account;

@@ -3,8 +3,8 @@
  * `portico` command line: parses flags and calls the programmatic API. Exit codes and error
  * printing are decided here and nowhere else: 0 ok, 1 bad config or failed start, 2 bad usage.
  */
-// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (reopen-signal.ts).
-import './reopen-signal.js';
+// First: from here on SIGUSR1 reopens logs instead of opening node's inspector (server/reopen-signal.ts).
+import '../server/reopen-signal.js';
 // First: V8's regex engines are set up before any regex of the config is compiled (also in workers).
 import '../regex/engine.js';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,14 @@ function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+// `portico schema | head`: the reader went away. End as the classic Unix tools do when their
+// pipe closes (killed by SIGPIPE, which node ignores): quietly, with status 128 + 13.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -109,6 +117,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(err.problems.join('\n') + '\n');
     else process.stderr.write(`portico: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // Now, not when the event loop empties: a start that failed half way may hold handles (the
+    // launcher's IPC channel), and a pipe to stderr is written synchronously on Linux.
+    process.exit(1);
   },
 );

@@ -10,7 +10,7 @@
  * The child watches an IPC channel to this process: if the launcher dies, even by SIGKILL,
  * the server stops too instead of living on as an orphan that holds the ports.
  */
-import { onReopenSignal } from './reopen-signal.js';
+import { onReopenSignal } from '../server/reopen-signal.js';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import cluster from 'node:cluster';
@@ -27,7 +27,7 @@ const HELD: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1'];
 const HANGUP_READY = 'sighup-handled';
 /**
  * node 22.14 / 23.7 and later can turn off the inspector's SIGUSR1 for the whole life of a
- * process, from before any JavaScript runs; node 20 cannot (reopen-signal.ts covers it there).
+ * process, from before any JavaScript runs; node 20 cannot (server/reopen-signal.ts covers it there).
  */
 const NO_USR1_INSPECTOR = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
 
@@ -82,7 +82,12 @@ export function hangupHandled(): void {
 
 /** In the child: stop as on SIGTERM when the launcher is gone. */
 export function stopWithLauncher(stop: () => void): void {
-  if (process.env[TUNED] === undefined || process.channel === undefined) return;
+  // Started with an IPC channel (process.send stays defined after it closes).
+  if (process.env[TUNED] === undefined || typeof process.send !== 'function') return;
+  // The launcher may have gone while this process was still starting: 'disconnect' was
+  // emitted before anyone listened (a loaded machine widened that window; the server then
+  // outlived its launcher for good).
+  if (!process.connected || process.channel === undefined) return stop();
   process.channel.unref(); // the channel alone must not keep the process alive
   process.once('disconnect', stop);
 }

@@ -1,38 +1,44 @@
 /**
  * `portico run -c FILE`: load, compile, listen; SIGINT/SIGTERM stop gracefully, SIGHUP
  * reloads the config, SIGUSR1 reopens the log files. With `workers` > 1 this process becomes
- * the supervisor and the workers serve.
+ * the supervisor and the workers serve. Started as root with `user`, whoever serves drops to
+ * that user once bound (serve-as.ts); a start that fails is one line at its config line
+ * (start-failure.ts).
  */
-import { onReopenSignal } from './reopen-signal.js';
+import { onReopenSignal } from '../server/reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
-import { ErrorLog } from '../log/error-log.js';
-import { isPrimary, superviseWorkers, workerCount } from '../server/workers.js';
+import { ErrorLog, silentLog } from '../log/error-log.js';
+import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
-import { InternalCa } from '../tls/internal-ca.js';
-import { resolveDataDir } from '../tls/data-dir.js';
+import { dirname, resolve } from 'node:path';
+import { servingUser, prepareDataDir, checkAsUser } from './serve-as.js';
+import { dropTo } from './run-as.js';
+import { startFailure } from './start-failure.js';
+import { bannerUrl, tlsNamesByAddress } from './banner.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 import { writePidFile, type PidFile } from './pid-file.js';
 
 /**
- * Before forking workers: the ports that speak TLS (for the announcement), the local CA created
- * once rather than raced by every worker, and a refusal of ACME, whose orders each worker
- * would place on its own (not supported with workers yet).
+ * Before forking workers: the ports that speak TLS (for the announcement) and a refusal of
+ * ACME, whose orders each worker would place on its own (not supported with workers yet). The
+ * local CA was created once, before (prepareDataDir), rather than raced by every worker.
  */
-async function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Promise<Set<number>> {
+function prepareTls(config: PorticoConfig, log: ErrorLog, file: string): Set<number> {
   const compiled = compile(config, { log }, file);
   compiled.pools.destroy();
+  compiled.groups.close();
   const acme = compiled.tlsSites.find((s) => s.source.kind === 'acme');
   if (acme) throw new ConfigError([`${file}: ${acme.where}.tls: ACME with workers > 1 is not supported yet; use workers: 1 or certificate files`]);
-  if (compiled.tlsSites.some((s) => s.source.kind === 'internal')) await InternalCa.open(resolveDataDir(config.data_dir), Date.now(), log);
   return new Set(compiled.listeners.filter((l) => l.tls).map((l) => l.address.port));
 }
 
-function announce(file: string, host: string, port: number, tls: boolean): void {
-  const shown = host === '::' || host === '0.0.0.0' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  process.stderr.write(`portico: serving ${tls ? 'https' : 'http'}://${shown}:${port}/ (${file})\n`);
+/** `key`: the listen address as configured ("*:443"), whose names are looked up; workers know only what they bound. */
+function announce(file: string, host: string, port: number, tls: boolean, names: Map<string, string[]>, key?: string): void {
+  const covered = names.get(key ?? `${host}:${port}`) ?? names.get(`*:${port}`);
+  process.stderr.write(`portico: serving ${bannerUrl(host, port, tls, covered)} (${file})\n`);
 }
 
 /** Resolves with -1: the process keeps running until a signal ends it. */
@@ -45,41 +51,69 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   // SIGQUIT (nginx's graceful stop) would dump core by default: while starting it just ends the process.
   process.on('SIGQUIT', quitWhileStarting);
   hangupHandled();
-  const { config, warnings } = await loadConfigFile(file, options);
+  const loaded = await loadConfigFile(file, options);
+  const { config, warnings } = loaded;
   const log = new ErrorLog(config.log_level);
   const workers = workerCount(config.workers);
-  if (workers > 1 && isPrimary()) {
-    for (const w of warnings) log.warn(w);
-    // Workers share the local CA on disk: create it once, here, before any of them needs it.
-    const tlsPorts = await prepareTls(config, log, file);
-    let pidFile: PidFile | undefined;
-    const supervisor = superviseWorkers(workers, log, (host, port) => {
-      announce(file, host, port, tlsPorts.has(port));
-      if (config.pid_file !== undefined) pidFile ??= writePidFile(config.pid_file);
-    });
-    log.info('started workers', { workers });
-    // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
-    // that came while starting read the file as it is now anyway.
-    onHangup = () => supervisor.signal('SIGHUP');
-    // The workers own the log files (this process logs to stderr only).
-    onReopenSignal(() => supervisor.signal('SIGUSR1'));
-    onStopSignal((signal) => {
-      log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
-      void supervisor.stop(signal).then(() => {
-        pidFile?.remove();
-        log.flush();
-        process.exit(0);
+  const primary = workers > 1 && isPrimary();
+  // A worker: the primary said everything once already.
+  const worker = workers > 1 && !primary;
+  let server: PorticoServer;
+  try {
+    if (!worker) for (const w of warnings) log.warn(w);
+    const user = servingUser(config, worker ? silentLog() : log);
+    if (!worker) await prepareDataDir(config, user, log);
+    const names = worker ? new Map<string, string[]>() : tlsNamesByAddress(config);
+    if (primary) {
+      const tlsPorts = prepareTls(config, log, file);
+      let pidFile: PidFile | undefined;
+      const supervisor = superviseWorkers(
+        workers,
+        log,
+        (host, port) => {
+          announce(file, host, port, tlsPorts.has(port), names);
+          if (config.pid_file !== undefined) pidFile ??= writePidFile(config.pid_file);
+        },
+        (problems) => {
+          process.stderr.write(problems.join('\n') + '\n');
+          void supervisor.stop('SIGTERM').then(() => process.exit(1));
+        },
+      );
+      log.info('started workers', { workers, ...(user ? { user: user.name } : {}) });
+      // Each worker reads the file again and reports for itself; workers forked after a SIGHUP
+      // that came while starting read the file as it is now anyway.
+      onHangup = () => supervisor.signal('SIGHUP');
+      // The workers own the log files (this process logs to stderr only).
+      onReopenSignal(() => supervisor.signal('SIGUSR1'));
+      onStopSignal((signal) => {
+        log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
+        void supervisor.stop(signal).then(() => {
+          pidFile?.remove();
+          log.flush();
+          process.exit(0);
+        });
       });
-    });
+      return -1;
+    }
+    // Last line of defence: a bug must cost one request, never the whole front door.
+    process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
+    process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
+    // Addresses bound and certificates read as root; not one request served before the drop.
+    const beforeServing = user
+      ? async () => {
+          dropTo(user);
+          await checkAsUser(config, user, dirname(resolve(file)), log);
+          if (!worker) log.info('serving as an unprivileged user', { user: user.name, uid: user.uid, gid: user.gid });
+        }
+      : undefined;
+    server = await startServer(config, { errorLog: log, file, beforeServing });
+    if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names, a.key);
+  } catch (err) {
+    const failure = startFailure(err, loaded);
+    if (!worker) throw failure;
+    reportStartFailure(failure.problems);
     return -1;
   }
-  const worker = workers > 1;
-  if (!worker) for (const w of warnings) log.warn(w);
-  // Last line of defence: a bug must cost one request, never the whole front door.
-  process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack }));
-  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err: (err as Error)?.stack ?? String(err) }));
-  const server = await startServer(config, { errorLog: log, file });
-  if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls);
   const pidFile = !worker && config.pid_file !== undefined ? writePidFile(config.pid_file) : undefined;
   onHangup = () => void reload(server, file, options, log);
   // logrotate renamed the files: new lines go to fresh ones at the configured paths. One that

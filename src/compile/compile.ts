@@ -10,39 +10,34 @@ import { ConfigError } from '../errors.js';
 import { cidrMatcher, type CidrMatcher } from '../http/cidr.js';
 import { HostTable } from './host-table.js';
 import { LocationTable } from './location-table.js';
-import { compileHeaderOps, type HeaderOps } from '../http/header-ops.js';
-import type { RouteContext, RouteHandler } from '../handlers/handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
+import { NO_HEADER_OPS } from '../http/header-ops.js';
+import type { ResponseFilter } from '../filters/filter.js';
 import { upgradeSet } from '../proxy/upgrade-protocols.js';
-import { proxyHandler } from '../handlers/proxy.js';
-import { respondHandler } from '../handlers/respond.js';
-import { redirectHandler } from '../handlers/redirect.js';
-import { filesHandler } from '../handlers/files.js';
+import { buildHandler, type HandlerDeps, type HandlerOptions } from '../handlers/registry.js';
 import { dirname, resolve } from 'node:path';
-import { closeHandler } from '../handlers/close.js';
-import { shieldRoute } from '../shield/guards.js';
-import { checkClientCertificates } from '../shield/client-certificates.js';
+import { compileRouteChain } from './route-chain.js';
+import { compileServerSteps } from './server-steps.js';
 import { Zones } from '../shield/zones.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { UpstreamPools } from '../upstream/pool.js';
 import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../http/exchange.js';
 import { compileRouteMatch } from './route-match.js';
-import { compileRewrites, type Rewrites } from './rewrite.js';
+import type { Rewrites } from './rewrite.js';
 import { compileMaps, type CompiledMaps } from './maps.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { planTls, hstsValue, type TlsSite } from './tls-plan.js';
-import { httpsRedirectHandler } from '../handlers/https-redirect.js';
-import { NO_HEADER_OPS } from '../http/header-ops.js';
-import { sendError } from '../http/send.js';
-import { HTTP01_PREFIX } from '../tls/acme/challenges.js';
+import { planTls, hstsValue, HTTP01_PREFIX, type TlsSite } from './tls-plan.js';
 import { SpoolBudget, type SpoolBudgetLimits } from '../buffering/spool-budget.js';
 import { accessSync, statSync, constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 export interface Route {
   readonly name: string;
+  /** Guards and handler, composed (route-chain.ts). */
   readonly handler: RouteHandler;
-  readonly responseHeaders: HeaderOps;
+  /** The route's response filters, wrapped around a request's writer when the route is chosen; null: none. */
+  readonly filter: ResponseFilter | null;
   /** Route-level rewrites, run once the route is chosen. */
   readonly rewrites?: Rewrites | undefined;
   /** false: the route's requests are not logged. */
@@ -132,7 +127,7 @@ interface Shared {
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
   const problems: string[] = [];
   const maps = compileMaps(config.maps);
-  const pools = new UpstreamPools();
+  const pools = new UpstreamPools(deps.log);
   deps = { ...deps, baseDir: deps.baseDir ?? resolve(dirname(file)) };
   const groups = new UpstreamGroups(config.upstreams, { ...deps.upstream, log: deps.log, baseDir: deps.baseDir! }, file);
   const plans = new Map<string, PlanDraft>();
@@ -173,17 +168,14 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       locations: new LocationTable<Route, Exchange>(),
       rewrites: undefined,
     };
-    // A server's own answers (`return` in its steps, a client certificate refused) get the
-    // response headers of the route the request would reach.
+    // A server's own answers (a `return` in its steps, a client certificate refused) go
+    // through the filters of the route the request would reach.
     const locations = vhost.locations;
-    const headersFor = (ex: Exchange) => {
+    const filterFor = (ex: Exchange) => {
       const found = locations.match(ex.path, ex);
-      return found !== undefined && 'route' in found ? found.route.responseHeaders : undefined;
+      return found !== undefined && 'route' in found ? found.route.filter : null;
     };
-    let rewrites = compileRewrites(server.rewrite, { headersFor });
-    // Client certificates are checked before the server's own steps (an access restriction).
-    if (site?.clientAuth) rewrites = checkClientCertificates(site.clientAuth, rewrites, headersFor);
-    (vhost as { rewrites?: Rewrites }).rewrites = rewrites;
+    (vhost as { rewrites?: Rewrites }).rewrites = compileServerSteps(server.rewrite, site?.clientAuth, filterFor);
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
       let compiled: Route;
@@ -221,11 +213,11 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
         continue;
       }
       plan.plain ??= `${site.where}.http_redirect`;
-      addRedirectHost(plan, site);
+      addRedirectHost(plan, site, shared);
     }
   }
 
-  for (const [key, plan] of plans) applyUnknownHostPolicy(plan, key, file, problems);
+  for (const [key, plan] of plans) applyUnknownHostPolicy(plan, key, file, problems, shared);
   problems.push(...shared.zones.problems.map((p) => `${file}: ${p}`));
   checkOverlaps([...plans.keys()], file, problems);
   problems.push(...groups.problems);
@@ -243,13 +235,12 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   };
 }
 
-function addRedirectHost(plan: PlanDraft, site: TlsSite): void {
+function addRedirectHost(plan: PlanDraft, site: TlsSite, shared: Shared): void {
   const locations = new LocationTable<Route, Exchange>();
   const name = `${site.where} http->https`;
-  locations.add({ kind: 'prefix', path: '/', noRegex: false }, { name, handler: httpsRedirectHandler(site.httpsPort), responseHeaders: NO_HEADER_OPS }, false);
+  locations.add({ kind: 'prefix', path: '/', noRegex: false }, ownRoute(name, 'https-redirect', site.httpsPort, shared), false);
   // ACME HTTP-01 validation must not be redirected (pending tokens are answered before routing).
-  const notFound: RouteHandler = { handle: (ex) => sendError(ex, 404, NO_HEADER_OPS) };
-  locations.add({ kind: 'prefix', path: HTTP01_PREFIX, noRegex: true }, { name: `${name} acme`, handler: notFound, responseHeaders: NO_HEADER_OPS }, false);
+  locations.add({ kind: 'prefix', path: HTTP01_PREFIX, noRegex: true }, ownRoute(`${name} acme`, 'error', 404, shared), false);
   const vhost: VirtualHost = { name, trustedProxies: cidrMatcher([]), locations };
   if (site.hosts.length === 0) {
     if (plan.catchAll) return;
@@ -319,7 +310,7 @@ function addUnknownHostPolicy(plan: PlanDraft, server: ServerConfig, where: stri
 }
 
 /** Once every server is known: the unknown-host policy becomes the address's default server. */
-function applyUnknownHostPolicy(plan: PlanDraft, key: string, file: string, problems: string[]): void {
+function applyUnknownHostPolicy(plan: PlanDraft, key: string, file: string, problems: string[], shared: Shared): void {
   const policy = plan.unknownHost;
   if (!policy) return;
   const other = plan.catchAll ?? plan.explicitDefault;
@@ -329,18 +320,16 @@ function applyUnknownHostPolicy(plan: PlanDraft, key: string, file: string, prob
     return;
   }
   const name = `${policy.where}.unknown_host`;
-  const handler = policy.policy === 'close' ? closeHandler() : statusHandler(421);
+  const route = policy.policy === 'close' ? ownRoute(name, 'close', null, shared) : ownRoute(name, 'error', 421, shared);
   const locations = new LocationTable<Route, Exchange>();
-  locations.add({ kind: 'prefix', path: '/', noRegex: false }, { name, handler, responseHeaders: NO_HEADER_OPS }, false);
+  locations.add({ kind: 'prefix', path: '/', noRegex: false }, route, false);
   plan.hosts.setDefault({ name, trustedProxies: cidrMatcher([]), locations });
 }
 
-function statusHandler(status: number): RouteHandler {
-  return {
-    handle(ex) {
-      sendError(ex, status, NO_HEADER_OPS);
-    },
-  };
+/** A route Portico makes itself: a handler by name, no guards, no filters. */
+function ownRoute<K extends 'https-redirect' | 'error' | 'close'>(name: string, handler: K, options: HandlerOptions[K], shared: Shared): Route {
+  const ctx = { name, requestHeaders: NO_HEADER_OPS, stripPrefix: undefined, maxBodySize: Infinity, client: { bodyTimeout: 0, sendTimeout: 0 } };
+  return { name, handler: buildHandler(handler, options, ctx, handlerDeps(shared, { kind: 'prefix', path: '/', noRegex: false })), filter: null };
 }
 
 /** `temp_files` with its directory resolved; a directory Portico cannot write to refuses the config (a limit never fails open). */
@@ -365,87 +354,19 @@ function checkOverlaps(keys: string[], file: string, problems: string[]): void {
   }
 }
 
-function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared, answers = false): Route {
-  const maxBodySize = route.max_body_size ?? shared.client.max_body_size;
-  const ctx: RouteContext = {
-    name,
-    requestHeaders: compileHeaderOps(route.request_headers),
-    responseHeaders: compileHeaderOps(route.response_headers),
-    stripPrefix: stripPrefixOf(route, spec),
-    maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
-    client: { bodyTimeout: route.body_timeout ?? shared.client.body_timeout, sendTimeout: route.send_timeout ?? shared.client.send_timeout },
-    replacedPrefix: replacedPrefixOf(route, spec),
-  };
-  let handler: RouteHandler;
+function handlerDeps(shared: Shared, spec: LocationSpec): HandlerDeps {
   const { pools, groups, spool } = shared;
-  const log = shared.deps.log;
-  if (route.proxy) handler = proxyHandler(route.proxy, ctx, { pools, groups, log, spool });
-  else if (route.files) handler = filesHandler(route.files, ctx, { spec, baseDir: shared.deps.baseDir!, pools, groups, log, spool });
-  else if (route.respond?.close) handler = closeHandler();
-  else if (route.respond) handler = respondHandler(route.respond, ctx);
-  else handler = redirectHandler(route.redirect!, ctx);
-  // A `return` of the steps (its own, or its route's when this is an `if` variant) answers here,
-  // behind the route's access checks and limits.
-  if (answers || hasAnswers(route.rewrite)) handler = answerFirst(handler);
-  handler = shieldRoute(route, handler, ctx.responseHeaders, ctx.maxBodySize, shared.zones, name, shared.passwords, log);
+  return { pools, groups, spool, log: shared.deps.log, baseDir: shared.deps.baseDir!, spec };
+}
+
+function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared): Route {
+  const { handler, filter, rewrites } = compileRouteChain(route, spec, name, {
+    handlers: handlerDeps(shared, spec),
+    guards: { zones: shared.zones, passwords: shared.passwords, log: shared.deps.log },
+    client: { maxBodySize: shared.client.max_body_size, bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
+  });
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
-  // An `if` step with settings of its own serves the request with those (ex.variant).
-  let variants = 0;
-  const rewrites = compileRewrites(route.rewrite, {
-    responseHeaders: ctx.responseHeaders,
-    deferAnswers: true,
-    variant: (cfg) => {
-      variants++;
-      return compileRoute({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, shared, hasAnswers(route.rewrite));
-    },
-  });
-  if (variants > 0) handler = variantHandler(handler);
-  const compiled: Route = { name, handler, responseHeaders: ctx.responseHeaders, rewrites, accessLog: route.access_log !== false, upgrade };
+  const compiled: Route = { name, handler, filter, rewrites, accessLog: route.access_log !== false, upgrade };
   return route.internal ? { ...compiled, internal: true } : compiled;
-}
-
-/** Whether steps hold a `return` (respond or redirect), inside `if`s too. */
-function hasAnswers(steps: RouteConfig['rewrite']): boolean {
-  return (steps ?? []).some((s) => 'respond' in s || 'redirect' in s || ('if' in s && hasAnswers(s.then)));
-}
-
-/** The route's content, unless its steps chose a `return` (ex.answer). */
-function answerFirst(own: RouteHandler): RouteHandler {
-  const handler: RouteHandler = {
-    handle: (ex) => {
-      const answer = ex.answer;
-      if (answer === null) return own.handle(ex);
-      ex.answer = null;
-      answer(ex);
-    },
-  };
-  if (own.upgrade) handler.upgrade = (ex, socket, head) => (ex.answer === null ? own.upgrade!(ex, socket, head) : socket.destroy());
-  return handler;
-}
-
-/** A route with `if` settings: the settings the request's steps chose, else its own. */
-function variantHandler(own: RouteHandler): RouteHandler {
-  const handler: RouteHandler = { handle: (ex) => (ex.variant?.handler ?? own).handle(ex) };
-  if (own.upgrade)
-    handler.upgrade = (ex, socket, head) => {
-      const h = ex.variant?.handler ?? own;
-      if (h.upgrade) h.upgrade(ex, socket, head);
-      else socket.destroy();
-    };
-  return handler;
-}
-
-/** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */
-function replacedPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
-  if (route.proxy?.path_prefix === undefined) return undefined;
-  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
-  return spec.kind === 'regex' ? undefined : spec.path;
-}
-
-function stripPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
-  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
-  if (route.strip_prefix !== true || spec.kind === 'regex') return undefined;
-  // "/api/" strips to "/x" for "/api/x": keep the slash that separates.
-  return spec.path.length > 1 && spec.path.endsWith('/') ? spec.path.slice(0, -1) : spec.path;
 }

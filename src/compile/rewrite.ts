@@ -16,8 +16,9 @@
  *    the request (ngx_http_script_if_code sets r->loc_conf: the last `if` that held wins);
  *  - `break` stops, and a path changed before it is no longer routed again
  *    (ngx_http_script_break_code clears uri_changed);
- *  - `respond` and `redirect` answer at once (`return`), with the response headers of the
- *    settings in force.
+ *  - `respond` and `redirect` answer (`return`): a server's at once, a route's once its chain
+ *    has run its guards (step-answers.ts), through the response filters of the settings in
+ *    force.
  */
 import { statSync } from 'node:fs';
 import type { ConditionConfig, RewriteRuleConfig, RewriteStepConfig } from '../config/schema.js';
@@ -26,7 +27,7 @@ import { compileTemplate, type Template } from '../http/template.js';
 import { encodePath } from '../http/normalize-path.js';
 import { uriFromBytes } from '../http/escape.js';
 import type { Exchange, Variant } from '../http/exchange.js';
-import { NO_HEADER_OPS, type HeaderOps } from '../http/header-ops.js';
+import type { ResponseFilter } from '../filters/filter.js';
 import { compileRespond } from '../handlers/respond.js';
 import { closeHandler } from '../handlers/close.js';
 import { send } from '../http/send.js';
@@ -42,21 +43,18 @@ export type RewriteResult =
 export type Rewrites = (ex: Exchange) => RewriteResult;
 
 export interface RewriteOptions {
-  /** The response headers of the route the steps belong to. */
-  responseHeaders?: HeaderOps;
   /**
-   * A server's steps: the response headers a `return` there gets (those of the route the request
-   * would reach: nginx's server-level add_header, which its locations inherit).
+   * A server's steps: a `return` there answers at once, through the filters of the route the
+   * request would reach (nginx's server-level add_header, which its locations inherit).
    */
-  headersFor?: (ex: Exchange) => HeaderOps | undefined;
+  filterFor?: (ex: Exchange) => ResponseFilter | null;
   /**
-   * A route's steps: a `return` does not answer at once but when the route's handler runs
-   * (ex.answer), after the route's access checks and limits: a `return` in a location behind
-   * auth_basic, allow/deny or a limit stays behind them (nginx answers it in the rewrite phase,
-   * before its access phase; Portico is stricter, as with a `return` that is a route's handler).
+   * A route's steps: a `return` does not answer at once but when the route's chain reaches its
+   * handler (ex.answer, step-answers.ts), after the route's access checks and limits, through
+   * the filters dispatch wrapped around the writer for the route (or its `if` variant).
    */
   deferAnswers?: boolean;
-  /** Compiles an `if` step's `route` (compile.ts: the same route compiled with those settings). */
+  /** Compiles an `if` step's `route` (route-chain.ts: the same route compiled with those settings). */
   variant?: (cfg: NonNullable<Extract<RewriteStepConfig, { if: unknown }>['route']>) => Variant;
 }
 
@@ -77,15 +75,9 @@ interface Run {
 
 type Step = (ex: Exchange, run: Run) => Outcome;
 
-/** The response headers an answer gets: those of the settings in force. */
-type Ops = (ex: Exchange) => HeaderOps;
-
 export function compileRewrites(steps: readonly RewriteStepConfig[] | undefined, options: RewriteOptions = {}): Rewrites | undefined {
   if (!steps || steps.length === 0) return undefined;
-  const fixed = options.responseHeaders ?? NO_HEADER_OPS;
-  const headersFor = options.headersFor;
-  const ops: Ops = headersFor ? (ex) => ex.variant?.responseHeaders ?? headersFor(ex) ?? NO_HEADER_OPS : (ex) => ex.variant?.responseHeaders ?? fixed;
-  const program = compileSteps(steps, ops, options);
+  const program = compileSteps(steps, options);
   const resets = hasVariant(steps);
   const resetsAnswer = options.deferAnswers === true;
   return (ex) => {
@@ -104,8 +96,8 @@ function hasVariant(steps: readonly RewriteStepConfig[]): boolean {
   return steps.some((s) => 'if' in s && (s.route !== undefined || hasVariant(s.then)));
 }
 
-function compileSteps(steps: readonly RewriteStepConfig[], ops: Ops, options: RewriteOptions): Step {
-  const compiled = steps.map((s) => compileStep(s, ops, options));
+function compileSteps(steps: readonly RewriteStepConfig[], options: RewriteOptions): Step {
+  const compiled = steps.map((s) => compileStep(s, options));
   return (ex, run) => {
     for (const step of compiled) {
       const out = step(ex, run);
@@ -115,7 +107,7 @@ function compileSteps(steps: readonly RewriteStepConfig[], ops: Ops, options: Re
   };
 }
 
-function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions): Step {
+function compileStep(step: RewriteStepConfig, options: RewriteOptions): Step {
   if ('match' in step) return compileRule(step);
   if ('set' in step) {
     const name = step.set;
@@ -132,20 +124,22 @@ function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions)
     };
   }
   if ('respond' in step || 'redirect' in step) {
-    const answer = compileAnswer(step, ops);
+    const answer = compileAnswer(step);
     if (options.deferAnswers) {
       return (ex) => {
         ex.answer = answer;
         return STOP_KEEPING_PATH;
       };
     }
+    const filterFor = options.filterFor;
     return (ex) => {
+      if (filterFor !== undefined) useFilter(ex, filterFor(ex));
       answer(ex);
       return ANSWERED;
     };
   }
   const test = compileCondition(step.if);
-  const then = compileSteps(step.then, ops, options);
+  const then = compileSteps(step.then, options);
   const variant = step.route === undefined ? undefined : options.variant?.(step.route);
   if (step.route !== undefined && variant === undefined) throw new Error('an if with route settings is only allowed in a route');
   return (ex, run) => {
@@ -155,19 +149,23 @@ function compileStep(step: RewriteStepConfig, ops: Ops, options: RewriteOptions)
   };
 }
 
-/** A `return`'s answer, with the response headers of the settings in force. */
-function compileAnswer(step: Extract<RewriteStepConfig, { respond: unknown } | { redirect: unknown }>, ops: Ops): (ex: Exchange) => void {
+/** A `return`'s answer, through the exchange's writer (and whatever filters wrap it). */
+function compileAnswer(step: Extract<RewriteStepConfig, { respond: unknown } | { redirect: unknown }>): (ex: Exchange) => void {
   if ('respond' in step) {
     if (step.respond.close) {
       const close = closeHandler();
       return (ex) => close.handle(ex);
     }
-    const respond = compileRespond(step.respond);
-    return (ex) => respond(ex, ops(ex));
+    return compileRespond(step.respond);
   }
   const location = compileTemplate(step.redirect.to, { context: 'location' });
   const status = step.redirect.status;
-  return (ex) => send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops(ex));
+  return (ex) => send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '');
+}
+
+/** Wraps the exchange's writer in `filter` (a server's own answer, before any route was chosen). */
+export function useFilter(ex: Exchange, filter: ResponseFilter | null): void {
+  if (filter !== null) ex.writer = filter(ex.writer, ex);
 }
 
 /** nginx's `if` conditions (ngx_http_rewrite_if_condition). */

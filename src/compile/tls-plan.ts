@@ -9,11 +9,15 @@
  */
 import type { AcmeOptionsConfig, CertificateFilesConfig, PorticoConfig, ServerConfig } from '../config/schema.js';
 import { parseListen, type ListenAddress } from '../config/address.js';
-import { isLocalName, DEFAULT_LOCAL_NAMES } from '../tls/local-names.js';
-import { readClientAuth, type ClientAuth } from '../tls/client-auth.js';
+import { isLocalName, DEFAULT_LOCAL_NAMES } from './local-names.js';
+import { readClientAuth, type ClientAuth } from './client-auth.js';
+
+/** Where ACME HTTP-01 tokens are served (RFC 8555 §8.3): answered before routing, never redirected to HTTPS. */
+export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
 
 export type TlsSource =
-  | { kind: 'files'; files: readonly CertificateFilesConfig[] }
+  /** `list`: written as a list (`tls: [{ cert, key }]`), so each pair's key path has its index. */
+  | { kind: 'files'; files: readonly CertificateFilesConfig[]; list: boolean }
   | { kind: 'internal' }
   | { kind: 'acme'; email: string | undefined; directory: string; challenges: readonly ('http-01' | 'tls-alpn-01')[]; caRoot: string | undefined };
 
@@ -65,7 +69,7 @@ export function planTls(server: ServerConfig, where: string, config: PorticoConf
         `${where}.tls: ACME HTTP-01 and TLS-ALPN-01 cannot certify '${inexact[0]}' (wildcards and regexes need DNS-01); ` +
           'use tls: { cert, key } for it or list exact names',
       );
-  } else source = { kind: 'files', files: Array.isArray(setting) ? setting : [setting as CertificateFilesConfig] };
+  } else source = { kind: 'files', files: Array.isArray(setting) ? setting : [setting as CertificateFilesConfig], list: Array.isArray(setting) };
 
   const names = source.kind === 'internal' && hosts.length === 0 ? DEFAULT_LOCAL_NAMES : exact.map((h) => h.toLowerCase());
   const clientAuth = server.client_certificates === undefined ? undefined : readClientAuth(server.client_certificates, baseDir, `${where}.client_certificates`, problems);

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import type { AdapterName } from './adapters/adapter.js';
 import { MAX_NESTING, ReadBudget, readConfigText, tooLarge } from './adapters/read-limits.js';
 import { sourceAlong, where as whereIs } from './adapters/diagnostics.js';
+import { closest, keysAt } from './did-you-mean.js';
 
 export interface LoadedConfig {
   config: PorticoConfig;
@@ -20,6 +21,12 @@ export interface LoadedConfig {
   format: AdapterName;
   /** The canonical config before validation (what `portico adapt` prints). */
   input: unknown;
+  /**
+   * Where a key of the config is written, "file:line:col" ("servers[0].listen[1]"; the closest
+   * enclosing key that is written, the file alone when none is), for errors found later, when
+   * the config is served (an address in use, a certificate file missing).
+   */
+  locate(where: string): string;
 }
 
 export interface LoadOptions {
@@ -44,10 +51,19 @@ export async function loadConfigFile(file: string, options: LoadOptions = {}): P
     const { doc, lines } = readYaml(text, file);
     const config = validateDocument(toJS(doc, lines, file), doc, lines, file);
     const { regexWarnings } = await import('./regex-warnings.js');
-    return { config, file, warnings: regexWarnings(config, text, file), format, input: toJS(doc, lines, file) };
+    const locate = (where: string) => {
+      const pos = position(doc, lines, parsePath(where), false);
+      return pos ? `${file}:${pos.line}:${pos.col}` : file;
+    };
+    return { config, file, warnings: regexWarnings(config, text, file), format, input: toJS(doc, lines, file), locate };
   }
   const adapted = await adapt(format, text, file, { nginxPrefix: options.nginxPrefix });
-  return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config };
+  // An adapted config: the nginx.conf / Caddyfile line of the block the key was emitted from.
+  const locate = (where: string) => {
+    const source = sourceAlong(adapted.config, parsePath(where));
+    return source ? whereIs(source) : file;
+  };
+  return { config: validateConfig(adapted.config, file), file, warnings: adapted.warnings, format, input: adapted.config, locate };
 }
 
 /** Parses YAML (JSON is a subset) and validates it. */
@@ -172,11 +188,18 @@ function validateDocument(value: unknown, doc: Document | undefined, lines: Line
     const source = where ? undefined : sourceAlong(value, path);
     const prefix = where ? `${file}:${where.line}:${where.col}` : source ? whereIs(source) : file;
     const keyPath = formatPath(path);
-    return { line: where?.line ?? source?.line ?? 0, col: where?.col ?? source?.col ?? 0, text: `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}` };
+    const text = `${prefix}: ${keyPath ? keyPath + ': ' : ''}${describe(issue)}${issue.code === 'unrecognized_keys' ? suggestion(issue.path, issue.keys[0]!) : ''}`;
+    return { line: where?.line ?? source?.line ?? 0, col: where?.col ?? source?.col ?? 0, text };
   });
   located.sort((a, b) => a.line - b.line || a.col - b.col);
   const problems = located.map((p) => p.text);
   throw new ConfigError(problems);
+}
+
+/** "; did you mean 'routes'?" for a key one typo away from a key valid at `path`. */
+function suggestion(path: readonly PropertyKey[], key: string): string {
+  const near = closest(key, keysAt(configSchema, path));
+  return near === undefined ? '' : `; did you mean '${near}'?`;
 }
 
 function firstLine(message: string): string {
@@ -190,6 +213,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
     if (typeof seg === 'number') out += `[${seg}]`;
     else out += (out ? '.' : '') + String(seg);
   }
+  return out;
+}
+
+/** formatPath's inverse: "servers[0].tls[1].cert" -> ['servers', 0, 'tls', 1, 'cert']. */
+export function parsePath(where: string): PropertyKey[] {
+  const out: PropertyKey[] = [];
+  for (const m of where.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
   return out;
 }
 

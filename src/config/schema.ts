@@ -16,13 +16,17 @@ import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
 import { parseExpires } from '../http/expires.js';
-import { parseCidr, parseRange } from '../compile/geo.js';
+import { parseCidr, parseRange } from './geo-key.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
-const listen = z.string().superRefine((v, ctx) => {
-  if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected [host]:port such as ':8080' or '127.0.0.1:8080', got '${v}'` });
-});
+/** "[host]:port", or a bare port as a string or a number (`listen: 8080`, as nginx's `listen 8080;`). */
+const listen = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .superRefine((v, ctx) => {
+    if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `expected a port or [host]:port such as 8080, ':8080' or '127.0.0.1:8080', got '${v}'` });
+  });
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
 
@@ -594,6 +598,25 @@ const mapDefinition = z
     if (m.hostnames) ctx.addIssue({ code: 'custom', path: ['hostnames'], message: 'a map of addresses has no host names' });
   });
 
+/**
+ * nginx's `user` (https://nginx.org/en/docs/ngx_core_module.html#user): started as root,
+ * `portico run` binds its addresses and reads its certificates, then serves as this user. A
+ * name alone takes that user's primary group.
+ */
+const runAs = z
+  .union([
+    z.string().min(1),
+    z
+      .object({
+        name: z.string().min(1).describe('User name'),
+        group: z.string().min(1).optional().describe("Group name; default the user's primary group"),
+      })
+      .strict(),
+  ])
+  .transform((v) => (typeof v === 'string' ? { name: v, group: undefined } : { name: v.name, group: v.group }))
+  .optional()
+  .describe("Started as root, serve as this user (and group) once the addresses are bound and certificates read: 'www-data' or { name, group }");
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -612,6 +635,7 @@ export const configSchema = z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
       .default(1)
       .describe("Worker processes for `portico run`: a number, or 'auto' for one per core (nginx worker_processes)"),
+    user: runAs,
     shutdown_timeout: duration('10s').describe('How long a graceful stop waits for requests in flight'),
     pid_file: z
       .string()

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { duration, size, optionalSize, rate } from './zod-units.js';
 import { isCidrList } from '../http/cidr.js';
 import { isFieldValue } from '../http/head.js';
-import { isPasswordHash } from '../shield/password-hash.js';
+import { isPasswordHash } from './password-hash-format.js';
 
 /** Toward clients, on every listener (read before a virtual host is known, as nginx's http-level settings). */
 export const client = z

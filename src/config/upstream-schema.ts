@@ -100,7 +100,11 @@ const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected a
 
 const healthCheck = z
   .object({
-    path: z.string().startsWith('/').default('/').describe('Path (and query) requested with GET'),
+    method: z
+      .enum(['GET', 'HEAD'])
+      .default('GET')
+      .describe("GET (default), or HEAD when the body is not looked at: the server sends no body ('body' needs GET)"),
+    path: z.string().startsWith('/').default('/').describe('Path (and query) requested'),
     interval: duration('5s').describe('Time between two checks of a server'),
     timeout: duration('2s').describe('A check that takes longer (connect + response) fails'),
     status: z
@@ -116,7 +120,10 @@ const healthCheck = z
     port: z.number().int().min(1).max(65535).optional().describe("Check this port instead of the server's own"),
     headers: z.record(headerName, z.string()).optional().describe('Extra request headers (Host defaults to the server address)'),
   })
-  .strict();
+  .strict()
+  .superRefine((hc, ctx) => {
+    if (hc.method === 'HEAD' && hc.body !== undefined) ctx.addIssue({ code: 'custom', path: ['body'], message: 'a HEAD response has no body to look in; use method: GET' });
+  });
 
 const retry = z
   .object({

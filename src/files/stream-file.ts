@@ -4,7 +4,7 @@
  * `write` waits for 'drain'), so a 1 GiB file costs one chunk of memory. Nothing is shared
  * between responses: every chunk is a fresh buffer the socket may hold until it is sent.
  */
-import type { ServerResponse } from 'node:http';
+import type { ResponseWriter } from '../http/response-writer.js';
 import type { FsBinding } from './fs-binding.js';
 import type { Piece } from './range.js';
 
@@ -14,7 +14,7 @@ const CHUNK = 128 * 1024;
  * Streams `pieces` and ends the response; closes `fd` in every case. A file that got shorter
  * than announced ends the response early by destroying it (its length was already promised).
  */
-export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pieces: readonly Piece[], onError: (err: Error) => void): void {
+export function streamPieces(res: ResponseWriter, fs: FsBinding, fd: number, pieces: readonly Piece[], onError: (err: Error) => void): void {
   let index = 0;
   let position = -1;
   let done = false;
@@ -28,7 +28,7 @@ export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pie
       res.destroy();
     }
   };
-  res.once('close', () => finish());
+  res.onClose(() => finish());
 
   const next = (): void => {
     while (!done) {
@@ -40,7 +40,7 @@ export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pie
       }
       if (Buffer.isBuffer(piece)) {
         index++;
-        if (!res.write(piece)) return void res.once('drain', next);
+        if (!res.write(piece)) return void res.onDrain(next);
         continue;
       }
       if (position < 0) position = piece.start;
@@ -56,7 +56,7 @@ export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pie
           position = -1;
         }
         if (res.write(bytes === length ? buf : buf.subarray(0, bytes))) next();
-        else res.once('drain', next);
+        else res.onDrain(next);
       });
       return;
     }
@@ -65,7 +65,7 @@ export function streamPieces(res: ServerResponse, fs: FsBinding, fd: number, pie
 }
 
 /** The same pieces from bytes in memory (a cached small file). */
-export function writePieces(res: ServerResponse, body: Buffer, pieces: readonly Piece[]): void {
+export function writePieces(res: ResponseWriter, body: Buffer, pieces: readonly Piece[]): void {
   if (pieces.length === 1 && !Buffer.isBuffer(pieces[0]) && pieces[0]!.start === 0 && pieces[0]!.end === body.length - 1) {
     res.end(body); // the common case: one write, head and body together
     return;

@@ -3,7 +3,7 @@
  * answer (nginx's `return 444`). Scanners probing by IP address or with made-up Host names get
  * nothing, and never reach the app (Django would log an ALLOWED_HOSTS error for each).
  */
-import type { RouteHandler } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 
 export const CLOSED_STATUS = 444;
 
@@ -11,12 +11,12 @@ export function closeHandler(): RouteHandler {
   return {
     handle(ex) {
       ex.logStatus = CLOSED_STATUS;
-      // HTTP/2: reset this stream only; its connection carries other requests.
-      if (ex.req.httpVersionMajor === 2) ex.res.destroy();
+      // HTTP/2: the writer resets this stream only; its connection carries other requests.
+      if (ex.req.httpVersionMajor === 2) ex.writer.destroy();
       else ex.req.socket.destroy();
     },
     upgrade(ex, socket) {
-      ex.res.statusCode = CLOSED_STATUS;
+      ex.logStatus = CLOSED_STATUS;
       socket.destroy();
     },
   };

@@ -17,7 +17,6 @@ import type { LocationSpec } from '../config/location-syntax.js';
 import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { UpstreamPools } from '../upstream/pool.js';
-import { applyHeaderOps } from '../http/header-ops.js';
 import { encodePath } from '../http/normalize-path.js';
 import { checkRelative, compilePathMap, joinInside } from '../files/resolve-path.js';
 import { FileCache, inside, type FileEntry } from '../files/file-cache.js';
@@ -34,7 +33,8 @@ import { proxyHandler } from './proxy.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
 import type { UpstreamGroups } from '../upstream/groups.js';
 import { send, sendError } from '../http/send.js';
-import type { RouteContext, RouteHandler } from './handler.js';
+import type { RouteContext } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 
 export interface FilesDeps {
   /** The route's location: alias replaces its prefix. */
@@ -60,7 +60,6 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
   const cache = new FileCache(map.dir, fs, { valid: cfg.file_cache_valid, confine, now: deps.now });
   const tryFiles = compileTryFiles(cfg.try_files);
   const fallback = cfg.fallback ? proxyHandler(cfg.fallback.proxy, ctx, { ...deps, spool: deps.spool ?? new SpoolBudget() }) : undefined;
-  const ops = ctx.responseHeaders;
   const codingsFor = codingChooser(cfg.precompressed);
   const vary = cfg.precompressed.length > 0;
   const cacheHeaders = compileCacheHeaders(cfg.cache_control, cfg.expires);
@@ -71,22 +70,18 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
 
   function notFound(ex: Exchange): void {
     if (fallback) fallback.handle(ex);
-    else sendError(ex, notFoundStatus, ops);
-  }
-
-  function writeHead(ex: Exchange, status: number, headers: string[]): void {
-    ex.head(ex.res, status, '', ops.empty ? headers : applyHeaderOps(ops, headers, ex, status));
+    else sendError(ex, notFoundStatus);
   }
 
   async function serve(ex: Exchange): Promise<void> {
     const rel = map.rel(ex);
     if (rel === undefined) return notFound(ex);
     const verdict = checkRelative(rel, hidden);
-    if (verdict === 400) return sendError(ex, 400, ops);
+    if (verdict === 400) return sendError(ex, 400);
     if (verdict === 404) return notFound(ex);
     if (tryFiles) return serveCandidates(ex, rel, tryFiles.candidates);
     const file = joinInside(map.dir, rel);
-    if (file === undefined) return sendError(ex, 400, ops);
+    if (file === undefined) return sendError(ex, 400);
     const found = cache.lookup(file);
     const entry = found instanceof Promise ? await found : found;
     switch (entry.kind) {
@@ -95,14 +90,14 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
       case 'dir':
         // nginx: a directory is served at its "/" form only.
         if (!ex.path.endsWith('/')) {
-          return send(ex, 301, ['Location', encodePath(ex.path) + '/' + ex.query, 'Content-Length', '0'], '', ops);
+          return send(ex, 301, ['Location', encodePath(ex.path) + '/' + ex.query, 'Content-Length', '0'], '');
         }
         if (!(await serveDirectory(ex, file))) notFound(ex);
         return;
       case 'missing':
         return notFound(ex);
       default:
-        return sendError(ex, 403, ops); // unreadable, or a symlink leaving the directory
+        return sendError(ex, 403); // unreadable, or a symlink leaving the directory
     }
   }
 
@@ -166,10 +161,10 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
     cacheHeaders(headers);
 
     const precondition = evaluatePreconditions(req.headers, validators);
-    if (precondition === 412) return sendError(ex, 412, ops);
+    if (precondition === 412) return sendError(ex, 412);
     if (precondition === 304) {
-      writeHead(ex, 304, headers);
-      ex.res.end();
+      ex.writer.writeHead(304, '', headers);
+      ex.writer.end();
       return;
     }
 
@@ -178,7 +173,7 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
     const ranges = range === undefined ? undefined : parseRange(range, size);
     if (ranges === 'unsatisfiable') {
       const body = '416 Range Not Satisfiable\n';
-      return send(ex, 416, ['Content-Range', `bytes */${size}`, 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], body, ops);
+      return send(ex, 416, ['Content-Range', `bytes */${size}`, 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length)], body);
     }
     headers.push('Accept-Ranges', 'bytes');
     if (coding !== undefined) headers.push('Content-Encoding', coding);
@@ -204,26 +199,24 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
     headers.push('Content-Length', String(length));
 
     if (req.method === 'HEAD') {
-      writeHead(ex, status, headers);
-      ex.res.end();
+      ex.writer.writeHead(status, '', headers);
+      ex.writer.end();
       return;
     }
     const cached = cache.body(variant);
     const body = cached instanceof Promise ? await cached : cached;
     if (body !== undefined) {
-      writeHead(ex, status, headers);
-      ex.bytesSent += length;
-      return writePieces(ex.res, body, pieces);
+      ex.writer.writeHead(status, '', headers);
+      return writePieces(ex.writer, body, pieces);
     }
     const fd = await fs.open(variant.path);
     if (fd === undefined || fd === 'forbidden') {
       cache.invalidate(variant);
-      return fd === undefined ? notFound(ex) : sendError(ex, 403, ops);
+      return fd === undefined ? notFound(ex) : sendError(ex, 403);
     }
-    if (ex.res.destroyed) return fs.close(fd);
-    writeHead(ex, status, headers);
-    ex.bytesSent += length;
-    streamPieces(ex.res, fs, fd, pieces, (err) => log.error('file read failed', { route: ctx.name, path: variant.path, err: err.message }));
+    if (ex.writer.destroyed) return fs.close(fd);
+    ex.writer.writeHead(status, '', headers);
+    streamPieces(ex.writer, fs, fd, pieces, (err) => log.error('file read failed', { route: ctx.name, path: variant.path, err: err.message }));
   }
 
   async function sendListing(ex: Exchange, dir: string): Promise<void> {
@@ -239,13 +232,13 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
     const body = Buffer.from(json ? listingJson(entries) : listingHtml(ex.path, entries));
     const headers = ['Content-Type', json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8', 'Content-Length', String(body.length)];
     if (browse === true) headers.push('Vary', 'Accept');
-    send(ex, 200, headers, body, ops);
+    send(ex, 200, headers, body);
   }
 
   function fail(ex: Exchange, err: unknown): void {
     log.error('files handler failed', { route: ctx.name, path: ex.path, err: (err as Error)?.stack ?? String(err) });
-    if (!ex.res.headersSent) sendError(ex, 500, ops);
-    else ex.res.destroy();
+    if (!ex.writer.headersSent) sendError(ex, 500);
+    else ex.writer.destroy();
   }
 
   const handler: RouteHandler = {
@@ -258,7 +251,6 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
           405,
           ['Allow', 'GET, HEAD', 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(METHOD_NOT_ALLOWED.length)],
           METHOD_NOT_ALLOWED,
-          ops,
         );
       }
       serve(ex).catch((err: unknown) => fail(ex, err));

@@ -6,9 +6,8 @@
  */
 import type { Exchange } from '../http/exchange.js';
 import { hostWithoutPort } from '../http/host.js';
-import type { RouteHandler } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { send } from '../http/send.js';
-import { NO_HEADER_OPS } from '../http/header-ops.js';
 
 export function httpsRedirectHandler(httpsPort: { readonly port: number }): RouteHandler {
   return {
@@ -16,7 +15,7 @@ export function httpsRedirectHandler(httpsPort: { readonly port: number }): Rout
       const host = hostWithoutPort(ex.hostHeader);
       const authority = host.includes(':') ? `[${host}]` : host;
       const port = httpsPort.port === 443 ? '' : `:${httpsPort.port}`;
-      send(ex, 308, ['Location', `https://${authority}${port}${ex.rawPath}${ex.query}`, 'Content-Length', '0'], '', NO_HEADER_OPS);
+      send(ex, 308, ['Location', `https://${authority}${port}${ex.rawPath}${ex.query}`, 'Content-Length', '0'], '');
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * `proxy`: forwards to an upstream pool over keep-alive connections; WebSockets are tunnelled.
- * A pool of one plain server compiles to the direct path (no selection, no health, no retry
- * bookkeeping); anything else goes through BalancedRequest (src/proxy/balanced.ts).
+ * One path for every pool: the route's balancer (src/proxy/balancer.ts) picks the server, a
+ * single plain server without any bookkeeping, a load-balanced pool with health and retries,
+ * and the relay (src/proxy/relay.ts) carries the response back.
  * With buffering.request (the default) a request body is read completely before the upstream
- * is contacted; with buffering.response a slow client's response is spooled (relay.ts).
+ * is contacted; with buffering.response a slow client's response is spooled (slow-client.ts).
  */
 import type { ProxyConfig } from '../config/schema.js';
 import type { UpstreamPools } from '../upstream/pool.js';
@@ -11,22 +12,26 @@ import type { UpstreamGroups } from '../upstream/groups.js';
 import type { UpstreamGroup } from '../upstream/group.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { Exchange } from '../http/exchange.js';
+import type { RequestBody } from '../http/request.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { encodePath } from '../http/normalize-path.js';
-import { relay, type RelayOptions, type RelayTarget } from '../proxy/relay.js';
+import { sendError } from '../http/send.js';
+import { Relay } from '../proxy/relay.js';
+import type { ProxyRoute, ServerTarget } from '../proxy/proxy-route.js';
+import { GroupBalancer } from '../proxy/group-balancer.js';
+import { SingleServer, type Balancer } from '../proxy/balancer.js';
 import { redirectRules } from '../proxy/location-rewrite.js';
-import { refuseUpgrade, tunnel, type TunnelTarget } from '../proxy/tunnel.js';
-import { BalancedRequest, ExchangeSelectRequest, type BalancedRoute } from '../proxy/balanced.js';
+import { refuseUpgrade, tunnel } from '../proxy/tunnel.js';
 import { upstreamRequestHeaders } from '../proxy/request-headers.js';
 import { standInHost } from '../proxy/stand-in-host.js';
 import { offeredUpgrade, upgradeSet } from '../proxy/upgrade-protocols.js';
+import { ClientShare } from '../proxy/client-share.js';
 import { bufferRequestBody, type RequestBufferingOptions } from '../buffering/request-body.js';
 import type { SpoolBudget } from '../buffering/spool-budget.js';
-import { ClientShare } from '../proxy/client-share.js';
 import { watchStreamedBody } from '../limits/streamed-body.js';
 import { completeBody } from '../limits/complete-body.js';
 import type { UpstreamRequest } from '../upstream/h1/types.js';
-import { sendError } from '../http/send.js';
-import type { RouteContext, RouteHandler } from './handler.js';
+import type { RouteContext } from './handler.js';
 
 export interface ProxyDeps {
   pools: UpstreamPools;
@@ -36,14 +41,12 @@ export interface ProxyDeps {
   spool: SpoolBudget;
 }
 
-type Target = RelayTarget & TunnelTarget;
-
 export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDeps): RouteHandler {
   const group: UpstreamGroup = 'upstream' in cfg.to ? deps.groups.get(cfg.to.upstream) : deps.groups.inline(ctx.name, cfg.to.pool);
   const strip = ctx.stripPrefix;
   const replace = cfg.path_prefix !== undefined && ctx.replacedPrefix !== undefined ? { from: ctx.replacedPrefix, to: cfg.path_prefix } : undefined;
   const targets = group.members.map(
-    (u): Target => ({
+    (u): ServerTarget => ({
       transport: u.transport,
       address: u.key,
       pool: deps.pools.get(u.transport, {
@@ -52,52 +55,66 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
         maxConnections: cfg.keepalive_connections,
       }),
       readTimeout: cfg.read_timeout,
-      responseHeaders: ctx.responseHeaders,
       redirects: redirectRules(cfg.redirect ?? [], cfg.redirect_default, u.transport, { strip, replace }),
       log: deps.log,
     }),
   );
+  const balancer: Balancer = group.trivial ? new SingleServer(targets[0]!) : new GroupBalancer(group, targets, deps.log);
+  const buffering = cfg.buffering;
+  const route: ProxyRoute = {
+    balancer,
+    options: {
+      buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
+      sendTimeout: ctx.client.sendTimeout,
+    },
+    log: deps.log,
+  };
   const requestOps = ctx.requestHeaders;
   // Dispatch tunnels only a protocol this set allows (else the request is served as a plain one).
   const upgrades = upgradeSet(cfg.upgrade);
   const readTimeout = cfg.read_timeout;
-  const buffering = cfg.buffering;
-  const relayOpts: RelayOptions = {
-    buffering: buffering.response ? { memory: buffering.memory_limit, maxTempFileSize: buffering.max_temp_file_size, budget: deps.spool } : null,
-    sendTimeout: ctx.client.sendTimeout,
-  };
   // One client connection may use at most half of the upstream's connections at once: a
   // client that never reads holds one per response (client-share.ts).
   const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
   const share = new ClientShare(cfg.max_concurrent_per_connection ?? Math.max(1, Math.ceil(capacity / 2)), deps.log);
   const bodyOpts: RequestBufferingOptions | null = buffering.request
-    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, ops: ctx.responseHeaders, log: deps.log, budget: deps.spool }
+    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, log: deps.log, budget: deps.spool }
     : null;
+
+  const start = (ex: Exchange, req: UpstreamRequest): void => new Relay(ex, req, route).start();
+
+  /** One request: headers for the upstream, its body if it has one, then the balancer's first try. */
+  const forward = (ex: Exchange): void => {
+    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
+    // The server is chosen once the body is in (buffering.request): the one free now.
+    if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => start(ex, req));
+    start(ex, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout });
+  };
 
   /**
    * A request with a body: read it whole first (buffering.request), or stream it with its
-   * limits watched; then `send` it. Requests without a body take the direct paths below.
+   * limits watched; then `send` it.
    */
-  function withBody(ex: Exchange, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
+  function withBody(ex: Exchange, req: RequestBody, headers: string[], chunked: boolean, send: (req: UpstreamRequest) => void): void {
     const method = ex.req.method!;
     const path = upstreamPath(ex, strip, replace);
     if (ex.expectsContinue) {
       ex.expectsContinue = false;
-      ex.res.writeContinue();
+      ex.writer.writeContinue();
     }
     if (bodyOpts === null) {
       const h2Length = ex.req.httpVersionMajor === 2 && !chunked;
       if (h2Length && ex.contentLength === 0) {
         // Nothing to hold back (complete-body.ts): the request goes once the stream has ended.
-        ex.req.once('end', () => {
-          if (!ex.req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
+        req.once('end', () => {
+          if (!req.aborted) send({ method, path, headers, body: null, chunked: false, readTimeout });
         });
-        ex.req.resume();
-      } else send({ method, path, headers, body: h2Length ? completeBody(ex, ctx.responseHeaders) : ex.req, chunked, readTimeout });
-      watchStreamedBody(ex, ctx.maxBodySize, ctx.client.bodyTimeout, ctx.responseHeaders);
+        req.resume();
+      } else send({ method, path, headers, body: h2Length ? completeBody(ex, req) : req, chunked, readTimeout });
+      watchStreamedBody(ex, req, ctx.maxBodySize, ctx.client.bodyTimeout);
       return;
     }
-    bufferRequestBody(ex, bodyOpts, (body) => {
+    bufferRequestBody(ex, req, bodyOpts, (body) => {
       // De-chunked: WSGI needs the length (Django ticket #28668).
       if (chunked) headers.push('Content-Length', String(body.length));
       body.stream.once('error', (err) => bodyFailed(ex, err));
@@ -107,64 +124,33 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
 
   /** The spooled body could not be read back (a disk error): the upstream request is void. */
   function bodyFailed(ex: Exchange, err: Error): void {
-    if (ex.res.writableEnded || ex.res.destroyed) return;
+    if (ex.writer.ended || ex.writer.destroyed) return;
     deps.log.error('cannot read buffered request body', { route: ex.routeName, err: err.message });
     ex.abortUpstream?.();
-    if (ex.res.headersSent) ex.res.destroy();
-    else sendError(ex, 500, ctx.responseHeaders);
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else sendError(ex, 500);
   }
 
-  if (group.trivial) {
-    const target = targets[0]!;
-    const forward = (ex: Exchange) => {
-      const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-      if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-      if (hasBody) return withBody(ex, headers, chunked, (req) => relay(ex, target, req, relayOpts));
-      relay(ex, target, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }, relayOpts);
-    };
-    return {
-      handle(ex) {
-        share.enter(ex, forward);
-      },
-      upgrade(ex, socket, head) {
-        const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
-        if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
-        const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
-        if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
-        tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
-      },
-    };
-  }
-
-  const route: BalancedRoute = { group, targets, responseHeaders: ctx.responseHeaders, log: deps.log, relayOptions: relayOpts };
-  const forward = (ex: Exchange) => {
-    const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
-    // The server is chosen once the body is in (buffering.request): the one free now.
-    if (hasBody) return withBody(ex, headers, chunked, (req) => new BalancedRequest(ex, route, req).start());
-    new BalancedRequest(ex, route, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout }).start();
-  };
   return {
     handle(ex) {
       share.enter(ex, forward);
     },
     upgrade(ex, socket, head) {
       const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
-      if (offered === '') return refuseUpgrade(ex, socket, 400); // dispatch sends none such here
-      // A tunnel is one try on one server (a WebSocket handshake is not replayed); it counts
-      // as in flight on that server while it is open, for least_conn and max_conns.
-      const upstream = group.select(new ExchangeSelectRequest(ex), null);
-      if (upstream === undefined) {
-        ex.upstream = group.name;
-        deps.log.upstreamFailure(ex, `no available upstream in pool ${group.name} (${group.describe()})`, 503);
-        return refuseUpgrade(ex, socket, 503);
-      }
-      upstream.state.begin();
-      socket.once('close', () => upstream.state.end());
+      if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here
+      const target = balancer.tunnel(ex, socket);
+      if (target === undefined) return refuseUpgrade(ex, 503);
       const { headers } = upstreamRequestHeaders(ex, requestOps, offered);
-      if (ex.hostHeader === '') standInHost(headers, upstream.transport.authority);
-      tunnel(ex, socket, head, targets[upstream.index]!, upstreamPath(ex, strip, replace), headers, offered);
+      if (ex.hostHeader === '') standInHost(headers, target.transport.authority);
+      tunnel(ex, socket, head, target, upstreamPath(ex, strip, replace), headers, offered);
     },
   };
+}
+
+/** The body stream of a request that has one (only node's requests do: the lean path takes none). */
+function bodyOf(ex: Exchange): RequestBody {
+  if (ex.body === null) throw new Error('a request with a body has no body stream');
+  return ex.body;
 }
 
 /**

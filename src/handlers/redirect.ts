@@ -1,16 +1,15 @@
 /** `redirect`: a Location built from a template ("https://{host}{uri}"), with 3xx status. */
 import type { RouteConfig } from '../config/schema.js';
 import { compileTemplate } from '../http/template.js';
-import type { RouteContext, RouteHandler } from './handler.js';
+import type { RouteHandler } from '../http/route-handler.js';
 import { send } from '../http/send.js';
 
-export function redirectHandler(cfg: NonNullable<RouteConfig['redirect']>, ctx: RouteContext): RouteHandler {
+export function redirectHandler(cfg: NonNullable<RouteConfig['redirect']>): RouteHandler {
   const location = compileTemplate(cfg.to, { context: 'location' });
   const status = cfg.status;
-  const ops = ctx.responseHeaders;
   return {
     handle(ex) {
-      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '', ops);
+      send(ex, status, ['Location', location(ex), 'Content-Length', '0'], '');
     },
   };
 }

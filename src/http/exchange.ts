@@ -1,22 +1,24 @@
 /**
- * One request as it moves through Portico: the node req/res, what routing decided, and what
- * the access log reports. A class with every field set in the constructor keeps the object
- * shape stable for V8 on the hot path.
+ * One request as it moves through Portico: its head, its body (when it has one), the writer
+ * its response goes through, what routing decided, and what the access log reports. A class
+ * with every field set in the constructor keeps the object shape stable for V8 on the hot path.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { writeHeadH1, type HeadWriter } from './head-writer.js';
-import type { HeaderOps } from './header-ops.js';
-import type { Verdict as ClientVerdict } from '../tls/client-auth.js';
+import type { RequestBody, RequestHead } from './request.js';
+import type { ResponseWriter } from './response-writer.js';
+import type { RouteHandler } from './route-handler.js';
+import type { ClientVerdict } from './client-verdict.js';
 
 /** The config's `maps` as compiled lookups, by name (compile/maps.ts builds them). */
 export type MapLookups = ReadonlyMap<string, (ex: Exchange) => string>;
 export const NO_MAPS: MapLookups = new Map();
 
-/** A route's alternative configuration chosen by an `if` (a compiled route's handler and headers). */
+/**
+ * A route's alternative configuration chosen by an `if` (compile/rewrite.ts): a compiled
+ * route's chain, its guards and handler, and its response filters (null: none).
+ */
 export interface Variant {
-  readonly handler: { handle(ex: Exchange): void; upgrade?(ex: Exchange, socket: Duplex, head: Buffer): void };
-  readonly responseHeaders: HeaderOps;
+  readonly handler: RouteHandler;
+  readonly filter: ((inner: ResponseWriter, ex: Exchange) => ResponseWriter) | null;
 }
 
 /** What a request needs of the error log (log/error-log.ts's ErrorLog is one). */
@@ -59,18 +61,24 @@ export class Exchange {
   /**
    * An `if` of the route whose condition held and that carries its own settings (nginx's
    * "if is evil": the `if` block's configuration replaces the location's): its handler and
-   * response headers serve the request instead of the route's (compile/rewrite.ts).
+   * response filters serve the request instead of the route's (compile/rewrite.ts).
    */
   variant: Variant | null = null;
   /** A `return` of the route's steps, answered by its handler after its access checks (compile/rewrite.ts). */
   answer: ((ex: Exchange) => void) | null = null;
   /** The client certificate's verification on a server that asks for one (src/shield/client-certificates.ts); null: none asked. */
   tlsClient: ClientVerdict | null = null;
-  bytesSent = 0;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
   abortUpstream: (() => void) | null = null;
-  /** Writes the response head the way this request's protocol needs (HTTP/2 differs). */
-  head: HeadWriter = writeHeadH1;
+  /**
+   * Where the response goes: the binding (`base`), or the route's response filters around it
+   * (src/filters/; dispatch wraps it once the route is known). Handlers write only here.
+   */
+  writer: ResponseWriter;
+  /** The protocol's own writer, under any filters: what the access log reads (status, bytes). */
+  base: ResponseWriter;
+  /** The route chain's step this request is at (handlers/compose.ts: a next() called twice is a bug). */
+  stage = 0;
   /** The server's error log, for a response head refused while sending (send.ts). */
   errorLog: RequestErrorLog | null = null;
   /** A Set-Cookie value Portico adds to the proxied response (sticky sessions), or null. */
@@ -79,14 +87,20 @@ export class Exchange {
   contentLength = -1;
   /** The client sent `Expect: 100-continue` and no 100 was sent yet: whoever reads the body sends it. */
   expectsContinue = false;
+  /** HTTP/2: the stream did not end with its HEADERS frame, so DATA frames (a body) follow, with or without a content-length. */
+  dataFollows = false;
   /** The basic-auth user, for the access log (nginx $remote_user). */
   remoteUser = '';
   /** Status for the access log when no response was written on purpose (444: closed unanswered). */
   logStatus = 0;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: RequestHead,
+    writer: ResponseWriter,
+    /** The request body as it arrives; null when there is none to read (the lean path, an upgrade's raw socket). */
+    public body: RequestBody | null,
+    /** The client connection the request came on (HTTP/2: its session), for per-connection shares. */
+    readonly connection: object,
     /** The TCP peer. */
     readonly peerIp: string,
     /** The client as far as we can tell: the peer, or the right-most untrusted X-Forwarded-For entry. */
@@ -101,9 +115,20 @@ export class Exchange {
     rawPath: string,
     query: string,
   ) {
+    this.writer = writer;
+    this.base = writer;
     this.path = path;
     this.rawPath = rawPath;
     this.query = query;
   }
 
+  /**
+   * An upgrade's handler owns the raw socket now: the response goes to `writer`, with no
+   * filters around it yet, and there is no body stream to read or discard.
+   */
+  rebind(writer: ResponseWriter): void {
+    this.writer = writer;
+    this.base = writer;
+    this.body = null;
+  }
 }

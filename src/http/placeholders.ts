@@ -13,7 +13,7 @@
  *   state     {re.N} {re.NAME} (captures), {map.NAME}, {var.NAME} (nginx `set`),
  *             {connection} (a serial number per connection), {upstream_addr}, {upstream_status},
  *             {upstream_http.NAME} (a header of the upstream's response)
- *   TLS       {ssl.NAME}: nginx's $ssl_NAME (src/tls/ssl-variables.ts)
+ *   TLS       {ssl.NAME}: nginx's $ssl_NAME (ssl-variables.ts)
  */
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
@@ -22,7 +22,7 @@ import { hostWithoutPort } from './host.js';
 import { argValue, cookieHeaders, cookieValue } from './request-vars.js';
 import { normalizeIp } from './cidr.js';
 import { msec, timeIso8601, timeLocal } from './time-values.js';
-import { sslVariable } from '../tls/ssl-variables.js';
+import { sslVariable } from './ssl-variables.js';
 
 /**
  * What a placeholder inserts: `safe` text Portico made or validated (an address, a port, the

@@ -6,10 +6,10 @@
  * X-Forwarded-For, the client's value first, which is the one frameworks believe. Dropped at
  * the start, they reach neither the upstream nor routing, matchers or {header.*} templates.
  */
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './request.js';
 
 /** Removes every field whose name has "_" from the request, in place (only called when there is one). */
-export function dropUnderscoredHeaders(req: IncomingMessage): void {
+export function dropUnderscoredHeaders(req: RequestHead & { readonly headersDistinct?: object }): void {
   // node builds `headers` and `headersDistinct` lazily, counting fields by the count its
   // parser saw, not by rawHeaders' length: built after the list shrinks they would read past
   // its end (a TypeError thrown out of the request handler). Build both first, then filter.

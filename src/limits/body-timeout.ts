@@ -9,19 +9,20 @@ import type { Exchange } from '../http/exchange.js';
 
 /** Arms the timeout; returns the function that disarms it (once the body is complete). */
 export function armBodyTimeout(ex: Exchange, ms: number, onTimeout: () => void): () => void {
-  const req = ex.req;
-  if (ms <= 0) return noop;
-  if (req.httpVersionMajor === 2) {
+  const req = ex.body;
+  if (ms <= 0 || req === null) return noop;
+  const socket = ex.req.socket;
+  if (ex.req.httpVersionMajor === 2) {
     // HTTP/2: the stream's own idle timeout; the session's socket carries other requests.
     req.setTimeout(ms, onTimeout);
     return () => void req.setTimeout(0);
   }
-  req.socket.setTimeout(ms);
+  socket.setTimeout(ms);
   req.on('timeout', onTimeout);
   return () => {
     req.off('timeout', onTimeout);
     // Waiting for the upstream is the upstream's read_timeout's business, not the client's.
-    if (!req.socket.destroyed) req.socket.setTimeout(0);
+    if (!socket.destroyed) socket.setTimeout(0);
   };
 }
 

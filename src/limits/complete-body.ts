@@ -12,19 +12,18 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import type { Exchange } from '../http/exchange.js';
-import type { HeaderOps } from '../http/header-ops.js';
+import type { RequestBody } from '../http/request.js';
 import { sendError } from '../http/send.js';
 
-export function completeBody(ex: Exchange, ops: HeaderOps): Readable {
-  const req = ex.req;
+export function completeBody(ex: Exchange, req: RequestBody): Readable {
   const length = ex.contentLength;
   let held: Buffer | null = null;
   let seen = 0;
   const refuse = () => {
     out.destroy(new Error('request body does not match its content-length'));
     ex.abortUpstream?.();
-    if (ex.res.headersSent) ex.res.destroy();
-    else if (!ex.res.destroyed) sendError(ex, 400, ops);
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else if (!ex.writer.destroyed) sendError(ex, 400);
   };
   const out = new Transform({
     transform(chunk: Buffer, _encoding, done) {

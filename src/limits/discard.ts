@@ -10,22 +10,22 @@
 import type { Socket } from 'node:net';
 import type { Exchange } from '../http/exchange.js';
 import { sendError } from '../http/send.js';
-import type { HeaderOps } from '../http/header-ops.js';
 
 /** nginx lingering_timeout. */
 export const LINGER_MS = 5000;
 
 export function discardBody(ex: Exchange): void {
-  const req = ex.req;
-  if (req.complete || req.destroyed) return;
-  if (req.httpVersionMajor === 2) {
+  const req = ex.body;
+  if (req === null || req.complete || req.destroyed) return;
+  if (ex.req.httpVersionMajor === 2) {
     // HTTP/2 frames each stream: the rest of this one is dropped, no lingering needed.
     req.resume();
     return;
   }
-  req.socket.setTimeout(0); // a body timeout armed earlier no longer applies; LINGER_MS does
+  const socket = ex.req.socket;
+  socket.setTimeout(0); // a body timeout armed earlier no longer applies; LINGER_MS does
   const timer = setTimeout(() => {
-    if (!req.complete) req.socket.destroy();
+    if (!req.complete) socket.destroy();
   }, LINGER_MS);
   timer.unref();
   req.once('end', () => clearTimeout(timer));
@@ -33,7 +33,7 @@ export function discardBody(ex: Exchange): void {
   // node's http server ends a connection it will not keep with socket.destroySoon(), which
   // destroys it as soon as our answer is written; linger instead (an own property of this
   // one socket: every other connection keeps node's behaviour).
-  (req.socket as Socket & { destroySoon: () => void }).destroySoon = lingeringClose;
+  (socket as Socket & { destroySoon: () => void }).destroySoon = lingeringClose;
   req.resume();
 }
 
@@ -46,7 +46,7 @@ function lingeringClose(this: Socket): void {
 }
 
 /** An error response to a request whose body will not be used, then the body is discarded. */
-export function rejectRequest(ex: Exchange, status: number, ops: HeaderOps, extraHeaders?: readonly string[]): void {
-  sendError(ex, status, ops, extraHeaders);
+export function rejectRequest(ex: Exchange, status: number, extraHeaders?: readonly string[]): void {
+  sendError(ex, status, extraHeaders);
   discardBody(ex);
 }

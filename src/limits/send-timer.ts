@@ -3,13 +3,13 @@
  * take bytes, never for the whole response, so a long download or an idle event stream is
  * fine and a client that stopped reading is disconnected.
  */
-import type { ServerResponse } from 'node:http';
+import type { ResponseWriter } from '../http/response-writer.js';
 
 export class SendTimer {
   #timer: NodeJS.Timeout | null = null;
 
   constructor(
-    readonly res: ServerResponse,
+    readonly res: ResponseWriter,
     readonly ms: number,
   ) {}
 

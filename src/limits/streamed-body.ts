@@ -5,13 +5,12 @@
  * upstream request.
  */
 import type { Exchange } from '../http/exchange.js';
-import type { HeaderOps } from '../http/header-ops.js';
+import type { RequestBody } from '../http/request.js';
 import { armBodyTimeout } from './body-timeout.js';
 import { rejectRequest } from './discard.js';
 import { sendError } from '../http/send.js';
 
-export function watchStreamedBody(ex: Exchange, maxBodySize: number, bodyTimeout: number, ops: HeaderOps): void {
-  const req = ex.req;
+export function watchStreamedBody(ex: Exchange, req: RequestBody, maxBodySize: number, bodyTimeout: number): void {
   let seen = 0;
   const stop = () => {
     disarm();
@@ -23,15 +22,15 @@ export function watchStreamedBody(ex: Exchange, maxBodySize: number, bodyTimeout
     if (seen <= maxBodySize) return;
     stop();
     ex.abortUpstream?.();
-    if (ex.res.headersSent) ex.res.destroy();
-    else rejectRequest(ex, 413, ops);
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else rejectRequest(ex, 413);
   };
   const disarm = armBodyTimeout(ex, bodyTimeout, () => {
     stop();
     ex.abortUpstream?.();
-    ex.res.shouldKeepAlive = false;
-    if (ex.res.headersSent) ex.res.destroy();
-    else sendError(ex, 408, ops);
+    ex.writer.closeConnection();
+    if (ex.writer.headersSent) ex.writer.destroy();
+    else sendError(ex, 408);
   });
   req.once('end', stop);
   if (ex.contentLength < 0 && maxBodySize !== Infinity) {

@@ -48,7 +48,27 @@ export class AccessLog {
     }
   }
 
-  flush(): void {
+  /**
+   * Writes out what is buffered. A file is opened asynchronously: lines written before it is
+   * open are held, and flushSync() on a destination not yet open throws and loses them (a
+   * server stopped right after its first requests left an empty or missing log). So a file
+   * that is not open yet is waited for, at most a second.
+   */
+  async flush(): Promise<void> {
+    const dest = this.#dest as Destination & { fd?: number; destroyed?: boolean };
+    if (this.#file && dest.fd === -1 && !dest.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          dest.off('ready', done);
+          dest.off('error', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 1000);
+        dest.once('ready', done);
+        dest.once('error', done);
+      });
+    }
     try {
       this.#dest.flushSync();
     } catch {
@@ -103,7 +123,7 @@ function dash(text: string): string {
 function combinedLine(ex: Exchange, status: number): string {
   const req = ex.req;
   return (
-    `${ex.clientIp} - ${dash(ex.remoteUser)} [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.bytesSent} ` +
+    `${ex.clientIp} - ${dash(ex.remoteUser)} [${timeLocal()}] "${esc(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ${status} ${ex.base.bytesSent} ` +
     `"${dash(header(ex, 'referer'))}" "${dash(header(ex, 'user-agent'))}"\n`
   );
 }
@@ -121,7 +141,7 @@ function jsonLine(ex: Exchange, status: number): string {
       protocol: `HTTP/${req.httpVersion}`,
       host: ex.hostHeader,
       status,
-      bytes_sent: ex.bytesSent,
+      bytes_sent: ex.base.bytesSent,
       duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
       route: ex.routeName,
       upstream: ex.upstream,

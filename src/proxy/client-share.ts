@@ -12,7 +12,6 @@
  */
 import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { connectionOf } from '../buffering/spool-budget.js';
 
 /** One client connection's requests on one route. */
 class Slot {
@@ -28,13 +27,13 @@ class Slot {
     for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
       // A waiting request's own 'close' takes it out of the queue, but a session torn down
       // closes every stream at once: one whose 'close' is still to come must not start.
-      if (gone(next.ex)) continue;
+      if (next.ex.writer.destroyed) continue;
       try {
         run(next.ex, this, next.go);
       } catch (err) {
         // Started from another response's 'close': the dispatcher's error boundary is not around it.
         this.log.error('handler failed', { route: next.ex.routeName, err: (err as Error).stack });
-        next.ex.res.destroy();
+        next.ex.writer.destroy();
       }
       return;
     }
@@ -56,7 +55,7 @@ export class ClientShare {
 
   /** Runs `go` now, or once another request of the same client connection is done. */
   enter(ex: Exchange, go: (ex: Exchange) => void): void {
-    const key = connectionOf(ex.req);
+    const key = ex.connection;
     let slot = this.#slots.get(key);
     if (slot === undefined) this.#slots.set(key, (slot = new Slot(this.log)));
     if (slot.active < this.limit) return run(ex, slot, go);
@@ -64,7 +63,7 @@ export class ClientShare {
     const queue = slot.queue;
     queue.push(waiting);
     // Gone while waiting: nothing was started, nothing to release.
-    ex.res.once('close', () => {
+    ex.writer.onClose(() => {
       const i = queue.indexOf(waiting);
       if (i >= 0) queue.splice(i, 1);
     });
@@ -73,12 +72,6 @@ export class ClientShare {
 
 function run(ex: Exchange, slot: Slot, go: (ex: Exchange) => void): void {
   slot.active++;
-  ex.res.once('close', slot.release);
+  ex.writer.onClose(slot.release);
   go(ex);
-}
-
-/** The client is gone (HTTP/1.1: the response destroyed; HTTP/2: its stream). */
-function gone(ex: Exchange): boolean {
-  const res = ex.res as { destroyed?: boolean; stream?: { destroyed: boolean } };
-  return res.destroyed === true || res.stream?.destroyed === true;
 }

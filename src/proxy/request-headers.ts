@@ -145,7 +145,7 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade = '
   // HTTP/2: from :authority; unless the route replaces Host (request_headers.set/remove).
   if (!sawHost && ex.hostHeader !== '' && !ops.drop.has('host')) out.unshift('Host', ex.hostHeader);
   if (sawLength && !chunked && ex.contentLength > 0) hasBody = true;
-  if (ex.req.httpVersionMajor === 2 && !(ex.req as unknown as H2Request).stream.endAfterHeaders) {
+  if (ex.dataFollows) {
     // DATA frames follow the HEADERS frame. Without content-length the body goes chunked; with
     // one (even "0") it is a body all the same: the stream must be seen to end with that length
     // before the upstream holds a complete request (limits/complete-body.ts).
@@ -173,10 +173,6 @@ export function upstreamRequestHeaders(ex: Exchange, ops: HeaderOps, upgrade = '
   // once buffered, or Transfer-Encoding from the upstream client.
   if (sawLength && !chunked) edited.push('Content-Length', String(ex.contentLength));
   return { headers: edited, hasBody, chunked };
-}
-
-interface H2Request {
-  stream: { endAfterHeaders: boolean };
 }
 
 const FORWARDING = ['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host'];

@@ -2,19 +2,20 @@
  * WebSocket (and the other Upgrade protocols a route lists: upgrade-protocols.ts) proxying:
  * the handshake is forwarded with the same header rules as any request, the upstream's 101
  * (to a protocol that was offered) goes back to the client, and from then on
- * bytes are tunnelled both ways. Both legs are destroyed as soon as either side closes or
+ * bytes are tunnelled both ways. Every answer to the client (the 101, a refusal, an upstream
+ * that declined) goes through the exchange's writer, bound to the raw socket
+ * (src/http/socket-writer.ts) and wrapped by the route's filters. Both legs are destroyed as soon as either side closes or
  * errors (node-http-proxy#1510 leaked them with end()), and tunnels have no idle timeout:
  * Streamlit and Vite keep theirs open for hours (nginx's 60s proxy_read_timeout kills them).
  */
-import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Exchange } from '../http/exchange.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { clientResponseHeaders } from './response-headers.js';
-import { applyHeaderOps, type HeaderOps } from '../http/header-ops.js';
 import { classifyUpstreamError } from './upstream-error.js';
-import { checkRequest, HeadError, responseHead } from '../http/head.js';
+import { checkRequest, type HeadError } from '../http/head.js';
 import type { Transport } from '../upstream/transport.js';
 import { acceptedUpgrade } from './upgrade-protocols.js';
 
@@ -23,12 +24,8 @@ export interface TunnelTarget {
   readonly transport: Transport;
   readonly address: string;
   readonly readTimeout: number;
-  readonly responseHeaders: HeaderOps;
   readonly log: ErrorLog;
 }
-
-/** Open tunnels, so a shutdown can close them. */
-export const openTunnels = new Set<Duplex>();
 
 /** @param offered the Upgrade value sent (the protocols the route allows); a 101 to another is a 502. */
 export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: TunnelTarget, path: string, headers: string[], offered: string): void {
@@ -38,7 +35,7 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     // node's client would throw on a head it refuses; the serializer's rules say so first.
     checkRequest(ex.req.method ?? '', path, headers);
   } catch (err) {
-    return refused(ex, client, target, 500, err as HeadError);
+    return refused(ex, target, 500, err as HeadError);
   }
   const upstreamReq = request({
     createConnection: () => transport.dial(),
@@ -55,9 +52,7 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     clearTimeout(timer);
     target.log.upstreamFailure(ex, cause, status);
     upstreamReq.destroy();
-    writeHead(client, status, ['Content-Length', '0', 'Connection', 'close']);
-    client.end();
-    ex.res.statusCode = status;
+    refuseUpgrade(ex, status);
   };
   // One deadline covers connect and the handshake answer, as read_timeout does for requests.
   const timer = setTimeout(() => fail('upstream did not answer the upgrade within read_timeout', 504), target.readTimeout);
@@ -80,22 +75,16 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     settled = true;
     clearTimeout(timer);
     const status = res.statusCode ?? 502;
-    ex.res.statusCode = status;
     // The connection ends with this response (a chunked body arrives de-chunked and is then
-    // delimited by the close), so say so.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders, status), ex, status);
-    headers.push('Connection', 'close');
+    // delimited by the close): the socket's writer says `Connection: close`.
     try {
-      writeHead(client, status, headers, res.statusMessage);
+      ex.writer.writeHead(status, res.statusMessage ?? '', clientResponseHeaders(res.rawHeaders, status));
     } catch (err) {
       res.destroy();
-      return refused(ex, client, target, 502, err as HeadError);
+      return refused(ex, target, 502, err as HeadError);
     }
-    res.on('data', (chunk: Buffer) => {
-      ex.bytesSent += chunk.length;
-      client.write(chunk);
-    });
-    res.on('end', () => client.end());
+    res.on('data', (chunk: Buffer) => ex.writer.write(chunk));
+    res.on('end', () => ex.writer.end());
     res.on('error', () => client.destroy());
   });
 
@@ -107,15 +96,14 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
     }
     settled = true;
     clearTimeout(timer);
-    ex.res.statusCode = 101;
     // Upgrade and Connection are hop-by-hop but are the handshake itself: keep them.
-    const headers = withOps(target, clientResponseHeaders(res.rawHeaders, 101), ex, 101);
+    const headers = clientResponseHeaders(res.rawHeaders, 101);
     headers.push('Connection', 'Upgrade', 'Upgrade', res.headers.upgrade ?? 'websocket');
     try {
-      writeHead(client, 101, headers, res.statusMessage);
+      ex.writer.writeHead(101, res.statusMessage ?? '', headers);
     } catch (err) {
       upstream.destroy();
-      return refused(ex, client, target, 502, err as HeadError);
+      return refused(ex, target, 502, err as HeadError);
     }
     if (upstreamHead.length > 0) client.write(upstreamHead);
     splice(client, upstream);
@@ -125,31 +113,30 @@ export function tunnel(ex: Exchange, client: Duplex, head: Buffer, target: Tunne
   upstreamReq.end();
 }
 
-/** Answers an upgrade request that cannot be tunnelled (no upstream available) and closes. */
-export function refuseUpgrade(ex: Exchange, client: Duplex, status: number): void {
-  ex.res.statusCode = status;
-  writeHead(client, status, ['Content-Length', '0', 'Connection', 'close']);
-  client.end();
-}
-
-function withOps(target: TunnelTarget, headers: string[], ex: Exchange, status: number): string[] {
-  return target.responseHeaders.empty ? headers : applyHeaderOps(target.responseHeaders, headers, ex, status);
-}
-
-/** Writes a head through the serializer (src/http/head.ts); throws its HeadError before writing. */
-function writeHead(socket: Duplex, status: number, headers: string[], message?: string): void {
-  const head = responseHead(status, message || STATUS_CODES[status] || '', headers);
-  if (socket.writable) socket.write(head, 'latin1');
+/**
+ * Answers an upgrade request that cannot be tunnelled (no upstream available, the upstream
+ * failed) with an empty body, and closes. A head the route's filters make invalid ends the
+ * connection unanswered (one log line).
+ */
+export function refuseUpgrade(ex: Exchange, status: number): void {
+  try {
+    ex.writer.writeHead(status, '', ['Content-Length', '0']);
+  } catch (err) {
+    ex.errorLog?.error('response head refused', { route: ex.routeName, status, method: ex.req.method, uri: ex.req.url, err: (err as Error)?.message });
+    return ex.writer.destroy();
+  }
+  ex.writer.end();
 }
 
 /** A head the serializer refused (request to the upstream, or the answer to the client): one line, a plain error, closed. */
-function refused(ex: Exchange, client: Duplex, target: TunnelTarget, status: number, err: HeadError): void {
+function refused(ex: Exchange, target: TunnelTarget, status: number, err: HeadError): void {
   target.log.error('upgrade head refused', { route: ex.routeName, status, method: ex.req.method, uri: ex.req.url, err: err?.message });
-  refuseUpgrade(ex, client, status);
+  refuseUpgrade(ex, status);
 }
 
 /**
- * Tunnels bytes both ways with backpressure. When one side ends (sends FIN), the other gets
+ * Tunnels bytes both ways with backpressure. The server that handed the client socket over
+ * keeps it among its open upgrades (server/dispatch.ts) and destroys it when it stops. When one side ends (sends FIN), the other gets
  * what is still buffered for it and then a FIN; once that went out both sockets are
  * destroyed. WebSocket has no half-close, and Portico's client sockets allow half-open
  * connections (node's http server does), so without this a client that went away would leave
@@ -162,9 +149,7 @@ function splice(client: Duplex, upstream: Socket): void {
     s.setNoDelay?.(true);
     s.setKeepAlive?.(true, 30_000); // notice peers that vanished without a FIN
   }
-  openTunnels.add(client);
   const destroyBoth = () => {
-    openTunnels.delete(client);
     client.destroy();
     upstream.destroy();
   };

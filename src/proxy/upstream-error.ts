@@ -1,7 +1,12 @@
 /**
  * One mapping from an upstream failure to what the client gets and the log says
- * (nginx: connect failures and bad responses 502, timeouts 504).
+ * (nginx: connect failures and bad responses 502, timeouts 504), and the answer itself.
  */
+import type { Exchange } from '../http/exchange.js';
+import { sendError } from '../http/send.js';
+import type { ErrorLog } from '../log/error-log.js';
+import { REQUEST_HEAD_REFUSED, type UpstreamError } from '../upstream/h1/types.js';
+
 export interface UpstreamFailure {
   status: 502 | 504;
   cause: string;
@@ -32,4 +37,24 @@ export function classifyUpstreamError(err: Error & { code?: string }): UpstreamF
     default:
       return { status: 502, cause: code ? `${code}: ${err.message}` : err.message };
   }
+}
+
+/**
+ * The client's answer to a failed try: a request head Portico itself refused (head.ts) is a
+ * 500 and not the upstream's failure; anything else is logged as one and answered 502/504.
+ */
+export function answerFailure(ex: Exchange, log: ErrorLog, err: UpstreamError, address: string): void {
+  if (err.code === REQUEST_HEAD_REFUSED) {
+    log.error('request head refused', { route: ex.routeName, upstream: address, method: ex.req.method, uri: ex.req.url, err: err.message });
+    return sendError(ex, 500);
+  }
+  const failure = classifyUpstreamError(err);
+  failResponse(ex, log, failure.cause, failure.status);
+}
+
+/** One error-log line; an error page, or a cut connection once the response started. */
+export function failResponse(ex: Exchange, log: ErrorLog, cause: string, status: number): void {
+  log.upstreamFailure(ex, cause, status);
+  if (ex.writer.headersSent) ex.writer.destroy();
+  else sendError(ex, status);
 }

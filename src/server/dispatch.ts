@@ -1,25 +1,33 @@
 /**
- * From a node request to a route: pick the virtual host by Host, normalize the path, find the
- * location, run its handler; log when the response is done. Also the Upgrade (WebSocket) path.
- * Nothing here may throw into node: a bug in a handler becomes a 500 and a log line.
+ * From a request to a route: pick the virtual host by Host, normalize the path, find the
+ * location, wrap the response writer in the route's filters, run its handler; log when the
+ * response is done. Also the Upgrade (WebSocket) path. Requests come from node's HTTP/1.1
+ * server, the lean path (lean/) and node's HTTP/2 compatibility API, each with its own
+ * ResponseWriter binding (src/http/response-writer.ts); past the entry points nothing here
+ * knows which. Nothing here may throw into node: a bug in a handler becomes a 500 and a log line.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ListenerPlan, Route, VirtualHost } from '../compile/compile.js';
 import { Exchange } from '../http/exchange.js';
+import type { RequestBody, RequestHead } from '../http/request.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { NodeH1Writer, NodeH2Writer } from '../http/node-writers.js';
+import { SocketWriter } from '../http/socket-writer.js';
 import { forwardedPath, normalizePath } from '../http/normalize-path.js';
 import { hostWithoutPort } from '../http/host.js';
 import { normalizeIp } from '../http/cidr.js';
 import { clientIpFrom } from '../http/client-ip.js';
 import { send, sendError } from '../http/send.js';
-import { NO_HEADER_OPS } from '../http/header-ops.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { writeHeadH1, writeHeadH2 } from '../http/head-writer.js';
 import { offeredUpgrade, tunnelable } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
+import type { LeanRequest } from './lean/lean-request.js';
+import type { LeanResponse } from './lean/lean-response.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -33,6 +41,12 @@ export interface DispatchDeps {
   limits: { maxHeaders: number; maxUriLength: number };
   /** HTTP/1: gives a connection to node's http server as if just accepted (plain-replay.ts). */
   handOff?: (socket: Socket) => void;
+  /**
+   * The sockets this server handed to an upgrade handler (WebSocket tunnels and handshakes in
+   * progress) until they close: the server destroys what is left when it stops, and only its
+   * own (one process may run several servers).
+   */
+  tunnels: Set<Duplex>;
 }
 
 const MAX_REWRITE_CYCLES = 10;
@@ -90,12 +104,11 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   const maps = plan.maps !== undefined && plan.maps.size > 0 ? plan.maps : undefined;
   const { accessLog, errorLog, scheme, inFlight } = deps;
   const h2 = deps.protocol === 'h2';
-  const head = h2 ? writeHeadH2 : writeHeadH1;
   const maxHeaderFields = deps.limits.maxHeaders * 2;
   const maxUriLength = deps.limits.maxUriLength;
 
   /** Parses what every request needs; answers 400 itself and returns undefined on bad input. */
-  function prepare(req: IncomingMessage, res: ServerResponse): Prepared | undefined {
+  function prepare(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object): Prepared | undefined {
     const raw = req.rawHeaders;
     let hostHeader = '';
     let hosts = 0;
@@ -161,9 +174,8 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     const path = badTarget ? undefined : normalizePath(rawPath);
     // The upstream gets the path routing used (see forwardedPath).
     const sent = path === undefined ? rawPath : forwardedPath(rawPath, path);
-    const ex = new Exchange(req, res, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
+    const ex = new Exchange(req, writer, body, connection, peerIp, clientIp, scheme, trusted, performance.now(), hostHeader, path ?? rawPath, sent, query);
     if (maps) ex.maps = maps;
-    ex.head = head;
     ex.errorLog = errorLog;
     ex.contentLength = contentLength;
     const status =
@@ -180,10 +192,10 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (status !== 0) {
       if (!h2) refused.add(req.socket); // an HTTP/2 stream's error leaves its siblings alone
       // Logged like any request (nginx logs its 400s too).
-      res.once('close', () => finish(ex));
+      writer.onClose(() => finish(ex));
       // Before writing: node decides "Connection: close" and the socket's fate at writeHead.
-      res.shouldKeepAlive = false;
-      sendError(ex, status, NO_HEADER_OPS);
+      writer.closeConnection();
+      sendError(ex, status);
       return undefined;
     }
     return { ex, vhost: vhost! };
@@ -192,7 +204,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   function locate(ex: Exchange, vhost: VirtualHost): Route | undefined {
     const found = vhost.locations.match(ex.path, ex);
     if (found === undefined) {
-      sendError(ex, 404, NO_HEADER_OPS);
+      sendError(ex, 404);
       return undefined;
     }
     if ('redirectTo' in found) {
@@ -201,7 +213,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if (found.route.internal && !ex.internalRedirect) {
       // nginx: an `internal` location answers 404 to a request that was not rewritten to it.
-      sendError(ex, 404, NO_HEADER_OPS);
+      sendError(ex, 404);
       return undefined;
     }
     ex.routeName = found.route.name;
@@ -235,22 +247,32 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       ex.internalRedirect = true;
     }
     errorLog.error('rewrite or internal redirection cycle', { path: ex.path, cycles: MAX_REWRITE_CYCLES });
-    sendError(ex, 500, last?.responseHeaders ?? NO_HEADER_OPS);
+    if (last !== undefined) use(ex, last);
+    sendError(ex, 500);
     return undefined;
   }
 
   function redirect(ex: Exchange, status: number, location: string, route?: Route): undefined {
-    send(ex, status, ['Location', location, 'Content-Length', '0'], '', route?.responseHeaders ?? NO_HEADER_OPS);
+    if (route !== undefined) use(ex, route);
+    send(ex, status, ['Location', location, 'Content-Length', '0'], '');
     return undefined;
   }
 
+  /**
+   * The route's response filters take the exchange's writer (src/filters/); a route without
+   * any leaves the binding in place: no object, no closure.
+   */
+  function use(ex: Exchange, route: Route): void {
+    if (route.filter !== null) ex.writer = route.filter(ex.writer, ex);
+  }
+
   function finish(ex: Exchange): void {
-    const res = ex.res;
-    if (!res.writableFinished) {
+    const w = ex.base;
+    if (!w.finished) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (res.writableFinished || ex.req.method === 'CONNECT' ? res.statusCode : 499));
+    if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (w.finished || ex.req.method === 'CONNECT' ? w.status : 499));
     requestDone();
   }
 
@@ -261,12 +283,26 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
   /** A bug in routing or a handler, or a head refused (src/http/head.ts): one log line and a 500. */
   function failed(ex: Exchange, err: unknown): void {
     errorLog.error('handler failed', { route: ex.routeName, err: (err as Error)?.stack ?? String(err) });
-    if (!ex.res.headersSent) sendError(ex, 500, NO_HEADER_OPS);
-    else ex.res.destroy();
+    if (!ex.writer.headersSent) sendError(ex, 500);
+    else ex.writer.destroy();
   }
 
+  /** node's HTTP/1.1 server. */
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     serve(req, res, false);
+  }
+
+  /** The lean HTTP/1.1 path: one bodiless request at a time, never pipelined (lean-connection.ts). */
+  function onLeanRequest(req: LeanRequest, res: LeanResponse): void {
+    if (refused.has(req.socket)) return;
+    inFlight.count++;
+    start(req, res, null, req.socket, false);
+  }
+
+  /** node's HTTP/2 compatibility API: a stream, on a session shared with other requests. */
+  function onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    inFlight.count++;
+    start(req, new NodeH2Writer(res, req.method === 'HEAD'), req, req.stream.session ?? req.socket, false, !req.stream.endAfterHeaders);
   }
 
   /**
@@ -287,13 +323,17 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     // safe methods may be processed in parallel), and a GET cannot overtake a POST whose body
     // is still being read.
     if (res.socket === null) return waitTurn(req, res, expectsContinue);
-    start(req, res, expectsContinue);
+    startNode(req, res, expectsContinue);
+  }
+
+  function startNode(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    start(req, new NodeH1Writer(res, req.method === 'HEAD'), req, req.socket, expectsContinue);
   }
 
   function waitTurn(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const turn = (): void => {
       req.off('close', gone);
-      start(req, res, expectsContinue);
+      startNode(req, res, expectsContinue);
     };
     // The connection closed first (node destroys the requests still waiting): never started.
     const gone = (): void => {
@@ -305,19 +345,23 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     req.once('close', gone);
   }
 
-  function start(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+  function start(req: RequestHead, writer: ResponseWriter, body: RequestBody | null, connection: object, expectsContinue: boolean, dataFollows = false): void {
     // A request that waited its turn behind one prepare() then refused: never answered (the
     // refusal closes the connection), never sent upstream.
     if (refused.has(req.socket)) return requestDone();
-    const prepared = prepare(req, res);
+    const prepared = prepare(req, writer, body, connection);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     ex.expectsContinue = expectsContinue;
-    res.once('close', () => finish(ex));
+    ex.dataFollows = dataFollows;
+    writer.onClose(() => finish(ex));
     // Route choice runs request text through rewrites, maps and templates: inside the boundary too.
     try {
       const route = choose(ex, vhost);
-      if (route !== undefined) route.handler.handle(ex);
+      if (route !== undefined) {
+        use(ex, route);
+        route.handler.handle(ex);
+      }
     } catch (err) {
       failed(ex, err);
     }
@@ -364,10 +408,11 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (refused.has(req.socket)) return void socket.end();
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
-    const prepared = prepare(req, res);
+    const writer = new NodeH1Writer(res, false);
+    const prepared = prepare(req, writer, req, req.socket);
     if (prepared === undefined) return; // answered (the authority-form target is not a path)
-    res.once('close', () => finish(prepared.ex));
-    sendError(prepared.ex, 400, NO_HEADER_OPS);
+    writer.onClose(() => finish(prepared.ex));
+    sendError(prepared.ex, 400);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -376,14 +421,15 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     // Every handler answers an upgrade request as usual, through a response on the raw socket.
     const res = rawSocketResponse(req, socket);
     inFlight.count++;
-    const prepared = prepare(req, res);
+    const writer = new NodeH1Writer(res, req.method === 'HEAD');
+    const prepared = prepare(req, writer, req, req.socket);
     if (prepared === undefined) return; // answered, and finished on close
     const { ex, vhost } = prepared;
     let route: Route | undefined;
     try {
       route = choose(ex, vhost);
     } catch (err) {
-      res.once('close', () => finish(ex));
+      writer.onClose(() => finish(ex));
       failed(ex, err);
       return;
     }
@@ -401,6 +447,14 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
     if (route?.handler.upgrade) {
       res.detachSocket(socket as never);
+      deps.tunnels.add(socket);
+      socket.once('close', () => deps.tunnels.delete(socket));
+      // The handler owns the raw socket: its answers go to it, through the route's filters.
+      ex.rebind(new SocketWriter(socket));
+      use(ex, route);
+      ex.writer.onClose(() => {
+        if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || ex.base.status);
+      });
       // The handshake is done once the tunnel starts; a tunnel is not a request in flight.
       try {
         route.handler.upgrade(ex, socket, head);
@@ -408,20 +462,18 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         errorLog.error('handler failed', { route: route.name, err: (err as Error).stack });
         socket.destroy();
       }
-      socket.once('close', () => {
-        if (!ex.skipAccessLog) accessLog?.write(ex, ex.res.statusCode);
-      });
       requestDone();
       return;
     }
-    res.once('close', () => finish(ex));
+    writer.onClose(() => finish(ex));
     if (route === undefined) return;
     try {
+      use(ex, route);
       route.handler.handle(ex);
     } catch (err) {
       failed(ex, err);
     }
   }
 
-  return { onRequest, onCheckContinue, onUpgrade, onConnect };
+  return { onRequest, onCheckContinue, onLeanRequest, onStream, onUpgrade, onConnect };
 }

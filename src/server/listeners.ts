@@ -12,12 +12,13 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createH2Server } from 'node:http2';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { ListenerPlan } from '../compile/compile.js';
+import type { ListenAddress } from '../config/address.js';
 import { createDispatcher, type DispatchDeps } from './dispatch.js';
 import { onClientError } from './client-error.js';
 import { H2Sessions } from './h2-sessions.js';
@@ -26,7 +27,12 @@ import type { SniTable } from '../tls/sni-table.js';
 import type { ClientConfig } from '../config/shield-schema.js';
 import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
-import { keepAliveHeader } from './lean/lean-response.js';
+import { keepAliveHeader, type LeanResponse } from './lean/lean-response.js';
+import type { LeanRequest } from './lean/lean-request.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { NodeH1Writer } from '../http/node-writers.js';
+import type { Http01Answers } from '../tls/acme/challenges.js';
+import { sniffTls } from './plain-on-tls.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -55,7 +61,13 @@ function shieldH1(server: Server | HttpsServer, client: ClientConfig, onCheckCon
 }
 
 export interface Listener {
-  listen(): Promise<AddressInfo>;
+  /**
+   * Binds the address (a ListenError when it cannot). `held`: connections accepted from now on
+   * wait, unread, until serve() (so nothing is served before `portico run` drops root).
+   */
+  listen(held?: boolean): Promise<AddressInfo>;
+  /** Serves the connections held since listen(true), and every later one directly. */
+  serve(): void;
   /** Stops accepting; idle connections close now, busy ones after their request. */
   stopAccepting(): void;
   /** Closes whatever is still open. */
@@ -66,14 +78,25 @@ export interface Listener {
 
 type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
 
-/** Requests answered before routing (ACME HTTP-01 challenges); true when it answered. */
-export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** A pending ACME HTTP-01 token's answer, written before routing (RFC 8555 §8.3). */
+function answerChallenge(w: ResponseWriter, answer: string): void {
+  w.writeHead(200, '', ['Content-Type', 'application/octet-stream', 'Content-Length', String(answer.length)]);
+  w.end(answer);
+}
 
-export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Intercept): Listener {
+export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01Answers): Listener {
   const dispatchDeps = { ...deps, scheme: 'http' as const, handOff: (socket: Socket) => handOff(socket) };
   let d = createDispatcher(plan, dispatchDeps);
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => d.onRequest(req, res);
-  const handler = intercept ? (req: IncomingMessage, res: ServerResponse) => intercept(req, res) || onRequest(req, res) : onRequest;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const answer = http01?.(req.url);
+    if (answer === undefined) d.onRequest(req, res);
+    else answerChallenge(new NodeH1Writer(res, false), answer);
+  };
+  const leanHandler = (req: LeanRequest, res: LeanResponse): void => {
+    const answer = http01?.(req.url);
+    if (answer === undefined) d.onLeanRequest(req, res);
+    else answerChallenge(res, answer);
+  };
   const server = createHttpServer(serverOptions(deps.client), handler);
   shieldH1(server, deps.client, (req, res) => d.onCheckContinue(req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => d.onUpgrade(req, socket, head));
@@ -83,11 +106,12 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, intercept?: Int
   // takes them first and gives node the ones it does not serve.
   const nodeConnection = onlyListener(server, 'connection');
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
-  const lean = leanPath(deps, handler, handOff);
+  const lean = leanPath(deps, leanHandler, handOff);
   server.on('connection', lean.start);
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
+    serve: accepting.serve,
     stopAccepting: () => {
       accepting.stop();
       server.close();
@@ -153,35 +177,43 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   });
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
-  h2server.on('request', ((req: IncomingMessage, res: ServerResponse) => h2.onRequest(req, res)) as never);
+  h2server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => h2.onStream(req, res));
   const sessions = new H2Sessions(h2server, deps.client.keepalive_timeout);
 
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')
   // and its HTTP/1.1 handling ('secureConnection'). Route by the negotiated protocol instead.
   const h1Connection = onlyListener(server, 'secureConnection');
   const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
-  const lean = leanPath(deps, (req, res) => h1.onRequest(req, res), h1HandOff);
+  const lean = leanPath(deps, (req, res) => h1.onLeanRequest(req, res), h1HandOff);
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
     else lean.start(socket);
   });
-  if (opts.peek) {
-    const peek = opts.peek;
-    const tlsConnection = onlyListener(server, 'connection');
-    const headerTimeout = deps.client.header_timeout;
-    server.on('connection', (socket: Socket) => {
-      // The peek waits for a ClientHello too: header_timeout bounds it, then the handshake's own.
-      const deadline = setTimeout(() => socket.destroy(), headerTimeout);
-      socket.once('close', () => clearTimeout(deadline));
-      peek(socket, (passed) => {
+  // node's TLS takes a connection only once its first bytes are seen to be TLS (plain HTTP gets
+  // a 400 saying so, server/plain-on-tls.ts), and the ClientHello was looked at when an ACME
+  // TLS-ALPN-01 validation may come. header_timeout bounds that wait, then the handshake's own.
+  const tlsConnection = onlyListener(server, 'connection');
+  const headerTimeout = deps.client.header_timeout;
+  const peek = opts.peek;
+  const toTls = (socket: Socket) => tlsConnection.call(server, socket);
+  server.on('connection', (socket: Socket) => {
+    const deadline = setTimeout(() => socket.destroy(), headerTimeout);
+    socket.once('close', () => clearTimeout(deadline));
+    sniffTls(socket, deps.errorLog, (tls) => {
+      if (!peek) {
         clearTimeout(deadline);
-        tlsConnection.call(server, passed);
+        return toTls(tls);
+      }
+      peek(tls, (passed) => {
+        clearTimeout(deadline);
+        toTls(passed);
       });
     });
-  }
+  });
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
+    serve: accepting.serve,
     stopAccepting: () => {
       accepting.stop();
       server.close();
@@ -213,8 +245,11 @@ interface LeanPath {
  * HTTP/1.1 connections (plain, or TLS that chose http/1.1) start on the lean path
  * (lean/lean-connection.ts), which hands them to node's http server (`handOff`) for anything
  * but simple bodiless requests. PORTICO_LEAN_H1=0 turns it off: every connection is node's.
+ * Without node's HTTP parser (http1-parser.ts: missing, failed its self-test, or
+ * PORTICO_UPSTREAM_CLIENT=undici) it answers nothing itself: it only reads each connection's first
+ * head (bare LF line ends made CRLF) and hands it to node's server.
  */
-function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerResponse) => void, handOff: (socket: Socket) => void): LeanPath {
+function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse) => void, handOff: (socket: Socket) => void): LeanPath {
   const open = new Set<LeanConnection>();
   const stop = {
     close: () => {
@@ -227,9 +262,9 @@ function leanPath(deps: BaseDeps, handler: (req: IncomingMessage, res: ServerRes
   if (process.env.PORTICO_LEAN_H1 === '0') return { start: handOff, ...stop };
   const timeout = Object.assign(new Error('header_timeout passed with no request'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
   const settings: LeanSettings = {
-    // LeanRequest/LeanResponse carry the members of IncomingMessage/ServerResponse that
-    // Portico's dispatcher and handlers use (test/server/lean-h1.test.ts compares the bytes).
-    handle: (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+    // A request head and a ResponseWriter of their own (test/server/lean-h1.test.ts compares
+    // the bytes with node's server).
+    handle: handler,
     handOff,
     headerTimeout: (socket) => onClientError(timeout, socket, deps.errorLog),
     headerTimeoutMs: deps.client.header_timeout,
@@ -250,24 +285,88 @@ function onlyListener(server: Server | HttpsServer, event: string): (...args: un
   return listeners[0] as (...args: unknown[]) => void;
 }
 
-/** Binds, then adds the extra accept handles (accept-handles.ts); `stop` closes those. */
-function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: () => Promise<AddressInfo>; stop: () => void } {
+/**
+ * Binds, then adds the extra accept handles (accept-handles.ts; they hand their connections to
+ * the server's 'connection' listeners, so a hold covers them too); `stop` closes those.
+ */
+function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: (held?: boolean) => Promise<AddressInfo>; serve: () => void; stop: () => void } {
   let stopCopies = () => {};
+  let hold: Hold | undefined;
   return {
-    listen: async () => {
+    listen: async (held = false) => {
+      if (held) hold = holdConnections(server);
       const bound = await listen(server, plan);
       stopCopies = addAcceptHandles(server);
       return bound;
     },
-    stop: () => stopCopies(),
+    serve: () => {
+      hold?.release();
+      hold = undefined;
+    },
+    stop: () => {
+      stopCopies();
+      hold?.drop(); // never served: the start failed
+    },
   };
+}
+
+interface Hold {
+  release(): void;
+  drop(): void;
+}
+
+/**
+ * Until release(), accepted connections are kept, not read, and then given to the server's
+ * own 'connection' listeners (which take every later one directly, so a connection costs
+ * nothing more once serving). Bytes a client sent meanwhile wait in the socket's buffer:
+ * node's HTTP and TLS servers read what a socket already holds first.
+ */
+function holdConnections(server: Server | HttpsServer): Hold {
+  const own = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const held = new Set<Socket>();
+  const hold = (socket: Socket) => {
+    held.add(socket);
+    socket.once('close', () => held.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  server.on('connection', hold);
+  return {
+    release: () => {
+      server.off('connection', hold);
+      for (const l of own) server.on('connection', l);
+      for (const socket of held) {
+        socket.removeAllListeners('error');
+        for (const l of own) l.call(server, socket);
+      }
+      held.clear();
+    },
+    drop: () => {
+      for (const socket of held) socket.destroy();
+      held.clear();
+    },
+  };
+}
+
+/** An address that could not be bound: node's error code (EADDRINUSE, EACCES, ...) and the address. */
+export class ListenError extends Error {
+  constructor(
+    readonly key: string,
+    readonly address: ListenAddress,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ListenError';
+  }
 }
 
 function listen(server: Server | HttpsServer, plan: ListenerPlan): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(new ListenError(plan.key, plan.address, err.code, err.message));
+    server.once('error', fail);
     server.listen({ host: plan.address.host, port: plan.address.port }, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server.address() as AddressInfo);
     });
   });

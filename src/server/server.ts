@@ -5,12 +5,12 @@
  */
 // First: V8's regex engines are set up before any regex of the config is compiled.
 import '../regex/engine.js';
+import type { Duplex } from 'node:stream';
 import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog } from '../log/error-log.js';
-import { openTunnels } from '../proxy/tunnel.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
@@ -30,6 +30,12 @@ export interface StartOptions {
   now?: () => number;
   /** Tests: a fake clock and private registries for the upstream pools. */
   upstream?: CompileDeps['upstream'];
+  /**
+   * Runs once every address is bound and every certificate read, before any connection is
+   * served (those accepted meanwhile wait): `portico run` drops root here (`user`). A throw
+   * stops the start.
+   */
+  beforeServing?: () => void | Promise<void>;
 }
 
 export interface BoundAddress {
@@ -57,6 +63,8 @@ export interface PorticoServer {
   close(): Promise<void>;
   /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
   readonly spool: SpoolBudget;
+  /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
+  readonly tunnels: ReadonlySet<Duplex>;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -77,7 +85,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
   const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
-  const deps = { accessLog, errorLog, inFlight, limits, client: config.client };
+  // Upgrade sockets handed to handlers, this server's own: closing it closes them and no others.
+  const tunnels = new Set<Duplex>();
+  const deps = { accessLog, errorLog, inFlight, limits, client: config.client, tunnels };
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
@@ -88,13 +98,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       const listener = plan.tls
         ? tlsListener(plan, deps, { sni: tls!.sniFor(plan), peek: tls!.peekFor(plan) })
         : httpListener(plan, deps, tls?.http01);
-      const bound = await listener.listen();
+      const bound = await listener.listen(options.beforeServing !== undefined);
       listeners.push(listener);
       addresses.push({ key: plan.key, host: bound.address, port: bound.port, tls: plan.tls !== undefined });
       // Redirects to an HTTPS address given as port 0 need the port it got.
       for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = bound.port;
       errorLog.info('listening', { address: plan.key, port: bound.port, tls: plan.tls !== undefined });
     }
+    await options.beforeServing?.();
   } catch (err) {
     for (const l of listeners) l.stopAccepting();
     tls?.close();
@@ -103,6 +114,8 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     void passwords.close();
     throw err;
   }
+  for (const l of listeners) l.serve();
+  tls?.startOrders();
   // Active health checks run while the config is being served.
   compiled.groups.start();
 
@@ -150,17 +163,17 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
         });
       }
       for (const l of listeners) l.destroyAll();
-      for (const t of openTunnels) t.destroy();
+      for (const t of tunnels) t.destroy();
       compiled.groups.close();
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
-      accessLog?.flush();
+      await accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels };
 }

@@ -4,8 +4,8 @@
  * replaced, with a growing delay if it keeps dying, so a crash loop cannot spin the CPU. Each worker keeps its own upstream pools, health and
  * rate-limit state, as each nginx worker does without a shared memory zone.
  */
-// Primary and workers: SIGUSR1 must never open node's inspector (cli/reopen-signal.ts).
-import '../cli/reopen-signal.js';
+// Primary and workers: SIGUSR1 must never open node's inspector (reopen-signal.ts).
+import './reopen-signal.js';
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ErrorLog } from '../log/error-log.js';
@@ -25,7 +25,24 @@ export interface Supervisor {
 const MAX_RESTART_DELAY_MS = 10_000;
 
 /** Runs in the primary: forks `count` workers, replaces dead ones, stops them on request. */
-export function superviseWorkers(count: number, log: ErrorLog, onListening: (address: string, port: number) => void): Supervisor {
+/** What a worker whose start failed sends its primary (reportStartFailure). */
+const START_FAILED = 'start-failed';
+
+/**
+ * In a worker whose start failed (an address in use, a certificate missing): the primary says
+ * it once, for all workers, and stops if none serves; this worker ends (its IPC channel alone
+ * would keep it alive, doing nothing).
+ */
+export function reportStartFailure(problems: readonly string[]): void {
+  process.send!({ portico: START_FAILED, problems }, () => process.exit(1));
+}
+
+export function superviseWorkers(
+  count: number,
+  log: ErrorLog,
+  onListening: (address: string, port: number) => void,
+  onStartFailed: (problems: readonly string[]) => void,
+): Supervisor {
   let stopping = false;
   let restartDelay = 100;
   const seen = new Set<string>();
@@ -38,6 +55,14 @@ export function superviseWorkers(count: number, log: ErrorLog, onListening: (add
   const fork = (): Worker => {
     const worker = cluster.fork();
     serveAcceptHandles(worker.process);
+    worker.on('message', (message: { portico?: string; problems?: string[] } | null) => {
+      if (message?.portico !== START_FAILED) return;
+      const problems = message.problems ?? [];
+      // Before any worker serves, nothing would: stop, as nginx does when it cannot bind.
+      // Later (a replacement worker reads a config edited since) the others go on serving.
+      if (seen.size === 0 && !stopping) onStartFailed(problems);
+      else if (!stopping) log.error('a new worker could not start; the others go on serving', { problems });
+    });
     const startedAt = Date.now();
     // Node takes a worker off the shared sockets on 'disconnect', which may come after 'exit':
     // only once both have happened is the death handled (and logged), so the log line means

@@ -1,7 +1,8 @@
 /**
- * The checks in front of a route's handler, composed once at compile time. A route with none
- * configured gets only the body-size check (one comparison); the others wrap the handler only
- * when their config key is present, so the default hot path carries no option checks.
+ * The checks in front of a route's handler, made once at compile time as a list of guards
+ * that src/handlers/compose.ts chains in front of the handler. A route with none configured
+ * gets only the body-size check (one comparison); the others are there only when their config
+ * key is present, so the default hot path carries no option checks.
  *
  * Order, cheapest and most decisive first, so a refused request costs little:
  *   1. max_body_size  413 when Content-Length says too much, before any body byte is read
@@ -19,39 +20,58 @@
  * both refuse). With `limit_except` (nginx limit_except), a method it does not list meets its
  * access and basic_auth instead of the route's; the limits count every method alike.
  * A `dry_run` limit counts as usual but lets the request through at once, with a warning.
+ * Upgrade requests (WebSocket handshakes) meet the same checks but the body size (they have
+ * none), refused on their raw socket (src/http/socket-writer.ts) through the same writer.
  */
-import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
 import type { RouteConfig } from '../config/schema.js';
 import type { AccessConfig, BasicAuthConfig } from '../config/shield-schema.js';
 import type { Exchange } from '../http/exchange.js';
-import type { RouteHandler } from '../handlers/handler.js';
+import type { Guard, Next } from '../http/route-handler.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { applyHeaderOps, type HeaderOps } from '../http/header-ops.js';
 import { compileTemplate, type Template } from '../http/template.js';
 import { rejectRequest } from '../limits/discard.js';
-import { responseHead } from '../http/head.js';
 import { AccessList } from './access-list.js';
 import { BasicAuth, loadUsers, type Outcome } from './basic-auth.js';
 import type { PasswordChecks } from './password-checks.js';
 import { REJECT, PASS } from './rate-limiter.js';
 import type { Zones } from './zones.js';
 
-type Refuse = (status: number, headers?: string[]) => void;
-type Check = (ex: Exchange, pass: () => void, refuse: Refuse, gone: () => boolean) => void;
+type Check = (ex: Exchange, next: Next) => void;
 
-export function shieldRoute(route: RouteConfig, inner: RouteHandler, ops: HeaderOps, maxBodySize: number, zones: Zones, where: string, passwords: () => PasswordChecks, log?: ErrorLog): RouteHandler {
-  let handler = inner;
+export interface GuardDeps {
+  zones: Zones;
+  /** The route, for logs and zone errors ("servers[0].routes[1] /api/"). */
+  where: string;
+  /** Made on first use: a config without basic_auth starts no verifier threads. */
+  passwords: () => PasswordChecks;
+  log?: ErrorLog;
+}
+
+/** The route's guards, in the order above. */
+export function routeGuards(route: RouteConfig, maxBodySize: number, deps: GuardDeps): Guard[] {
+  const { zones, where, passwords, log } = deps;
   const gates = [gate(route.access, route.basic_auth, route.satisfy === 'any', passwords)];
   const except = route.limit_except;
   if (except) gates.push(gate(except.access ?? route.access, except.basic_auth ?? route.basic_auth, route.satisfy === 'any', passwords));
-  const late = byMethod(gates.map((g) => g.late), except?.methods);
-  if (late) handler = wrap(handler, ops, late);
-  for (const limit of [...(route.limit_conn ?? [])].reverse()) handler = wrap(handler, ops, limitConnCheck(limit, zones, where, log));
-  for (const limit of [...(route.limit_req ?? [])].reverse()) handler = wrap(handler, ops, limitReqCheck(limit, zones, where, log));
   const early = byMethod(gates.map((g) => g.early), except?.methods);
-  if (early) handler = wrap(handler, ops, early);
-  return bodySizeGuard(handler, ops, maxBodySize);
+  const late = byMethod(gates.map((g) => g.late), except?.methods);
+  const guards: Guard[] = [];
+  if (maxBodySize !== Infinity) guards.push({ name: 'max_body_size', upgrades: false, check: bodySizeCheck(maxBodySize) });
+  if (early) guards.push({ name: 'access', upgrades: true, check: early });
+  for (const limit of route.limit_req ?? []) guards.push({ name: `limit_req zone=${limit.zone}`, upgrades: true, check: limitReqCheck(limit, zones, where, log) });
+  for (const limit of route.limit_conn ?? []) guards.push({ name: `limit_conn zone=${limit.zone}`, upgrades: true, check: limitConnCheck(limit, zones, where, log) });
+  if (late) guards.push({ name: 'basic_auth', upgrades: true, check: late });
+  return guards;
+}
+
+/** The request is answered here (the rest of its body, if any, is discarded). */
+function refuse(ex: Exchange, status: number, headers?: readonly string[]): void {
+  rejectRequest(ex, status, headers);
+}
+
+/** The client went away while a check waited (a limit_req delay, a password check). */
+function gone(ex: Exchange): boolean {
+  return ex.writer.destroyed;
 }
 
 /**
@@ -62,7 +82,7 @@ function gate(access: AccessConfig | undefined, auth: BasicAuthConfig | undefine
   const user = auth ? basicAuthCheck(auth, passwords()) : undefined;
   if (!any || !access || !user) return { early: access ? accessCheck(access) : undefined, late: user };
   const list = new AccessList(access);
-  return { late: (ex, pass, refuse, gone) => (list.allows(ex.clientIp) ? pass() : user(ex, pass, refuse, gone)) };
+  return { late: (ex, next) => (list.allows(ex.clientIp) ? next(ex) : user(ex, next)) };
 }
 
 /** One check, or (with limit_except) the first for the listed methods and the second for the others. */
@@ -72,81 +92,23 @@ function byMethod(checks: (Check | undefined)[], listed: readonly string[] | und
   if (own === undefined && other === undefined) return undefined;
   // nginx: "Allowing the GET method makes the HEAD method also allowed."
   const methods = new Set(listed.includes('GET') ? [...listed, 'HEAD'] : listed);
-  return (ex, pass, refuse, gone) => {
+  return (ex, next) => {
     const check = methods.has(ex.req.method ?? '') ? own : other;
-    if (check === undefined) pass();
-    else check(ex, pass, refuse, gone);
+    if (check === undefined) next(ex);
+    else check(ex, next);
+  };
+}
+
+function bodySizeCheck(max: number): Check {
+  return (ex, next) => {
+    if (ex.contentLength > max) refuse(ex, 413);
+    else next(ex);
   };
 }
 
 function accessCheck(cfg: AccessConfig): Check {
   const list = new AccessList(cfg);
-  return (ex, pass, refuse) => (list.allows(ex.clientIp) ? pass() : refuse(403));
-}
-
-function bodySizeGuard(inner: RouteHandler, ops: HeaderOps, max: number): RouteHandler {
-  if (max === Infinity) return inner;
-  const guarded: RouteHandler = {
-    handle(ex) {
-      if (ex.contentLength > max) rejectRequest(ex, 413, ops);
-      else inner.handle(ex);
-    },
-  };
-  if (inner.upgrade) guarded.upgrade = inner.upgrade; // a handshake has no body
-  return guarded;
-}
-
-function wrap(inner: RouteHandler, ops: HeaderOps, check: Check): RouteHandler {
-  const guarded: RouteHandler = {
-    handle(ex) {
-      check(
-        ex,
-        () => inner.handle(ex),
-        (status, headers) => rejectRequest(ex, status, ops, headers),
-        () => ex.res.destroyed,
-      );
-    },
-  };
-  const upgrade = inner.upgrade;
-  if (upgrade) {
-    guarded.upgrade = (ex, socket, head) =>
-      check(
-        ex,
-        () => upgrade(ex, socket, head),
-        (status, headers) => refuseUpgrade(ex, socket, status, ops, headers),
-        () => socket.destroyed,
-      );
-  }
-  return guarded;
-}
-
-/**
- * A refusal on a raw upgrade socket (the response object is detached from it by then),
- * written by the head serializer; a head it refuses (a route's header edit) becomes one log
- * line and the same refusal without the route's edits.
- */
-function refuseUpgrade(ex: Exchange, socket: Duplex, status: number, ops: HeaderOps, extra?: string[]): void {
-  const body = `${status} ${STATUS_CODES[status] ?? ''}\n`;
-  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(body.length), ...(extra ?? [])];
-  const reason = STATUS_CODES[status] ?? '';
-  let head: string | undefined;
-  try {
-    head = responseHead(status, reason, [...(ops.empty ? headers : applyHeaderOps(ops, headers, ex)), 'Connection', 'close']);
-  } catch (err) {
-    ex.errorLog?.error('response head refused', { route: ex.routeName, status, method: ex.req.method, uri: ex.req.url, err: (err as Error)?.message });
-    head = plainHead(status, reason, headers);
-  }
-  ex.res.statusCode = status; // for the access log
-  if (head === undefined) socket.destroy();
-  else if (socket.writable) socket.end(head + body);
-}
-
-function plainHead(status: number, reason: string, headers: string[]): string | undefined {
-  try {
-    return responseHead(status, reason, [...headers, 'Connection', 'close']);
-  } catch {
-    return undefined;
-  }
+  return (ex, next) => (list.allows(ex.clientIp) ? next(ex) : refuse(ex, 403));
 }
 
 function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string, log: ErrorLog | undefined): Check {
@@ -156,19 +118,19 @@ function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones
   const delay = cfg.nodelay ? Infinity : (cfg.delay ?? 0);
   const status = cfg.status;
   const dryRun = cfg.dry_run;
-  return (ex, pass, refuse, gone) => {
+  return (ex, next) => {
     const k = key(ex);
-    if (k === '') return pass(); // nginx: requests with an empty key are not accounted
+    if (k === '') return next(ex); // nginx: requests with an empty key are not accounted
     const wait = limiter.take(k, burst, delay);
-    if (wait === PASS) return pass();
+    if (wait === PASS) return next(ex);
     if (dryRun) {
       // nginx: "limiting requests, dry run": counted as a real run would count it, never refused or delayed.
       if (wait === REJECT) log?.warn('limiting requests, dry run', { route: where, zone: cfg.zone, key: k });
-      return pass();
+      return next(ex);
     }
-    if (wait === REJECT) return refuse(status, ['Retry-After', String(limiter.retryAfter(k, burst))]);
+    if (wait === REJECT) return refuse(ex, status, ['Retry-After', String(limiter.retryAfter(k, burst))]);
     setTimeout(() => {
-      if (!gone()) pass();
+      if (!gone(ex)) next(ex);
     }, wait).unref();
   };
 }
@@ -178,49 +140,42 @@ function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>[number], zon
   const key = keyOf(cfg.key);
   const { max, status } = cfg;
   const dryRun = cfg.dry_run;
-  return (ex, pass, refuse) => {
+  return (ex, next) => {
     const k = key(ex);
-    if (k === '') return pass();
+    if (k === '') return next(ex);
     if (!limiter.acquire(k, max)) {
-      if (!dryRun) return refuse(status);
+      if (!dryRun) return refuse(ex, status);
       // nginx: "limiting connections, dry run": passes uncounted.
       log?.warn('limiting connections, dry run', { route: where, zone: cfg.zone, key: k });
-      return pass();
+      return next(ex);
     }
-    // An upgrade counts while its tunnel is open, a request until its response is done.
-    const h1 = ex.req.httpVersionMajor === 1;
-    const socket = ex.req.socket;
-    const release = () => {
-      ex.res.off('close', release);
-      if (h1) socket.off('close', release);
-      limiter.release(k);
-    };
-    ex.res.once('close', release);
-    if (h1) socket.once('close', release); // an upgrade's response object never closes
-    pass();
+    // A request counts until its response is over, an upgrade while its tunnel is open (its
+    // writer is the socket's: src/http/socket-writer.ts).
+    ex.writer.onClose(() => limiter.release(k));
+    next(ex);
   };
 }
 
 function basicAuthCheck(cfg: BasicAuthConfig, passwords: PasswordChecks): Check {
   const auth = new BasicAuth(loadUsers(cfg), cfg.realm, passwords);
   const challenge = ['WWW-Authenticate', auth.challenge];
-  return (ex, pass, refuse, gone) => {
+  return (ex, next) => {
     const header = authorization(ex.req.rawHeaders);
-    if (header === '') return refuse(401, challenge);
+    if (header === '') return refuse(ex, 401, challenge);
     const settle = (outcome: Outcome) => {
-      if (gone()) return;
+      if (gone(ex)) return;
       if ('user' in outcome) {
         ex.remoteUser = outcome.user;
-        return pass();
+        return next(ex);
       }
-      if (outcome.status === 401) return refuse(401, challenge);
+      if (outcome.status === 401) return refuse(ex, 401, challenge);
       // 429: this address sent too many wrong credentials; 503: no capacity to check now.
-      refuse(outcome.status, ['Retry-After', String(outcome.retryAfter)]);
+      refuse(ex, outcome.status, ['Retry-After', String(outcome.retryAfter)]);
     };
-    const outcome = auth.check(header, ex.clientIp, gone);
+    const outcome = auth.check(header, ex.clientIp, () => gone(ex));
     if (!(outcome instanceof Promise)) return settle(outcome);
     outcome.then(settle, () => {
-      if (!gone()) refuse(503, ['Retry-After', '1']);
+      if (!gone(ex)) refuse(ex, 503, ['Retry-After', '1']);
     });
   };
 }

@@ -63,6 +63,7 @@ export function peekClientHello(socket: Socket, timeout: number, then: (hello: C
     if (buf.length >= need || buf.length >= MAX_RECORD) done(parseClientHello(buf));
   };
   socket.on('data', onData);
+  socket.resume(); // a socket passed on paused, its first bytes put back (server/plain-on-tls.ts)
   socket.on('error', () => socket.destroy());
   socket.setTimeout(timeout, () => socket.destroy());
 }

@@ -12,6 +12,8 @@ import { dirname } from 'node:path';
 import { loadCertificate, type LoadedCertificate } from './certificate.js';
 import { CertificateSlot } from './slot.js';
 import type { ErrorLog } from '../log/error-log.js';
+import { StartError } from '../errors.js';
+import { fileProblem } from './file-problem.js';
 
 /** Several events arrive for one save; wait for them to settle before reading. */
 const SETTLE_MS = 100;
@@ -21,6 +23,7 @@ export class FileCertificate {
   readonly #watchers: FSWatcher[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastText = '';
+  #lastProblem: string | undefined;
 
   constructor(
     readonly certPath: string,
@@ -34,7 +37,11 @@ export class FileCertificate {
   /** First load: a problem here stops the start, naming the config key and the file. */
   async load(): Promise<LoadedCertificate> {
     const cert = await this.#read();
-    if (typeof cert !== 'object') throw new Error(`${this.where}: ${cert ?? 'unreadable'}`);
+    if (typeof cert !== 'object') {
+      // The key of the file that could not be read; the pair's for one that does not fit.
+      const file = cert?.startsWith(`cannot read ${this.certPath}:`) ? '.cert' : cert?.startsWith(`cannot read ${this.keyPath}:`) ? '.key' : '';
+      throw new StartError(`${this.where}${file}`, cert ?? 'unreadable');
+    }
     this.slot.set(cert);
     return cert;
   }
@@ -67,6 +74,10 @@ export class FileCertificate {
     const cert = await this.#read();
     if (cert === undefined) return; // unchanged
     if (typeof cert === 'string') {
+      // Said once until it changes: any file written next to the certificate (a log in the
+      // same directory) wakes the watcher, and the same failure would be logged on every write.
+      if (cert === this.#lastProblem) return;
+      this.#lastProblem = cert;
       this.log.error('tls: certificate files changed but cannot be used; still serving the previous certificate', {
         server: this.where,
         cert: this.certPath,
@@ -75,6 +86,7 @@ export class FileCertificate {
       });
       return;
     }
+    this.#lastProblem = undefined;
     this.slot.set(cert);
     this.log.info('tls: certificate reloaded', { server: this.where, cert: this.certPath, names: cert.names, not_after: cert.notAfter.toISOString(), serial: cert.serial });
   }
@@ -83,11 +95,14 @@ export class FileCertificate {
   async #read(): Promise<LoadedCertificate | string | undefined> {
     let certText: string;
     let keyText: string;
+    // One at a time: node's error does not always name the file (EISDIR has no path).
+    let reading = this.certPath;
     try {
-      [certText, keyText] = await Promise.all([readFile(this.certPath, 'utf8'), readFile(this.keyPath, 'utf8')]);
+      certText = await readFile(reading, 'utf8');
+      reading = this.keyPath;
+      keyText = await readFile(reading, 'utf8');
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      return `cannot read ${e.path ?? this.certPath}: ${e.code ?? e.message}`;
+      return `cannot read ${reading}: ${fileProblem(err as NodeJS.ErrnoException)}`;
     }
     const text = certText + '\0' + keyText;
     if (text === this.#lastText) return undefined;

@@ -12,6 +12,7 @@ import { ensurePrivateDir, writePrivateFile } from './data-dir.js';
 import { createCaCertificate, createLeafCertificate, generateKeyPair, keyFromPem, keyToPem, parseCertificate, type KeyPair } from './x509.js';
 import { loadCertificate, type LoadedCertificate } from './certificate.js';
 import type { ErrorLog } from '../log/error-log.js';
+import { fileProblem } from './file-problem.js';
 
 const DAY = 86_400_000;
 export const ROOT_LIFETIME = 3650 * DAY;
@@ -127,8 +128,11 @@ async function readAuthority(dir: string, name: string): Promise<Authority | und
     const [pem, keyPem] = await Promise.all([readFile(join(dir, `${name}.crt`), 'utf8'), readFile(join(dir, `${name}.key`), 'utf8')]);
     return { pem, cert: parseCertificate(pem), keys: await keyFromPem(keyPem) };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the local CA's ${name} in ${dir}: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return undefined;
+    // The file and code stay on the error: `portico run` says whose the file is (serve-as.ts).
+    const detail = e.code !== undefined ? fileProblem(e) : e.message;
+    throw Object.assign(new Error(`cannot read the local CA's ${name} in ${dir}: ${detail}`), { code: e.code, file: e.path ?? join(dir, `${name}.key`) });
   }
 }
 

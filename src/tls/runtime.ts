@@ -9,15 +9,14 @@ import { HostTable } from '../compile/host-table.js';
 import { SniTable, type OnDemand } from './sni-table.js';
 import { CertificateSlot } from './slot.js';
 import { withContextOptions } from './certificate.js';
-import { contextOptions } from './client-auth.js';
+import { contextOptions } from '../compile/client-auth.js';
 import { FileCertificate } from './file-certificate.js';
 import { InternalCa } from './internal-ca.js';
 import { InternalCertificates } from './internal-certificates.js';
-import { isLocalName } from './local-names.js';
+import { isLocalName } from '../compile/local-names.js';
 import { AcmeCertificates } from './acme/acme-certificates.js';
-import { AcmeChallenges } from './acme/challenges.js';
+import { AcmeChallenges, type Http01Answers } from './acme/challenges.js';
 import type { ErrorLog } from '../log/error-log.js';
-import type { Intercept } from '../server/listeners.js';
 import type { Socket } from 'node:net';
 
 /** How often renewals are checked; leaves are due hours, ACME certificates weeks, ahead. */
@@ -55,12 +54,20 @@ export class TlsRuntime {
       throw err;
     }
     for (const f of rt.#files) f.watch();
-    for (const a of rt.#acme) a.start();
     if (compiled.tlsSites.length > 0) {
       rt.#timer = setInterval(() => void rt.checkRenewals(), CHECK_EVERY);
       rt.#timer.unref();
     }
     return rt;
+  }
+
+  /**
+   * Places the first ACME orders (for servers with no certificate yet) once the listeners
+   * serve: the HTTP-01 and TLS-ALPN-01 answers need them, and the files an order writes belong
+   * to the user Portico serves as.
+   */
+  startOrders(): void {
+    for (const a of this.#acme) a.start();
   }
 
   /** The local CA, when a server uses it. */
@@ -91,7 +98,7 @@ export class TlsRuntime {
     if (source.kind === 'files') {
       const slots: CertificateSlot[] = [];
       for (const [i, pair] of source.files.entries()) {
-        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.files.length > 1 ? `[${i}]` : ''}`, log);
+        const file = new FileCertificate(pair.cert, pair.key, `${site.where}.tls${source.list ? `[${i}]` : ''}`, log);
         const cert = await file.load();
         if (cert.notAfter.getTime() <= now()) log.warn('tls: certificate has expired', { server: site.where, cert: pair.cert, not_after: cert.notAfter.toISOString() });
         this.#files.push(file);
@@ -130,7 +137,7 @@ export class TlsRuntime {
   }
 
   /** Answers ACME HTTP-01 requests on plain HTTP listeners, when a server uses ACME. */
-  get http01(): Intercept | undefined {
+  get http01(): Http01Answers | undefined {
     return this.#acme.length > 0 ? this.#challenges.http01 : undefined;
   }
 

@@ -126,6 +126,7 @@ export class UpstreamGroups {
 
   #planCheck(pool: string, upstream: Upstream, hc: NonNullable<UpstreamPoolConfig['health_check']>, transport: ReturnType<typeof transportFor>): void {
     const config: ActiveCheckConfig = {
+      method: hc.method,
       path: hc.path,
       interval: hc.interval,
       timeout: hc.timeout,

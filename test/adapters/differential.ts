@@ -22,6 +22,8 @@ export interface Case {
   compare?: string[];
   /** Deliberate differences, asserted exactly. */
   differs?: Difference[];
+  /** The request's HTTP version; 1.1 by default. */
+  version?: '1.0' | '1.1';
 }
 
 export interface Difference {
@@ -65,7 +67,7 @@ export function echo(req: IncomingMessage, res: ServerResponse, body: Buffer): v
 /** `seen`: the upstream's record (or a function gathering several upstreams' records). */
 export async function observe(port: number, c: Case, tag: string, seen: SeenRequest[] | (() => SeenRequest[])): Promise<Observed> {
   const host = c.host ?? 'example.test';
-  const lines = [`${c.method ?? 'GET'} ${c.path} HTTP/1.1`, `Host: ${host}`, `X-Case: ${tag}`, 'Connection: close'];
+  const lines = [`${c.method ?? 'GET'} ${c.path} HTTP/${c.version ?? '1.1'}`, `Host: ${host}`, `X-Case: ${tag}`, 'Connection: close'];
   for (const [n, v] of c.headers ?? []) lines.push(`${n}: ${v}`);
   if (c.body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(c.body)}`);
   const res: RawResponse = await rawRequest(port, `${lines.join('\r\n')}\r\n\r\n${c.body ?? ''}`, { head: c.method === 'HEAD' });

@@ -10,6 +10,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { killAfter, runCli, startCli } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 
+/** A process that exited but was not reaped yet. */
+function isZombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true; // gone while we looked
+  }
+}
+
 async function tempConfig(t: { after: (fn: () => Promise<void>) => void }, name: string, text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'portico-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -156,9 +165,48 @@ test('run on Linux: the server runs with glibc\'s trim threshold raised, and sto
   // SIGKILL cannot be passed on: the server notices its launcher is gone and stops.
   portico.child.kill('SIGKILL');
   const deadline = Date.now() + 15_000;
-  while (existsSync(`/proc/${portico.pid}`)) {
+  // Its parent gone, an exited server is reaped by whoever adopts it (PID 1 here), maybe not at
+  // once: a zombie has stopped.
+  while (existsSync(`/proc/${portico.pid}`) && !isZombie(portico.pid)) {
     if (Date.now() > deadline) assert.fail('the server outlived its launcher');
     await new Promise((r) => setTimeout(r, 50));
   }
   await assert.rejects(fetch(`http://127.0.0.1:${portico.port}/`), 'nothing listens any more');
+});
+
+test('run on Linux: a server whose launcher dies while it is still starting stops too', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  // The launcher is killed as soon as its child exists, before the child listens: the IPC
+  // channel closes before the child watches it (a loaded machine used to leave such a server
+  // running for good).
+  const file = await tempConfig(t, 'portico.yaml', 'access_log: false\nservers:\n  - listen: ["127.0.0.1:0"]\n    routes:\n      - { path: /, respond: { body: "up" } }\n');
+  const { spawn } = await import('node:child_process');
+  const { CLI, childrenOf } = await import('../helpers/cli.js');
+  const launcher = spawn(process.execPath, [CLI, 'run', '-c', file], { stdio: 'ignore' });
+  let server: number | undefined;
+  killAfter(t, () => [launcher.pid!, ...(server ? [server] : [])]);
+  const found = Date.now() + 10_000;
+  while (server === undefined) {
+    if (Date.now() > found) assert.fail('the launcher started no server');
+    server = childrenOf(launcher.pid!)[0];
+    if (server === undefined) await new Promise((r) => setTimeout(r, 2));
+  }
+  // Past its first steps (where a closed channel makes it fail at once), before it listens.
+  await new Promise((r) => setTimeout(r, Number(process.env.PORTICO_TEST_KILL_AFTER ?? 150)));
+  launcher.kill('SIGKILL');
+  const deadline = Date.now() + 15_000;
+  while (existsSync(`/proc/${server}`) && !isZombie(server)) {
+    if (Date.now() > deadline) assert.fail('the server outlived a launcher that died during its start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+test('--help lists every command main.ts knows, and --version prints the package version', async () => {
+  const root = new URL('../../../', import.meta.url);
+  const main = readFileSync(new URL('src/cli/main.ts', root), 'utf8');
+  const commands = [...main.matchAll(/case '([a-z-]+)':/g)].map((m) => m[1]!);
+  assert.ok(commands.includes('trust') && commands.includes('untrust'), commands.join(' '));
+  const help = (await runCli(['--help'])).stdout;
+  for (const c of commands) assert.match(help, new RegExp(`^  ${c}\\b`, 'm'), `--help lists ${c}`);
+  const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+  assert.equal((await runCli(['--version'])).stdout, `portico ${version}\n`);
 });

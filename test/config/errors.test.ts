@@ -41,7 +41,7 @@ test('every error is reported, not just the first', () => {
         prox: {}
 `);
   assert.equal(out.length, 7, out.join('\n'));
-  assert.match(out[0]!, /^portico\.yaml:2:14: servers\[0\]\.listen\[0\]: expected \[host\]:port/);
+  assert.match(out[0]!, /^portico\.yaml:2:14: servers\[0\]\.listen\[0\]: expected a port or \[host\]:port/);
   assert.match(out[1]!, /^portico\.yaml:4:15: servers\[0\]\.routes\[0\]\.path: expected a path starting with '\/', got 'api\/'/);
   assert.match(out[2]!, /^portico\.yaml:5:22: servers\[0\]\.routes\[0\]\.proxy\.to: expected host:port, got '127\.0\.0\.1:99999'/);
   assert.match(out[3]!, /^portico\.yaml:5:55: servers\[0\]\.routes\[0\]\.proxy\.read_timeout: expected a duration/);
@@ -100,4 +100,45 @@ test('a valid config gets defaults and durations in milliseconds', () => {
   assert.equal(server.routes[0]!.proxy!.read_timeout, 30_000);
   assert.equal(server.routes[0]!.proxy!.connect_timeout, 5_000);
   assert.equal(config.shutdown_timeout, 10_000);
+});
+
+test("an unknown key says which valid key at that place is one typo away: 'did you mean ...?'", () => {
+  const out = problems(`servers:
+  - lisen: 8080
+    routes:
+      - path: /
+        proxxy: { to: "127.0.0.1:3000", read_timout: 30s }
+      - path: /x
+        respond: { body: x, colour: red }
+upstream:
+  a: { servers: ["127.0.0.1:1"] }
+`);
+  assert.deepEqual(out, [
+    `portico.yaml:2:5: servers[0].lisen: unknown key 'lisen'; did you mean 'listen'?`,
+    `portico.yaml:4:9: servers[0].routes[0]: expected one handler: proxy, files, respond or redirect`,
+    `portico.yaml:5:9: servers[0].routes[0].proxxy: unknown key 'proxxy'; did you mean 'proxy'?`,
+    `portico.yaml:7:29: servers[0].routes[1].respond.colour: unknown key 'colour'`,
+    `portico.yaml:8:1: upstream: unknown key 'upstream'; did you mean 'upstreams'?`,
+  ]);
+  // Inside a pool, and through a union (tls: files or acme options): the keys of that place.
+  const pool = problems(`upstreams:
+  app: { servers: ["127.0.0.1:1"], helth_check: { path: / } }
+servers:
+  - routes: [{ path: /, proxy: { to: app } }]
+`);
+  assert.deepEqual(pool, [`portico.yaml:2:36: upstreams.app.helth_check: unknown key 'helth_check'; did you mean 'health_check'?`]);
+});
+
+test('listen: a number is a port, alone or in a list', () => {
+  const config = parseConfigText(`servers:
+  - listen: 8080
+    routes: [{ path: /, respond: { body: x } }]
+  - listen: [8081, "127.0.0.1:8082"]
+    routes: [{ path: /, respond: { body: x } }]
+`, 'portico.yaml');
+  assert.equal(config.servers[0]!.listen, '8080');
+  assert.deepEqual(config.servers[1]!.listen, ['8081', '127.0.0.1:8082']);
+  assert.deepEqual(problems(`servers:\n  - listen: 70000\n    routes: [{ path: /, respond: { body: x } }]\n`), [
+    `portico.yaml:2:13: servers[0].listen: expected a port or [host]:port such as 8080, ':8080' or '127.0.0.1:8080', got '70000'`,
+  ]);
 });

@@ -5,6 +5,8 @@ import { parseConfigText } from '../../src/config/load.js';
 import { compile } from '../../src/compile/compile.js';
 import { ConfigError } from '../../src/errors.js';
 import { silentLog } from '../../src/log/error-log.js';
+import type { Exchange } from '../../src/http/exchange.js';
+import { RecordingWriter } from '../helpers/recording-writer.js';
 
 function compiled(yaml: string) {
   const c = compile(parseConfigText(yaml, 'portico.yaml'), { log: silentLog() }, 'portico.yaml');
@@ -99,5 +101,8 @@ test('hsts: off by default, a header on every route of an HTTPS server when on',
   const c = compiled(`servers:\n  - listen: ":8443"\n    tls: internal\n    hsts: { max_age: 600, include_subdomains: true }\n${ROUTE}`);
   const found = c.listeners[0]!.hosts.match('localhost')!.locations.match('/');
   assert.ok(found && 'route' in found);
-  assert.deepEqual(found.route.responseHeaders.append.map(([n]) => n), ['Strict-Transport-Security']);
+  // The route's response filter adds it to every head the route writes, and nothing else.
+  const writer = new RecordingWriter();
+  found.route.filter!(writer, {} as Exchange).writeHead(200, '', []);
+  assert.deepEqual(writer.head?.headers, ['Strict-Transport-Security', 'max-age=600; includeSubDomains']);
 });

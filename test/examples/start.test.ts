@@ -4,8 +4,23 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 const START = fileURLToPath(new URL('../../../examples/start.mjs', import.meta.url));
+
+/** Local addresses (kernel hex: 0100007F is 127.0.0.1) of the sockets listening on `port`, IPv4 and IPv6. */
+function listenAddresses(port: number): string[] {
+  const out = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'latin1').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A') continue; // LISTEN
+      const [addr, hex] = f[1]!.split(':');
+      if (parseInt(hex!, 16) === port) out.add(addr!);
+    }
+  }
+  return [...out];
+}
 
 test('the bundled example serves the page and the API from one origin', async (t) => {
   const child = spawn(process.execPath, [START], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -24,6 +39,9 @@ test('the bundled example serves the page and the API from one origin', async (t
       }
     });
   });
+  // Loopback only: every socket listening on the example's ports is bound to 127.0.0.1.
+  for (const port of [8080, 8000, 3000]) assert.deepEqual(listenAddresses(port), ['0100007F'], `port ${port} listens on loopback only`);
+  assert.match(output, /serving http:\/\/127\.0\.0\.1:8080\//);
   const page = await fetch('http://localhost:8080/');
   assert.equal(page.status, 200);
   assert.match(await page.text(), /One origin, two servers/);

@@ -14,6 +14,7 @@ import { parseLocation, type LocationSpec } from '../../src/config/location-synt
 import { filesHandler } from '../../src/handlers/files.js';
 import { NO_HEADER_OPS } from '../../src/http/header-ops.js';
 import { Exchange } from '../../src/http/exchange.js';
+import { NodeH1Writer } from '../../src/http/node-writers.js';
 import { UpstreamGroups } from '../../src/upstream/groups.js';
 import { UpstreamPools } from '../../src/upstream/pool.js';
 import { silentLog } from '../../src/log/error-log.js';
@@ -87,7 +88,7 @@ export async function startBare(route: { path: string; files: Record<string, unk
   const spec = parseLocation(route.path) as LocationSpec;
   const handler = filesHandler(
     config.servers[0]!.routes[0]!.files!,
-    { name: 'bare', responseHeaders: NO_HEADER_OPS, requestHeaders: NO_HEADER_OPS, stripPrefix: undefined, maxBodySize: Infinity, client: { bodyTimeout: 0, sendTimeout: 0 } },
+    { name: 'bare', requestHeaders: NO_HEADER_OPS, stripPrefix: undefined, maxBodySize: Infinity, client: { bodyTimeout: 0, sendTimeout: 0 } },
     {
       spec,
       baseDir: process.cwd(),
@@ -107,7 +108,7 @@ export async function startBare(route: { path: string; files: Record<string, unk
     } catch {
       path = raw;
     }
-    handler.handle(new Exchange(req, res, '127.0.0.1', '127.0.0.1', 'http', false, 0, 'bare', path, raw, q < 0 ? '' : url.slice(q)));
+    handler.handle(new Exchange(req, new NodeH1Writer(res, req.method === 'HEAD'), req, req.socket, '127.0.0.1', '127.0.0.1', 'http', false, 0, 'bare', path, raw, q < 0 ? '' : url.slice(q)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

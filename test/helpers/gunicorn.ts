@@ -17,12 +17,13 @@ export interface TestGunicorn {
   close(): Promise<void>;
 }
 
-export async function startGunicorn(workers = 2, timeout = 20_000): Promise<TestGunicorn> {
+/** `args`: more gunicorn options (`--log-level debug` logs the write errors it otherwise ignores). */
+export async function startGunicorn(workers = 2, timeout = 20_000, args: readonly string[] = []): Promise<TestGunicorn> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const child = spawn(
     GUNICORN,
-    ['--workers', String(workers), '--worker-class', 'sync', '--bind', address, '--chdir', APP_DIR, '--graceful-timeout', '1', '--access-logfile', '-', 'app:application'],
+    ['--workers', String(workers), '--worker-class', 'sync', '--bind', address, '--chdir', APP_DIR, '--graceful-timeout', '1', '--access-logfile', '-', ...args, 'app:application'],
     { cwd: APP_DIR, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';

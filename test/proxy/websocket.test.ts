@@ -10,7 +10,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { startPortico, proxyTo, type TestPortico } from '../helpers/portico.js';
-import { openTunnels } from '../../src/proxy/tunnel.js';
 import { RawClient, closedPort, eventually, http, one, rawValues, within } from './support.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -264,14 +263,14 @@ test('the client going away releases the tunnel even when the upstream ignores t
 
   // Portico's end of this client's connection.
   const localPort = client.socket.localPort;
-  const tunnelled = [...openTunnels].find((s) => (s as Socket).remotePort === localPort);
+  const tunnelled = [...portico.server.tunnels].find((s) => (s as Socket).remotePort === localPort);
   assert.ok(tunnelled, 'the tunnel is registered');
   const upstreamSocket = upstream.sockets[0]!;
   let upstreamGotFin = false;
   upstreamSocket.once('end', () => (upstreamGotFin = true));
   client.destroy();
   await eventually(() => upstreamGotFin, 'the FIN forwarded to the upstream');
-  await eventually(() => !openTunnels.has(tunnelled) && tunnelled.destroyed, "Portico's sockets of the tunnel to be released");
+  await eventually(() => !portico.server.tunnels.has(tunnelled) && tunnelled.destroyed, "Portico's sockets of the tunnel to be released");
 });
 
 test('the upstream going away closes the client socket', async (t) => {

@@ -15,6 +15,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { adaptCaddyfile } from '../../src/config/adapters/caddyfile/index.js';
 import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
 import { RawClient, eventually } from '../proxy/support.js';
+import { upstreamClient } from '../helpers/upstream-client.js';
 
 const SMUGGLED = 'GET /admin/secret HTTP/1.1\r\nHost: app.example\r\nX-Pad: aaaaaaaaaaa\r\n\r\n';
 
@@ -117,7 +118,9 @@ test('Connection cannot nominate away Forwarded from a trusted proxy, nor a rout
   assert.deepEqual(header(r, 'forwarded'), ['for=10.0.0.1']);
   assert.deepEqual(header(r, 'x-route'), ['r1']);
   assert.deepEqual(header(r, 'x-forwarded-for'), ['127.0.0.1']);
-  assert.deepEqual(header(r, 'content-length'), ['0']);
+  // undici sends no Content-Length for a GET without a body (RFC 9110 §8.6: a user agent SHOULD
+  // NOT); node's parser client passes the client's "0" on. Either way no body is announced.
+  assert.deepEqual(header(r, 'content-length'), upstreamClient === 'undici' ? [] : ['0']);
 });
 
 test('request_headers cannot set, add or remove framing or hop-by-hop headers', () => {

@@ -18,9 +18,9 @@ import { checkFields, fieldLines, HeadError, requestHead, responseHead } from '.
 import { H1Pool } from '../../src/upstream/h1/pool.js';
 import { REQUEST_HEAD_REFUSED, type ResponseSink, type UpstreamError, type UpstreamRequest } from '../../src/upstream/h1/types.js';
 import { Exchange } from '../../src/http/exchange.js';
+import { NodeH1Writer } from '../../src/http/node-writers.js';
 import { ErrorLog } from '../../src/log/error-log.js';
 import { send, sendError } from '../../src/http/send.js';
-import { NO_HEADER_OPS } from '../../src/http/header-ops.js';
 import { LeanResponse } from '../../src/server/lean/lean-response.js';
 import { startRecordingOrigin } from '../helpers/recording-origin.js';
 import { rawRequest, within } from '../proxy/support.js';
@@ -116,16 +116,16 @@ test('send() and sendError() never throw: a refused head becomes a plain 500 and
   const { log, lines } = capturingLog();
   const thrown: unknown[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const ex = new Exchange(req, res, '127.0.0.1', '127.0.0.1', 'http', false, 0, 'a.test', req.url!, req.url!, '');
+    const ex = new Exchange(req, new NodeH1Writer(res, false), req, req.socket, '127.0.0.1', '127.0.0.1', 'http', false, 0, 'a.test', req.url!, req.url!, '');
     ex.errorLog = log;
     ex.routeName = 'test route';
     try {
-      if (req.url === '/send') send(ex, 302, ['Location', '/a\r\nX: y', 'Content-Length', '0'], '', NO_HEADER_OPS);
-      else if (req.url === '/error') sendError(ex, 429, NO_HEADER_OPS, ['Retry-After', '1\r\nX: y']);
+      if (req.url === '/send') send(ex, 302, ['Location', '/a\r\nX: y', 'Content-Length', '0'], '');
+      else if (req.url === '/error') sendError(ex, 429, ['Retry-After', '1\r\nX: y']);
       else if (req.url === '/gone') {
         req.socket.destroy();
-        sendError(ex, 502, NO_HEADER_OPS);
-        send(ex, 200, ['X-Bad', 'a\nb'], 'x', NO_HEADER_OPS);
+        sendError(ex, 502);
+        send(ex, 200, ['X-Bad', 'a\nb'], 'x');
       }
     } catch (err) {
       thrown.push(err);
@@ -173,11 +173,11 @@ test('the lean response refuses a bad head before changing its state, and then a
   client.on('data', (d: Buffer) => (received += d.toString('latin1')));
   const owner = { keepAliveHeader: 'Connection: keep-alive\r\n', responseDone() {} };
   const res = new LeanResponse(socket, owner, false);
-  refused(() => res.writeHead(204, ['X-Path', '/a\r\nX: y']), 'CR LF in a value');
+  refused(() => res.writeHead(204, '', ['X-Path', '/a\r\nX: y']), 'CR LF in a value');
   refused(() => res.writeHead(200, 'O\nK', []), 'LF in the reason');
   assert.equal(res.headersSent, false);
-  assert.equal(res.statusCode, 200, 'status untouched by the refused heads');
-  res.writeHead(500, ['Content-Length', '4']);
+  assert.equal(res.status, 200, 'status untouched by the refused heads');
+  res.writeHead(500, '', ['Content-Length', '4']);
   res.end('oops');
   await within(
     new Promise<void>((resolve) => client.on('data', () => received.endsWith('oops') && resolve())),

@@ -20,6 +20,7 @@ import { startPortico, proxyTo, type TestPortico } from '../helpers/portico.js';
 import { startRecordingOrigin, jsonAnswer, type OriginRequest, type RecordingOrigin } from '../helpers/recording-origin.js';
 import { RawClient, all, one, rawRequest, type RawResponse } from '../proxy/support.js';
 import { leanStats } from '../../src/server/lean/lean-connection.js';
+import { leanPath } from '../helpers/upstream-client.js';
 import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
 import type { PorticoConfigInput } from '../../src/config/schema.js';
 import { freePort } from '../helpers/django.js';
@@ -68,7 +69,9 @@ async function bothPaths(portico: TestPortico, path: string, check: (res: RawRes
   } finally {
     client.destroy();
   }
-  assert.ok(leanStats.requests > lean, 'the kept-alive GET was answered on the lean path');
+  // Without node's parser (the fallback run) there is no lean path: node's server answers both.
+  if (leanPath) assert.ok(leanStats.requests > lean, 'the kept-alive GET was answered on the lean path');
+  else assert.equal(leanStats.requests, lean, 'no lean path without node\'s parser');
   check(await rawRequest(portico.port, `GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`), "node's http server");
 }
 

@@ -42,9 +42,20 @@ function inputs(dir: string): string[] {
     .map((f) => readFileSync(join(ROOT, dir, f), 'utf8').split(SEPARATOR)[0]!);
 }
 
+/** Caddy's own adapter tests (test/adapters/caddyfile/upstream/). */
+function upstreamCaddyfiles(): string[] {
+  const dir = join(ROOT, 'caddyfile', 'upstream');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.caddyfile'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8'));
+}
+
 /** Pieces worth splicing in: the syntax each format reads specially. */
 const NGINX_BITS = ['{', '}', ';', '"', "'", '\\', '$', '${', '#', '\n', ' ', 'location ~ (', 'if (', 'include x;', 'map $a $b {', '}}', 'server {', '$1', '=', '^~', 'limit_except GET {', 'return 444;', 'proxy_pass http://', ':', '[', '*'];
-const CADDY_BITS = ['{', '}', '"', '`', '\\', '#', '\n', ' ', '@m', '@m {', 'import ', '(snip)', '{args[0]}', '<<EOF\n', 'EOF', '{$X:', '}', 'handle {', 'route {', 'not ', '*', '/', 'respond 403', 'reverse_proxy', ':8080', ','];
+const CADDY_BITS = ['{', '}', '"', '`', '\\', '#', '\n', ' ', '@m', '@m {', 'import ', '(snip)', '{args[0]}', '<<EOF\n', 'EOF', '{$X:', '}', 'handle {', 'route {', 'not ', '*', '/', 'respond 403', 'reverse_proxy', ':8080', ',',
+  // issue 18 item 6: matchers, continuation, import blocks, binds
+  ' \\\n', '{block}', '{blocks.a}', '{args[:]}', '{args[1:]}', 'import snip {\n', 'expression ', '`{path}.startsWith("/a") && method("GET")`', "header({'X': 'y'}) || !(", 'header_regexp X ^(a+)+$', 'header !X', 'query a=1', 'vars {header.x} y', 'method GET', 'host *.a.test', 'protocol https', 'handle_path /a', 'bind tcp6/[::]', 'wss://a.test', 'transport http {\n tls\n}'];
 const YAML_BITS = ['{', '}', '[', ']', ':', '- ', '&a ', '*a', '"', "'", '#', '\n', '  ', 'servers:', 'routes:', 'path: ', 'proxy: {to: "127.0.0.1:1"}', 'null', '~', '!!', '? '];
 
 function mutate(text: string, bits: readonly string[], seeds: readonly string[], r: () => number): string {
@@ -102,13 +113,16 @@ function check(run: () => unknown, file: string): string | undefined {
     // "FILE:LINE[:COL]: ..." (FILE may be an included one), or the summary of a long list.
     const lineless = err.problems.find((p) => !/^[^\n]+?:\d+(:\d+)?: /.test(p) && !/^\.\.\. and \d+ more/.test(p));
     if (lineless !== undefined) return `a problem without file:line: ${lineless}`;
+    // A Caddyfile's problems name its lines, never a key path into the adapted config.
+    const keyed = file === 'Caddyfile' ? err.problems.find((p) => /^Caddyfile(:\d+){0,2}: (servers|client|upstreams|maps|acme|access_log|log_level|shutdown_timeout|data_dir)(\.[\w$-]+|\[\d+\])*: /.test(p)) : undefined;
+    if (keyed !== undefined) return `a key path in a Caddyfile problem: ${keyed}`;
     return undefined;
   }
 }
 
 const FORMATS = [
   { name: 'nginx', file: 'nginx.conf', seeds: () => inputs('nginx'), bits: NGINX_BITS, run: (text: string) => adaptNginx(text, 'nginx.conf', { prefix: '/srv/nginx' }) },
-  { name: 'Caddyfile', file: 'Caddyfile', seeds: () => inputs('caddyfile'), bits: CADDY_BITS, run: (text: string) => adaptCaddyfile(text, 'Caddyfile', {}) },
+  { name: 'Caddyfile', file: 'Caddyfile', seeds: () => [...inputs('caddyfile'), ...upstreamCaddyfiles()], bits: CADDY_BITS, run: (text: string) => adaptCaddyfile(text, 'Caddyfile', {}) },
   {
     name: 'YAML',
     file: 'portico.yaml',

@@ -136,28 +136,37 @@ interface CaddyCase {
   refused?: RegExp;
   /** Loads, with this warning. */
   warned?: RegExp;
+  /** Loads, and the guarding route (the first) checks this `match`. */
+  carried?: Record<string, unknown>;
 }
 
 const HASH = '$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG';
 
 const CADDY: CaddyCase[] = [
   { name: 'forward_auth', site: 'forward_auth 127.0.0.1:9 {\n    uri /auth\n}\nreverse_proxy 127.0.0.1:9', refused: /forward_auth cannot be carried over/ },
-  { name: 'respond 403 on a header matcher', site: '@bots header User-Agent *bot*\nrespond @bots 403\nreverse_proxy 127.0.0.1:9', refused: /matcher @bots: .*cannot check "header User-Agent \*bot\*"; leaving this respond out/ },
-  { name: 'abort on a query matcher', site: '@probe query debug=1\nabort @probe\nreverse_proxy 127.0.0.1:9', refused: /matcher @probe: .*leaving this abort out/ },
-  { name: 'error on a not-path matcher', site: '@private not path /public/*\nerror @private 403\nreverse_proxy 127.0.0.1:9', refused: /matcher @private: .*leaving this error out/ },
-  { name: 'redir on a header matcher', site: '@nocookie not header Cookie *session*\nredir @nocookie /login\nreverse_proxy 127.0.0.1:9', refused: /leaving this redir out/ },
-  { name: 'basic_auth on a not-path matcher', site: `@private not path /public/*\nbasic_auth @private {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, refused: /leaving this basic_auth out/ },
-  { name: 'basic_auth on a remote_ip matcher', site: `@outside not remote_ip 10.0.0.0/8\nbasic_auth @outside {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, refused: /Portico checks remote_ip on routes, not on basic_auth; leaving this basic_auth out/ },
-  { name: 'request_body on a header matcher', site: '@api header Content-Type application/json\nrequest_body @api {\n    max_size 1KB\n}\nreverse_proxy 127.0.0.1:9', refused: /leaving this request_body out/ },
-  { name: 'a handle holding a refusal, on a host matcher', site: '@admin host admin.test\nhandle @admin {\n    respond 403\n}\nreverse_proxy 127.0.0.1:9', refused: /leaving this handle out/ },
+  // Matchers Portico cannot check still refuse what they guard (issue 18 item 6 carried the others over).
+  { name: 'respond 403 on a file matcher', site: '@missing not file\nrespond @missing 403\nreverse_proxy 127.0.0.1:9', refused: /matcher @missing: Portico cannot check "not file"; leaving this respond out/ },
+  { name: 'abort on an expression Portico cannot read', site: '@odd expression `{time.now.unix} > 5`\nabort @odd\nreverse_proxy 127.0.0.1:9', refused: /matcher @odd: Portico cannot check "expression .*"; leaving this abort out/ },
+  { name: 'basic_auth on a vars matcher of a variable', site: `@v vars tier gold\nbasic_auth @v {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, refused: /matcher @v: Portico cannot check "vars tier gold"; leaving this basic_auth out/ },
+  { name: 'a handle holding a refusal, on a tls matcher', site: '@early tls early_data\nhandle @early {\n    respond 425\n}\nreverse_proxy 127.0.0.1:9', refused: /leaving this handle out/ },
   { name: 'tls client_auth', site: 'tls internal {\n    client_auth {\n        mode require_and_verify\n    }\n}\nreverse_proxy 127.0.0.1:9', refused: /tls client_auth cannot be carried over/ },
   { name: 'file_server hide beyond dot-files', site: 'file_server {\n    hide *.bak secret.txt\n}', refused: /file_server hide \*\.bak secret\.txt cannot be carried over/ },
   { name: 'rate_limit (a plugin)', site: 'rate_limit {\n    zone z {\n        key {remote_host}\n        events 10\n        window 1m\n    }\n}\nreverse_proxy 127.0.0.1:9', refused: /unrecognized directive: rate_limit \(github\.com\/mholt\/caddy-ratelimit/ },
   { name: 'timeouts read_body', site: 'reverse_proxy 127.0.0.1:9', global: 'servers {\n    timeouts {\n        read_body 10s\n    }\n}', refused: /timeouts read_body cannot be carried over/ },
-  { name: 'remote_ip inside a block with remote_ip', site: '@ten remote_ip 10.0.0.0/8\n@lan remote_ip 192.168.0.0/16\nhandle @ten {\n    reverse_proxy @lan 127.0.0.1:9\n}', refused: /remote_ip inside a block that has remote_ip too cannot be carried over/ },
+
   // Loads.
   { name: 'file_server hide of dot-files', site: 'file_server {\n    hide .git .env\n}' },
-  { name: 'a 200 respond on a header matcher is only warned about', site: '@bots header User-Agent *bot*\nrespond @bots "hello" 200\nreverse_proxy 127.0.0.1:9', warned: /matcher @bots: .*this respond is left out/ },
+  { name: 'a 200 respond on a file matcher is only warned about', site: '@f file\nrespond @f "hello" 200\nreverse_proxy 127.0.0.1:9', warned: /matcher @f: .*this respond is left out/ },
+  // Carried over as the route's match (their runtime is tested against Caddy in test/adapters/caddy-matchers-differential.test.ts).
+  { name: 'respond 403 on a header matcher', site: '@bots header User-Agent *bot*\nrespond @bots 403\nreverse_proxy 127.0.0.1:9', carried: { header: { 'User-Agent': ['*bot*'] } } },
+  { name: 'abort on a query matcher', site: '@probe query debug=1\nabort @probe\nreverse_proxy 127.0.0.1:9', carried: { query: { debug: ['1'] } } },
+  { name: 'error on a not-path matcher', site: '@private not path /public/*\nerror @private 403\nreverse_proxy 127.0.0.1:9', carried: { not: [{ path: ['~* ^/public/'] }] } },
+  { name: 'redir on a header matcher', site: '@nocookie not header Cookie *session*\nredir @nocookie /login\nreverse_proxy 127.0.0.1:9', carried: { not: [{ header: { Cookie: ['*session*'] } }] } },
+  { name: 'basic_auth on a not-path matcher', site: `@private not path /public/*\nbasic_auth @private {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, carried: { not: [{ path: ['~* ^/public/'] }] } },
+  { name: 'basic_auth on a remote_ip matcher', site: `@outside not remote_ip 10.0.0.0/8\nbasic_auth @outside {\n    alice ${HASH}\n}\nreverse_proxy 127.0.0.1:9`, carried: { not_remote_ip: ['10.0.0.0/8'] } },
+  { name: 'request_body on a header matcher', site: '@api header Content-Type application/json\nrequest_body @api {\n    max_size 1KB\n}\nreverse_proxy 127.0.0.1:9', carried: { header: { 'Content-Type': ['application/json'] } } },
+  { name: 'a handle holding a refusal, on a host matcher', site: '@admin host admin.test\nhandle @admin {\n    respond 403\n}\nreverse_proxy 127.0.0.1:9', carried: { host: ['admin.test'] } },
+  { name: 'remote_ip inside a block with remote_ip: both must hold', site: '@ten remote_ip 10.0.0.0/8\n@lan remote_ip 192.168.0.0/16\nhandle @ten {\n    reverse_proxy @lan 127.0.0.1:9\n}', carried: { all: [{ remote_ip: ['10.0.0.0/8'] }, { remote_ip: ['192.168.0.0/16'] }] } },
   { name: 'not remote_ip with respond 403 is carried over', site: '@outside not remote_ip 10.0.0.0/8\nrespond @outside 403\nreverse_proxy 127.0.0.1:9' },
   { name: 'timeouts read_header and idle, max_header_size', site: 'reverse_proxy 127.0.0.1:9', global: 'servers {\n    max_header_size 8KB\n    timeouts {\n        read_header 5s\n        idle 1m\n    }\n}' },
 ];
@@ -167,7 +176,12 @@ for (const c of CADDY) {
     const indent = (s: string) => s.split('\n').map((l) => `    ${l}`).join('\n');
     const text = `${c.global ? `{\n${indent(c.global)}\n}\n` : ''}:8080 {\n${indent(c.site)}\n}\n`;
     let warnings: string[] = [];
-    const found = problems(() => (warnings = adaptCaddyfile(text, 'Caddyfile', {}).warnings));
+    let routes: { match?: unknown }[] = [];
+    const found = problems(() => {
+      const r = adaptCaddyfile(text, 'Caddyfile', {});
+      warnings = r.warnings;
+      routes = (r.config.servers as { routes: { match?: unknown }[] }[])[0]!.routes;
+    });
     if (c.refused) {
       const hit = found.find((p) => c.refused!.test(p));
       assert.ok(hit, `expected a refusal matching ${c.refused}, got ${JSON.stringify(found)}`);
@@ -176,6 +190,7 @@ for (const c of CADDY) {
       assert.deepEqual(found, []);
       if (c.warned) assert.ok(warnings.some((w) => c.warned!.test(w)), JSON.stringify(warnings));
       else assert.deepEqual(warnings, [], 'carried over, nothing left out');
+      if (c.carried) assert.deepEqual(routes[0]!.match, c.carried);
     }
   });
 }

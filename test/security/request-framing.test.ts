@@ -16,6 +16,7 @@ import { makePrefix, startNginx, haveNginx, TEMP_PATHS } from '../helpers/nginx.
 import { freePort } from '../helpers/django.js';
 import { RawClient, rawRequest, delay, eventually } from '../proxy/support.js';
 import { h2Exchange, startTlsPortico } from './h2.js';
+import { upstreamClient } from '../helpers/upstream-client.js';
 
 const FRAMINGS: [string, string][] = [
   ['two Transfer-Encoding fields, gzip then chunked', 'Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n'],
@@ -136,7 +137,8 @@ test('HTTP/2 streamed: the announced length in one frame, more in a later one: t
     stream: (s) => {
       void (async () => {
         // The head is at the origin; without holding back, "hello" would follow it at once.
-        await eventually(() => origin.received.some((b) => b.includes('\r\n\r\n')), 'the request head at the origin');
+        // (undici writes the head with the first body bytes: nothing reaches the origin then.)
+        if (upstreamClient === 'node') await eventually(() => origin.received.some((b) => b.includes('\r\n\r\n')), 'the request head at the origin');
         await delay(100);
         s.end('xyz');
       })();

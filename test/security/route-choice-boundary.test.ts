@@ -76,6 +76,7 @@ test('an exception in route choice (a server or route rewrite) is a 500 and one 
     scheme: 'http',
     inFlight: { count: 0, onIdle: null },
     limits: { maxHeaders: 100, maxUriLength: 8192 },
+    tunnels: new Set(),
   });
   const server = createServer(dispatcher.onRequest);
   server.on('upgrade', dispatcher.onUpgrade);

@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes } from '../../src/http/escape.js';
 import { compileTemplate } from '../../src/http/template.js';
 import { Exchange } from '../../src/http/exchange.js';
+import type { RequestHead } from '../../src/http/request.js';
+import type { ResponseWriter } from '../../src/http/response-writer.js';
 import { isFieldValue, isRequestTarget } from '../../src/http/head.js';
 
 const CRLF_PATH = '/a\r\nX: y';
@@ -35,9 +36,9 @@ test('the escapes: controls, non-ASCII (UTF-8, a lone surrogate as U+FFFD) and t
 });
 
 function exchange(url: string, path: string, captures: string[] = []): Exchange {
-  const req = { url, method: 'GET', headers: { 'x-h': 'v\u00e9' }, socket: { localPort: 8080 } } as unknown as IncomingMessage;
+  const req = { url, method: 'GET', headers: { 'x-h': 'v\u00e9' }, socket: { localPort: 8080 } } as unknown as RequestHead;
   const q = url.indexOf('?');
-  const ex = new Exchange(req, {} as ServerResponse, '127.0.0.1', '127.0.0.1', 'https', false, 0, 'a.test:8080', path, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q));
+  const ex = new Exchange(req, {} as ResponseWriter, null, {}, '127.0.0.1', '127.0.0.1', 'https', false, 0, 'a.test:8080', path, q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q));
   ex.captures = Object.assign([path, ...captures], { index: 0, input: path }) as unknown as RegExpExecArray;
   return ex;
 }

@@ -1,8 +1,10 @@
 // A TLS connection must finish its handshake within client.header_timeout of being accepted
-// (nginx bounds it by client_header_timeout): one that sends nothing, half a ClientHello, a
-// ClientHello a byte at a time, or plain HTTP is closed, and does not hold a socket for good.
-// Before, a failed or timed-out handshake went to node's 'clientError' path, which wrote an
-// HTTP 400 that a connection without a finished handshake never sends, and stayed open.
+// (nginx bounds it by client_header_timeout): one that sends nothing, half a ClientHello or a
+// ClientHello a byte at a time is closed, and does not hold a socket for good. Before, a failed
+// or timed-out handshake went to node's 'clientError' path, which wrote an HTTP 400 that a
+// connection without a finished handshake never sends, and stayed open. Plain HTTP sent to the
+// HTTPS port is told so in a 400 (nginx's "The plain HTTP request was sent to HTTPS port"),
+// logged, and closed.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -14,6 +16,7 @@ import { within } from '../proxy/support.js';
 import { validateConfig } from '../../src/config/load.js';
 import { compile } from '../../src/compile/compile.js';
 import { TlsRuntime } from '../../src/tls/runtime.js';
+import type { Duplex } from 'node:stream';
 import { tlsListener } from '../../src/server/listeners.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { peekClientHello } from '../../src/tls/client-hello.js';
@@ -50,7 +53,7 @@ async function tlsSetup(t: T) {
   return { dir, pair };
 }
 
-test('TLS: no ClientHello, half of one, one dripped a byte at a time, or plain HTTP: closed at header_timeout; HTTPS still works', async (t) => {
+test('TLS: no ClientHello, half of one or one dripped a byte at a time: closed at header_timeout; plain HTTP: a 400 saying so; HTTPS still works', async (t) => {
   const { dir, pair } = await tlsSetup(t);
   const portico = await startPortico({
     data_dir: join(dir, 'data'),
@@ -72,6 +75,8 @@ test('TLS: no ClientHello, half of one, one dripped a byte at a time, or plain H
   }, 100);
   t.after(() => clearInterval(dripper));
   const plain = await open(portico.port);
+  let plainReply = '';
+  plain.on('data', (c: Buffer) => (plainReply += c.toString('latin1')));
   plain.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
 
   await Promise.all([
@@ -81,6 +86,12 @@ test('TLS: no ClientHello, half of one, one dripped a byte at a time, or plain H
     closedByServer(plain, 'plain HTTP on the TLS port'),
   ]);
   assert.ok(sent < record.length, `the dripped ClientHello was cut off (${sent} of ${record.length} bytes sent)`);
+  assert.match(plainReply, /^HTTP\/1\.1 400 Bad Request\r\n/, 'plain HTTP gets a 400, not an empty reply');
+  assert.match(plainReply, /Connection: close\r\n\r\n400 Bad Request: the plain HTTP request was sent to HTTPS port\n$/);
+  assert.ok(
+    portico.errors.some((e) => e.level === 30 && /plain HTTP request sent to an HTTPS address/.test(String(e.msg))),
+    'and a log line says so',
+  );
 
   // Real clients are not affected, over either protocol.
   assert.equal((await h1Request(portico.port, ca.pem, { path: '/' })).body, 'hello\n');
@@ -108,6 +119,7 @@ test('TLS: a connection held while its ClientHello is peeked at (ACME TLS-ALPN-0
     inFlight: { count: 0, onIdle: null },
     limits: { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length },
     client: config.client,
+    tunnels: new Set<Duplex>(),
   };
   // The ACME peek's own wait for a ClientHello is longer than the bound of this test.
   const peek = (socket: Socket, pass: (socket: Socket) => void) => peekClientHello(socket, 60_000, () => pass(socket));
@@ -124,6 +136,15 @@ test('TLS: a connection held while its ClientHello is peeked at (ACME TLS-ALPN-0
   const silent = await open(port);
   const half = await open(port);
   half.write(HELLO_START);
-  await Promise.all([closedByServer(silent, 'no ClientHello (peek)'), closedByServer(half, '10 bytes of a ClientHello (peek)')]);
+  const plain = await open(port);
+  let plainReply = '';
+  plain.on('data', (c: Buffer) => (plainReply += c.toString('latin1')));
+  plain.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await Promise.all([
+    closedByServer(silent, 'no ClientHello (peek)'),
+    closedByServer(half, '10 bytes of a ClientHello (peek)'),
+    closedByServer(plain, 'plain HTTP (peek)'),
+  ]);
+  assert.match(plainReply, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*plain HTTP request was sent to HTTPS port/);
   assert.equal((await h1Request(port, ca.pem, { path: '/' })).body, 'peeked\n', 'a whole ClientHello passes the peek and is served');
 });

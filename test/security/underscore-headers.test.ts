@@ -13,6 +13,7 @@ import { startDjango } from '../helpers/django.js';
 import { adaptNginx } from '../../src/config/adapters/nginx/index.js';
 import { RawClient, rawRequest } from '../proxy/support.js';
 import { leanStats } from '../../src/server/lean/lean-connection.js';
+import { leanPath } from '../helpers/upstream-client.js';
 import { h2Exchange, startTlsPortico } from './h2.js';
 
 const LOOK_ALIKES = 'X_Forwarded_For: 6.6.6.6\r\nX_Real_IP: 6.6.6.6\r\nX_Forwarded_Proto: https\r\nX_Forwarded_Host: evil.example\r\nx_custom: yes\r\n';
@@ -41,7 +42,8 @@ test('names with "_" never reach the upstream, nor templates and maps (HTTP/1.1,
   const lean = leanStats.requests;
   client.write(`GET /lean HTTP/1.1\r\nHost: a\r\n${LOOK_ALIKES}X-Kept: 1\r\n\r\n`);
   assert.equal((await client.response()).status, 200);
-  assert.equal(leanStats.requests, lean + 1, 'the GET was served on the lean path');
+  // Without node's parser (the fallback run) there is no lean path: node's server serves it.
+  assert.equal(leanStats.requests, lean + (leanPath ? 1 : 0), 'the GET was served on the lean path (when there is one)');
   client.write(`POST /node HTTP/1.1\r\nHost: a\r\n${LOOK_ALIKES}Content-Length: 2\r\n\r\nhi`);
   assert.equal((await client.response()).status, 200);
   assert.equal((await rawRequest(portico.port, `GET /ten HTTP/1.0\r\nHost: a\r\n${LOOK_ALIKES}\r\n`)).status, 200);

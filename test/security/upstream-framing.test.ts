@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startPortico } from '../helpers/portico.js';
 import { jsonAnswer, startRecordingOrigin } from '../helpers/recording-origin.js';
 import { RawClient, all, within } from '../proxy/support.js';
+import { upstreamClient } from '../helpers/upstream-client.js';
 
 const BODY = 'hello, chunked world';
 const CHUNKED = `${(14).toString(16)}\r\n${BODY.slice(0, 14)}\r\n${(BODY.length - 14).toString(16)}\r\n${BODY.slice(14)}\r\n0\r\n\r\n`;
@@ -18,8 +19,12 @@ const BOTH: Record<string, string> = {
   'a Content-Length larger than the chunked body': `HTTP/1.1 200 OK\r\nContent-Length: 9999\r\nTransfer-Encoding: chunked\r\n\r\n${CHUNKED}`,
 };
 
+// undici's parser refuses such a response (llhttp strict: "Content-Length can't be present with
+// Transfer-Encoding"): a 502 there (docs/differences.md), and the connection closed all the same.
+const READ = upstreamClient === 'node';
+
 for (const [name, answer] of Object.entries(BOTH)) {
-  test(`Transfer-Encoding and Content-Length (${name}): read as chunked, sent on without the length, connection closed`, async (t) => {
+  test(`Transfer-Encoding and Content-Length (${name}): ${READ ? 'read as chunked, sent on without the length' : '502 (undici)'}, connection closed`, async (t) => {
     const origin = await startRecordingOrigin((req) => (req.target === '/both' ? answer : jsonAnswer(req)));
     t.after(() => origin.close());
     const portico = await startPortico({ servers: [{ routes: [{ path: '/', proxy: { to: origin.address, keepalive_connections: 1 } }] }] });
@@ -28,10 +33,14 @@ for (const [name, answer] of Object.entries(BOTH)) {
     t.after(() => client.destroy());
     client.write('GET /both HTTP/1.1\r\nHost: example.test\r\n\r\n');
     const res = await client.response();
-    assert.equal(res.status, 200);
-    assert.equal(res.body.toString(), BODY);
-    assert.deepEqual(all(res, 'content-length'), []);
-    assert.deepEqual(all(res, 'transfer-encoding'), ['chunked']);
+    if (READ) {
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), BODY);
+      assert.deepEqual(all(res, 'content-length'), []);
+      assert.deepEqual(all(res, 'transfer-encoding'), ['chunked']);
+    } else {
+      assert.equal(res.status, 502);
+    }
     // The next request goes out on a new upstream connection, and gets its own answer.
     client.write('GET /next HTTP/1.1\r\nHost: example.test\r\n\r\n');
     const next = await client.response();

@@ -117,7 +117,7 @@ test('a missing or mismatched certificate file stops the start with the config k
   const pair = await writePair(dir, 'a', await ca.issue(['a.test']));
   await assert.rejects(
     startPortico({ data_dir: dir, servers: [{ tls: { cert: join(dir, 'missing.crt'), key: pair.key }, routes: [{ path: '/', respond: {} }] }] }),
-    /servers\[0\]\.tls: cannot read .*missing\.crt: ENOENT/,
+    /servers\[0\]\.tls\.cert: cannot read .*missing\.crt: no such file or directory \(ENOENT\)/,
   );
   const wrongKey = await writePair(dir, 'b', await ca.issue(['b.test']));
   await assert.rejects(

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startPortico } from '../helpers/portico.js';
 import { handshake, h1Request, tempDir } from '../helpers/tls.js';
 import { resolveDataDir } from '../../src/tls/data-dir.js';
-import { isLocalName } from '../../src/tls/local-names.js';
+import { isLocalName } from '../../src/compile/local-names.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

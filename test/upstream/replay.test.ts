@@ -1,6 +1,6 @@
 // The hook request buffering plugs into: a body buffered whole (UpstreamRequest.replayBody)
 // may be sent again to the next server after a failed try consumed it; a streamed one never.
-// Driven through BalancedRequest directly, since buffering itself is built elsewhere.
+// Driven through the relay and a pool's balancer directly, since buffering itself is built elsewhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,8 +11,10 @@ import { validateConfig } from '../../src/config/load.js';
 import { silentLog } from '../../src/log/error-log.js';
 import { HostRegistry } from '../../src/upstream/host-state.js';
 import { Exchange } from '../../src/http/exchange.js';
-import { BalancedRequest, type BalancedRoute } from '../../src/proxy/balanced.js';
-import { NO_HEADER_OPS } from '../../src/http/header-ops.js';
+import { NodeH1Writer } from '../../src/http/node-writers.js';
+import { Relay } from '../../src/proxy/relay.js';
+import type { ProxyRoute } from '../../src/proxy/proxy-route.js';
+import { GroupBalancer } from '../../src/proxy/group-balancer.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { http, onRequestHeads, startRawUpstream } from '../proxy/support.js';
 
@@ -32,26 +34,22 @@ async function setup(t: { after(fn: () => Promise<unknown> | void): void }, repl
     { log, upstream: { hosts: new HostRegistry() } },
   );
   const group = compiled.groups.get('app');
-  const route: BalancedRoute = {
-    group,
-    targets: group.members.map((u) => ({
-      address: u.key,
-      pool: compiled.pools.get(u.transport, { connectTimeout: 5000, keepAliveTimeout: 1000, maxConnections: 8 }),
-      responseHeaders: NO_HEADER_OPS,
-      log,
-    })),
-    responseHeaders: NO_HEADER_OPS,
+  const targets = group.members.map((u) => ({
+    transport: u.transport,
+    address: u.key,
+    pool: compiled.pools.get(u.transport, { connectTimeout: 5000, keepAliveTimeout: 1000, maxConnections: 8 }),
+    readTimeout: 5000,
     log,
-    relayOptions: { buffering: null, sendTimeout: 0 },
-  };
+  }));
+  const route: ProxyRoute = { balancer: new GroupBalancer(group, targets, log), options: { buffering: null, sendTimeout: 0 }, log };
   // A front server that buffers the body whole, as request buffering will, then proxies it.
   const front = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ex = new Exchange(req, res, '127.0.0.1', '127.0.0.1', 'http', false, 0, req.headers.host ?? '', req.url!, req.url!, '');
-      new BalancedRequest(ex, route, {
+      const ex = new Exchange(req, new NodeH1Writer(res, false), req, req.socket, '127.0.0.1', '127.0.0.1', 'http', false, 0, req.headers.host ?? '', req.url!, req.url!, '');
+      new Relay(ex, {
         method: req.method!,
         path: req.url!,
         headers: ['Host', req.headers.host ?? '', 'Content-Length', String(body.length)],
@@ -59,7 +57,7 @@ async function setup(t: { after(fn: () => Promise<unknown> | void): void }, repl
         replayBody: replayable ? () => Readable.from([body]) : undefined,
         chunked: false,
         readTimeout: 5000,
-      }).start();
+      }, route).start();
     });
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));

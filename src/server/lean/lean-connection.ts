@@ -14,7 +14,7 @@
  * what it fully understood.
  */
 import type { Socket } from 'node:net';
-import { closeParserLater, createParser, methods, type NodeHttpParser } from '../../http/http1-parser.js';
+import { available, closeParserLater, createParser, methods, type NodeHttpParser } from '../../http/http1-parser.js';
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 import { crlfHead } from './line-ends.js';
@@ -76,11 +76,15 @@ export class LeanConnection implements ResponseOwner {
   ) {
     // A head flushed in pieces (onHeaders) completes with no header list, and a body cannot
     // come without Content-Length or Transfer-Encoding: both end up not eligible by themselves.
-    this.#parser = createParser('request', settings.maxHeaderSize, {
-      onMessageBegin: this.#onBegin,
-      onHeadersComplete: this.#onHeadersComplete,
-      onMessageComplete: this.#onComplete,
-    });
+    // Without node's parser (http1-parser.ts: the undici fallback) no request is answered here:
+    // the first head is still read whole and made CRLF (line-ends.ts), then handed to node's server.
+    this.#parser = available
+      ? createParser('request', settings.maxHeaderSize, {
+          onMessageBegin: this.#onBegin,
+          onHeadersComplete: this.#onHeadersComplete,
+          onMessageComplete: this.#onComplete,
+        })
+      : null;
     this.keepAliveHeader = settings.keepAliveHeader;
     settings.open.add(this);
     socket.on('data', this.#onData);
@@ -119,7 +123,8 @@ export class LeanConnection implements ResponseOwner {
     this.#completed = 0;
     this.#parsed = null;
     this.#eligible = false;
-    const ret = this.#parser!.execute(chunk);
+    if (this.#parser === null) return this.#handOff(chunk);
+    const ret = this.#parser.execute(chunk);
     const parsed = this.#parsed as Parsed | null;
     if (ret !== chunk.length || !this.#eligible || this.#begun !== 1 || this.#completed !== 1 || parsed === null) {
       return this.#handOff(chunk);
@@ -215,7 +220,7 @@ export class LeanConnection implements ResponseOwner {
   }
 
   readonly #onDrain = (): void => {
-    this.#res?.emit('drain');
+    this.#res?.socketDrained();
   };
 
   readonly #onTimeout = (): void => {

@@ -1,10 +1,11 @@
 /**
- * The request side of the lean HTTP/1.1 path (lean-connection.ts): what Portico's dispatcher
- * and handlers read from node's IncomingMessage, for a request that has no body. Everything
- * here is set from one parse; `headers` is built only if someone asks (files, guards).
+ * The request side of the lean HTTP/1.1 path (lean-connection.ts): a request head
+ * (src/http/request.ts) for a request that has no body. Everything here is set from one
+ * parse; `headers` is built only if someone asks (files, guards).
  */
-import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import type { RequestHead } from '../../http/request.js';
 
 /** node's IncomingMessage keeps the first of these when a request repeats them. */
 const FIRST_WINS: ReadonlySet<string> = new Set([
@@ -13,29 +14,23 @@ const FIRST_WINS: ReadonlySet<string> = new Set([
   'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
 ]);
 
-export class LeanRequest extends EventEmitter {
+export class LeanRequest implements RequestHead {
   readonly httpVersion = '1.1';
   readonly httpVersionMajor = 1;
   readonly httpVersionMinor = 1;
-  /** No body: the whole message is in. */
-  readonly complete = true;
-  readonly readableFlowing = null;
-  destroyed = false;
-  #headers: Record<string, string | string[]> | undefined = undefined;
+  #headers: IncomingHttpHeaders | undefined = undefined;
 
   constructor(
     readonly socket: Socket,
     readonly method: string,
     readonly url: string,
     readonly rawHeaders: string[],
-  ) {
-    super();
-  }
+  ) {}
 
   /** node's joining rules (IncomingMessage._addHeaderLine), for the few readers of `headers`. */
-  get headers(): Record<string, string | string[]> {
+  get headers(): IncomingHttpHeaders {
     if (this.#headers !== undefined) return this.#headers;
-    const out: Record<string, string | string[]> = Object.create(null);
+    const out: IncomingHttpHeaders = Object.create(null);
     const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
@@ -47,18 +42,5 @@ export class LeanRequest extends EventEmitter {
       else out[name] = `${seen as string}${name === 'cookie' ? '; ' : ', '}${value}`;
     }
     return (this.#headers = out);
-  }
-
-  // A bodiless request has nothing to flow: these are what IncomingMessage offers, as no-ops.
-  resume(): this {
-    return this;
-  }
-
-  pause(): this {
-    return this;
-  }
-
-  setTimeout(): this {
-    return this;
   }
 }

@@ -1,14 +1,14 @@
 /**
- * The response side of the lean HTTP/1.1 path: the part of node's ServerResponse Portico's
- * handlers use, writing straight to the socket. The head is what node's OutgoingMessage
+ * The response side of the lean HTTP/1.1 path: a ResponseWriter (src/http/response-writer.ts)
+ * writing straight to the socket. The head is what node's OutgoingMessage
  * would write for the same calls (its _storeHeader rules: Date, Connection/Keep-Alive,
  * chunked when there is no Content-Length, no body for HEAD, 1xx, 204 and 304), checked
  * byte for byte against node's in test/server/lean-h1.test.ts.
  */
-import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { fieldLines, statusLine } from '../../http/head.js';
+import { WriterBase } from '../../http/response-writer.js';
 
 export interface ResponseOwner {
   /** The response is complete on the wire (or the socket is gone): the next request may start. */
@@ -40,15 +40,11 @@ function httpDate(): string {
   return dateValue;
 }
 
-export class LeanResponse extends EventEmitter {
-  /** Writes its head through src/http/head.ts itself: head-writer.ts need not check it first. */
-  readonly checksOwnHead = true;
-  statusCode = 200;
-  statusMessage = '';
+export class LeanResponse extends WriterBase {
   shouldKeepAlive = true;
   destroyed = false;
-  writableEnded = false;
-  writableFinished = false;
+  ended = false;
+  finished = false;
   #head: string | null = null;
   #headOnWire = false;
   #hasBody: boolean;
@@ -62,7 +58,7 @@ export class LeanResponse extends EventEmitter {
     readonly owner: ResponseOwner,
     isHead: boolean,
   ) {
-    super();
+    super(isHead);
     this.#hasBody = !isHead;
   }
 
@@ -74,15 +70,11 @@ export class LeanResponse extends EventEmitter {
     return this.socket.writableLength;
   }
 
-  writeHead(status: number, reasonOrHeaders?: string | string[], maybeHeaders?: string[]): this {
+  protected sendHead(status: number, reason: string, headers: string[]): void {
     if (this.#head !== null) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
-    const reason = typeof reasonOrHeaders === 'string' ? reasonOrHeaders : undefined;
-    const headers = (typeof reasonOrHeaders === 'string' ? maybeHeaders : reasonOrHeaders) ?? [];
     const message = reason || STATUS_CODES[status] || 'unknown';
     // The serializer refuses a bad head (HeadError) before anything here has changed.
     let head = statusLine(status, message) + fieldLines(headers);
-    this.statusCode = status;
-    this.statusMessage = message;
     if (status === 204 || status === 304 || (status >= 100 && status <= 199)) this.#hasBody = false;
     let date = false;
     let connection = false;
@@ -127,12 +119,11 @@ export class LeanResponse extends EventEmitter {
       this.#chunked = true;
     }
     this.#head = head + CRLF;
-    return this;
   }
 
   /** Sends the head now rather than with the first body bytes. */
-  flushHeaders(): void {
-    if (this.#head === null) this.writeHead(this.statusCode);
+  flush(): void {
+    if (this.#head === null) this.writeHead(this.status, '', []);
     if (this.destroyed || this.socket.writableEnded) return;
     if (!this.#headOnWire) {
       this.#headOnWire = true;
@@ -144,38 +135,47 @@ export class LeanResponse extends EventEmitter {
     if (!this.destroyed && !this.socket.writableEnded) this.socket.write(`HTTP/1.1 100 Continue${CRLF}${CRLF}`, 'latin1');
   }
 
-  write(chunk: Buffer | string): boolean {
-    if (this.destroyed || this.writableEnded || this.socket.writableEnded) return false;
-    if (this.#head === null) this.writeHead(this.statusCode);
-    if (!this.#hasBody) return true; // node ignores a body for HEAD, 204, 304
-    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (data.length === 0) return true;
-    return this.#send(data, false);
+  closeConnection(): void {
+    this.shouldKeepAlive = false;
   }
 
-  end(chunk?: Buffer | string): this {
-    if (this.writableEnded) return this;
+  protected sendBody(chunk: Buffer): boolean {
+    if (this.destroyed || this.ended || this.socket.writableEnded) return false;
+    if (this.#head === null) this.writeHead(this.status, '', []);
+    if (!this.#hasBody) return true; // node ignores a body for HEAD, 204, 304
+    if (chunk.length === 0) return true;
+    return this.#send(chunk, false);
+  }
+
+  protected sendEnd(chunk: Buffer | string | undefined): void {
+    if (this.ended) return;
     if (this.#head === null) {
       // node: what end() is given before any head makes the Content-Length (of a body allowed one).
       const data = chunk === undefined ? EMPTY : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      const s = this.statusCode;
+      const s = this.status;
       const bodiless = !this.#hasBody || s === 204 || s === 304 || (s >= 100 && s <= 199);
-      this.writeHead(s, bodiless ? [] : ['Content-Length', String(data.length)]);
+      this.writeHead(s, '', bodiless ? [] : ['Content-Length', String(data.length)]);
       chunk = data;
     }
-    this.writableEnded = true;
-    if (this.destroyed || this.socket.writableEnded) return this;
+    this.ended = true;
+    if (this.destroyed || this.socket.writableEnded) return;
     const data = chunk === undefined || !this.#hasBody ? EMPTY : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.#send(data, true);
-    return this;
   }
 
-  destroy(): this {
+  /** The connection passes every drain of its socket to the response in progress. */
+  protected watchDrain(): void {}
+
+  destroy(): void {
     if (!this.destroyed) {
       this.destroyed = true;
       this.socket.destroy();
     }
-    return this;
+  }
+
+  /** The socket's buffer emptied (lean-connection.ts). */
+  socketDrained(): void {
+    this.drained();
   }
 
   /** The socket closed: before the end, the client went away (node: 'close' without 'finish'). */
@@ -183,7 +183,7 @@ export class LeanResponse extends EventEmitter {
     if (this.#done) return;
     this.#done = true;
     this.destroyed = true;
-    this.emit('close');
+    this.closed();
   }
 
   #send(data: Buffer, last: boolean): boolean {
@@ -223,9 +223,8 @@ export class LeanResponse extends EventEmitter {
     if (this.#done) return;
     if (err) return; // the socket's 'close' reports it
     this.#done = true;
-    this.writableFinished = true;
-    this.emit('finish');
-    this.emit('close');
+    this.finished = true;
+    this.closed();
     this.owner.responseDone(this, this.#last || !this.shouldKeepAlive);
   };
 }

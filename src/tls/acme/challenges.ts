@@ -3,16 +3,18 @@
  * served on plain HTTP listeners at /.well-known/acme-challenge/<token> (§8.3), and TLS-ALPN-01
  * certificates presented to handshakes that offer only "acme-tls/1" (RFC 8737 §3).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import { peekClientHello } from '../client-hello.js';
 import { TLS_SETTINGS } from '../settings.js';
+import { HTTP01_PREFIX } from '../../compile/tls-plan.js';
 
-export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
 export const ACME_TLS_ALPN = 'acme-tls/1';
 /** A validation client sends its ClientHello at once; anyone slower is not one. */
 const PEEK_TIMEOUT = 10_000;
+
+/** A pending HTTP-01 token's key authorization for a request target, or undefined (plain HTTP listeners ask before routing). */
+export type Http01Answers = (url: string | undefined) => string | undefined;
 
 export class AcmeChallenges {
   readonly #http = new Map<string, string>();
@@ -34,15 +36,10 @@ export class AcmeChallenges {
     this.#alpn.delete(name);
   }
 
-  /** Answers a pending HTTP-01 token; anything else goes on to routing. */
-  readonly http01 = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url;
-    if (url === undefined || !url.startsWith(HTTP01_PREFIX)) return false;
-    const answer = this.#http.get(url.slice(HTTP01_PREFIX.length));
-    if (answer === undefined) return false;
-    res.writeHead(200, ['Content-Type', 'application/octet-stream', 'Content-Length', String(answer.length)]);
-    res.end(answer);
-    return true;
+  /** The answer to a pending HTTP-01 token at `url`; undefined: routing takes the request. */
+  readonly http01: Http01Answers = (url) => {
+    if (url === undefined || !url.startsWith(HTTP01_PREFIX)) return undefined;
+    return this.#http.get(url.slice(HTTP01_PREFIX.length));
   };
 
   /** Handles TLS-ALPN-01 validation handshakes itself and passes every other connection on. */

@@ -16,30 +16,19 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Transport } from '../transport.js';
+import type { ConnectionOwner, ConnectionState, PooledConnection } from '../connection-pool.js';
 import { LENIENT_CHUNKED_LENGTH, closeParserLater, createParser, type NodeHttpParser } from '../../http/http1-parser.js';
 import { REQUEST_HEAD_REFUSED, UpstreamError, type ResponseSink, type UpstreamExchangeControl, type UpstreamRequest } from './types.js';
 import { requestHead } from '../../http/head.js';
-
-export interface ConnectionOwner {
-  /** The response is complete and the connection can carry another request (state 'free'). */
-  release(conn: UpstreamConnection): void;
-  /** The connection is gone (closed, failed, aborted). */
-  forget(conn: UpstreamConnection): void;
-}
-
-/**
- * idle: carries no request (new, or parked in the pool); busy: carries one; free: its response
- * ended cleanly and it waits for the pool to take it back (once); closed: destroyed.
- */
-export type ConnectionState = 'idle' | 'busy' | 'free' | 'closed';
+import { NO_LENGTH, TE_AND_CL, framingOf } from '../framing.js';
 
 const MAX_RESPONSE_HEADER_SIZE = 64 * 1024;
 const TE_CHUNKED = 'Transfer-Encoding: chunked\r\n';
 
-export class UpstreamConnection implements UpstreamExchangeControl {
+export class UpstreamConnection implements UpstreamExchangeControl, PooledConnection {
   readonly socket: Socket;
   readonly #parser: NodeHttpParser;
-  readonly #owner: ConnectionOwner;
+  readonly #owner: ConnectionOwner<UpstreamConnection>;
   #connected = false;
   #state: ConnectionState = 'idle';
   /** Requests completed on this connection; > 0 means the socket is being reused. */
@@ -69,7 +58,7 @@ export class UpstreamConnection implements UpstreamExchangeControl {
   #pendingBody: UpstreamRequest | null = null;
   readonly #idleTimeout: number;
 
-  constructor(transport: Transport, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner) {
+  constructor(transport: Transport, connectTimeout: number, idleTimeout: number, owner: ConnectionOwner<UpstreamConnection>) {
     this.#owner = owner;
     this.#idleTimeout = idleTimeout;
     // Lenient only where RFC 9112 §6.3 rule 3 says what to do: Transfer-Encoding and
@@ -461,36 +450,6 @@ const ENDS_AT_STOP = 0;
 const ENDS_CHUNKED = 1;
 /** #ends: anything else (a body read until the connection closes). */
 const ENDS_UNKNOWN = 2;
-
-/** framingOf(): Transfer-Encoding without Content-Length: the parser reads the body. */
-const TRANSFER_ENCODING = -1;
-/** framingOf(): both; Transfer-Encoding wins (RFC 9112 §6.3 rule 3), the connection is not reused. */
-const TE_AND_CL = -2;
-/** framingOf(): no usable Content-Length: the parser decides (read until close, or an error). */
-const NO_LENGTH = -3;
-
-/**
- * How a response's body is delimited (RFC 9112 §6.3): its length when exactly one valid
- * Content-Length and no Transfer-Encoding say it, else one of the codes above. What this leaves
- * to the parser and the parser cannot read (a repeated or invalid Content-Length) it rejects.
- */
-function framingOf(headers: readonly string[]): number {
-  let lengths = 0;
-  let length = NaN;
-  let te = false;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      lengths++;
-      const value = headers[i + 1]!;
-      length = /^\d+$/.test(value) ? Number(value) : NaN;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      te = true;
-    }
-  }
-  if (te) return lengths > 0 ? TE_AND_CL : TRANSFER_ENCODING;
-  return lengths === 1 && Number.isSafeInteger(length) ? length : NO_LENGTH;
-}
 
 /** The last four bytes of a chunked message (RFC 9112 §7.1): the CRLF ending the last chunk or trailer, and the empty line. */
 const CHUNKED_END = 4;

@@ -1,5 +1,27 @@
-/** The contract between the HTTP/1.1 upstream client and whoever relays its response. */
+/**
+ * The contract between the HTTP/1.1 upstream client and whoever relays its response. Both
+ * clients keep it: node's parser (h1/) and the undici fallback (undici/); upstream/pool.ts
+ * chooses one at start.
+ */
 import type { Readable } from 'node:stream';
+import type { Transport } from '../transport.js';
+
+/** Keep-alive connections to one upstream address (connection-pool.ts). */
+export interface UpstreamPool {
+  readonly transport: Transport;
+  /**
+   * Sends a request; the sink hears the response. `fresh` skips idle connections (a retry after
+   * a keep-alive race) and may exceed the connection limit by that one connection.
+   */
+  request(req: UpstreamRequest, sink: ResponseSink, fresh?: boolean): void;
+  /** Removes a request still waiting for a connection (its client went away). */
+  cancel(sink: ResponseSink): void;
+  readonly stats: { open: number; idle: number; waiting: number };
+  /** Closes idle connections; busy ones close once their response is done. */
+  close(): void;
+  /** Closes every connection, busy ones included (their requests fail). */
+  destroy(): void;
+}
 
 export interface UpstreamRequest {
   method: string;

@@ -1,8 +1,11 @@
 /**
  * Active health checks (Caddy health_uri & co, nginx Plus health_check): every `interval`,
- * GET `path` on the server (or on a separate `port`), over a fresh connection dialled the way
- * requests are (TCP, TLS or unix socket). A check passes when the status is in range and the
- * body contains `body` (if given), all within `timeout`. `fails` consecutive failures make a
+ * GET (or HEAD) `path` on the server (or on a separate `port`), over a fresh connection dialled
+ * the way requests are (TCP, TLS or unix socket). A check passes when the status is in range
+ * and the body contains `body` (if given), all within `timeout`. The response is read to its
+ * end before the connection closes, whatever the verdict: hanging up after the head made the
+ * server's next write fail (gunicorn logs "Ignoring EPIPE", Django's runserver "Broken pipe"
+ * on every check). `fails` consecutive failures make a
  * healthy server unhealthy; `passes` consecutive passes make it healthy again, and also clear
  * its passive failures, so a restarted server gets traffic as soon as its check passes.
  * Servers start healthy; the first check runs as soon as the checker starts.
@@ -11,8 +14,11 @@ import { request, type IncomingMessage } from 'node:http';
 import type { Transport } from '../transport.js';
 import type { HostState } from '../host-state.js';
 import type { Clock, Timer } from '../clock.js';
+import { headProbe } from './head-probe.js';
 
 export interface ActiveCheckConfig {
+  /** GET, or HEAD when the response's body is not needed (no `body` to look for). */
+  method?: 'GET' | 'HEAD';
   path: string;
   interval: number;
   timeout: number;
@@ -103,23 +109,48 @@ export class HealthChecker {
   }
 
   #probe(): Promise<{ ok: boolean; reason: string }> {
+    return this.config.method === 'HEAD' ? this.#probeHead() : this.#probeGet();
+  }
+
+  #headers(): string[] {
+    const cfg = this.config;
+    const hasHost = cfg.headers.some((_, i) => i % 2 === 0 && cfg.headers[i]!.toLowerCase() === 'host');
+    const headers = hasHost ? [...cfg.headers] : ['Host', this.transport.authority, ...cfg.headers];
+    headers.push('User-Agent', 'portico-health-check', 'Connection', 'close');
+    return headers;
+  }
+
+  async #probeHead(): Promise<{ ok: boolean; reason: string }> {
+    const cfg = this.config;
+    const probe = headProbe(() => this.transport.dial(), cfg.path, this.#headers());
+    let timedOut = false;
+    const timer = this.clock.after(cfg.timeout, () => {
+      timedOut = true;
+      probe.abort();
+    });
+    const r = await probe.result;
+    timer.cancel();
+    if (timedOut) return { ok: false, reason: `no answer within ${cfg.timeout}ms` };
+    if ('error' in r) return { ok: false, reason: r.error };
+    return { ok: r.status >= cfg.status[0] && r.status <= cfg.status[1], reason: `status ${r.status}` };
+  }
+
+  #probeGet(): Promise<{ ok: boolean; reason: string }> {
     const cfg = this.config;
     return new Promise((resolve) => {
       let done = false;
-      const finish = (ok: boolean, reason: string) => {
+      /** `complete`: the response was read to its end, and node closes the connection itself. */
+      const finish = (ok: boolean, reason: string, complete = false) => {
         if (done) return;
         done = true;
         timer.cancel();
-        req.destroy();
+        if (!complete) req.destroy();
         resolve({ ok, reason });
       };
-      const hasHost = cfg.headers.some((_, i) => i % 2 === 0 && cfg.headers[i]!.toLowerCase() === 'host');
-      const headers = hasHost ? [...cfg.headers] : ['Host', this.transport.authority, ...cfg.headers];
-      headers.push('User-Agent', 'portico-health-check', 'Connection', 'close');
       const req = request({
         method: 'GET',
         path: cfg.path,
-        headers,
+        headers: this.#headers(),
         setHost: false,
         // No `agent`: with one, node ignores createConnection (agent: false makes a new Agent).
         createConnection: () => this.transport.dial(),
@@ -128,16 +159,23 @@ export class HealthChecker {
       req.on('error', (err: Error & { code?: string }) => finish(false, err.code ?? err.message));
       req.on('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        if (status < cfg.status[0] || status > cfg.status[1]) return finish(false, `status ${status}`);
-        if (cfg.body === undefined) return finish(true, `status ${status}`);
+        const inRange = status >= cfg.status[0] && status <= cfg.status[1];
+        const wanted = inRange ? cfg.body : undefined;
+        // Only the first MAX_BODY characters are searched; the rest is read and dropped.
         let text = '';
+        let matched = false;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          if (wanted === undefined || matched || text.length > MAX_BODY) return;
           text += chunk;
-          if (text.includes(cfg.body!)) finish(true, `status ${status}, body matched`);
-          else if (text.length > MAX_BODY) finish(false, 'body did not contain the expected text');
+          matched = text.includes(wanted);
         });
-        res.on('end', () => finish(text.includes(cfg.body!), text.includes(cfg.body!) ? 'body matched' : 'body did not contain the expected text'));
+        res.on('end', () => {
+          if (!inRange) finish(false, `status ${status}`, true);
+          else if (wanted === undefined) finish(true, `status ${status}`, true);
+          else finish(matched, matched ? `status ${status}, body matched` : 'body did not contain the expected text', true);
+        });
+        res.on('aborted', () => finish(false, 'response broke off'));
         res.on('error', () => finish(false, 'response broke off'));
       });
       req.end();

@@ -8,6 +8,8 @@ import { parseUpstream } from '../../../src/config/address.js';
 import { startUpstream } from '../../helpers/upstream.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { eventually } from '../../proxy/support.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { validateConfig } from '../../../src/config/load.js';
 
 const base: ActiveCheckConfig = { path: '/healthz', interval: 5_000, timeout: 2_000, status: [200, 399], body: undefined, passes: 1, fails: 1, headers: [] };
 
@@ -135,4 +137,35 @@ test('start() checks at once and then every interval; stop() ends it', async (t)
   clock.advance(60_000);
   assert.equal(clock.pending, 0, 'no timer left');
   assert.equal(c.checks, 2);
+});
+
+test('method HEAD: the status decides; a server sending a body anyway is read until it closes; a timeout still fails', async (t) => {
+  const { up, health } = await healthServer();
+  t.after(() => up.close());
+  const { c, clock } = checker(up.address, { method: 'HEAD' });
+  assert.equal(await c.checkNow(), true);
+  assert.equal(up.seen.at(-1)!.method, 'HEAD');
+  health.status = 503;
+  assert.equal(await c.checkNow(), false);
+  // gunicorn 20 writes a WSGI app's body after a HEAD response: the probe reads to the close.
+  const raw = createServer((s) => {
+    s.once('data', () => s.end(`HTTP/1.1 204 No Content\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n${'x'.repeat(100_000)}`));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  t.after(() => raw.close());
+  const port = (raw.address() as AddressInfo).port;
+  assert.equal(await checker(`127.0.0.1:${port}`, { method: 'HEAD' }).c.checkNow(), true);
+  const hang = checker(up.address, { method: 'HEAD', path: '/hang', timeout: 2_000 }, clock);
+  const verdict = hang.c.checkNow();
+  await eventually(() => up.seen.some((r) => r.url === '/hang'), 'the HEAD check of /hang');
+  clock.advance(2_000);
+  assert.equal(await verdict, false);
+});
+
+test('a HEAD check cannot look for body text (config)', () => {
+  assert.throws(
+    () => validateConfig({ upstreams: { a: { servers: ['127.0.0.1:1'], health_check: { method: 'HEAD', body: 'ok' } } }, servers: [{ routes: [{ path: '/', proxy: { to: 'a' } }] }] }, 'x.yaml'),
+    /health_check\.body: a HEAD response has no body to look in; use method: GET/,
+  );
 });

@@ -2,9 +2,12 @@
 import type { Diagnostics } from '../diagnostics.js';
 import type { Directive } from './parser.js';
 import { convertPlaceholders } from './placeholders.js';
+import type { RouteMatchInput } from '../../match-schema.js';
 
 export interface CaddyContext {
   diag: Diagnostics;
+  /** Inside handle_errors, where {err.*} placeholders are filled in from the error (./errors.ts). */
+  inErrors?: boolean;
 }
 
 export interface HeaderOps {
@@ -13,10 +16,8 @@ export interface HeaderOps {
   remove?: string[];
 }
 
-export interface IpMatch {
-  remote_ip?: string[];
-  not_remote_ip?: string[];
-}
+/** A route's `match` set (src/config/match-schema.ts). */
+export type MatchSet = RouteMatchInput;
 
 /** What middleware directives leave for the route they lead to. */
 export interface RouteState {
@@ -28,15 +29,15 @@ export interface RouteState {
   rewrite: { match: string; to: string; flag?: string }[];
   root: string | undefined;
   tryFiles: string[] | undefined;
-  /** The route's `match` (from remote_ip/client_ip and `not remote_ip` matchers). */
-  ipMatch: IpMatch | undefined;
+  /** The route's `match`: its matchers' conditions besides the path. */
+  match: MatchSet | undefined;
   /** request_body max_size, in bytes. */
   maxBodySize: number | undefined;
   basicAuth: Record<string, unknown> | undefined;
 }
 
 export function emptyState(): RouteState {
-  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, ipMatch: undefined, maxBodySize: undefined, basicAuth: undefined };
+  return { requestHeaders: {}, responseHeaders: {}, strip: undefined, rewrite: [], root: undefined, tryFiles: undefined, match: undefined, maxBodySize: undefined, basicAuth: undefined };
 }
 
 export function cloneState(s: RouteState): RouteState {

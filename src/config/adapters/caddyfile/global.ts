@@ -8,6 +8,8 @@ import type { Directive } from './parser.js';
 import type { CaddyContext } from './context.js';
 import { isDuration } from '../../duration.js';
 import { caddySize } from './directives/limits.js';
+import { bindAddresses } from './sites.js';
+import { cidrs } from './directives/reverse-proxy.js';
 
 export interface GlobalOptions {
   logLevel: string | undefined;
@@ -25,13 +27,15 @@ export interface GlobalOptions {
   top: Record<string, unknown>;
   /** Portico `client` settings from `servers { max_header_size, timeouts }`. */
   client: Record<string, unknown>;
+  /** `default_bind`: listen hosts of sites without their own `bind`. */
+  defaultBind: string[];
 }
 
 const IGNORED = new Set(['admin', 'persist_config', 'storage_clean_interval', 'renew_interval', 'ocsp_interval', 'ocsp_stapling', 'skip_install_trust', 'order']);
 const TLS_OPTIONS = new Set(['acme_eab', 'acme_dns', 'key_type', 'cert_issuer', 'on_demand_tls', 'default_sni', 'fallback_sni', 'cert_lifetime', 'pki', 'preferred_chains']);
 
 export function globalOptions(dirs: readonly Directive[] | undefined, ctx: CaddyContext): GlobalOptions {
-  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {}, client: {} };
+  const out: GlobalOptions = { logLevel: undefined, shutdownTimeout: undefined, httpPort: 80, httpsPort: 443, autoHttpsOff: false, disableRedirects: false, localCerts: false, trustedProxies: [], top: {}, client: {}, defaultBind: [] };
   const acme: Record<string, unknown> = {};
   for (const d of dirs ?? []) {
     const args = d.args.map((t) => t.text);
@@ -56,6 +60,9 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         else if (args[0] === 'disable_redirects') out.disableRedirects = true;
         else ctx.diag.warn(d, `auto_https ${args.join(' ')} is not carried over`);
         break;
+      case 'default_bind':
+        out.defaultBind = bindAddresses(d, ctx);
+        break;
       case 'local_certs':
         out.localCerts = true;
         break;
@@ -74,7 +81,7 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         break;
       case 'servers':
         for (const sub of d.block ?? []) {
-          if (sub.name === 'trusted_proxies') out.trustedProxies.push(...sub.args.map((t) => t.text).filter((a) => a !== 'static'));
+          if (sub.name === 'trusted_proxies') out.trustedProxies.push(...cidrs(ctx, sub, sub.args.map((t) => t.text).filter((a) => a !== 'static')));
           else if (sub.name === 'max_header_size' || sub.name === 'timeouts') serverLimits(sub, out.client, ctx);
           else if (sub.name === 'strict_sni_host' && sub.args[0]?.text !== 'insecure_off') {
             ctx.diag.error(sub, 'servers strict_sni_host cannot be carried over: Portico does not compare the Host header with the TLS server name');
@@ -86,7 +93,8 @@ export function globalOptions(dirs: readonly Directive[] | undefined, ctx: Caddy
         break;
       default:
         if (IGNORED.has(d.name)) break;
-        if (TLS_OPTIONS.has(d.name)) ctx.diag.warn(d, `${d.name} is not carried over: Portico's ACME uses HTTP-01 and TLS-ALPN-01 with its own key types`);
+        if (d.name === 'acme_dns' && d.args.length === 0 && !d.block) ctx.diag.error(d, "acme_dns specified without DNS provider config, but no provider specified with 'dns' global option");
+        else if (TLS_OPTIONS.has(d.name)) ctx.diag.warn(d, `${d.name} is not carried over: Portico's ACME uses HTTP-01 and TLS-ALPN-01 with its own key types`);
         else ctx.diag.warn(d, `global option ${d.name} is not carried over`);
     }
   }

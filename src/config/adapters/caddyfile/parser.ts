@@ -2,8 +2,12 @@
  * Tokens -> server blocks, after Caddy's parser (caddyconfig/caddyfile/parse.go,
  * https://caddyserver.com/docs/caddyfile/concepts#structure):
  *  - a first block with no keys (`{ ... }`) holds the global options;
- *  - `(name) { ... }` defines a snippet; `import name [args...]` pastes it, with `{args[0]}`
- *    (or `{args.0}`) replaced; `import path/glob` pastes files relative to the Caddyfile;
+ *  - `(name) { ... }` defines a snippet; `import name [args...] [{ block }]` pastes it, with
+ *    `{args[0]}` (or `{args.0}`) replaced, a token `{args[:]}` / `{args[1:]}` / `{args[:2]}`
+ *    expanded into those arguments, a token `{block}` into the tokens of the block given to the
+ *    import, and `{blocks.NAME}` into those of the block of its line `NAME { ... }`
+ *    (https://caddyserver.com/docs/caddyfile/directives/import); `import path/glob` pastes
+ *    files relative to the Caddyfile, the same way;
  *  - every other block is a site: its keys (addresses, comma- or space-separated) then
  *    `{ directives }`; a file with a single site may leave the braces out;
  *  - a directive is the tokens of one line, plus a `{ ... }` block when the line ends with `{`.
@@ -124,10 +128,12 @@ class Parser {
       if (!t.quoted && t.text === '}') blockDepth--;
       if (blockDepth === 0 && !t.quoted && t.text === 'import' && (i === 0 || tokens[i - 1]!.line !== t.line)) {
         const line = lineTokens(tokens, i);
-        const imported = this.#import(line, depth);
+        const withBlock = importBlock(tokens, i, line);
+        if ('message' in withBlock) return withBlock;
+        const imported = this.#import(withBlock.line, depth, withBlock.block);
         if (!Array.isArray(imported)) return imported;
         for (const tok of imported) out.push(tok); // not push(...): a spread of a million arguments overflows the stack
-        i += line.length;
+        i = withBlock.next;
         continue;
       }
       // Record snippets as they are defined, so later imports find them.
@@ -145,18 +151,19 @@ class Parser {
     return out;
   }
 
-  #import(line: Token[], depth: number): Token[] | SourceError {
+  #import(line: Token[], depth: number, block: Token[] = []): Token[] | SourceError {
     const at = line[0]!;
     if (depth > MAX_IMPORT_DEPTH) return { file: at.file, line: at.line, message: 'imports nested too deep (an import cycle?)' };
     if (line.length < 2) return { file: at.file, line: at.line, message: 'import needs a snippet name or a file' };
     const name = line[1]!.text;
-    const args = line.slice(2).map((t) => t.text);
     const snippet = this.snippets.get(name);
     const origin = ++this.imports;
     if (this.imports > MAX_INCLUDED_FILES) return { file: at.file, line: at.line, message: `more than ${MAX_INCLUDED_FILES} imports in all (an import cycle?)` };
     let tokens: Token[];
     if (snippet) {
-      tokens = snippet.map((t) => ({ ...t, origin, text: replaceArgs(t.text, args) }));
+      const pasted = pasteArgs(snippet, line.slice(2), block, origin);
+      if (!Array.isArray(pasted)) return { file: at.file, line: at.line, message: pasted.message };
+      tokens = pasted;
     } else {
       const path = isAbsolute(name) ? name : join(this.dir, name);
       const files = /[*?[]/.test(name) ? glob(path, MAX_INCLUDED_FILES - this.budget.files) : [path];
@@ -171,7 +178,9 @@ class Parser {
         }
         const t = tokenize(replaceEnv(read.text, this.env), f);
         if (!Array.isArray(t)) return t;
-        for (const tok of t) tokens.push({ ...tok, origin });
+        const pasted = pasteArgs(t, line.slice(2), block, origin);
+        if (!Array.isArray(pasted)) return { file: at.file, line: at.line, message: pasted.message };
+        for (const tok of pasted) tokens.push(tok);
       }
     }
     this.pasted += tokens.length;
@@ -189,7 +198,10 @@ class Parser {
       const head = line[0]!;
       if (!head.quoted && head.text === '}') return { file: head.file, line: head.line, message: 'unexpected "}"' };
       if (!head.quoted && head.text === 'import') {
-        const imported = this.#import(line, depth);
+        const withBlock = importBlock(tokens, i - line.length, line);
+        if ('message' in withBlock) return withBlock;
+        i = withBlock.next;
+        const imported = this.#import(withBlock.line, depth, withBlock.block);
         if (!Array.isArray(imported)) return imported;
         const dirs = this.#directives(imported, depth + 1, nesting);
         if (!Array.isArray(dirs)) return dirs;
@@ -246,6 +258,70 @@ function blockTokens(tokens: Token[], open: number): { tokens: Token[]; next: nu
   return { file: o.file, line: o.line, message: 'unclosed "{"' };
 }
 
+/** An import line ending in `{`: the line without it, the block's tokens, and where reading goes on. */
+function importBlock(tokens: Token[], at: number, line: Token[]): { line: Token[]; block: Token[]; next: number } | SourceError {
+  const last = line[line.length - 1]!;
+  if (line.length < 2 || last.quoted || last.text !== '{') return { line, block: [], next: at + line.length };
+  const body = blockTokens(tokens, at + line.length - 1);
+  if ('message' in body) return body;
+  return { line: line.slice(0, -1), block: body.tokens, next: body.next };
+}
+
+const VARIADIC = /^\{args\[(\d*):(\d*)\]\}$/;
+const BLOCKS = /^\{blocks\.([^{}\s]+)\}$/;
+
+/**
+ * Imported tokens with the import's arguments and block put in. A whole token `{args[i:j]}`
+ * becomes those arguments (Caddy's variadic form), `{block}` the block's tokens, `{blocks.NAME}`
+ * the tokens of the block of NAME's line inside it; `{args[N]}` inside a token is replaced by text.
+ */
+function pasteArgs(tokens: readonly Token[], argTokens: Token[], block: Token[], origin: number): Token[] | { message: string } {
+  const args = argTokens.map((a) => a.text);
+  const out: Token[] = [];
+  for (const t of tokens) {
+    if (!t.quoted) {
+      const v = VARIADIC.exec(t.text);
+      if (v) {
+        const from = v[1] === '' ? 0 : Number(v[1]);
+        const to = v[2] === '' ? args.length : Number(v[2]);
+        if (from > to || to > args.length) return { message: `import: ${t.text} is out of range for ${args.length} argument(s)` };
+        for (const a of argTokens.slice(from, to)) out.push({ ...t, origin, text: a.text, quoted: a.quoted });
+        continue;
+      }
+      if (t.text === '{block}') {
+        for (const b of block) out.push(b);
+        continue;
+      }
+      const named = BLOCKS.exec(t.text);
+      if (named) {
+        for (const b of namedBlock(block, named[1]!)) out.push(b);
+        continue;
+      }
+    }
+    out.push({ ...t, origin, text: replaceArgs(t.text, args) });
+  }
+  return out;
+}
+
+/** The tokens of the block of `name { ... }` among a block's top-level lines (none when absent). */
+function namedBlock(block: Token[], name: string): Token[] {
+  let depth = 0;
+  for (let i = 0; i < block.length; i++) {
+    const t = block[i]!;
+    if (!t.quoted && t.text === '{') depth++;
+    else if (!t.quoted && t.text === '}') depth--;
+    else if (depth === 0 && t.text === name && !t.quoted && (i === 0 || block[i - 1]!.line !== t.line || block[i - 1]!.origin !== t.origin)) {
+      const open = block[i + 1];
+      if (open && !open.quoted && open.text === '{') {
+        const body = blockTokens(block, i + 1);
+        return 'message' in body ? [] : body.tokens;
+      }
+    }
+  }
+  return [];
+}
+
 function replaceArgs(text: string, args: string[]): string {
+  if (!text.includes('{args')) return text;
   return text.replace(/\{args(?:\[(\d+)\]|\.(\d+))\}/g, (_, a: string | undefined, b: string | undefined) => args[Number(a ?? b)] ?? '');
 }

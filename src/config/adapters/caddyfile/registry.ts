@@ -78,7 +78,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   handle: d('group'),
   handle_path: d('group'),
   route: d('group'),
-  handle_errors: d('group', warn('custom error handling is not supported; Portico sends its own error pages')),
+  handle_errors: d('site'), // ./errors.ts
   // site
   tls: d('site'),
   log: d('site'),

@@ -15,7 +15,7 @@ import type { Directive } from './parser.js';
 import type { Token } from './lexer.js';
 import { CADDY_DIRECTIVES, orderOf, sortName } from './registry.js';
 import { ALL, covers, matcherDefinitions, matcherOf, patternRegex, type Matcher, type PathPattern } from './matchers.js';
-import { cloneState, emptyState, type CaddyContext, type IpMatch, type RouteState } from './context.js';
+import { cloneState, emptyState, type CaddyContext, type MatchSet, type RouteState } from './context.js';
 import { headerOps } from './directives/headers.js';
 import { errorResponse, redir, respond } from './directives/responses.js';
 import { reverseProxy } from './directives/reverse-proxy.js';
@@ -65,7 +65,7 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
       continue;
     }
     const { matcher, args } = matcherOf(d, named, ctx.diag);
-    if (matcher && !usable(matcher, d, ctx)) continue;
+    if (matcher && !usable(matcher, d, ctx, opts.siteLevel)) continue;
     entries.push({ d, matcher, args });
   }
   const sorted = opts.ordered ? entries : sortByOrder(entries);
@@ -94,7 +94,7 @@ export function routesOf(dirs: readonly Directive[], ctx: CaddyContext, opts: { 
     }
     for (const p of patternsOf(e.matcher)) {
       const base: Candidate = { pattern: p, handler: {}, state: emptyState(), d: e.d };
-      if (e.matcher) base.state.ipMatch = ipMatchOf(e.matcher);
+      if (e.matcher?.match) base.state.match = e.matcher.match;
       for (const c of applyMiddleware(base, middleware, ctx)) {
         const handler = terminal(e, ctx, c.state, out);
         if (handler) out.candidates.push({ ...c, handler });
@@ -133,35 +133,21 @@ export function gates(d: Directive): boolean {
   return CADDY_DIRECTIVES[d.name]?.kind === 'group' && (d.block ?? []).some(gates);
 }
 
-/** The route `match` of a matcher's remote_ip / not remote_ip conditions. */
-function ipMatchOf(m: Matcher): IpMatch | undefined {
-  if (m.remoteIps.length === 0 && m.notRemoteIps.length === 0) return undefined;
-  return { ...(m.remoteIps.length > 0 ? { remote_ip: m.remoteIps } : {}), ...(m.notRemoteIps.length > 0 ? { not_remote_ip: m.notRemoteIps } : {}) };
-}
-
 /**
- * Conditions Portico cannot route on: a `method` condition is dropped (the route then answers
- * every method); any other (header, not, query, host...) leaves the directive out, so that
- * nothing meant for a few clients is served to all of them - or, for a directive that answers
- * or guards requests (GATES), refuses the config. `remote_ip`/`client_ip` (and `not` of them)
- * become the route's `match`; on middleware they cannot be checked, which leaves it out or
- * refuses the same way.
+ * Conditions Portico cannot check (`file`, `tls`, a `vars` on a variable, an expression it cannot
+ * read): the directive is left out, so that nothing meant for a few clients is served to all of
+ * them - or, for a directive that answers or guards requests (GATES), the config is refused.
+ * A site-level `rewrite` runs before any route is chosen, where no condition but the path is
+ * checked: with other conditions it is left out the same way.
  */
-function usable(m: Matcher, d: Directive, ctx: CaddyContext): boolean {
+function usable(m: Matcher, d: Directive, ctx: CaddyContext, siteLevel: boolean): boolean {
   const leaveOut = (why: string) => {
     if (gates(d)) ctx.diag.error(d, `matcher ${m.label}: ${why}; leaving this ${d.name} out would serve the requests it answers or guards, so it cannot be carried over`);
     else ctx.diag.warn(d, `matcher ${m.label}: ${why}; this ${d.name} is left out`);
     return false;
   };
-  if ((m.remoteIps.length > 0 || m.notRemoteIps.length > 0) && CADDY_DIRECTIVES[d.name]?.kind === 'middleware') {
-    return leaveOut(`Portico checks remote_ip on routes, not on ${d.name}`);
-  }
-  const risky = m.dropped.filter((c) => !c.startsWith('method '));
-  if (risky.length > 0 || m.hosts.length > 0) {
-    const what = [...risky, ...(m.hosts.length > 0 ? [`host ${m.hosts.join(' ')}`] : [])].join('", "');
-    return leaveOut(`Portico routes by path and client address only and cannot check "${what}"`);
-  }
-  for (const c of m.dropped) ctx.diag.warn(d, `matcher ${m.label}: Portico routes by path only; "${c}" is dropped, so every method matches`);
+  if (m.dropped.length > 0) return leaveOut(`Portico cannot check "${m.dropped.join('", "')}"`);
+  if (m.match && siteLevel && d.name === 'rewrite') return leaveOut('a site-level rewrite runs before routing, where Portico checks the path only');
   return true;
 }
 
@@ -198,7 +184,8 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
   let strip: string | undefined;
   if (e.d.name === 'handle_path') {
     const p = patterns[0]!;
-    if (!e.matcher || p.kind !== 'prefix' || patterns.length > 1) ctx.diag.error(e.d, 'handle_path: expected one path prefix such as /api/*');
+    // Caddy strips the matcher's path up to its "*" (httpcaddyfile/builtins.go, parseHandlePath).
+    if (!e.matcher || (p.kind !== 'prefix' && p.kind !== 'exact') || patterns.length > 1) ctx.diag.error(e.d, 'handle_path: expected one path prefix such as /api/*');
     else strip = p.path.replace(/\/$/, '');
   }
   const candidates: Candidate[] = [];
@@ -207,8 +194,7 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
       const pattern = intersect(gp, c.pattern, ctx, e.d);
       if (!pattern) continue;
       const state = cloneState(c.state);
-      const outer = e.matcher ? ipMatchOf(e.matcher) : undefined;
-      if (outer) state.ipMatch = joinIpMatch(state.ipMatch, outer, c.d, ctx);
+      if (e.matcher?.match) state.match = joinMatch(e.matcher.match, state.match);
       if (strip !== undefined) {
         if (state.strip !== undefined) ctx.diag.warn(c.d, 'uri strip_prefix inside handle_path: Portico strips once; the handle_path prefix is kept');
         else state.strip = strip;
@@ -226,20 +212,12 @@ function group(e: Pending, ctx: CaddyContext, named: ReadonlyMap<string, Matcher
   return { candidates, serverRewrites: [], trustedProxies: inner.trustedProxies };
 }
 
-/**
- * A block's address condition and an inner one: both must hold. Addresses outside ("not")
- * simply add up; two lists of addresses inside cannot be one list, so that is refused rather
- * than keeping one of them (which would let in clients the other one keeps out).
- */
-function joinIpMatch(inner: IpMatch | undefined, outer: IpMatch, d: Directive, ctx: CaddyContext): IpMatch {
+/** Both sets hold: one set when their conditions differ, else `all` of them. */
+export function joinMatch(outer: MatchSet | undefined, inner: MatchSet | undefined): MatchSet | undefined {
+  if (!outer) return inner;
   if (!inner) return outer;
-  if (inner.remote_ip && outer.remote_ip) {
-    ctx.diag.error(d, 'remote_ip inside a block that has remote_ip too cannot be carried over: Portico checks one list of client addresses per route');
-    return inner;
-  }
-  const not = [...(outer.not_remote_ip ?? []), ...(inner.not_remote_ip ?? [])];
-  const remote = inner.remote_ip ?? outer.remote_ip;
-  return { ...(remote ? { remote_ip: remote } : {}), ...(not.length > 0 ? { not_remote_ip: not } : {}) };
+  const overlap = Object.keys(inner).some((k) => k in outer);
+  return overlap ? { all: [outer, inner] } : { ...outer, ...inner };
 }
 
 /** The paths both a group's matcher and an inner one match (literal patterns only). */
@@ -259,16 +237,23 @@ function applyMiddleware(c: Candidate, middleware: readonly Pending[], ctx: Cadd
   let routes: Candidate[] = [c];
   for (const m of middleware) {
     const next: Candidate[] = [];
+    const cond = m.matcher?.match;
+    // With conditions besides the path, the middleware applies to a copy of the route that
+    // checks them, tried first; the route without them follows.
+    const split = (r: Candidate, pattern: PathPattern): Candidate => {
+      const s: Candidate = { ...r, pattern, state: cloneState(r.state) };
+      s.state.match = joinMatch(r.state.match, cond);
+      middlewareInto(m, s.state, ctx);
+      return s;
+    };
     for (const r of routes) {
       const applies = patternsOf(m.matcher);
       const narrower = applies.filter((p) => !covers(p, r.pattern) && covers(r.pattern, p));
-      for (const p of narrower) {
-        const split: Candidate = { ...r, pattern: p, state: cloneState(r.state) };
-        middlewareInto(m, split.state, ctx);
-        next.push(split);
-      }
-      if (applies.some((p) => covers(p, r.pattern))) middlewareInto(m, r.state, ctx);
-      else if (narrower.length === 0 && applies.some((p) => p.kind === 'regex' || r.pattern.kind === 'regex')) {
+      for (const p of narrower) next.push(split(r, p));
+      if (applies.some((p) => covers(p, r.pattern))) {
+        if (cond) next.push(split(r, r.pattern));
+        else middlewareInto(m, r.state, ctx);
+      } else if (narrower.length === 0 && applies.some((p) => p.kind === 'regex' || r.pattern.kind === 'regex')) {
         const why = `${m.d.name}: Portico cannot tell whether its matcher overlaps the route at line ${r.d.line}`;
         if (gates(m.d)) ctx.diag.error(m.d, `${why}, and not applying it there could let requests through unguarded; give both plain path matchers`);
         else ctx.diag.warn(m.d, `${why}; not applied there`);
@@ -325,9 +310,4 @@ function terminal(e: Pending, ctx: CaddyContext, state: RouteState, out: BlockRe
   return undefined;
 }
 
-/** The regex of a route for `pattern` (case-insensitive, as Caddy matches paths), or "/" for everything. */
-export function routePath(pattern: PathPattern): string {
-  if (pattern.kind === 'all') return '/';
-  const re = patternRegex(pattern);
-  return re.startsWith('(?i)') ? `~* ${re.slice(4)}` : `~ ${re}`;
-}
+export { routePath } from './matchers.js';

@@ -124,7 +124,8 @@ function setVariables(dirs: readonly Directive[]): string[] {
  * `worker_processes N|auto` -> `workers`; `worker_shutdown_timeout` -> `shutdown_timeout`;
  * `pid` -> `pid_file`, relative to the prefix as nginx reads it (ngx_conf_full_name with the
  * prefix, not the config's directory). Without `pid` Portico writes no pid file (nginx writes
- * the one it was built with: Debian's /run/nginx.pid).
+ * the one it was built with: Debian's /run/nginx.pid). `user NAME [GROUP]` -> `user` (nginx
+ * takes the group named as the user when none is given).
  */
 function processOptions(main: readonly Directive[], diag: Diagnostics, prefix: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -134,6 +135,8 @@ function processOptions(main: readonly Directive[], diag: Diagnostics, prefix: s
       if (v === 'auto') out.workers = 'auto';
       else if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024) out.workers = Number(v);
       else diag.error(d, `invalid value "${v}" in "worker_processes" directive`);
+    } else if (d.name === 'user') {
+      out.user = { name: v, group: d.args[1] ?? v };
     } else if (d.name === 'worker_shutdown_timeout') {
       const ms = parseTime(v);
       if (ms === undefined) diag.error(d, `invalid value "${v}" in "worker_shutdown_timeout" directive`);

@@ -110,7 +110,7 @@ export function familySpec(name: string): DirectiveSpec | undefined {
 
 export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   // --- main and events (ngx_core_module, ngx_events_module): the process model is Portico's own
-  user: tuning(C.main, '12'),
+  user: spec(C.main, '12', 'none', MAP, { unique: true }),
   worker_processes: spec(C.main, '1', 'none', MAP, { unique: true }),
   worker_rlimit_nofile: tuning(C.main),
   worker_rlimit_core: tuning(C.main),

@@ -15,7 +15,7 @@
  * where leaving the value out would loosen a limit (a limit zone's key).
  */
 import { literalTemplate } from '../../../http/template.js';
-import { SSL_VARIABLES } from '../../../tls/ssl-variables.js';
+import { SSL_VARIABLES } from '../../../http/ssl-variables.js';
 
 export type Converted = { ok: true; template: string } | { ok: false; unknown?: string; unsupported?: string };
 

@@ -28,6 +28,11 @@ export function fileServer(ctx: CaddyContext, d: Directive, args: Token[], state
         break;
       case 'browse':
         files.browse = true;
+        // Checked as Caddy checks them (modules/caddyhttp/fileserver/caddyfile.go), then left out.
+        for (const o of sub.block ?? []) {
+          if (o.name === 'file_limit' && !/^-?\d+$/.test(o.args[0]?.text ?? '')) ctx.diag.error(o, 'file_limit must be an integer');
+          if (o.name === 'plain_time_format' && o.args.length === 0) ctx.diag.error(o, 'plain_time_format is missing a time layout argument');
+        }
         if (subArgs.length > 0 || sub.block) ctx.diag.warn(sub, 'browse templates and options are not carried over: Portico has its own listing');
         break;
       case 'precompressed': {

@@ -29,6 +29,10 @@ function one(ctx: CaddyContext, d: Directive, args: readonly string[], into: Hea
   const [field, value, replacement] = args as [string, string | undefined, string | undefined];
   const op = field[0];
   const name = /^[+\-?>]/.test(field) ? field.slice(1) : field;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    ctx.diag.error(d, `${d.name}: "${name}" is not a header field name`);
+    return;
+  }
   if (request && PORTICO_FRAMED.includes(name.toLowerCase())) {
     ctx.diag.warn(d, `${d.name} ${field}: Portico writes ${name} itself (framing, its own connection, upgrades); left out`);
     return;

@@ -6,6 +6,9 @@ import type { Directive } from '../parser.js';
 import type { Token } from '../lexer.js';
 import { placeholders, type CaddyContext } from '../context.js';
 
+/** Filled in from the error by ./errors.ts: kept as written here. */
+const ERROR_PLACEHOLDERS = new Map(['err', 'http.error'].flatMap((p) => ['status_code', 'status_text', 'message'].map((k) => [`${p}.${k}`, `{${p}.${k}}`] as [string, string])));
+
 const REDIRECT_CODES: Record<string, number> = { permanent: 301, temporary: 302 };
 
 /** `respond [<status>|<body> [<status>]] { body <text>; close }` */
@@ -30,7 +33,7 @@ export function respond(ctx: CaddyContext, d: Directive, args: Token[]): Record<
     else ctx.diag.error(sub, `respond: unrecognized subdirective ${sub.name}`);
   }
   if (body !== undefined && body.includes('{')) {
-    const converted = placeholders(ctx, d, body);
+    const converted = placeholders(ctx, d, body, ctx.inErrors ? ERROR_PLACEHOLDERS : undefined);
     if (converted !== body) ctx.diag.warn(d, 'respond: Portico sends a fixed body; its placeholders are sent as written');
   }
   return { respond: body === undefined || body === '' ? { status } : { status, body } };

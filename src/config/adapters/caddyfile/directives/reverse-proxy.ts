@@ -14,6 +14,7 @@ import type { CaddyContext, RouteState } from '../context.js';
 import { headerOps } from './headers.js';
 import { duration } from '../../nginx/emit/values.js';
 import { parseDuration, isDuration } from '../../../duration.js';
+import { isCidrList } from '../../../../http/cidr.js';
 
 const STREAMING = new Set(['flush_interval', 'request_buffers', 'response_buffers', 'stream_timeout', 'stream_close_delay', 'buffer_requests', 'buffer_responses', 'max_buffer_size']);
 
@@ -44,7 +45,7 @@ export function reverseProxy(ctx: CaddyContext, d: Directive, args: Token[], sta
     const subArgs = sub.args.map((t) => t.text);
     if (sub.name === 'to') for (const a of subArgs) upstream(ctx, sub, a, to);
     else if (sub.name === 'header_up' || sub.name === 'header_down') deferredHeaders.push(sub);
-    else if (sub.name === 'trusted_proxies') trustedProxies.push(...subArgs.filter((a) => a !== 'static'));
+    else if (sub.name === 'trusted_proxies') trustedProxies.push(...cidrs(ctx, sub, subArgs.filter((a) => a !== 'static')));
     else if (sub.name === 'transport') transport(ctx, sub, proxy, pool);
     else if (balancing(ctx, sub, subArgs, pool)) continue;
     else if (STREAMING.has(sub.name)) ctx.diag.warn(sub, `reverse_proxy ${sub.name} is not carried over: Portico streams responses as they come`);
@@ -66,6 +67,15 @@ export function reverseProxy(ctx: CaddyContext, d: Directive, args: Token[], sta
     headerOps(ctx, sub, sub.args.map((t) => t.text), up ? state.requestHeaders : state.responseHeaders, constants, up);
   }
   return { handler: { proxy: { to: target(to, pool), ...proxy } }, trustedProxies };
+}
+
+/** Addresses and CIDRs as Portico reads them; each other one is an error at its line. */
+export function cidrs(ctx: CaddyContext, d: Directive, list: string[]): string[] {
+  return list.filter((a) => {
+    const bad = isCidrList([a]) !== undefined;
+    if (bad) ctx.diag.error(d, `${d.name}: expected a CIDR, an IP address or private_ranges, got "${a}"`);
+    return !bad;
+  });
 }
 
 /** A plain address, or an inline pool with Caddy's behaviour written out. */
@@ -93,12 +103,18 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
     if (!isDuration(v)) ctx.diag.error(sub, `${sub.name}: invalid duration "${v}"`);
     return duration(parseDuration(v));
   };
+  const int = (min = 0): number | undefined => {
+    const n = Number(args[0]);
+    if (args.length === 1 && /^\d+$/.test(args[0]!) && n >= min) return n;
+    ctx.diag.error(sub, `${sub.name}: expected a whole number${min > 0 ? ` of at least ${min}` : ''}, got "${args.join(' ')}"`);
+    return undefined;
+  };
   switch (sub.name) {
     case 'lb_policy':
       pool.policy = policy(ctx, sub, args, pool);
       return true;
     case 'lb_retries':
-      pool.retry.tries = Number(args[0]) + 1; // Caddy counts retries, Portico tries
+      pool.retry.tries = (int() ?? 0) + 1; // Caddy counts retries, Portico tries
       return true;
     case 'lb_try_duration':
       pool.retry.try_duration = time();
@@ -108,7 +124,7 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       pool.health.path = args[0];
       return true;
     case 'health_port':
-      pool.health.port = Number(args[0]);
+      pool.health.port = int(1);
       return true;
     case 'health_interval':
       pool.health.interval = time();
@@ -124,10 +140,10 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       if (/[\\^$.*+?()[\]{}|]/.test(args[0] ?? '')) ctx.diag.warn(sub, 'health_body: Portico looks for the text as written, not as a regular expression');
       return true;
     case 'health_passes':
-      pool.health.passes = Number(args[0]);
+      pool.health.passes = int(1);
       return true;
     case 'health_fails':
-      pool.health.fails = Number(args[0]);
+      pool.health.fails = int(1);
       return true;
     case 'health_headers': {
       const headers: Record<string, string> = {};
@@ -140,7 +156,7 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       pool.passive.max_fails ??= 1;
       return true;
     case 'max_fails':
-      pool.passive.max_fails = Number(args[0]);
+      pool.passive.max_fails = int();
       return true;
     case 'unhealthy_status':
       pool.passive.fail_on = ['error', 'timeout', ...args.map((a) => (/^5\d\d$|^429$/.test(a) ? `http_${a}` : a === '5xx' ? 'http_5xx' : undefined)).filter((a): a is string => a !== undefined)];

@@ -11,7 +11,7 @@ import type { Directive } from '../parser.js';
 import type { Diagnostics } from '../../diagnostics.js';
 import { convert, type VariableEnv } from '../variables.js';
 import { mapKeyProblem, mapKeyWarning } from '../../../map-key.js';
-import { parseCidr, parseRange } from '../../../../compile/geo.js';
+import { parseCidr, parseRange } from '../../../geo-key.js';
 
 export interface MapDef {
   source: string;

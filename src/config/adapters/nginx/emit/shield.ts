@@ -18,7 +18,7 @@
  * cannot compute, a directive inside limit_except it does not know), the config is refused at
  * that directive's file:line, since running without it would let through what nginx refuses.
  */
-import { isPasswordHash } from '../../../../shield/password-hash.js';
+import { isPasswordHash } from '../../../password-hash-format.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Directive } from '../parser.js';

@@ -4,7 +4,7 @@
  * node's own meaning is "start the inspector on 127.0.0.1:9229": in a server that often runs
  * as root, any local user could then attach to it and run code as root. Installing a listener
  * replaces node's handler, so every Portico process imports this module first (cli/main.ts;
- * run.ts, malloc-relaunch.ts and server/workers.ts import it too, should they be entered
+ * cli/run.ts, cli/malloc-relaunch.ts and workers.ts import it too, should they be entered
  * another way). From the moment it is evaluated no SIGUSR1 opens an inspector; during node's
  * own start before it (tens of milliseconds) one still would, which is why the launcher and the
  * cluster primary hold a SIGUSR1 for a child until the child says it handles signals.

@@ -2,7 +2,7 @@
  * nginx's $ssl_* variables (https://nginx.org/en/docs/http/ngx_http_ssl_module.html#variables)
  * read from a request's TLS socket, for the {ssl.NAME} placeholders. On a plain connection
  * every one is empty, as in nginx. The client certificate's are those of the verification made
- * for the request's server (src/shield/client-certificates.ts): a server that does not ask for
+ * for the request's server (src/shield/client-certificates.ts, client-verdict.ts): a server that does not ask for
  * certificates has none (NONE), as in nginx.
  *   protocol cipher server_name session_reused alpn_protocol
  *   client_verify ("NONE", "SUCCESS", "FAILED:reason") client_s_dn client_i_dn (RFC 2253, as
@@ -11,9 +11,9 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { Verdict } from './client-auth.js';
+import type { ClientVerdict } from './client-verdict.js';
 
-type Getter = (socket: unknown, client: Verdict | null) => string;
+type Getter = (socket: unknown, client: ClientVerdict | null) => string;
 
 function tls(socket: unknown): TLSSocket | undefined {
   return socket !== null && typeof socket === 'object' && (socket as { encrypted?: boolean }).encrypted === true ? (socket as TLSSocket) : undefined;

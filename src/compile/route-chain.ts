@@ -1,0 +1,100 @@
+/**
+ * How one route is assembled from its config, in one place. A request meets it top to
+ * bottom, its response comes back bottom to top (Caddy's routes.go documents its handler
+ * order the same way):
+ *
+ *   request   dispatch chose the route and ran its rewrite steps (rewrite.ts: rewrite, set,
+ *      |        if, return, break), which may have picked an `if` variant (ex.variant) or a
+ *      |        `return` (ex.answer)
+ *      |      filters wrap the response writer (filters/route-filters.ts):
+ *      |        headers -> compression -> cache store -> metrics -> the protocol's writer
+ *      |        (an `if` variant's own filters instead, when one was picked: if-variants.ts)
+ *      v      the chain of the variant picked, else the route's own (if-variants.ts):
+ *             guards, cheapest and most decisive first (shield/guards.ts):
+ *             body size -> access (limit_except, satisfy) -> limit_req -> limit_conn -> basic_auth
+ *             the `return` the steps picked, if any (step-answers.ts), else
+ *             the handler, by name (handlers/registry.ts): proxy | files | respond | redirect | close
+ *   response  written by the handler (or a guard's refusal) through the filters
+ *
+ * The filters wrap the writer before any guard runs, so a refusal gets the route's response
+ * headers as every other response of the route does. compose() (handlers/compose.ts) makes
+ * the guards and the handler one handler; a route with neither guards nor filters runs its
+ * handler on the bare writer, with nothing in between.
+ */
+import type { RouteConfig } from '../config/schema.js';
+import type { LocationSpec } from '../config/location-syntax.js';
+import { compileHeaderOps } from '../http/header-ops.js';
+import type { RouteHandler } from '../http/route-handler.js';
+import type { RouteContext } from '../handlers/handler.js';
+import { routeHandler, type HandlerDeps } from '../handlers/registry.js';
+import { compose } from '../handlers/compose.js';
+import { routeGuards, type GuardDeps } from '../shield/guards.js';
+import { routeFilters } from '../filters/route-filters.js';
+import type { ResponseFilter } from '../filters/filter.js';
+import { compileRewrites, type Rewrites } from './rewrite.js';
+import { answerFirst, hasAnswers } from './step-answers.js';
+import { variantFilter, variantHandler } from './if-variants.js';
+
+export interface RouteChain {
+  /** Guards and handler, composed. */
+  handler: RouteHandler;
+  /** The route's response filters around a request's writer; null: none. */
+  filter: ResponseFilter | null;
+  /** The route's rewrite steps, run by dispatch once the route is chosen; undefined: none. */
+  rewrites: Rewrites | undefined;
+}
+
+export interface RouteChainDeps {
+  handlers: Omit<HandlerDeps, 'spec'>;
+  guards: Omit<GuardDeps, 'where'>;
+  client: { maxBodySize: number; bodyTimeout: number; sendTimeout: number };
+}
+
+/**
+ * `answers`: the route's steps may pick a `return` (an `if` variant answers its route's, so a
+ * variant is compiled with its route's).
+ */
+export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: string, deps: RouteChainDeps, answers = hasAnswers(route.rewrite)): RouteChain {
+  const maxBodySize = route.max_body_size ?? deps.client.maxBodySize;
+  const ctx: RouteContext = {
+    name,
+    requestHeaders: compileHeaderOps(route.request_headers),
+    stripPrefix: stripPrefixOf(route, spec),
+    maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
+    // nginx's client_body_timeout and send_timeout may be set per server or location.
+    client: { bodyTimeout: route.body_timeout ?? deps.client.bodyTimeout, sendTimeout: route.send_timeout ?? deps.client.sendTimeout },
+    replacedPrefix: replacedPrefixOf(route, spec),
+  };
+  // An `if` step with settings of its own serves the request with those: this route compiled
+  // again with them (nginx's "if" creates a nested location holding them).
+  let variants = 0;
+  const rewrites = compileRewrites(route.rewrite, {
+    deferAnswers: true,
+    variant: (cfg) => {
+      variants++;
+      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, answers);
+      return { handler, filter };
+    },
+  });
+  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers) });
+  const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
+  let handler = routeHandler(route, ctx, { ...deps.handlers, spec });
+  if (answers) handler = answerFirst(handler);
+  const chain = compose(guards, handler);
+  if (variants === 0) return { handler: chain, filter, rewrites };
+  return { handler: variantHandler(chain), filter: variantFilter(filter), rewrites };
+}
+
+/** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */
+function replacedPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
+  if (route.proxy?.path_prefix === undefined) return undefined;
+  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
+  return spec.kind === 'regex' ? undefined : spec.path;
+}
+
+function stripPrefixOf(route: RouteConfig, spec: LocationSpec): string | undefined {
+  if (typeof route.strip_prefix === 'string') return route.strip_prefix;
+  if (route.strip_prefix !== true || spec.kind === 'regex') return undefined;
+  // "/api/" strips to "/x" for "/api/x": keep the slash that separates.
+  return spec.path.length > 1 && spec.path.endsWith('/') ? spec.path.slice(0, -1) : spec.path;
+}

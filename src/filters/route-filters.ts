@@ -1,0 +1,29 @@
+/**
+ * Which response filters a route gets, and in which order: decided here, once, when the
+ * config is compiled. A response goes from the handler through these, top to bottom, to the
+ * protocol's writer (Caddy's routes.go documents its handler order the same way):
+ *
+ *   handler
+ *     -> headers       response_headers: the route's set/add/remove (headers.ts)
+ *     -> compression   (to come: it must see the final headers, and compress what is cached)
+ *     -> cache store   (to come: stores what the client gets, compressed or not)
+ *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
+ *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
+ *
+ * A route without any gets null: its handler writes to the binding directly.
+ */
+import type { HeaderOps } from '../http/header-ops.js';
+import { composeFilters, type ResponseFilter } from './filter.js';
+import { headersFilter } from './headers.js';
+
+export interface RouteFilterOptions {
+  /** The route's compiled response_headers. */
+  responseHeaders: HeaderOps;
+}
+
+export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
+  const chain: ResponseFilter[] = [];
+  const headers = headersFilter(options.responseHeaders);
+  if (headers !== null) chain.push(headers);
+  return composeFilters(chain);
+}
