@@ -180,7 +180,9 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
       let compiled: Route;
       try {
-        compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, shared);
+        // A route without its own `compress` takes its server's (config/compress-schema.ts).
+        const withCompress = route.compress === undefined && server.compress !== undefined ? { ...route, compress: server.compress } : route;
+        compiled = compileRoute(withHsts(withCompress, hsts), spec, `${where}.routes[${ri}] ${route.path}`, shared);
       } catch (err) {
         problems.push(`${file}: ${where}.routes[${ri}]: ${(err as Error).message}`);
         return;

@@ -31,6 +31,7 @@ import { compose } from '../handlers/compose.js';
 import { routeGuards, type GuardDeps } from '../shield/guards.js';
 import { routeFilters } from '../filters/route-filters.js';
 import type { ResponseFilter } from '../filters/filter.js';
+import { compileCompress } from './compress.js';
 import { compileRewrites, type Rewrites } from './rewrite.js';
 import { answerFirst, hasAnswers } from './step-answers.js';
 import { variantFilter, variantHandler } from './if-variants.js';
@@ -76,7 +77,7 @@ export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: 
       return { handler, filter };
     },
   });
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers) });
+  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress) });
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   let handler = routeHandler(route, ctx, { ...deps.handlers, spec });
   if (answers) handler = answerFirst(handler);

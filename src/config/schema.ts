@@ -17,6 +17,7 @@ import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
 import { parseExpires } from '../http/expires.js';
 import { parseCidr, parseRange } from './geo-key.js';
+import { compress } from './compress-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -289,6 +290,7 @@ const routeBase = z.object({
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
+    compress,
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -540,6 +542,7 @@ const server = z
         if ('if' in step && step.route !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'route'], message: 'an if of a server takes no route settings (nginx allows only rewrite directives there)' });
       });
     }),
+    compress,
     routes: z.array(route).min(1),
   })
   .strict();

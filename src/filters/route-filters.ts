@@ -5,7 +5,9 @@
  *
  *   handler
  *     -> headers       response_headers: the route's set/add/remove (headers.ts)
- *     -> compression   (to come: it must see the final headers, and compress what is cached)
+ *     -> compression   compress: gzip, br, zstd on the fly (compress.ts); after headers, so it
+ *                      judges the head the client gets, and before a cache store, so what is
+ *                      cached is what this client was sent (with its Vary)
  *     -> cache store   (to come: stores what the client gets, compressed or not)
  *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
@@ -15,15 +17,20 @@
 import type { HeaderOps } from '../http/header-ops.js';
 import { composeFilters, type ResponseFilter } from './filter.js';
 import { headersFilter } from './headers.js';
+import { compressFilter } from './compress.js';
+import type { CompressPolicy } from './compress-head.js';
 
 export interface RouteFilterOptions {
   /** The route's compiled response_headers. */
   responseHeaders: HeaderOps;
+  /** The route's compression (compile/route-chain.ts), or null: none. */
+  compress?: CompressPolicy | null;
 }
 
 export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
   const chain: ResponseFilter[] = [];
   const headers = headersFilter(options.responseHeaders);
   if (headers !== null) chain.push(headers);
+  if (options.compress) chain.push(compressFilter(options.compress));
   return composeFilters(chain);
 }

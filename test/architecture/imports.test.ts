@@ -37,7 +37,7 @@ export const ALLOWED: ReadonlyMap<string, readonly string[]> = new Map([
   ['handlers', ['http', 'config', 'proxy', 'files', 'upstream', 'buffering', 'limits', 'log']],
   ['compile', ['config', 'http', 'regex', 'handlers', 'shield', 'filters', 'upstream', 'proxy', 'buffering', 'log', 'errors.ts']],
   ['tls', ['http', 'config', 'compile', 'log', 'errors.ts']],
-  ['server', ['compile', 'config', 'http', 'log', 'proxy', 'tls', 'shield', 'buffering', 'regex', 'errors.ts']],
+  ['server', ['compile', 'config', 'http', 'log', 'proxy', 'tls', 'shield', 'buffering', 'limits', 'regex', 'errors.ts']],
   ['cli', ['server', 'config', 'compile', 'tls', 'shield', 'log', 'regex', 'errors.ts']],
   ['index.ts', ['server', 'config', 'compile', 'log', 'errors.ts']],
 ]);

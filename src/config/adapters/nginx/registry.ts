@@ -70,7 +70,7 @@ const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, .
 // Why a directive is not carried over, shared by families.
 const NO_RATE = 'Portico does not slow responses down to a rate';
 const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
-const NO_GZIP = 'Portico does not compress responses';
+const NO_GUNZIP = 'Portico does not decompress responses for clients that do not take gzip';
 const NO_CACHE = 'Portico has no response cache';
 const OTHER_UPSTREAM = 'Portico proxies HTTP only (no FastCGI, uwsgi, SCGI, gRPC or memcached)';
 
@@ -388,17 +388,17 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   open_log_file_cache: tuning(C.hsl, '1234'),
   log_subrequest: tuning(C.hsl, 'flag'),
 
-  // --- gzip
-  gzip: unsupported(C.hslLif, 'flag', NO_GZIP),
-  gzip_types: tuning(C.hsl, '1+'),
-  gzip_comp_level: tuning(C.hsl),
-  gzip_min_length: tuning(C.hsl),
-  gzip_proxied: tuning(C.hsl, '1+'),
-  gzip_vary: tuning(C.hsl, 'flag'),
-  gzip_disable: tuning(C.hsl, '1+'),
+  // --- gzip (./emit/compress.ts)
+  gzip: spec(C.hslLif, 'flag', 'scalar', MAP),
+  gzip_types: spec(C.hsl, '1+', 'array', MAP),
+  gzip_comp_level: spec(C.hsl, '1', 'scalar', MAP),
+  gzip_min_length: spec(C.hsl, '1', 'scalar', MAP),
+  gzip_proxied: spec(C.hsl, '1+', 'array', MAP),
+  gzip_vary: spec(C.hsl, 'flag', 'scalar', MAP),
+  gzip_disable: spec(C.hsl, '1+', 'array', MAP),
   gzip_buffers: tuning(C.hsl, '2'),
-  gzip_http_version: tuning(C.hsl),
-  gunzip: unsupported(C.hsl, 'flag', NO_GZIP),
+  gzip_http_version: spec(C.hsl, '1', 'scalar', MAP),
+  gunzip: unsupported(C.hsl, 'flag', NO_GUNZIP),
 
   // --- TLS and HTTP/2 (ngx_http_ssl_module, ngx_http_v2_module)
   ssl: spec(C.hs, 'flag', 'scalar', MAP),

@@ -16,6 +16,7 @@ import { documentRoot, emitFiles, indexRedirect } from './files.js';
 import { literalTemplate } from '../../../../http/template.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
+import { emitCompress } from './compress.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -84,6 +85,8 @@ function settings(scope: Scope, node: LocationNode | undefined, named: ReadonlyM
   }
   const response = responseHeaders(scope, hide, ctx, vs, filesExpires);
   if (response) out.response_headers = response;
+  const compress = emitCompress(scope, ctx);
+  if (compress) out.compress = compress;
   if (isLogOff(scope)) out.access_log = false;
   Object.assign(out, routeShield(scope, ctx, vs, ctx.topBodySize));
   return out;
