@@ -152,7 +152,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       ALPNProtocols: ALPN_PROTOCOLS,
       SNICallback: opts.sni.sniCallback,
       ticketKeys,
-      // Client certificates (src/tls/client-auth.ts): asked for, checked per request, never a handshake failure.
+      // Client certificates (src/compile/client-auth.ts, src/shield/client-certificates.ts): asked for, checked per request, never a handshake failure.
       ...(plan.tls?.some((site) => site.clientAuth !== undefined) ? { requestCert: true, rejectUnauthorized: false } : {}),
       ...(initial ? { cert: initial.certPem, key: initial.keyPem, ...initial.contextOptions } : {}),
     },

@@ -51,7 +51,7 @@ export function emitTls(server: Scope, sslListens: readonly ListenInfo[], ctx: A
 /**
  * `ssl_verify_client on | optional | optional_no_ca` with `ssl_client_certificate` (the CAs
  * asked for), `ssl_trusted_certificate` (trusted too), `ssl_verify_depth` and `ssl_crl` ->
- * the server's `client_certificates` (src/tls/client-auth.ts). `ssl_ocsp` is not carried over:
+ * the server's `client_certificates` (src/compile/client-auth.ts). `ssl_ocsp` is not carried over:
  * refused (registry), a revocation check left out would let revoked certificates in.
  */
 function clientCertificates(server: Scope, ctx: AdaptContext, ownCertificates: boolean): Record<string, unknown> | undefined {
