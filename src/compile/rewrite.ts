@@ -10,7 +10,8 @@
  *    ending in "?" drops the old query;
  *  - `last` stops and has the route chosen again, a rule's `break` stops and keeps the route,
  *    no flag goes on with the next step (and a changed path is routed again at the end);
- *  - `set` gives {var.NAME} a value for the rest of the request;
+ *  - `set` gives {var.NAME} a value for the rest of the request (`limit_rate`: the response's
+ *    rate, {limit_rate}: filters/limit-rate.ts);
  *  - `if` runs its steps when its condition holds, then goes on after it (nginx compiles the
  *    block inline); an `if` with a `route` also makes that route's settings the ones that serve
  *    the request (ngx_http_script_if_code sets r->loc_conf: the last `if` that held wins);
@@ -23,6 +24,7 @@
 import { statSync } from 'node:fs';
 import type { ConditionConfig, RewriteRuleConfig, RewriteStepConfig } from '../config/schema.js';
 import { compileRewriteRegex } from '../config/rewrite-syntax.js';
+import { parseSize } from '../config/size.js';
 import { compileTemplate, type Template } from '../http/template.js';
 import { encodePath } from '../http/normalize-path.js';
 import { uriFromBytes } from '../http/escape.js';
@@ -112,6 +114,14 @@ function compileStep(step: RewriteStepConfig, options: RewriteOptions): Step {
   if ('set' in step) {
     const name = step.set;
     const value = compileTemplate(step.value);
+    if (name === 'limit_rate') {
+      // nginx's $limit_rate takes a size; other text leaves it as it was (ngx_http_variable_request_set_size).
+      return (ex) => {
+        const n = parseSize(value(ex));
+        if (Number.isFinite(n)) ex.limitRate = n;
+        return GO_ON;
+      };
+    }
     return (ex) => {
       (ex.vars ??= new Map()).set(name, value(ex));
       return GO_ON;

@@ -7,7 +7,7 @@
  *      |        if, return, break), which may have picked an `if` variant (ex.variant) or a
  *      |        `return` (ex.answer)
  *      |      filters wrap the response writer (filters/route-filters.ts):
- *      |        headers -> compression -> cache store -> metrics -> the protocol's writer
+ *      |        headers -> compression -> cache store -> metrics -> limit_rate -> the protocol's writer
  *      |        (an `if` variant's own filters instead, when one was picked: if-variants.ts)
  *      v      the chain of the variant picked, else the route's own (if-variants.ts):
  *             guards, cheapest and most decisive first (shield/guards.ts):
@@ -32,6 +32,8 @@ import { routeGuards, type GuardDeps } from '../shield/guards.js';
 import { routeFilters } from '../filters/route-filters.js';
 import type { ResponseFilter } from '../filters/filter.js';
 import { compileCompress } from './compress.js';
+import { compileLimitRate } from './limit-rate.js';
+import { setsLimitRate } from '../config/limit-rate-schema.js';
 import { compileRewrites, type Rewrites } from './rewrite.js';
 import { answerFirst, hasAnswers } from './step-answers.js';
 import { variantFilter, variantHandler } from './if-variants.js';
@@ -51,11 +53,21 @@ export interface RouteChainDeps {
   client: { maxBodySize: number; bodyTimeout: number; sendTimeout: number };
 }
 
-/**
- * `answers`: the route's steps may pick a `return` (an `if` variant answers its route's, so a
- * variant is compiled with its route's).
- */
-export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: string, deps: RouteChainDeps, answers = hasAnswers(route.rewrite)): RouteChain {
+/** What a route's steps may do that its chain must be ready for (an `if` variant is ready for its route's). */
+interface StepEffects {
+  /** Pick a `return` (step-answers.ts). */
+  answers: boolean;
+  /** `set: limit_rate` (the limit_rate filter). */
+  setsRate: boolean;
+}
+
+export function compileRouteChain(
+  route: RouteConfig,
+  spec: LocationSpec,
+  name: string,
+  deps: RouteChainDeps,
+  effects: StepEffects = { answers: hasAnswers(route.rewrite), setsRate: setsLimitRate(route.rewrite) },
+): RouteChain {
   const maxBodySize = route.max_body_size ?? deps.client.maxBodySize;
   const ctx: RouteContext = {
     name,
@@ -73,14 +85,18 @@ export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: 
     deferAnswers: true,
     variant: (cfg) => {
       variants++;
-      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, answers);
+      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, effects);
       return { handler, filter };
     },
   });
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress) });
+  const filter = routeFilters({
+    responseHeaders: compileHeaderOps(route.response_headers),
+    compress: compileCompress(route.compress),
+    limitRate: compileLimitRate(route.limit_rate, effects.setsRate),
+  });
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   let handler = routeHandler(route, ctx, { ...deps.handlers, spec });
-  if (answers) handler = answerFirst(handler);
+  if (effects.answers) handler = answerFirst(handler);
   const chain = compose(guards, handler);
   if (variants === 0) return { handler: chain, filter, rewrites };
   return { handler: variantHandler(chain), filter: variantFilter(filter), rewrites };

@@ -18,6 +18,7 @@ import { hostNameProblem } from './host-name.js';
 import { parseExpires } from '../http/expires.js';
 import { parseCidr, parseRange } from './geo-key.js';
 import { compress } from './compress-schema.js';
+import { limitRate, setsLimitRate } from './limit-rate-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -298,6 +299,7 @@ const routeBase = z.object({
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
     body_timeout: optionalDuration().describe("Longest wait between two reads of this route's request bodies (nginx client_body_timeout in a server or location); default client.body_timeout -> 408"),
     send_timeout: optionalDuration().describe("Longest wait for the client to take more of this route's responses (nginx send_timeout in a server or location); default client.send_timeout"),
+    limit_rate: limitRate.optional(),
     access: shield.access.optional(),
     basic_auth: shield.basicAuth.optional(),
     limit_req: shield.limitReq.optional(),
@@ -540,6 +542,8 @@ const server = z
     rewrite: rewriteSteps("Run before the route is chosen (nginx's server-level rewrite phase)").superRefine((steps, ctx) => {
       steps?.forEach((step, i) => {
         if ('if' in step && step.route !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'route'], message: 'an if of a server takes no route settings (nginx allows only rewrite directives there)' });
+        // The rate applies through the chosen route's filter: a route without one would ignore it.
+        if (setsLimitRate([step])) ctx.addIssue({ code: 'custom', path: [i], message: 'set: limit_rate only in a route (its limit applies to the route\'s responses)' });
       });
     }),
     compress,

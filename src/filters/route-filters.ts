@@ -10,6 +10,8 @@
  *                      cached is what this client was sent (with its Vary)
  *     -> cache store   (to come: stores what the client gets, compressed or not)
  *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
+ *     -> limit_rate    holds the body to the route's rate (limit-rate.ts): next to the writer,
+ *                      so it paces the bytes the client gets, compressed or not
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
  *
  * A route without any gets null: its handler writes to the binding directly.
@@ -19,12 +21,15 @@ import { composeFilters, type ResponseFilter } from './filter.js';
 import { headersFilter } from './headers.js';
 import { compressFilter } from './compress.js';
 import type { CompressPolicy } from './compress-head.js';
+import { limitRateFilter, type LimitRatePolicy } from './limit-rate.js';
 
 export interface RouteFilterOptions {
   /** The route's compiled response_headers. */
   responseHeaders: HeaderOps;
   /** The route's compression (compile/route-chain.ts), or null: none. */
   compress?: CompressPolicy | null;
+  /** The route's limit_rate (compile/limit-rate.ts), or null: none. */
+  limitRate?: LimitRatePolicy | null;
 }
 
 export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
@@ -32,5 +37,6 @@ export function routeFilters(options: RouteFilterOptions): ResponseFilter | null
   const headers = headersFilter(options.responseHeaders);
   if (headers !== null) chain.push(headers);
   if (options.compress) chain.push(compressFilter(options.compress));
+  if (options.limitRate) chain.push(limitRateFilter(options.limitRate));
   return composeFilters(chain);
 }

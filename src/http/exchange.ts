@@ -66,6 +66,11 @@ export class Exchange {
   variant: Variant | null = null;
   /** A `return` of the route's steps, answered by its handler after its access checks (compile/rewrite.ts). */
   answer: ((ex: Exchange) => void) | null = null;
+  /**
+   * The response's rate limit in bytes per second set by a `set` step (nginx `set $limit_rate`,
+   * compile/rewrite.ts), which the route's limit_rate filter takes over its own; -1: none set.
+   */
+  limitRate = -1;
   /** The client certificate's verification on a server that asks for one (src/shield/client-certificates.ts); null: none asked. */
   tlsClient: ClientVerdict | null = null;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */

@@ -12,7 +12,9 @@
  *   time      {msec} {time_iso8601} {time_local} {request_time}
  *   state     {re.N} {re.NAME} (captures), {map.NAME}, {var.NAME} (nginx `set`),
  *             {connection} (a serial number per connection), {upstream_addr}, {upstream_status},
- *             {upstream_http.NAME} (a header of the upstream's response)
+ *             {upstream_http.NAME} (a header of the upstream's response), {limit_rate}
+ *             (the rate a `set` step gave, in bytes per second; 0 without: nginx $limit_rate
+ *             in a response head)
  *   TLS       {ssl.NAME}: nginx's $ssl_NAME (ssl-variables.ts)
  */
 import { readFileSync } from 'node:fs';
@@ -98,6 +100,7 @@ const SIMPLE: Record<string, Part> = {
   connection: { kind: 'safe', get: connectionId },
   upstream_addr: { kind: 'safe', get: (ex) => (ex.upstream === '-' ? '' : ex.upstream) },
   upstream_status: { kind: 'safe', get: (ex) => (ex.upstreamStatus === 0 ? '' : String(ex.upstreamStatus)) },
+  limit_rate: { kind: 'safe', get: (ex) => String(Math.max(ex.limitRate, 0)) },
 };
 
 /** The part for a placeholder name (what is between the braces), or undefined when unknown. */

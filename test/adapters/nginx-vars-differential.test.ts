@@ -9,7 +9,9 @@
  *    that held chooses the settings, `try_files` is not carried into it, `return` still runs in
  *    the rewrite phase);
  *  - `map` with regex captures in values, a map reading another map, `hostnames`;
- *  - `geo` (CIDRs, `delete`, `ranges`, on $remote_addr or another variable).
+ *  - `geo` (CIDRs, `delete`, `ranges`, on $remote_addr or another variable);
+ *  - `limit_rate`, `limit_rate_after` and `set $limit_rate`, read back by $limit_rate (the pacing
+ *    itself: test/filters/limit-rate.test.ts).
  * Before this work Portico refused this config ("if" holding return) or sent "$host" as text.
  */
 import { test } from 'node:test';
@@ -209,6 +211,16 @@ http {
         location /map/ {
             return 200 "mapped=$mapped site=$site\\n";
         }
+        location /rate/ {
+            set $limit_rate $arg_l;
+            add_header X-Rate $limit_rate;
+            return 200 "rated\\n";
+        }
+        location /rate-file/ {
+            limit_rate 32k;
+            limit_rate_after 1k;
+            add_header X-Rate $limit_rate;
+        }
     }
 }
 `;
@@ -220,6 +232,7 @@ export const VARS_FILES = {
   'html/file/sub/b.txt': 'b\n',
   'html/idx-found/here.html': 'here\n',
   'html/idx/other.txt': 'other\n',
+  'html/rate-file/big.txt': 'x'.repeat(48 * 1024),
 };
 
 const TEXT_TYPE = { field: 'header.content-type', nginx: 'text/plain', portico: 'text/plain; charset=utf-8', why: 'Portico labels text files with their charset (docs/differences.md)' };
@@ -285,6 +298,9 @@ const CASES: Case[] = [
   { name: 'map hostnames: .dot.test matches dot.test itself', path: '/map/', headers: [['X-Site', 'dot.test']] },
   { name: 'map hostnames: .dot.test matches a subdomain', path: '/map/', headers: [['X-Site', 'www.dot.test']] },
   { name: 'map hostnames: www.example.*', path: '/map/', headers: [['X-Site', 'www.example.org']] },
+  { name: 'set $limit_rate: a size, read back as bytes by $limit_rate', path: '/rate/?l=40k', compare: ['x-rate'] },
+  { name: 'set $limit_rate: not a size leaves it as it was (0)', path: '/rate/', compare: ['x-rate'] },
+  { name: 'limit_rate and limit_rate_after on a file: the whole body, $limit_rate', path: '/rate-file/big.txt', differs: [TEXT_TYPE], compare: ['x-rate'] },
 ];
 
 test('nginx variables, set and if: the same nginx.conf in nginx and in Portico', { skip: !haveNginx() && 'nginx is not installed' }, async (t) => {

@@ -53,7 +53,9 @@ const NGINX: Case[] = [
   { name: 'ssl_ocsp on (client certificates checked by OCSP)', server: 'ssl_ocsp on;', refused: /"ssl_ocsp" cannot be carried over/, noNginxTest: true },
   // Carried over (test/security/client-certificates.test.ts); on a plain listener nginx ignores it too.
   { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', noNginxTest: true },
-  { name: 'limit_rate', location: 'limit_rate 100k;', refused: /"limit_rate" cannot be carried over/ },
+  { name: 'set $limit_rate from a variable Portico cannot compute', location: 'set $limit_rate $tcpinfo_rtt;', refused: /"set \$limit_rate" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  { name: 'limit_rate from a variable Portico cannot compute', location: 'limit_rate $tcpinfo_rtt;', refused: /"limit_rate" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  { name: 'set $limit_rate in a server (applied by a route only)', server: 'set $limit_rate 10k;', refused: /"set \$limit_rate" cannot be carried over in a server block/ },
   { name: 'proxy_limit_rate', location: 'proxy_limit_rate 100k;', refused: /"proxy_limit_rate" cannot be carried over/ },
   // Carried over: the other methods are a route variant proxying there (test/adapters/nginx-vars-differential.test.ts).
   { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }' },
@@ -61,6 +63,9 @@ const NGINX: Case[] = [
   // Carried over as the route's own body_timeout / send_timeout (checked below).
   { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', route: { body_timeout: '5s' } },
   { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', route: { send_timeout: '10s' } },
+  // Carried over as the route's limit_rate (test/filters/limit-rate.test.ts, test/adapters/nginx-limit-rate-differential.test.ts).
+  { name: 'limit_rate', location: 'limit_rate 100k;\nlimit_rate_after 1m;', route: { limit_rate: { rate: 102400, after: 1048576 } } },
+  { name: 'limit_rate from variables', location: 'limit_rate $arg_rate;', route: { limit_rate: { rate: '{arg.rate}', after: 0 } } },
   // Turned off, or harmless to drop: loads.
   { name: 'auth_request off', location: 'auth_request off;' },
   { name: 'limit_rate 0', location: 'limit_rate 0;' },
@@ -113,7 +118,7 @@ for (const c of NGINX) {
       assert.deepEqual(found, []);
       if (c.route) {
         const route = ((adaptNginx(text, 'nginx.conf').config.servers as { routes: Record<string, unknown>[] }[])[0]!.routes[0])!;
-        for (const [k, v] of Object.entries(c.route)) assert.equal(route[k], v, k);
+        for (const [k, v] of Object.entries(c.route)) assert.deepEqual(route[k], v, k);
       }
     }
     // nginx -t on the same config accepts it (the refusal is Portico's own), unless marked.

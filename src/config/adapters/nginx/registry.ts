@@ -5,10 +5,10 @@
  *   map       carried over by the emitter of its family (see ./emit/)
  *   ignore    nothing to carry over (tuning that Portico decides itself); no warning
  *   warn      the feature is not in Portico (yet): a warning names the directive and file:line
- *   refuse    the feature restricts who gets in or how fast (auth_request, client certificates,
- *             secure links, bandwidth limits): leaving it out would let through what nginx
+ *   refuse    the feature restricts who gets in or how fast (auth_request, secure links, the
+ *             upstream's bandwidth limit): leaving it out would let through what nginx
  *             refuses, so the config is refused at its file:line - unless it is written with
- *             the value that turns it off (`auth_request off`, `limit_rate 0`)
+ *             the value that turns it off (`auth_request off`, `proxy_limit_rate 0`)
  * When a feature lands in Portico, its directives move from `warn` to `map` here, and the
  * family's emitter learns to read them.
  * A directive missing from this table is an error, as it is for nginx ("unknown directive").
@@ -68,8 +68,7 @@ const warn = (why: string): Support => ({ kind: 'warn', why });
 const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, ...(off !== undefined ? { off } : {}) });
 
 // Why a directive is not carried over, shared by families.
-const NO_RATE = 'Portico does not slow responses down to a rate';
-const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
+const REFUSED_RATE = 'Portico does not read upstream responses at a limited rate, and running without this limit would read faster than nginx does';
 const NO_GUNZIP = 'Portico does not decompress responses for clients that do not take gzip';
 const NO_CACHE = 'Portico has no response cache';
 const OTHER_UPSTREAM = 'Portico proxies HTTP only (no FastCGI, uwsgi, SCGI, gRPC or memcached)';
@@ -213,8 +212,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   lingering_time: tuning(C.hsl),
   lingering_timeout: tuning(C.hsl),
   reset_timedout_connection: tuning(C.hsl, 'flag'),
-  limit_rate: spec(C.hslLif, '1', 'scalar', refuse(REFUSED_RATE, '0')),
-  limit_rate_after: unsupported(C.hslLif, '1', NO_RATE),
+  limit_rate: spec(C.hslLif, '1', 'scalar', MAP),
+  limit_rate_after: spec(C.hslLif, '1', 'scalar', MAP),
   satisfy: spec(C.hsl, '1', 'scalar', MAP),
   auth_delay: tuning(C.hsl),
   connection_pool_size: tuning(C.hs),

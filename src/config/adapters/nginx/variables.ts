@@ -70,6 +70,7 @@ const PLACEHOLDER: Record<string, string> = {
   proxy_add_x_forwarded_for: '{forwarded_for}',
   upstream_addr: '{upstream_addr}',
   upstream_status: '{upstream_status}',
+  limit_rate: '{limit_rate}',
   ...Object.fromEntries(SSL_VARIABLES.map((n) => [`ssl_${n}`, `{ssl.${n}}`])),
 };
 
@@ -77,7 +78,7 @@ const PLACEHOLDER: Record<string, string> = {
 const KNOWN = new Set(
   (
     'body_bytes_sent bytes_sent connection_requests connection_time ' +
-    'document_root limit_rate pipe proxy_protocol_addr ' +
+    'document_root pipe proxy_protocol_addr ' +
     'proxy_protocol_port proxy_protocol_server_addr proxy_protocol_server_port realpath_root remote_user request_body ' +
     'request_body_file request_completion request_filename request_id request_length ' +
     'server_name status proxy_host proxy_port ' +

@@ -104,7 +104,7 @@ function steps(dirs: readonly Directive[], scope: Scope, ctx: AdaptContext, vs: 
       const rule = rewriteRule(d, ctx, vs);
       if (rule) out.push(rule);
     } else if (d.name === 'set') {
-      const step = setStep(d, ctx, vs);
+      const step = setStep(d, scope, ctx, vs);
       if (step) out.push(step);
     } else if (d.name === 'break') {
       out.push({ break: true });
@@ -164,13 +164,23 @@ function condition(d: Directive, ctx: AdaptContext, vs: ValueScope): Condition |
 }
 
 /** `set $name value` (ngx_http_rewrite_set); the value is computed when the step runs. */
-function setStep(d: Directive, ctx: AdaptContext, vs: ValueScope): Step | undefined {
+function setStep(d: Directive, scope: Scope, ctx: AdaptContext, vs: ValueScope): Step | undefined {
   const [name, value] = d.args as [string, string];
   if (!name.startsWith('$')) {
     ctx.diag.error(d, `invalid variable name "${name}"`);
     return undefined;
   }
   const bare = name.slice(1);
+  if (bare === 'limit_rate') {
+    // The response's rate (filters/limit-rate.ts), applied through the route's filter: a
+    // server's steps run before any route is chosen, so there it could not be applied.
+    if (scope.kind !== 'location') {
+      ctx.diag.error(d, `"set $limit_rate" cannot be carried over in a server block: Portico applies a rate set in a location only`);
+      return undefined;
+    }
+    const t = template(ctx, vs, d, value, `"set ${name}"`, { refuse: true });
+    return t === undefined ? undefined : { set: bare, value: t };
+  }
   if (CHANGEABLE_BUILTIN.has(bare)) {
     ctx.diag.error(d, `"set ${name}" cannot be carried over: Portico does not let "set" change nginx's $${bare}`);
     return undefined;

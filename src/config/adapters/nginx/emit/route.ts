@@ -17,6 +17,7 @@ import { literalTemplate } from '../../../../http/template.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
 import { emitCompress } from './compress.js';
+import { emitLimitRate } from './limit-rate.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -87,6 +88,8 @@ function settings(scope: Scope, node: LocationNode | undefined, named: ReadonlyM
   if (response) out.response_headers = response;
   const compress = emitCompress(scope, ctx);
   if (compress) out.compress = compress;
+  const rate = emitLimitRate(scope, ctx, vs);
+  if (rate) out.limit_rate = rate;
   if (isLogOff(scope)) out.access_log = false;
   Object.assign(out, routeShield(scope, ctx, vs, ctx.topBodySize));
   return out;
