@@ -14,6 +14,8 @@
  *             body size -> access (limit_except, satisfy) -> limit_req -> limit_conn -> basic_auth
  *             the `return` the steps picked, if any (step-answers.ts), else
  *             the handler, by name (handlers/registry.ts): proxy | files | respond | redirect | close
+ *               (a proxy with a `cache` looks the request up there first: cache/route-cache.ts;
+ *               a stored response is written beneath the cache store filter)
  *   response  written by the handler (or a guard's refusal) through the filters
  *
  * The filters wrap the writer before any guard runs, so a refusal gets the route's response
@@ -37,6 +39,8 @@ import { setsLimitRate } from '../config/limit-rate-schema.js';
 import { compileRewrites, type Rewrites } from './rewrite.js';
 import { answerFirst, hasAnswers } from './step-answers.js';
 import { variantFilter, variantHandler } from './if-variants.js';
+import { RouteCache } from '../cache/route-cache.js';
+import type { PreparedZones } from '../cache/zones.js';
 
 export interface RouteChain {
   /** Guards and handler, composed. */
@@ -51,6 +55,8 @@ export interface RouteChainDeps {
   handlers: Omit<HandlerDeps, 'spec'>;
   guards: Omit<GuardDeps, 'where'>;
   client: { maxBodySize: number; bodyTimeout: number; sendTimeout: number };
+  /** The config's cache zones by name (compile.ts prepares them). */
+  cacheZones: PreparedZones;
 }
 
 /** What a route's steps may do that its chain must be ready for (an `if` variant is ready for its route's). */
@@ -89,17 +95,32 @@ export function compileRouteChain(
       return { handler, filter };
     },
   });
+  const cache = routeCache(route, deps);
+  if (cache !== null) ctx.cache = cache;
   const filter = routeFilters({
     responseHeaders: compileHeaderOps(route.response_headers),
     compress: compileCompress(route.compress),
+    cache,
     limitRate: compileLimitRate(route.limit_rate, effects.setsRate),
   });
+  if (cache !== null) cache.filter = filter;
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   let handler = routeHandler(route, ctx, { ...deps.handlers, spec });
   if (effects.answers) handler = answerFirst(handler);
   const chain = compose(guards, handler);
   if (variants === 0) return { handler: chain, filter, rewrites };
   return { handler: variantHandler(chain), filter: variantFilter(filter), rewrites };
+}
+
+/** The route's `cache` in its zone; nginx's $proxy_host is the upstream as proxy.to names it. */
+function routeCache(route: RouteConfig, deps: RouteChainDeps): RouteCache | null {
+  if (route.cache === undefined) return null;
+  const zone = deps.cacheZones.get(route.cache.zone);
+  if (zone === undefined) throw new Error(`cache.zone: no usable cache zone '${route.cache.zone}'`);
+  const to = (route.proxy ?? route.files?.fallback?.proxy)?.to;
+  const first = to === undefined || 'upstream' in to ? undefined : to.pool.servers[0];
+  const proxyHost = to === undefined ? '' : 'upstream' in to ? to.upstream : typeof first === 'string' ? first : (first?.address ?? '');
+  return new RouteCache(zone.zone, route.cache, proxyHost, deps.handlers.log);
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

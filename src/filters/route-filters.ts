@@ -8,7 +8,8 @@
  *     -> compression   compress: gzip, br, zstd on the fly (compress.ts); after headers, so it
  *                      judges the head the client gets, and before a cache store, so what is
  *                      cached is what this client was sent (with its Vary)
- *     -> cache store   (to come: stores what the client gets, compressed or not)
+ *     -> cache store   a route `cache`: stores what the client gets, compressed or not, and
+ *                      serves stored responses beneath itself (cache-store.ts)
  *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
  *     -> limit_rate    holds the body to the route's rate (limit-rate.ts): next to the writer,
  *                      so it paces the bytes the client gets, compressed or not
@@ -17,10 +18,12 @@
  * A route without any gets null: its handler writes to the binding directly.
  */
 import type { HeaderOps } from '../http/header-ops.js';
+import type { RouteCache } from '../cache/route-cache.js';
 import { composeFilters, type ResponseFilter } from './filter.js';
 import { headersFilter } from './headers.js';
 import { compressFilter } from './compress.js';
 import type { CompressPolicy } from './compress-head.js';
+import { cacheStoreFilter } from './cache-store.js';
 import { limitRateFilter, type LimitRatePolicy } from './limit-rate.js';
 
 export interface RouteFilterOptions {
@@ -28,6 +31,8 @@ export interface RouteFilterOptions {
   responseHeaders: HeaderOps;
   /** The route's compression (compile/route-chain.ts), or null: none. */
   compress?: CompressPolicy | null;
+  /** The route's response cache, or null. */
+  cache?: RouteCache | null;
   /** The route's limit_rate (compile/limit-rate.ts), or null: none. */
   limitRate?: LimitRatePolicy | null;
 }
@@ -37,6 +42,8 @@ export function routeFilters(options: RouteFilterOptions): ResponseFilter | null
   const headers = headersFilter(options.responseHeaders);
   if (headers !== null) chain.push(headers);
   if (options.compress) chain.push(compressFilter(options.compress));
+  const store = cacheStoreFilter(options.cache ?? null);
+  if (store !== null) chain.push(store);
   if (options.limitRate) chain.push(limitRateFilter(options.limitRate));
   return composeFilters(chain);
 }

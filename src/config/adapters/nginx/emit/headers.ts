@@ -34,6 +34,7 @@ export function responseHeaders(scope: Scope, hide: readonly string[], ctx: Adap
       }
       continue;
     }
+    if (value === '$upstream_cache_status') continue; // the route's cache.status_header (emit/cache.ts)
     if (REPLACED.has(name.toLowerCase()) && !remove.includes(name)) remove.push(name);
     const t = template(ctx, vs, d, trimLineEnd(value, d, ctx), `add_header ${name}`);
     if (t === undefined) continue;

@@ -18,6 +18,7 @@ import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
 import { emitCompress } from './compress.js';
 import { emitLimitRate } from './limit-rate.js';
+import { emitCache } from './cache.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -149,6 +150,8 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     const buffering = proxyBuffering(scope);
     const handler: Record<string, unknown> = { proxy: buffering === undefined ? out.proxy : { ...out.proxy, buffering } };
     if (out.requestHeaders) handler.request_headers = out.requestHeaders;
+    const cache = emitCache(scope, ctx, vs);
+    if (cache) handler.cache = cache;
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
@@ -160,6 +163,7 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     if (fb.handler.proxy) {
       out.files.fallback = { proxy: fb.handler.proxy };
       if (fb.handler.request_headers) handler.request_headers = fb.handler.request_headers;
+      if (fb.handler.cache) handler.cache = fb.handler.cache;
     } else if (fb.handler.respond) {
       ctx.diag.warn(out.fallback.scope.block!, `named location "${out.fallback.text}" does not proxy: Portico's try_files fallback is a proxy; a miss is 404`);
     }
