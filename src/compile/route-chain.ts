@@ -73,6 +73,8 @@ export function compileRouteChain(
   name: string,
   deps: RouteChainDeps,
   effects: StepEffects = { answers: hasAnswers(route.rewrite), setsRate: setsLimitRate(route.rewrite) },
+  /** Whose counters its responses go to (metrics): an `if` variant's go to its route's. */
+  counted = name,
 ): RouteChain {
   const maxBodySize = route.max_body_size ?? deps.client.maxBodySize;
   const ctx: RouteContext = {
@@ -91,7 +93,7 @@ export function compileRouteChain(
     deferAnswers: true,
     variant: (cfg) => {
       variants++;
-      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, effects);
+      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, effects, counted);
       return { handler, filter };
     },
   });
@@ -101,6 +103,7 @@ export function compileRouteChain(
     responseHeaders: compileHeaderOps(route.response_headers),
     compress: compileCompress(route.compress),
     cache,
+    route: counted,
     limitRate: compileLimitRate(route.limit_rate, effects.setsRate),
   });
   if (cache !== null) cache.filter = filter;

@@ -17,6 +17,8 @@ import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
 import { parseExpires } from '../http/expires.js';
 import { parseCidr, parseRange } from './geo-key.js';
+import { admin } from './admin-schema.js';
+import { accessLogSetting, checkAccessLogs, errorLog, logFormats, requestId } from './log-schema.js';
 import { compress } from './compress-schema.js';
 import { limitRate, setsLimitRate } from './limit-rate-schema.js';
 import { cacheZone, routeCache } from './cache-schema.js';
@@ -289,7 +291,9 @@ const routeBase = z.object({
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
-    access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
+    access_log: accessLogSetting
+      .optional()
+      .describe("Where this route's requests are logged (nginx access_log in a location): false (off), { path, format, buffer, flush, if } or a list; default: its server's"),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
     compress,
@@ -297,6 +301,10 @@ const routeBase = z.object({
     respond: respond.optional(),
     redirect: redirect.optional(),
     files: files.optional(),
+    stub_status: z
+      .literal(true)
+      .optional()
+      .describe("nginx's stub_status page at this route: active connections, accepts, handled, requests, Reading/Writing/Waiting, in nginx's text format"),
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
     body_timeout: optionalDuration().describe("Longest wait between two reads of this route's request bodies (nginx client_body_timeout in a server or location); default client.body_timeout -> 408"),
     send_timeout: optionalDuration().describe("Longest wait for the client to take more of this route's responses (nginx send_timeout in a server or location); default client.send_timeout"),
@@ -318,7 +326,7 @@ type RouteBase = z.output<typeof routeBase>;
 
 /** One handler, and what goes with the path (path_prefix, strip_prefix, alias placeholders). */
 function checkRoute(r: Partial<Pick<RouteBase, 'path'>> & Omit<RouteBase, 'path'>, ctx: z.core.$RefinementCtx): void {
-    const handlers = (['proxy', 'files', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
+    const handlers = (['proxy', 'files', 'respond', 'redirect', 'stub_status'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
         code: 'custom',
@@ -541,6 +549,9 @@ const server = z
           'when the server listens on port 443, else none',
       ),
     unknown_host: shield.unknownHost,
+    access_log: accessLogSetting
+      .optional()
+      .describe("Where this server's requests are logged (nginx access_log in a server): false, { path, format, ... } or a list; default: the top-level access_log"),
     rewrite: rewriteSteps("Run before the route is chosen (nginx's server-level rewrite phase)").superRefine((steps, ctx) => {
       steps?.forEach((step, i) => {
         if ('if' in step && step.route !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'route'], message: 'an if of a server takes no route settings (nginx allows only rewrite directives there)' });
@@ -550,13 +561,6 @@ const server = z
     }),
     compress,
     routes: z.array(route).min(1),
-  })
-  .strict();
-
-const accessLog = z
-  .object({
-    format: z.enum(['combined', 'json']).default('combined'),
-    output: z.string().default('stdout').describe("'stdout', 'stderr' or a file path"),
   })
   .strict();
 
@@ -638,7 +642,12 @@ export const configSchema = z
       .optional()
       .describe('Named lookups (nginx map), read as {map.NAME}'),
     servers: z.array(server).min(1),
-    access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
+    log_formats: logFormats,
+    access_log: accessLogSetting
+      .default({ format: 'combined', path: 'stdout', flush: 1000 })
+      .describe("The access log: false, { path, format: combined|json|NAME|'<template>', buffer, flush, if }, or a list (each line to each); default combined on stdout"),
+    error_log: errorLog,
+    request_id: requestId,
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
@@ -668,6 +677,7 @@ export const configSchema = z
       .describe('Defaults for every server using ACME'),
     client: shield.client,
     temp_files: shield.tempFiles,
+    admin,
     cache: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a name of letters, digits, "_" and "-"'), cacheZone)
       .optional()
@@ -675,6 +685,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    checkAccessLogs(cfg, ctx);
     checkCacheUse(cfg, ctx);
     // proxy.to naming a pool: it must exist (checked here, where `upstreams` is known). zod
     // runs this even when parts failed to parse, so nothing below may assume their shape.

@@ -10,9 +10,11 @@
  *                      cached is what this client was sent (with its Vary)
  *     -> cache store   a route `cache`: stores what the client gets, compressed or not, and
  *                      serves stored responses beneath itself (cache-store.ts)
- *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
+ *     -> metrics       counts each response once it is over (metrics.ts); after the others
+ *                      that change it, so it sees what leaves: the status and bytes the
+ *                      client was sent, a cached one too (PORTICO_METRICS=off: none)
  *     -> limit_rate    holds the body to the route's rate (limit-rate.ts): next to the writer,
- *                      so it paces the bytes the client gets, compressed or not
+ *                      so it paces the bytes the client gets, compressed or not, cached or not
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
  *
  * A route without any gets null: its handler writes to the binding directly.
@@ -24,6 +26,8 @@ import { headersFilter } from './headers.js';
 import { compressFilter } from './compress.js';
 import type { CompressPolicy } from './compress-head.js';
 import { cacheStoreFilter } from './cache-store.js';
+import { metricsFilter } from './metrics.js';
+import { metricsEnabled, stats } from '../metrics/stats.js';
 import { limitRateFilter, type LimitRatePolicy } from './limit-rate.js';
 
 export interface RouteFilterOptions {
@@ -33,6 +37,8 @@ export interface RouteFilterOptions {
   compress?: CompressPolicy | null;
   /** The route's response cache, or null. */
   cache?: RouteCache | null;
+  /** The route's name ("servers[0].routes[1] /api/"): its counters (metrics). */
+  route?: string;
   /** The route's limit_rate (compile/limit-rate.ts), or null: none. */
   limitRate?: LimitRatePolicy | null;
 }
@@ -44,6 +50,7 @@ export function routeFilters(options: RouteFilterOptions): ResponseFilter | null
   if (options.compress) chain.push(compressFilter(options.compress));
   const store = cacheStoreFilter(options.cache ?? null);
   if (store !== null) chain.push(store);
+  if (metricsEnabled && options.route !== undefined) chain.push(metricsFilter(stats.route(options.route)));
   if (options.limitRate) chain.push(limitRateFilter(options.limitRate));
   return composeFilters(chain);
 }

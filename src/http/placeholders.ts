@@ -8,7 +8,8 @@
  *   request   {host} {hostport} {scheme} {method} {uri} {path} {query} {is_args}
  *             {request_line} {server_protocol} {https} {header.NAME} {arg.NAME} {cookie.NAME}
  *   client    {remote_ip} {client_ip} {remote_port} {forwarded_for}
- *   server    {server_addr} {server_port} {hostname} {pid} {version}
+ *   server    {server_addr} {server_port} {hostname} {pid} {version} {request_id} (X-Request-ID,
+ *             request-id.ts)
  *   time      {msec} {time_iso8601} {time_local} {request_time}
  *   state     {re.N} {re.NAME} (captures), {map.NAME}, {var.NAME} (nginx `set`),
  *             {connection} (a serial number per connection), {upstream_addr}, {upstream_status},
@@ -25,6 +26,7 @@ import { argValue, cookieHeaders, cookieValue } from './request-vars.js';
 import { normalizeIp } from './cidr.js';
 import { msec, timeIso8601, timeLocal } from './time-values.js';
 import { sslVariable } from './ssl-variables.js';
+import { requestIdOf } from './request-id.js';
 
 /**
  * What a placeholder inserts: `safe` text Portico made or validated (an address, a port, the
@@ -101,6 +103,7 @@ const SIMPLE: Record<string, Part> = {
   upstream_addr: { kind: 'safe', get: (ex) => (ex.upstream === '-' ? '' : ex.upstream) },
   upstream_status: { kind: 'safe', get: (ex) => (ex.upstreamStatus === 0 ? '' : String(ex.upstreamStatus)) },
   limit_rate: { kind: 'safe', get: (ex) => String(Math.max(ex.limitRate, 0)) },
+  request_id: { kind: 'safe', get: requestIdOf }, // made here, or a proxy's checked by request-id.ts
 };
 
 /** The part for a placeholder name (what is between the braces), or undefined when unknown. */

@@ -3,7 +3,7 @@
  * into a function so a request only concatenates strings. What each placeholder reads is in
  * placeholders.ts (Caddy's names where Caddy has one: {host} {uri} {path} {query}
  * {header.NAME} {re.N}..., and those nginx configs need: {is_args} {server_port} {map.NAME}
- * {var.NAME} {arg.NAME} {cookie.NAME} {ssl.NAME}...). An unknown placeholder stays as written,
+ * {var.NAME} {arg.NAME} {cookie.NAME} {ssl.NAME} {request_id}...). An unknown placeholder stays as written,
  * as in Caddy; "\{" is a literal "{" (Caddy's escape), so text that only looks like a
  * placeholder can be written. A value without "{" compiles to a constant.
  *

@@ -11,7 +11,7 @@ import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript, returnIsHandler, type Step } from './rewrite.js';
 import { responseHeaders } from './headers.js';
-import { isLogOff } from './logs.js';
+import { routeAccessLog } from './logs.js';
 import { documentRoot, emitFiles, indexRedirect } from './files.js';
 import { literalTemplate } from '../../../../http/template.js';
 import { proxyBuffering, routeShield } from './shield.js';
@@ -91,7 +91,8 @@ function settings(scope: Scope, node: LocationNode | undefined, named: ReadonlyM
   if (compress) out.compress = compress;
   const rate = emitLimitRate(scope, ctx, vs);
   if (rate) out.limit_rate = rate;
-  if (isLogOff(scope)) out.access_log = false;
+  const log = routeAccessLog(scope, ctx);
+  if (log !== undefined) out.access_log = log;
   Object.assign(out, routeShield(scope, ctx, vs, ctx.topBodySize));
   return out;
 }
@@ -155,6 +156,7 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
+  if (own(scope, 'stub_status').length > 0) return { handler: { stub_status: true }, hide: [] };
   const out = emitFiles(scope, node, named, ctx, vs);
   if (!out) return { handler: { respond: { status: 404 } }, hide: [] };
   const handler: Record<string, unknown> = { files: out.files };
