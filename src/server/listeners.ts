@@ -156,7 +156,9 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       ALPNProtocols: ALPN_PROTOCOLS,
       SNICallback: opts.sni.sniCallback,
       ticketKeys,
-      ...(initial ? { cert: initial.certPem, key: initial.keyPem } : {}),
+      // Client certificates (src/compile/client-auth.ts, src/shield/client-certificates.ts): asked for, checked per request, never a handshake failure.
+      ...(plan.tls?.some((site) => site.clientAuth !== undefined) ? { requestCert: true, rejectUnauthorized: false } : {}),
+      ...(initial ? { cert: initial.certPem, key: initial.keyPem, ...initial.contextOptions } : {}),
     },
     (req, res) => h1.onRequest(req, res),
   );
@@ -175,7 +177,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   });
   opts.sni.onDefaultChange(() => {
     const cert = opts.sni.defaultCertificate;
-    if (cert) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys });
+    if (cert) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys, ...cert.contextOptions });
   });
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
