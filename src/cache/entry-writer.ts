@@ -10,6 +10,10 @@
  * once HIGH bytes wait, and `onDrain` says when the disk caught up, so the response goes at
  * the pace of the slower of the client and the disk, as it would with a second client. A
  * failed write ends the storing, never the response: the queue is dropped and drained.
+ *
+ * `onSettled` is called once, when no file operation of this writer is in flight any more and
+ * its file is either under its final name or removed: the zone waits for that before it says
+ * it is closed, so nothing writes into its directory after a server's close() resolved.
  */
 import { close, open, rename, unlink, write, writev } from 'node:fs';
 import { BODY_LENGTH_OFFSET, encodeBodyLength } from './entry-format.js';
@@ -26,6 +30,10 @@ export class EntryWriter {
   #body = 0;
   #ended = false;
   #failed = false;
+  /** The directory and the open are in flight: whatever ends the writer meanwhile waits for them. */
+  #opening = true;
+  /** The temp file exists (this writer created it). */
+  #created = false;
   #drain: (() => void)[] = [];
   #done: ((ok: boolean) => void) | null = null;
 
@@ -38,18 +46,28 @@ export class EntryWriter {
     /** Creates the entry's directory (once per directory). */
     ensureDir: () => Promise<void>,
     readonly onError: (err: Error) => void,
+    /** Once: nothing of this writer is in flight any more (zone.ts waits for it on close). */
+    readonly onSettled: (w: EntryWriter) => void,
   ) {
     this.#queue.push(head);
     this.#pending = head.length;
+    const opened = (err: Error | null, fd: number): void => {
+      this.#opening = false;
+      if (fd >= 0) {
+        this.#created = true;
+        this.#fd = fd;
+      }
+      if (this.#failed) return this.#discard(); // given up while opening
+      if (err !== null) return this.#fail(err);
+      this.#pump();
+    };
     ensureDir().then(
-      () =>
-        open(tmpPath, 'wx', 0o600, (err, fd) => {
-          if (err) return this.#fail(err);
-          if (this.#failed) return close(fd, () => unlink(tmpPath, () => {}));
-          this.#fd = fd;
-          this.#pump();
-        }),
-      (err: Error) => this.#fail(err),
+      () => {
+        // Given up before the directory was there: no file is created.
+        if (this.#failed) return opened(null, -1);
+        open(tmpPath, 'wx', 0o600, (err, fd) => opened(err, err ? -1 : fd));
+      },
+      (err: Error) => opened(err, -1),
     );
   }
 
@@ -90,9 +108,9 @@ export class EntryWriter {
     this.#pump();
   }
 
-  /** The response broke off: nothing is kept. */
+  /** The response broke off: nothing is kept. Once ended, the entry is being finished and stays. */
   abort(): void {
-    this.#fail(null);
+    if (!this.#ended) this.#fail(null);
   }
 
   #pump(): void {
@@ -110,7 +128,7 @@ export class EntryWriter {
     writev(fd, buffers, this.#position, (err, written) => {
       this.#writing = false;
       // Given up while this write was in flight: #fail left the file to this callback.
-      if (this.#failed) return close(fd, () => unlink(this.tmpPath, () => {}));
+      if (this.#failed) return this.#discard();
       if (err) return this.#fail(err);
       this.#position += written;
       this.#pending -= written;
@@ -124,12 +142,19 @@ export class EntryWriter {
     const fd = this.#fd;
     this.#fd = -1;
     this.#writing = true; // nothing else may start now
+    const failed = (err: Error): void => {
+      this.#writing = false;
+      this.#fail(err);
+    };
     write(fd, encodeBodyLength(this.#body), 0, 8, BODY_LENGTH_OFFSET, (err) => {
       close(fd, (closeErr) => {
         const failure = err ?? closeErr;
-        if (failure) return this.#fail(failure);
+        if (failure) return failed(failure);
         rename(this.tmpPath, this.finalPath, (renameErr) => {
-          if (renameErr) return this.#fail(renameErr);
+          if (renameErr) return failed(renameErr);
+          this.#writing = false;
+          this.#created = false; // under its final name now: the entry's, not this writer's
+          this.#settle();
           const done = this.#done;
           this.#done = null;
           done?.(true);
@@ -151,15 +176,32 @@ export class EntryWriter {
     this.#queue = [];
     this.#pending = 0;
     if (err !== null) this.onError(err);
-    const fd = this.#fd;
-    this.#fd = -1;
-    // A write in flight closes the file when it returns; before the open, the open does.
-    if (fd >= 0 && !this.#writing) close(fd, () => unlink(this.tmpPath, () => {}));
-    else if (fd < 0) unlink(this.tmpPath, () => {});
+    // A write or the open in flight removes the file when it returns.
+    if (!this.#writing && !this.#opening) this.#discard();
     this.#drained();
     const done = this.#done;
     this.#done = null;
     done?.(false);
+  }
+
+  /** Closes and removes the temp file (if this writer created one); then the writer is settled. */
+  #discard(): void {
+    const fd = this.#fd;
+    this.#fd = -1;
+    const created = this.#created;
+    this.#created = false;
+    const removed = (): void => this.#settle();
+    const remove = (): void => (created ? unlink(this.tmpPath, removed) : removed());
+    if (fd >= 0) close(fd, remove);
+    else remove();
+  }
+
+  #settled = false;
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.onSettled(this);
   }
 }
 

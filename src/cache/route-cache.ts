@@ -298,7 +298,7 @@ export class RouteCache {
 
   /** What to store of a response (the store filter asks at its head); null: nothing. */
   storeDecision(slot: CacheRequest, status: number, reason: string, headers: readonly string[], now: number): StoreDecision | null {
-    if (!slot.mayStore) return null;
+    if (!slot.mayStore || this.zone.closed) return null; // a closed zone (reloaded away, server stopping) takes no new entry
     const f = responseFreshness(status, headers, now, this.policy);
     if (f.refuse !== '') return null;
     if (slot.authorized && !f.authOk) return null;

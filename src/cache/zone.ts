@@ -56,6 +56,10 @@ export class CacheZone {
   #cold = true;
   #started = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
+  /** Entry writers with a file operation in flight (entry-writer.ts's onSettled takes them out). */
+  readonly #writers = new Set<EntryWriter>();
+  #writersIdle: (() => void) | null = null;
   #sweeper: NodeJS.Timeout | undefined;
   /** Purges made while the loader runs: it must not bring their entries back. */
   #purgedWhileCold: { key?: string; prefix?: string; at: number }[] = [];
@@ -116,9 +120,20 @@ export class CacheZone {
     this.hot.resize(limits.memory);
   }
 
-  close(): void {
+  /**
+   * Takes no new entries; a write of a response still in progress is given up (its temp file
+   * removed), one whose response ended is finished. Resolves once no file operation of the
+   * zone that creates a file (an entry writer, the start's mkdir) is in flight and the loader
+   * has stopped: the directory is the caller's again (removed by a test, copied, reused).
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
     this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    for (const w of this.#writers) w.abort();
+    const writersDone = this.#writers.size === 0 ? undefined : new Promise<void>((resolve) => (this.#writersIdle = resolve));
+    this.#closing = Promise.all([this.loaded, writersDone]).then(() => {});
+    return this.#closing;
   }
 
   get closed(): boolean {
@@ -220,10 +235,27 @@ export class CacheZone {
     const dir = dirname(path);
     const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
     const maxBody = Number.isFinite(this.limits.maxSize) ? this.limits.maxSize : Number.MAX_SAFE_INTEGER;
-    return new EntryWriter(tmp, path, head, maxBody, () => this.#ensureDir(dir), (err) =>
-      this.log.error('cannot store cache entry', { zone: this.name, path, err: err.message }),
+    const w = new EntryWriter(
+      tmp,
+      path,
+      head,
+      maxBody,
+      () => this.#ensureDir(dir),
+      (err) => this.log.error('cannot store cache entry', { zone: this.name, path, err: err.message }),
+      this.#settled,
     );
+    this.#writers.add(w);
+    return w;
   }
+
+  readonly #settled = (w: EntryWriter): void => {
+    this.#writers.delete(w);
+    if (this.#writers.size === 0 && this.#writersIdle !== null) {
+      const idle = this.#writersIdle;
+      this.#writersIdle = null;
+      idle();
+    }
+  };
 
   /** A complete entry is under its final name: it joins the index (and the hot tier when small). */
   commit(hash: string, meta: EntryMeta, prefix: EntryPrefix, size: number, body: Buffer | null): IndexEntry {

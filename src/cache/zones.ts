@@ -75,7 +75,7 @@ export class CacheZones {
     }
     for (const [dir, zone] of this.#byDir)
       if (!keep.has(zone)) {
-        zone.close();
+        void zone.close(); // its writes in flight finish (or are given up) on their own
         this.#byDir.delete(dir);
       }
     this.#active = zones;
@@ -103,9 +103,11 @@ export class CacheZones {
     return n;
   }
 
-  close(): void {
-    for (const zone of this.#byDir.values()) zone.close();
+  /** Resolves once no zone writes into its directory any more (zone.ts close). */
+  async close(): Promise<void> {
+    const closing = [...this.#byDir.values()].map((zone) => zone.close());
     this.#byDir.clear();
     this.#active = NO_ZONES;
+    await Promise.all(closing);
   }
 }

@@ -255,7 +255,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
-      cache.close();
+      await cache.close(); // entry writes finished or given up: nothing writes into the data directory after close
       await adminClosed;
       if (ownAccessLog) await accessLog?.close();
       else await accessLog?.flush();

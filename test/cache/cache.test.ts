@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerWith, startCached, startOrigin, status, text } from './support.js';
+import { answerWith, startCached, startOrigin, status, text, closeAll } from './support.js';
 import { delay, http } from '../proxy/support.js';
 
 test('a response with max-age is stored: MISS, then HIT with Age, the origin asked once', async () => {
@@ -25,8 +25,7 @@ test('a response with max-age is stored: MISS, then HIT with Age, the origin ask
     // Another query is another key.
     assert.equal(status(await p.get('/a?x=2')), 'MISS');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -61,8 +60,7 @@ test('freshness: X-Accel-Expires beats Cache-Control, which beats Expires, which
       assert.equal(second.headers['x-accel-expires'], undefined, `${path}: X-Accel-Expires is nginx's instruction to the proxy, not the client's`);
     }
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -77,8 +75,7 @@ test('valid: by status, "any" for the rest; a status without an entry is not sto
     assert.equal(status(await p.get('/missing')), 'HIT');
     assert.equal(status(await p.get('/teapot')), 'MISS');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
   const any = await startOrigin((req, res, n) => answerWith({}, 418)(req, res, n));
   const q = await startCached(any.address, { valid: { any: '1m' } });
@@ -108,8 +105,7 @@ test('HEAD: a miss is fetched as GET upstream and stored; later GETs and HEADs a
     assert.equal(again.headers['content-length'], String(get.body.length));
     assert.equal(origin.seen.length, 1);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -133,8 +129,7 @@ test('conditional requests: the upstream is asked without them; a client holding
     assert.equal(text(full), '/c #1');
     assert.equal(origin.seen.length, 1);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -164,8 +159,7 @@ test('ranges are answered from the stored full response: one range, several (mul
     assert.equal((await p.get('/r', { Range: 'bytes=0-2', 'If-Range': '"other"' })).status, 200);
     assert.equal(origin.seen.length, 1);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -179,8 +173,7 @@ test('the default key has the client\'s host: two hosts on one route are two ent
     assert.notEqual(text(a), text(b));
     assert.equal(status(await http(`${p.url}/k`, { headers: { Host: 'a.example' } })), 'HIT');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
   // nginx's default key ($scheme$proxy_host$request_uri), written out: hosts share the entry.
   const shared = await startOrigin(answerWith({ 'Cache-Control': 'max-age=60' }));
@@ -216,8 +209,7 @@ test('Vary: one variant per value of the named request headers (Accept-Encoding 
     assert.equal(status(await p.get('/v', { 'Accept-Encoding': 'br' })), 'MISS');
     assert.equal(origin.seen.length, 3);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -237,8 +229,7 @@ test('Authorization (RFC 9111 §3.5): such a request is not answered from an ent
     await p.get('/public', { Authorization: 'Basic YTpi' });
     assert.equal(status(await p.get('/public', { Authorization: 'Basic Yzpk' })), 'HIT');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -257,8 +248,7 @@ test('bypass and no_cache conditions (non-empty and not "0"), min_uses, methods'
     const put = await p.get('/m', {}, 'PUT');
     assert.equal(status(put), undefined, 'a method the cache does not take passes untouched');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -270,8 +260,7 @@ test('convert_head false: HEAD passes uncached', async () => {
     assert.equal(origin.seen[0]!.method, 'HEAD');
     assert.equal(status(await p.get('/x')), 'MISS');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -295,9 +284,7 @@ test('PURGE from an allowed address removes the key (every variant), "*" a prefi
     assert.equal((await denied.get('/d', {}, 'PURGE')).status, 403);
     assert.equal(status(await denied.get('/d')), 'HIT');
   } finally {
-    await p.close();
-    await denied.close();
-    await origin.close();
+    await closeAll(p, denied, origin);
   }
 });
 
@@ -316,8 +303,7 @@ test('the purge API (src/cache/purge.ts) by key and by prefix', async () => {
     assert.equal(status(await p.get('/a/2')), 'MISS');
     assert.equal(status(await p.get('/b')), 'HIT');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -333,8 +319,7 @@ test('an entry expires: EXPIRED goes upstream and stores the new response', asyn
     assert.equal(text(e), '/e #2');
     assert.equal(text(await p.get('/e')), '/e #2');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -354,8 +339,7 @@ test('the access log (JSON) has upstream_cache_status, nginx\'s $upstream_cache_
     // possibly after the HIT's): one of each, in either order.
     assert.deepEqual(lines.map((l) => l.upstream_cache_status).sort(), ['HIT', 'MISS']);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerWith, startCached, startOrigin, status, text } from './support.js';
+import { answerWith, startCached, startOrigin, status, text, closeAll } from './support.js';
 import { eventually, within } from '../proxy/support.js';
 import type { ServerResponse, IncomingMessage } from 'node:http';
 
@@ -30,8 +30,7 @@ test('lock: 100 concurrent misses for one key make exactly one upstream request;
     assert.equal(results.filter((r) => status(r) === 'MISS').length, 1);
     assert.equal(results.filter((r) => status(r) === 'HIT').length, 99);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -44,8 +43,7 @@ test('without lock, concurrent misses all go upstream', async () => {
     releaseAll();
     await within(Promise.all(all), 15_000, 'responses');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -65,8 +63,7 @@ test('lock timeout: a waiting request goes upstream after it, and its response i
     assert.equal(text(await first), '/t #1');
     assert.equal(status(await p.get('/t')), 'HIT');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -86,7 +83,6 @@ test('lock age: a fill taking longer lets one more request go, holding the lock'
     assert.ok(origin.seen.length <= 3);
   } finally {
     releaseAll();
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });

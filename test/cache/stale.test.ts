@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerWith, startCached, startOrigin, status, text } from './support.js';
+import { answerWith, startCached, startOrigin, status, text, closeAll } from './support.js';
 import { closedPort, delay, eventually } from '../proxy/support.js';
 
 test('use_stale error: the upstream gone, the expired entry is served (STALE); without it, 502', async () => {
@@ -50,8 +50,7 @@ test('use_stale http_500 / http_503: an upstream 5xx is replaced by the stale en
     assert.equal(passed.status, 502);
     assert.equal(status(passed), 'EXPIRED');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -73,8 +72,7 @@ test('stale-if-error from the upstream serves the stale entry on an error withou
     const strict = await p.get('/strict');
     assert.equal(strict.status, 500, 'must-revalidate: a stale entry is never used (RFC 9111 §5.2.2.2)');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -107,8 +105,7 @@ test('background_update with use_stale updating: the client gets STALE at once, 
     assert.equal(text(after), '/b #2');
     assert.equal(origin.seen.length, 2, 'one background request');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -123,8 +120,7 @@ test('stale-while-revalidate from the upstream works as use_stale updating (with
     assert.equal(text(r), '/w #1');
     await eventually(() => origin.seen.length === 2, 'the background update');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -147,8 +143,7 @@ test('without use_stale updating, requests for an entry being updated go upstrea
     assert.equal(status(await first), 'EXPIRED');
     assert.equal(status(await second), 'EXPIRED');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -174,8 +169,7 @@ test('revalidate: an expired entry is asked for with If-None-Match / If-Modified
     assert.equal(status(await p.get('/rv')), 'HIT', 'fresh for the 304\'s max-age');
     assert.equal(origin.seen.length, 2);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { answerWith, startCached, startOrigin, status, text } from './support.js';
+import { answerWith, startCached, startOrigin, status, text, closeAll } from './support.js';
 import { delay, eventually, within } from '../proxy/support.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -42,8 +42,7 @@ test('entries are files named by the MD5 of the key, under level directories tak
     await eventually(() => files(dir).length === 1 && !files(dir)[0]!.endsWith('.tmp'), 'the entry renamed into place');
     assert.deepEqual(files(dir), [`${h.slice(-1)}/${h.slice(-3, -1)}/${h}`]);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -114,8 +113,7 @@ test('at start, torn entries and temp files left by a crash are removed; files o
     await p.server.cache.get('main')!.loaded;
     assert.deepEqual(files(dir), ['a/bc/fedcba9876543210fedcba9876543abc']);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
@@ -133,8 +131,7 @@ test('a response that breaks off is never stored: no entry, no temp file', async
     assert.deepEqual(files(join(p.dataDir, 'cache', 'main')).filter((f) => /[0-9a-f]{32}/.test(f)), []);
     assert.equal(p.server.cache.get('main')!.index.size, 0);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -164,8 +161,7 @@ test('a client that leaves mid-response leaves no entry behind', async () => {
     assert.deepEqual(files(join(p.dataDir, 'cache', 'main')).filter((f) => /[0-9a-f]{32}/.test(f)), []);
     assert.equal(p.server.cache.get('main')!.locks.size, 0);
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -189,8 +185,7 @@ test('max_size: the least recently used entries go first, files and all', async 
     assert.equal(zone.index.get(md5('/2')), undefined);
     await eventually(() => !existsSync(zone.path(md5('/2'))), 'the evicted file removed');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -207,8 +202,7 @@ test('keys_zone bounds the index: beyond it the least recently used keys go, wha
     assert.equal(status(await p.get('/k0')), 'MISS');
     await eventually(() => files(join(p.dataDir, 'cache', 'main')).filter((f) => /[0-9a-f]{32}$/.test(f)).length <= 9, 'evicted files removed');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -222,8 +216,7 @@ test('inactive: an entry unused for that long is removed, fresh or not', async (
     await eventually(() => zone.index.size === 0 && !existsSync(zone.path(md5('/idle'))), 'removed after inactive', 10_000);
     assert.equal(status(await p.get('/idle')), 'MISS');
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });
 
@@ -262,7 +255,6 @@ test('a large response reaches the client while it is being stored (the client d
     assert.equal(hit.body.length, size);
     assert.equal(hit.body[size - 1], 'b'.charCodeAt(0));
   } finally {
-    await p.close();
-    await origin.close();
+    await closeAll(p, origin);
   }
 });

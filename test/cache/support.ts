@@ -68,3 +68,19 @@ export function status(r: HttpResult): string | undefined {
 }
 
 export const text = (r: HttpResult): string => r.body.toString();
+
+/**
+ * Closes each in turn, every one even when an earlier close throws, then throws the first
+ * error: a failing close (a cache directory that cannot be removed) fails the test at once
+ * rather than leave the origin listening until the file's timeout.
+ */
+export async function closeAll(...all: { close(): Promise<void> }[]): Promise<void> {
+  let first: unknown;
+  for (const one of all)
+    try {
+      await one.close();
+    } catch (err) {
+      first ??= err;
+    }
+  if (first !== undefined) throw first;
+}

@@ -77,7 +77,17 @@ export async function startCli(
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`portico did not start:\n${stderr}`)), 10_000);
+    const timer = setTimeout(() => {
+      // Not left running: the test's killAfter knows no pid yet, and a live child would hold
+      // the test file open until its timeout, then outlive it.
+      for (const pid of [...childrenOf(child.pid!), child.pid!])
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      reject(new Error(`portico did not start within 10 s:\n${stderr}`));
+    }, 10_000);
     child.stderr!.on('data', (c: Buffer) => {
       stderr += c;
       const m = /serving http:\/\/[^ ]+:(\d+)\//.exec(stderr);
