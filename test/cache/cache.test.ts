@@ -357,3 +357,31 @@ test('the access log (JSON) has upstream_cache_status, nginx\'s $upstream_cache_
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('max_range_offset: a Range starting beyond it (or a suffix range) goes upstream with its Range and is not stored; one within it is answered from the entry', async () => {
+  const body = 'SEE-THIS-0123456789';
+  const origin = await startOrigin((req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Type': 'text/plain', 'Content-Length': String(body.length), 'X-Range': req.headers.range ?? 'none' });
+    res.end(body);
+  });
+  // Portico is started inside the try: a config it refuses must not leave the origin open.
+  let p: Awaited<ReturnType<typeof startCached>> | undefined;
+  try {
+    p = await startCached(origin.address, { max_range_offset: 2 });
+    const beyond = await p.get('/mr', { Range: 'bytes=3-' });
+    assert.equal(beyond.headers['x-range'], 'bytes=3-', 'the upstream saw the Range');
+    assert.equal(status(beyond), undefined, 'the cache was not involved');
+    const suffix = await p.get('/mr', { Range: 'bytes=-1' });
+    assert.equal(suffix.headers['x-range'], 'bytes=-1');
+    assert.equal(origin.seen.length, 2);
+    assert.equal(status(await p.get('/mr')), 'MISS', 'nothing was stored by those');
+    const within = await p.get('/mr', { Range: 'bytes=1-4' });
+    assert.equal(within.status, 206);
+    assert.equal(status(within), 'HIT');
+    assert.equal(text(within), 'EE-T');
+    assert.equal(origin.seen.length, 3);
+  } finally {
+    await p?.close();
+    await origin.close();
+  }
+});
