@@ -2,13 +2,18 @@
  * One cache zone (nginx's proxy_cache_path): a directory of entries, their index in memory
  * (cache-index.ts), small entries also in memory (hot.ts), the fills in progress (lock.ts), the
  * loader that rebuilds the index from disk at start (loader.ts) and the sweep that removes
- * entries unused for `inactive`. Nothing here blocks the event loop: every file operation goes
- * through libuv's pool, and while the loader runs (the zone is "cold") a key missing from the
- * index is looked for on disk before it counts as a miss, as nginx does.
+ * entries unused for `inactive`. File operations go through libuv's pool, but one: a hit on a
+ * small entry (SYNC_READ) that is not in memory reads its file synchronously, open, one read,
+ * close, as nginx reads its cache files without `aio`: from the page cache that costs a few
+ * microseconds, where three round trips through the pool (four threads, shared with
+ * compression, DNS and the loader) cost more CPU and, under load, most of a hit's latency
+ * (docs/benchmarks.md, k2). A disk that is not in the page cache stalls the process for that
+ * read, as it stalls an nginx worker. While the loader runs (the zone is "cold") a key missing
+ * from the index is looked for on disk before it counts as a miss, as nginx does.
  *
  * A zone is inert until start(): compiling a config (`portico check`) creates no directory.
  */
-import { close, fstat, mkdir, open, read, unlink, write } from 'node:fs';
+import { close, closeSync, fstat, mkdir, open, openSync, read, readSync, unlink, write } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ErrorLog } from '../log/error-log.js';
@@ -47,6 +52,8 @@ export interface Stored {
 const WHOLE = 64 * 1024;
 /** The first read of a larger file: prefix and metadata, usually. */
 const HEAD_READ = 16 * 1024;
+/** Files up to this size are read synchronously on a hit (see the top of the file). */
+const SYNC_READ = 64 * 1024;
 
 export class CacheZone {
   readonly index: CacheIndex;
@@ -174,10 +181,44 @@ export class CacheZone {
   }
 
   /** Opens an entry for serving; undefined when its file is gone or is not this key's. */
-  open(e: IndexEntry, key: string): Stored | Promise<Stored | undefined> {
+  open(e: IndexEntry, key: string): Stored | undefined | Promise<Stored | undefined> {
     const hot = this.hot.get(e.hash);
     if (hot !== undefined && hot.meta.key === key) return { meta: hot.meta, prefix: hot.prefix, bodyStart: 0, body: hot.body, fd: -1 };
+    if (e.size > 0 && e.size <= SYNC_READ) return this.#readSmall(e, key);
     return this.#read(e, key);
+  }
+
+  /** A small entry read whole, synchronously; a file not of the size the index knows is read as any other. */
+  #readSmall(e: IndexEntry, key: string): Stored | undefined | Promise<Stored | undefined> {
+    let fd: number;
+    try {
+      fd = openSync(this.path(e.hash), 'r');
+    } catch {
+      this.remove(e); // the file went away (removed by hand, or a failed disk)
+      return undefined;
+    }
+    let buf: Buffer;
+    try {
+      buf = Buffer.allocUnsafe(e.size);
+      if (readSync(fd, buf, 0, e.size, 0) !== e.size) buf = Buffer.alloc(0);
+    } catch {
+      buf = Buffer.alloc(0);
+    } finally {
+      closeSync(fd);
+    }
+    if (buf.length === 0) return this.#read(e, key);
+    const prefix = decodePrefix(buf);
+    const bodyStart = prefix === undefined ? 0 : PREFIX + prefix.metaLength;
+    const meta = prefix === undefined || bodyStart + prefix.bodyLength !== buf.length ? undefined : decodeMeta(buf.subarray(PREFIX, bodyStart));
+    if (prefix === undefined || meta === undefined) {
+      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'not an entry of its size' });
+      this.remove(e);
+      return undefined;
+    }
+    if (meta.key !== key) return undefined; // another key with the same hash: never served for this one
+    const body = buf.subarray(bodyStart);
+    if (this.hot.fits(e.size)) this.hot.set(e.hash, prefix, meta, body, prefix.metaLength);
+    return { meta, prefix, bodyStart: 0, body, fd: -1 };
   }
 
   async #read(e: IndexEntry, key: string): Promise<Stored | undefined> {
