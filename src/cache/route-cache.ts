@@ -282,13 +282,18 @@ export class RouteCache {
 
   /**
    * The upstream request of a cached request (the proxy handler asks while building it): no
-   * conditional or Range header from the client, the stored validators when revalidating,
-   * and GET for a HEAD (proxy_cache_convert_head). Returns the method to send.
+   * conditional or Range header from the client when the response may be stored (it must come
+   * back whole), the stored validators when revalidating, and GET for a HEAD
+   * (proxy_cache_convert_head). A response that will not be stored (no_cache, min_uses not
+   * reached, a lock waited out) is asked for with the client's own headers, as nginx sends
+   * them when the response is not cacheable (proxy_cache_max_range_offset.t, "below
+   * min_uses"). Returns the method to send.
    */
   upstreamMethod(ex: Exchange, headers: string[]): string {
     const slot = ex.cache;
     const method = ex.req.method!;
     if (!(slot instanceof CacheRequest) || slot.route !== this) return method;
+    if (!slot.mayStore && !slot.revalidating && !slot.background) return method === 'HEAD' ? 'GET' : method;
     let w = 0;
     for (let i = 0; i < headers.length; i += 2) {
       if (CACHE_STRIPPED.has(headers[i]!.toLowerCase())) continue;

@@ -385,3 +385,31 @@ test('max_range_offset: a Range starting beyond it (or a suffix range) goes upst
     await origin.close();
   }
 });
+
+test('a response that will not be stored (min_uses not reached, no_cache) is asked for with the client\'s Range and conditionals, as nginx does', async () => {
+  const body = 'SEE-THIS-0123456789';
+  const origin = await startOrigin((req, res) => {
+    const range = req.headers.range;
+    if (range === 'bytes=1-3') {
+      res.writeHead(206, { 'Cache-Control': 'max-age=60', 'Content-Range': `bytes 1-3/${body.length}`, 'Content-Length': '3' });
+      return res.end(body.slice(1, 4));
+    }
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Type': 'text/plain', 'Content-Length': String(body.length), ETag: '"m1"' });
+    res.end(body);
+  });
+  let p: Awaited<ReturnType<typeof startCached>> | undefined;
+  try {
+    p = await startCached(origin.address, { min_uses: 2, no_cache: ['{arg.nc}'] });
+    const first = await p.get('/mu', { Range: 'bytes=1-3' });
+    assert.equal(origin.seen[0]!.headers.range, 'bytes=1-3', 'the first use is not stored: its Range went upstream');
+    assert.equal(first.status, 206);
+    assert.equal(text(first), 'EE-');
+    await p.get('/mu', { Range: 'bytes=1-3' });
+    assert.equal(origin.seen[1]!.headers.range, undefined, 'the second use is stored: asked for whole');
+    await p.get('/other?nc=1', { 'If-None-Match': '"m1"' });
+    assert.equal(origin.seen[2]!.headers['if-none-match'], '"m1"', 'no_cache: the conditional went upstream');
+  } finally {
+    await p?.close();
+    await origin.close();
+  }
+});
