@@ -188,8 +188,12 @@ export class CacheZone {
     return this.#read(e, key);
   }
 
-  /** A small entry read whole, synchronously; a file not of the size the index knows is read as any other. */
-  #readSmall(e: IndexEntry, key: string): Stored | undefined | Promise<Stored | undefined> {
+  /**
+   * A small entry read whole, synchronously. A file that is not the one the index knows (cut
+   * short behind its back, or replaced a moment ago by a fill whose entry is not in the index
+   * yet) is not served: the request is a miss, whose response is stored over it.
+   */
+  #readSmall(e: IndexEntry, key: string): Stored | undefined {
     let fd: number;
     try {
       fd = openSync(this.path(e.hash), 'r');
@@ -197,21 +201,27 @@ export class CacheZone {
       this.remove(e); // the file went away (removed by hand, or a failed disk)
       return undefined;
     }
-    let buf: Buffer;
+    const buf = Buffer.allocUnsafe(e.size);
+    let n = -1;
     try {
-      buf = Buffer.allocUnsafe(e.size);
-      if (readSync(fd, buf, 0, e.size, 0) !== e.size) buf = Buffer.alloc(0);
+      n = readSync(fd, buf, 0, e.size, 0);
     } catch {
-      buf = Buffer.alloc(0);
+      // an unreadable file: as one of another size
     } finally {
       closeSync(fd);
     }
-    if (buf.length === 0) return this.#read(e, key);
+    if (n !== e.size) return undefined;
     const prefix = decodePrefix(buf);
-    const bodyStart = prefix === undefined ? 0 : PREFIX + prefix.metaLength;
-    const meta = prefix === undefined || bodyStart + prefix.bodyLength !== buf.length ? undefined : decodeMeta(buf.subarray(PREFIX, bodyStart));
-    if (prefix === undefined || meta === undefined) {
-      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'not an entry of its size' });
+    if (prefix === undefined) {
+      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'not an entry' });
+      this.remove(e);
+      return undefined;
+    }
+    const bodyStart = PREFIX + prefix.metaLength;
+    if (bodyStart + prefix.bodyLength !== n) return undefined;
+    const meta = decodeMeta(buf.subarray(PREFIX, bodyStart));
+    if (meta === undefined) {
+      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'unreadable metadata' });
       this.remove(e);
       return undefined;
     }
@@ -245,6 +255,12 @@ export class CacheZone {
         const body = buf.subarray(bodyStart, bodyStart + prefix.bodyLength);
         if (this.hot.fits(e.size)) this.hot.set(e.hash, prefix, meta, body, prefix.metaLength);
         return { meta, prefix, bodyStart: 0, body, fd: -1 };
+      }
+      // Streamed from the file: it must hold the whole body its prefix announces, or the
+      // response would be cut (a file cut short behind the index's back is a miss instead).
+      if ((await fileSize(fd)) !== bodyStart + prefix.bodyLength) {
+        closeFile(fd);
+        return undefined;
       }
       return { meta, prefix, bodyStart, body: null, fd };
     } catch (err) {
@@ -402,6 +418,10 @@ function sameNames(a: readonly string[] | null, b: readonly string[] | undefined
 
 export function openFile(path: string): Promise<number> {
   return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fileSize(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
 }
 
 export function closeFile(fd: number): void {
