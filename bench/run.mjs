@@ -5,7 +5,7 @@
 // bench/lib/hold.mjs for memory per connection. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,z1,z6,g,m1,m2)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,z1,z6,k1,k2,k3,g,m1,m2)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
 //   BENCH_PORTICO_BEFORE=/tmp/before   another Portico checkout (dist/ built) as the proxy "portico-before"
 //   BENCH_ROUNDS=3     measure each HTTP scenario this many times per proxy, the proxies' order
@@ -25,6 +25,7 @@ import { runWrk } from './lib/wrk.mjs';
 import { runWsLoad } from './lib/ws-load.mjs';
 import { measureConnections, killHolders } from './lib/conns.mjs';
 import { table, wsTable, memTable, machineInfo } from './lib/report.mjs';
+import { startCountOrigin, prefill, burst, lockTable } from './lib/cache-bench.mjs';
 import { loadavg } from 'node:os';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -38,6 +39,7 @@ const warmup = seconds(process.env.BENCH_WARMUP, 1);
 const list = (v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null);
 
 const upload = join(here, 'upload.lua');
+const cacheKeys = join(here, 'cache-keys.lua');
 const allScenarios = [
   { id: 'a', title: 'GET /1k, 64 connections, 1 thread', path: '/1k', t: 1, c: 64 },
   { id: 'b', title: 'GET /1k, 1000 connections, 2 threads', path: '/1k', t: 2, c: 1000 },
@@ -67,6 +69,22 @@ const allScenarios = [
     headers: ['Accept-Encoding: gzip'],
     compress: true,
   })),
+  // The response cache (issue 15), the same proxy_cache config in nginx and Portico (Caddy has
+  // none): (k1) one cached 1 KiB response, (k2) 4 KiB responses under 10,000 keys chosen at
+  // random per request, every key stored before measuring (prefill), so both are all hits;
+  // (k3) 100 concurrent requests for a key not stored yet, lock on: the origin requests counted.
+  { id: 'k1', title: 'cached 1 KiB proxied GET (all hits), 64 connections, 1 thread', path: '/cache/1k', t: 1, c: 64, cache: true, prefill: ['/cache/1k'] },
+  {
+    id: 'k2',
+    title: 'cached 4 KiB hits, 10,000 keys chosen at random per request (bench/cache-keys.lua), 64 connections, 1 thread',
+    path: '/cache/k4/0',
+    t: 1,
+    c: 64,
+    script: cacheKeys,
+    cache: true,
+    prefill: Array.from({ length: 10_000 }, (_, i) => `/cache/k4/${i}`),
+  },
+  { id: 'k3', kind: 'lock', title: '100 concurrent requests for one key not yet cached, proxy_cache_lock on: requests that reached the origin', n: 100, cache: true },
   {
     id: 'g',
     kind: 'ws',
@@ -125,10 +143,12 @@ const tmp = mkdtempSync(join(tmpdir(), 'portico-bench-'));
 chmodSync(tmp, 0o755); // nginx workers run as an unprivileged user when started as root
 let currentWrk = null;
 let cleaning = null;
+let stopCountOrigin = null;
 function cleanup() {
   cleaning ??= (async () => {
     currentWrk?.kill('SIGKILL');
     killHolders();
+    await stopCountOrigin?.();
     await stopAll();
     if (process.env.BENCH_KEEP_TMP) log(`temp directory kept: ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
@@ -144,7 +164,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // Hard bound: whatever happens, stop after the planned time plus a margin. A memory scenario
 // is bounded per proxy by the holders' deadlines (opening 90 s, settling 15 s, closing 15 s).
 const planned =
-  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : s.kind === 'ws' ? duration + warmup + 10 : (duration + warmup + 2) * rounds), 0) * names.length +
+  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : s.kind === 'ws' ? duration + warmup + 10 : s.kind === 'lock' ? 15 * rounds : (duration + warmup + 2) * rounds + (s.prefill ? 60 : 0)), 0) * names.length +
   (scenarios.some((s) => s.kind === 'ws') ? duration + warmup + 10 : 0) +
   60;
 const watchdog = setTimeout(() => {
@@ -225,6 +245,14 @@ async function main() {
   }
   log(`WebSocket echo origin (node) on 127.0.0.1:${wsPort}`);
   const origins = { http: originPort, ws: wsPort };
+  // (k3) the counting origin, in this process.
+  let countOrigin = null;
+  if (scenarios.some((s) => s.kind === 'lock')) {
+    countOrigin = await startCountOrigin(await freePort());
+    stopCountOrigin = countOrigin.close;
+    origins.count = countOrigin.port;
+    log(`counting origin (node, in the runner) on 127.0.0.1:${countOrigin.port}`);
+  }
   const tlsFiles = scenarios.some((s) => s.tls) ? writeTlsFiles(tmp) : undefined;
 
   const running = [];
@@ -250,12 +278,13 @@ async function main() {
     if (cleaning) return;
     const rows = [];
     // HTTP scenarios may be measured in rounds, alternating the order (a shared machine's load drifts).
-    const order = s.kind === undefined ? Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? names : [...names].reverse()).map((name) => [name, r + 1])).flat() : names.map((name) => [name, 0]);
+    const order = s.kind === undefined || s.kind === 'lock' ? Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? names : [...names].reverse()).map((name) => [name, r + 1])).flat() : names.map((name) => [name, 0]);
     for (const [name, round] of order) {
       const p = running.find((r) => r.name === name);
       if (s.files && proxies[name].files === false) continue; // serves no files itself
       if (s.tls && proxies[name].tls === false) continue; // no HTTPS set up for it
       if (s.compress && proxies[name].compress === false) continue; // does not compress
+      if (s.cache && proxies[name].cache === false) continue; // has no response cache
       if (!p || p.h.exited) {
         if (p?.h.exited && !failed.has(name)) failed.set(name, `exited ${JSON.stringify(p.h.exited)}`);
         rows.push({ proxy: name, failed: failed.get(name) ?? 'not running' });
@@ -271,8 +300,13 @@ async function main() {
         if (cleaning) return;
         continue;
       }
+      if (s.kind === 'lock') {
+        rows.push(await lockRun(s, name, p, round, countOrigin));
+        continue;
+      }
       const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script, headers: s.headers };
       if (s.compress && round <= 1) (s.sizes ??= {})[name] = await compressedSize(opts.url);
+      if (s.prefill && round <= 1) await prefillRun(s, name, p);
       const load = loadavg()[0];
       log(`(${s.id}) ${name}: warmup ${warmup}s`);
       await runWrk({ ...opts, duration: `${warmup}s` }, (c) => (currentWrk = c));
@@ -288,7 +322,7 @@ async function main() {
       const cpu = cpuSeconds(p.pid) - cpu0;
       const rssKiB = rss();
       currentWrk = null;
-      s.wrk ??= `wrk ${run.args.join(' ').replace(/(https?):\/\/127\.0\.0\.1:\d+/, '$1://127.0.0.1:PORT').replace(upload, 'bench/upload.lua')}`;
+      s.wrk ??= `wrk ${run.args.join(' ').replace(/(https?):\/\/127\.0\.0\.1:\d+/, '$1://127.0.0.1:PORT').replace(upload, 'bench/upload.lua').replace(cacheKeys, 'bench/cache-keys.lua')}`;
       if (!run.parsed) {
         log(`(${s.id}) ${name}: wrk gave no result (exit ${run.code})\n${run.out}${run.err}`);
         rows.push({ proxy: name, failed: `wrk exit ${run.code}` });
@@ -304,7 +338,8 @@ async function main() {
       await sleep(500);
     }
     if (s.sizes) s.note = sizeNote(s.sizes);
-    const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : table(s, rows);
+    if (s.prefilled) s.note = `Before measuring, each proxy was asked for every key once (${s.prefill.length.toLocaleString('en-US')}; 16 at a time); then ${Object.entries(s.prefilled).map(([n, r]) => `${n}: ${r}`).join('; ')}.`;
+    const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : s.kind === 'lock' ? lockTable(s, rows) : table(s, rows);
     sections.push(md);
     process.stdout.write(`\n${md}\n`);
   }
@@ -349,6 +384,25 @@ function compressedSize(url) {
     req.on('error', () => resolve(undefined));
     req.end();
   });
+}
+
+/** (k1, k2) Every key stored before measuring; a sample asked again says HIT. */
+async function prefillRun(s, name, p) {
+  log(`(${s.id}) ${name}: storing ${s.prefill.length} keys`);
+  const r = await prefill(p.port, s.prefill);
+  if (r.failed.length) log(`(${s.id}) ${name}: ${r.failed.length} prefill requests failed, e.g. ${r.failed.slice(0, 3).join('; ')}`);
+  (s.prefilled ??= {})[name] = `${r.failed.length ? `${r.failed.length} failed, ` : ''}a sample of 5 keys asked again said ${[...new Set(r.sample)].join('/')}`;
+}
+
+/** (k3) One burst on a key no proxy has seen (a new one per proxy and round); the origin counts. */
+async function lockRun(s, name, p, round, countOrigin) {
+  const key = `k3-${name}-${round}-${Date.now()}`;
+  log(`(${s.id}) ${name}: ${s.n} concurrent requests for /lock/${key}`);
+  const r = await burst(p.port, `/lock/${key}`, s.n);
+  await sleep(300); // a request the proxy sent late still counts
+  const upstream = countOrigin.count(`/${key}`);
+  log(`(${s.id}) ${name}: ${upstream} upstream request(s); ${r.ok} complete 200s; ${r.statuses}; cache ${r.cache}; ${Math.round(r.ms)} ms`);
+  return { proxy: name, round, result: { ...r, upstream } };
 }
 
 /** (z1, z6) Each proxy's compressed body, against nginx's. */

@@ -70,6 +70,7 @@ export function startOrigin(tmp, port) {
   writeFileSync(join(www, '1k'), Buffer.alloc(1024, 'a'));
   writeFileSync(join(www, '1m'), Buffer.alloc(1024 * 1024, 'b'));
   writeFileSync(join(www, '100k.json'), jsonBody(100 * 1024));
+  writeFileSync(join(www, '4k'), Buffer.alloc(4096, 'c')); // (k2): every /k4/<n> is this file
   const conf = `${nginxCommon(dir)}
 http {
   access_log off;${nginxTemps(dir)}
@@ -93,6 +94,7 @@ http {
       proxy_set_header Content-Length "";
     }
     location = /sink { return 200 "ok\\n"; }
+    location /k4/ { try_files /4k =404; }
   }
 }
 `;
@@ -166,7 +168,9 @@ export function writeTlsFiles(tmp) {
  * The proxies: start(tmp, port, origins) -> handle, where origins = { http, ws } are the ports of
  * the nginx origin (every path) and of the WebSocket origin (/ws/); pid(handle) -> the process(es)
  * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e),
- * `compress: false` one that does not compress (left out of z1 and z6).
+ * `compress: false` one that does not compress (left out of z1 and z6), `cache: false` one
+ * without a response cache (left out of k1, k2, k3). origins.count, when set, is the counting
+ * origin of (k3), behind /lock/.
  */
 export const proxies = {
   nginx: {
@@ -179,6 +183,7 @@ http {
   keepalive_requests 1000000;
   upstream origin { server 127.0.0.1:${origins.http}; keepalive 64; keepalive_requests 1000000; }
   upstream wsorigin { server 127.0.0.1:${origins.ws}; }
+  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:10m inactive=1h;
   server {
     listen 127.0.0.1:${port} backlog=4096;${
       tls
@@ -206,6 +211,27 @@ http {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+    }
+    location /cache/ {
+      proxy_pass http://origin/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_valid 200 1h;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;
+    }${
+      origins.count
+        ? `
+    location /lock/ {
+      proxy_pass http://127.0.0.1:${origins.count}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;
+    }`
+        : ''
     }${[1, 6]
       .map(
         (level) => `
@@ -229,6 +255,7 @@ http {
 
   caddy: {
     tls: false,
+    cache: false, // Caddy has no response cache of its own (a plugin, cache-handler, would be needed)
     start(tmp, port, origins) {
       const dir = join(tmp, 'caddy');
       mkdirSync(dir, { recursive: true });
@@ -297,6 +324,7 @@ ${[1, 6]
     files: false,
     tls: false,
     compress: false,
+    cache: false,
     start(tmp, port, origins) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -314,20 +342,48 @@ ${[1, 6]
  * Portico with `workers` processes; with more than one, the primary and its workers are
  * measured together. `checkout`: another build's repository (its dist/), for a side-by-side run.
  * `env`: its environment's additions (PORTICO_METRICS=off: what metrics cost).
+ * Only one process serves the response cache (`workers: 1`): with more, the cache scenarios (k*)
+ * leave it out.
  */
 function porticoWith(workers, name = workers === 1 ? 'portico' : `portico-${workers}w`, checkout = repo, env = {}) {
+  const cached = workers === 1;
   return {
+    ...(cached ? {} : { cache: false }),
     start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
       // The admin API on a unix socket in the temp dir (BENCH_SCRAPE_MS scrapes /metrics there);
       // another build may not know the key.
       const admin = checkout === repo ? `admin: { listen: "unix:${join(dir, 'admin.sock')}" }\n` : '';
+      // (k1-k3) the same cache as nginx's: one zone, levels 1:2, keys_zone 10m, inactive 1h
+      // (Portico's hot tier, memory: 16MiB, is its default), valid 200 1h, lock.
+      const cache = cached
+        ? `cache:
+  bench: { path: "${join(dir, 'cache')}", levels: "1:2", keys_zone: 10m, inactive: 1h }
+`
+        : '';
+      const cacheRoutes = cached
+        ? `      - path: /cache/
+        strip_prefix: true
+        proxy:
+          to: "127.0.0.1:${origins.http}"
+          keepalive_connections: 64
+        cache: { zone: bench, valid: { "200": 1h }, lock: true, status_header: X-Cache-Status }
+${
+  origins.count
+    ? `      - path: /lock/
+        strip_prefix: true
+        proxy: { to: "127.0.0.1:${origins.count}" }
+        cache: { zone: bench, lock: true, status_header: X-Cache-Status }
+`
+    : ''
+}`
+        : '';
       const yaml = `access_log: false
 ${admin}log_level: error
 shutdown_timeout: 2s
 workers: ${workers}
-servers:
+${cache}servers:
   - listen: ["127.0.0.1:${port}"]
     routes:
       - path: /static/
@@ -345,7 +401,7 @@ ${[1, 6]
           keepalive_connections: 64
 `,
   )
-  .join('')}      - path: /
+  .join('')}${cacheRoutes}      - path: /
         proxy:
           to: "127.0.0.1:${origins.http}"
           keepalive_connections: 64

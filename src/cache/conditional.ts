@@ -12,8 +12,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 export function evaluateCached(h: IncomingHttpHeaders, etag: string | undefined, lastModified: string | undefined): 200 | 304 | 412 {
-  const lm = lastModified === undefined ? undefined : seconds(lastModified);
   const ifMatch = h['if-match'];
+  // Most hits carry no conditional at all: the stored Last-Modified is not even parsed then.
+  if (ifMatch === undefined && h['if-none-match'] === undefined && h['if-modified-since'] === undefined && h['if-unmodified-since'] === undefined) return 200;
+  const lm = lastModified === undefined ? undefined : seconds(lastModified);
   if (ifMatch !== undefined) {
     if (!tagMatches(ifMatch, etag, true)) return 412;
   } else {

@@ -6,6 +6,7 @@
  * (ngx_http_upstream_cache, ngx_http_file_cache_open):
  *
  *   method not cached (proxy_cache_methods)    -> upstream, the cache not involved
+ *   a Range beyond max_range_offset             -> upstream, the cache not involved
  *   PURGE from an allowed address              -> the entry removed (204, or 404 when none)
  *   a bypass condition (proxy_cache_bypass)     -> BYPASS: upstream (the response may be stored)
  *   a fresh entry                               -> HIT
@@ -81,6 +82,8 @@ export class RouteCache {
   readonly policy: FreshnessPolicy;
   readonly statusHeader: string | null;
   readonly purgeFrom: CidrMatcher | null;
+  /** nginx proxy_cache_max_range_offset; Infinity: none. */
+  readonly maxRangeOffset: number;
   /** The route's filters (set once they are built): background updates go through them too. */
   filter: WriterWrap | null = null;
 
@@ -104,6 +107,7 @@ export class RouteCache {
     this.policy = { valid: cfg.valid, ignore: new Set<Ignorable>(cfg.ignore_headers) };
     this.statusHeader = cfg.status_header === false ? null : cfg.status_header;
     this.purgeFrom = cfg.purge === undefined ? null : cidrMatcher(cfg.purge.allow);
+    this.maxRangeOffset = cfg.max_range_offset ?? Infinity;
   }
 
   /** The lookup step (see the top of the file); `forward` sends the request upstream. */
@@ -113,6 +117,7 @@ export class RouteCache {
     const method = ex.req.method!;
     if (method === 'PURGE' && this.purgeFrom !== null) return this.#purge(ex);
     if (!this.methods.has(method) || (method === 'HEAD' && !this.convertHead)) return forward(ex);
+    if (this.maxRangeOffset !== Infinity && ex.req.headers.range !== undefined && rangeBeyond(ex.req.headers.range, this.maxRangeOffset)) return forward(ex);
     const key = this.key(ex);
     const hash = keyHash(key);
     slot.arm(this, key, hash);
@@ -157,7 +162,9 @@ export class RouteCache {
       }
       slot.stale = e;
       ex.cacheStatus = 'EXPIRED';
-      if (this.revalidate) return this.#withValidators(slot, e, () => forward(ex));
+      // nginx revalidates stored 200 and 206 answers only (ngx_http_upstream_cache_send: other
+      // statuses are fetched again whole).
+      if (this.revalidate && (e.status === 200 || e.status === 206)) return this.#withValidators(slot, e, () => forward(ex));
       return forward(ex);
     }
     this.#miss(ex, slot, now, forward);
@@ -260,7 +267,7 @@ export class RouteCache {
         bex.writer.destroy();
       }
     };
-    if (this.revalidate) this.#withValidators(slot, e, go);
+    if (this.revalidate && (e.status === 200 || e.status === 206)) this.#withValidators(slot, e, go);
     else go();
   }
 
@@ -275,13 +282,18 @@ export class RouteCache {
 
   /**
    * The upstream request of a cached request (the proxy handler asks while building it): no
-   * conditional or Range header from the client, the stored validators when revalidating,
-   * and GET for a HEAD (proxy_cache_convert_head). Returns the method to send.
+   * conditional or Range header from the client when the response may be stored (it must come
+   * back whole), the stored validators when revalidating, and GET for a HEAD
+   * (proxy_cache_convert_head). A response that will not be stored (no_cache, min_uses not
+   * reached, a lock waited out) is asked for with the client's own headers, as nginx sends
+   * them when the response is not cacheable (proxy_cache_max_range_offset.t, "below
+   * min_uses"). Returns the method to send.
    */
   upstreamMethod(ex: Exchange, headers: string[]): string {
     const slot = ex.cache;
     const method = ex.req.method!;
     if (!(slot instanceof CacheRequest) || slot.route !== this) return method;
+    if (!slot.mayStore && !slot.revalidating && !slot.background) return method === 'HEAD' ? 'GET' : method;
     let w = 0;
     for (let i = 0; i < headers.length; i += 2) {
       if (CACHE_STRIPPED.has(headers[i]!.toLowerCase())) continue;
@@ -379,6 +391,17 @@ export class RouteCache {
     if (opened instanceof Promise) opened.then(go, () => go(undefined));
     else go(opened);
   }
+}
+
+/**
+ * nginx's ngx_http_upstream_cache_check_range: a Range whose first byte is beyond `max`, or
+ * that does not say where it starts (a suffix range, "bytes=-500"; anything unreadable), is
+ * passed to the upstream rather than answered from a stored whole response.
+ */
+function rangeBeyond(range: string, max: number): boolean {
+  if (max === 0) return true;
+  const m = /^\s*bytes\s*=\s*(\d+)/i.exec(range);
+  return m === null || Number(m[1]) > max;
 }
 
 /** A condition list is met when one value is neither empty nor "0" (nginx's ngx_http_test_predicates). */

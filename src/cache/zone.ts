@@ -2,13 +2,18 @@
  * One cache zone (nginx's proxy_cache_path): a directory of entries, their index in memory
  * (cache-index.ts), small entries also in memory (hot.ts), the fills in progress (lock.ts), the
  * loader that rebuilds the index from disk at start (loader.ts) and the sweep that removes
- * entries unused for `inactive`. Nothing here blocks the event loop: every file operation goes
- * through libuv's pool, and while the loader runs (the zone is "cold") a key missing from the
- * index is looked for on disk before it counts as a miss, as nginx does.
+ * entries unused for `inactive`. File operations go through libuv's pool, but one: a hit on a
+ * small entry (SYNC_READ) that is not in memory reads its file synchronously, open, one read,
+ * close, as nginx reads its cache files without `aio`: from the page cache that costs a few
+ * microseconds, where three round trips through the pool (four threads, shared with
+ * compression, DNS and the loader) cost more CPU and, under load, most of a hit's latency
+ * (docs/benchmarks.md, k2). A disk that is not in the page cache stalls the process for that
+ * read, as it stalls an nginx worker. While the loader runs (the zone is "cold") a key missing
+ * from the index is looked for on disk before it counts as a miss, as nginx does.
  *
  * A zone is inert until start(): compiling a config (`portico check`) creates no directory.
  */
-import { close, fstat, mkdir, open, read, unlink, write } from 'node:fs';
+import { close, closeSync, fstat, mkdir, open, openSync, read, readSync, unlink, write } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ErrorLog } from '../log/error-log.js';
@@ -47,6 +52,8 @@ export interface Stored {
 const WHOLE = 64 * 1024;
 /** The first read of a larger file: prefix and metadata, usually. */
 const HEAD_READ = 16 * 1024;
+/** Files up to this size are read synchronously on a hit (see the top of the file). */
+const SYNC_READ = 64 * 1024;
 
 export class CacheZone {
   readonly index: CacheIndex;
@@ -189,10 +196,54 @@ export class CacheZone {
   }
 
   /** Opens an entry for serving; undefined when its file is gone or is not this key's. */
-  open(e: IndexEntry, key: string): Stored | Promise<Stored | undefined> {
+  open(e: IndexEntry, key: string): Stored | undefined | Promise<Stored | undefined> {
     const hot = this.hot.get(e.hash);
     if (hot !== undefined && hot.meta.key === key) return { meta: hot.meta, prefix: hot.prefix, bodyStart: 0, body: hot.body, fd: -1 };
+    if (e.size > 0 && e.size <= SYNC_READ) return this.#readSmall(e, key);
     return this.#read(e, key);
+  }
+
+  /**
+   * A small entry read whole, synchronously. A file that is not the one the index knows (cut
+   * short behind its back, or replaced a moment ago by a fill whose entry is not in the index
+   * yet) is not served: the request is a miss, whose response is stored over it.
+   */
+  #readSmall(e: IndexEntry, key: string): Stored | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.path(e.hash), 'r');
+    } catch {
+      this.remove(e); // the file went away (removed by hand, or a failed disk)
+      return undefined;
+    }
+    const buf = Buffer.allocUnsafe(e.size);
+    let n = -1;
+    try {
+      n = readSync(fd, buf, 0, e.size, 0);
+    } catch {
+      // an unreadable file: as one of another size
+    } finally {
+      closeSync(fd);
+    }
+    if (n !== e.size) return undefined;
+    const prefix = decodePrefix(buf);
+    if (prefix === undefined) {
+      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'not an entry' });
+      this.remove(e);
+      return undefined;
+    }
+    const bodyStart = PREFIX + prefix.metaLength;
+    if (bodyStart + prefix.bodyLength !== n) return undefined;
+    const meta = decodeMeta(buf.subarray(PREFIX, bodyStart));
+    if (meta === undefined) {
+      this.log.error('cache entry unreadable; removed', { zone: this.name, key, err: 'unreadable metadata' });
+      this.remove(e);
+      return undefined;
+    }
+    if (meta.key !== key) return undefined; // another key with the same hash: never served for this one
+    const body = buf.subarray(bodyStart);
+    if (this.hot.fits(e.size)) this.hot.set(e.hash, prefix, meta, body, prefix.metaLength);
+    return { meta, prefix, bodyStart: 0, body, fd: -1 };
   }
 
   async #read(e: IndexEntry, key: string): Promise<Stored | undefined> {
@@ -219,6 +270,12 @@ export class CacheZone {
         const body = buf.subarray(bodyStart, bodyStart + prefix.bodyLength);
         if (this.hot.fits(e.size)) this.hot.set(e.hash, prefix, meta, body, prefix.metaLength);
         return { meta, prefix, bodyStart: 0, body, fd: -1 };
+      }
+      // Streamed from the file: it must hold the whole body its prefix announces, or the
+      // response would be cut (a file cut short behind the index's back is a miss instead).
+      if ((await fileSize(fd)) !== bodyStart + prefix.bodyLength) {
+        closeFile(fd);
+        return undefined;
       }
       return { meta, prefix, bodyStart, body: null, fd };
     } catch (err) {
@@ -393,6 +450,10 @@ function sameNames(a: readonly string[] | null, b: readonly string[] | undefined
 
 export function openFile(path: string): Promise<number> {
   return new Promise((resolve, reject) => open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fileSize(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
 }
 
 export function closeFile(fd: number): void {

@@ -6,7 +6,7 @@
  *   proxy_cache ZONE                                              a route's `cache` (or `cache.zone`)
  *   proxy_cache_key, _valid, _use_stale, _background_update, _lock, _lock_timeout, _lock_age,
  *   _bypass, proxy_no_cache, _min_uses, _methods, _revalidate, _convert_head,
- *   proxy_ignore_headers                                          the route's `cache` keys of the same names
+ *   _max_range_offset, proxy_ignore_headers                      the route's `cache` keys of the same names
  */
 import { z } from 'zod';
 import { duration, optionalSize, size } from './zod-units.js';
@@ -104,6 +104,14 @@ export const routeCacheObject = z
       .transform((m) => [...new Set(['GET', 'HEAD', ...m])])
       .describe('Methods whose responses are cached; GET and HEAD always are (nginx proxy_cache_methods)'),
     revalidate: z.boolean().default(false).describe('An expired entry with ETag or Last-Modified is revalidated with a conditional request (nginx proxy_cache_revalidate)'),
+    max_range_offset: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'A Range request starting beyond this byte (or a suffix range, "bytes=-N") goes to the upstream, Range and all, and its response is not stored (nginx proxy_cache_max_range_offset); default: every range is answered from the whole stored response',
+      ),
     convert_head: z.boolean().default(true).describe('A HEAD that misses is sent upstream as GET, so its response can serve GETs too (nginx proxy_cache_convert_head); false: HEAD passes uncached'),
     ignore_headers: z
       .array(z.string().transform((s) => s.toLowerCase()).pipe(z.enum(IGNORABLE)))

@@ -343,3 +343,59 @@ test('the access log (JSON) has upstream_cache_status, nginx\'s $upstream_cache_
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('max_range_offset: a Range starting beyond it (or a suffix range) goes upstream with its Range and is not stored; one within it is answered from the entry', async () => {
+  const body = 'SEE-THIS-0123456789';
+  const origin = await startOrigin((req, res) => {
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Type': 'text/plain', 'Content-Length': String(body.length), 'X-Range': req.headers.range ?? 'none' });
+    res.end(body);
+  });
+  // Portico is started inside the try: a config it refuses must not leave the origin open.
+  let p: Awaited<ReturnType<typeof startCached>> | undefined;
+  try {
+    p = await startCached(origin.address, { max_range_offset: 2 });
+    const beyond = await p.get('/mr', { Range: 'bytes=3-' });
+    assert.equal(beyond.headers['x-range'], 'bytes=3-', 'the upstream saw the Range');
+    assert.equal(status(beyond), undefined, 'the cache was not involved');
+    const suffix = await p.get('/mr', { Range: 'bytes=-1' });
+    assert.equal(suffix.headers['x-range'], 'bytes=-1');
+    assert.equal(origin.seen.length, 2);
+    assert.equal(status(await p.get('/mr')), 'MISS', 'nothing was stored by those');
+    const within = await p.get('/mr', { Range: 'bytes=1-4' });
+    assert.equal(within.status, 206);
+    assert.equal(status(within), 'HIT');
+    assert.equal(text(within), 'EE-T');
+    assert.equal(origin.seen.length, 3);
+  } finally {
+    await p?.close();
+    await origin.close();
+  }
+});
+
+test('a response that will not be stored (min_uses not reached, no_cache) is asked for with the client\'s Range and conditionals, as nginx does', async () => {
+  const body = 'SEE-THIS-0123456789';
+  const origin = await startOrigin((req, res) => {
+    const range = req.headers.range;
+    if (range === 'bytes=1-3') {
+      res.writeHead(206, { 'Cache-Control': 'max-age=60', 'Content-Range': `bytes 1-3/${body.length}`, 'Content-Length': '3' });
+      return res.end(body.slice(1, 4));
+    }
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Type': 'text/plain', 'Content-Length': String(body.length), ETag: '"m1"' });
+    res.end(body);
+  });
+  let p: Awaited<ReturnType<typeof startCached>> | undefined;
+  try {
+    p = await startCached(origin.address, { min_uses: 2, no_cache: ['{arg.nc}'] });
+    const first = await p.get('/mu', { Range: 'bytes=1-3' });
+    assert.equal(origin.seen[0]!.headers.range, 'bytes=1-3', 'the first use is not stored: its Range went upstream');
+    assert.equal(first.status, 206);
+    assert.equal(text(first), 'EE-');
+    await p.get('/mu', { Range: 'bytes=1-3' });
+    assert.equal(origin.seen[1]!.headers.range, undefined, 'the second use is stored: asked for whole');
+    await p.get('/other?nc=1', { 'If-None-Match': '"m1"' });
+    assert.equal(origin.seen[2]!.headers['if-none-match'], '"m1"', 'no_cache: the conditional went upstream');
+  } finally {
+    await p?.close();
+    await origin.close();
+  }
+});

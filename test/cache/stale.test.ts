@@ -186,3 +186,23 @@ test('use_stale with no server at all (a closed port): the stale entry, for as l
     await p.close();
   }
 });
+
+test('revalidate: only a stored 200 (or 206) is revalidated; another status with validators is fetched again whole, as nginx does', async () => {
+  const origin = await startOrigin((req, res, n) =>
+    answerWith({ 'Cache-Control': 'max-age=1', ETag: '"c1"', 'Last-Modified': 'Tue, 01 Jan 2030 00:00:00 GMT', 'X-If-None-Match': req.headers['if-none-match'] ?? 'none' }, 201)(req, res, n),
+  );
+  const p = await startCached(origin.address, { revalidate: true });
+  try {
+    assert.equal(status(await p.get('/c201')), 'MISS');
+    assert.equal(status(await p.get('/c201')), 'HIT');
+    await delay(1100);
+    const r = await p.get('/c201');
+    assert.equal(status(r), 'EXPIRED');
+    assert.equal(text(r), '/c201 #2');
+    assert.equal(origin.seen[1]!.headers['if-none-match'], undefined);
+    assert.equal(origin.seen[1]!.headers['if-modified-since'], undefined);
+  } finally {
+    await p.close();
+    await origin.close();
+  }
+});

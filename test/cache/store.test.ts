@@ -258,3 +258,71 @@ test('a large response reaches the client while it is being stored (the client d
     await closeAll(p, origin);
   }
 });
+
+test('a small entry not in memory is read from its file on each hit; a file cut short or removed behind the index is a miss, never torn bytes', async () => {
+  const origin = await startOrigin(answerWith({ 'Cache-Control': 'max-age=60' }));
+  const p = await startCached(origin.address, { key: '{uri}' }, { zone: { levels: '', memory: 0 } });
+  try {
+    const dir = join(p.dataDir, 'cache', 'main');
+    const file = join(dir, md5('/small'));
+    assert.equal(text(await p.get('/small')), '/small #1');
+    await eventually(() => existsSync(file), 'the entry renamed into place');
+    const hit = await p.get('/small');
+    assert.equal(status(hit), 'HIT');
+    assert.equal(text(hit), '/small #1');
+    // Cut the file behind the index's back: its size no longer matches.
+    const { truncateSync, unlinkSync } = await import('node:fs');
+    const size = statSync(file).size;
+    truncateSync(file, size - 3);
+    const cut = await p.get('/small');
+    assert.equal(status(cut), 'MISS');
+    assert.equal(text(cut), '/small #2');
+    // Stored again (the index takes it once its file is renamed into place).
+    let again = await p.get('/small');
+    for (let i = 0; i < 100 && status(again) !== 'HIT'; i++) {
+      await delay(20);
+      again = await p.get('/small');
+    }
+    assert.equal(status(again), 'HIT');
+    assert.equal(statSync(file).size, size);
+    const asked = origin.seen.length;
+    unlinkSync(file);
+    const gone = await p.get('/small');
+    assert.equal(status(gone), 'MISS');
+    assert.equal(text(gone), `/small #${asked + 1}`);
+  } finally {
+    await p.close();
+    await origin.close();
+  }
+});
+
+test('a large entry streamed from its file: a file cut short behind the index is a miss, not a cut response', async () => {
+  const big = Buffer.alloc(200 * 1024, 'b');
+  let n = 0;
+  const origin = await startOrigin((req, res) => {
+    n++;
+    res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Type': 'application/octet-stream', 'Content-Length': String(big.length), 'X-N': String(n) });
+    res.end(big);
+  });
+  const p = await startCached(origin.address, { key: '{uri}' }, { zone: { levels: '', memory: 0 } });
+  try {
+    const file = join(p.dataDir, 'cache', 'main', md5('/big'));
+    await p.get('/big');
+    await eventually(() => existsSync(file) && statSync(file).size > big.length, 'the entry renamed into place');
+    let hit = await p.get('/big');
+    for (let i = 0; i < 100 && status(hit) !== 'HIT'; i++) {
+      await delay(20);
+      hit = await p.get('/big');
+    }
+    assert.equal(status(hit), 'HIT');
+    assert.equal(hit.body.length, big.length);
+    const { truncateSync } = await import('node:fs');
+    truncateSync(file, statSync(file).size - 1000);
+    const cut = await p.get('/big');
+    assert.equal(status(cut), 'MISS');
+    assert.equal(cut.body.length, big.length);
+  } finally {
+    await p.close();
+    await origin.close();
+  }
+});

@@ -57,7 +57,8 @@ export async function startCached(
   const close = p.close;
   p.close = async () => {
     await close();
-    if (extra.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    // Entries being renamed or unlinked as the zone stops can make one pass meet ENOTEMPTY: retried.
+    if (extra.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   };
   return p;
 }

@@ -284,7 +284,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_next_upstream_timeout: spec(C.hsl, '1', 'scalar', MAP),
   proxy_hide_header: spec(C.hsl, '1', 'array', MAP),
   proxy_pass_header: unsupported(C.hsl, '1', 'Portico passes Server, Date and X-Accel-* from the upstream as they are', 'array'),
-  proxy_ignore_headers: spec(C.hsl, '1+', 'scalar', MAP),
+  proxy_ignore_headers: spec(C.hsl, '1+', 'array', MAP), // a bitmask: several lines in one block add up (ngx_conf_set_bitmask_slot)
   proxy_pass_request_headers: unsupported(C.hsl, 'flag', 'the client headers are always passed'),
   proxy_pass_request_body: unsupported(C.hsl, 'flag', 'the request body is always passed'),
   proxy_set_body: unsupported(C.hsl, '1', 'the request body cannot be replaced'),
@@ -303,14 +303,15 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_cache_bypass: spec(C.hsl, '1+', 'array', MAP),
   proxy_no_cache: spec(C.hsl, '1+', 'array', MAP),
   proxy_cache_min_uses: spec(C.hsl, '1', 'scalar', MAP),
-  proxy_cache_use_stale: spec(C.hsl, '1+', 'scalar', MAP),
-  proxy_cache_methods: spec(C.hsl, '1+', 'scalar', MAP),
+  proxy_cache_use_stale: spec(C.hsl, '1+', 'array', MAP), // a bitmask: several lines in one block add up (ngx_conf_set_bitmask_slot)
+  proxy_cache_methods: spec(C.hsl, '1+', 'array', MAP), // a bitmask: several lines in one block add up (ngx_conf_set_bitmask_slot)
   proxy_cache_lock: spec(C.hsl, 'flag', 'scalar', MAP),
   proxy_cache_lock_timeout: spec(C.hsl, '1', 'scalar', MAP),
   proxy_cache_lock_age: spec(C.hsl, '1', 'scalar', MAP),
   proxy_cache_revalidate: spec(C.hsl, 'flag', 'scalar', MAP),
   proxy_cache_background_update: spec(C.hsl, 'flag', 'scalar', MAP),
   proxy_cache_convert_head: spec(C.hsl, 'flag', 'scalar', MAP),
+  proxy_cache_max_range_offset: spec(C.hsl, '1', 'scalar', MAP),
   proxy_ssl_server_name: tuning(C.hsl, 'flag'),
   proxy_ssl_name: spec(C.hsl, '1', 'scalar', MAP),
   proxy_ssl_verify: spec(C.hsl, 'flag', 'scalar', MAP),

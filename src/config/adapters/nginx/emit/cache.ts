@@ -6,7 +6,7 @@
  *   proxy_cache_key, proxy_cache_valid, proxy_cache_use_stale, proxy_cache_background_update,
  *   proxy_cache_lock(_timeout, _age), proxy_cache_bypass, proxy_no_cache, proxy_cache_min_uses,
  *   proxy_cache_methods, proxy_cache_revalidate, proxy_cache_convert_head,
- *   proxy_ignore_headers                                                     route cache.*
+ *   proxy_cache_max_range_offset, proxy_ignore_headers                       route cache.*
  *   add_header NAME $upstream_cache_status                                   cache.status_header
  * nginx's defaults are written out where Portico's differ: the key
  * ($scheme$proxy_host$request_uri: hosts sharing an upstream share entries, as in nginx, which
@@ -126,12 +126,16 @@ export function emitCache(scope: Scope, ctx: AdaptContext, vs: ValueScope): Reco
   }
   const valid = validTable(effective(scope, 'proxy_cache_valid'), ctx);
   if (valid !== undefined) cache.valid = valid;
-  const stale = effectiveOne(scope, 'proxy_cache_use_stale');
-  if (stale !== undefined && stale.args[0] !== 'off') {
+  // proxy_cache_use_stale, proxy_cache_methods and proxy_ignore_headers are nginx bitmasks:
+  // the lines of the innermost block that has any add up (ngx_conf_set_bitmask_slot).
+  const staleLines = effective(scope, 'proxy_cache_use_stale');
+  const stale = staleLines.flatMap((d) => d.args.map((a) => [d, a] as const));
+  if (stale.length > 0 && !stale.some(([, a]) => a === 'off')) {
     const list: string[] = [];
-    for (const a of stale.args) {
-      if ((STALE_CONDITIONS as readonly string[]).includes(a)) list.push(a);
-      else if (a !== 'off') ctx.diag.error(stale, `invalid value "${a}"`);
+    for (const [d, a] of stale) {
+      if ((STALE_CONDITIONS as readonly string[]).includes(a)) {
+        if (!list.includes(a)) list.push(a);
+      } else ctx.diag.error(d, `invalid value "${a}"`);
     }
     cache.use_stale = list;
   }
@@ -171,17 +175,28 @@ export function emitCache(scope: Scope, ctx: AdaptContext, vs: ValueScope): Reco
     if (!/^[1-9]\d*$/.test(minUses.args[0]!)) ctx.diag.error(minUses, `"proxy_cache_min_uses" directive invalid value`);
     else cache.min_uses = Number(minUses.args[0]);
   }
-  const methods = effectiveOne(scope, 'proxy_cache_methods');
-  if (methods !== undefined) {
-    for (const m of methods.args) if (!/^[A-Z]+$/.test(m)) ctx.diag.error(methods, `invalid value "${m}"`);
-    cache.methods = methods.args.filter((m) => /^[A-Z]+$/.test(m));
+  const methods = effective(scope, 'proxy_cache_methods');
+  if (methods.length > 0) {
+    const list: string[] = [];
+    for (const d of methods)
+      for (const m of d.args) {
+        if (!/^[A-Z]+$/.test(m)) ctx.diag.error(d, `invalid value "${m}"`);
+        else if (!list.includes(m)) list.push(m);
+      }
+    cache.methods = list;
   }
-  const ignore = effectiveOne(scope, 'proxy_ignore_headers');
-  if (ignore !== undefined) {
-    const names = ignore.args.map((a) => a.toLowerCase());
-    for (const a of names) if (!/^x-accel-(redirect|expires|limit-rate|buffering|charset)$|^(expires|cache-control|set-cookie|vary)$/.test(a)) ctx.diag.error(ignore, `invalid value "${a}"`);
-    const relevant = names.filter((n) => (IGNORABLE as readonly string[]).includes(n));
-    if (relevant.length > 0) cache.ignore_headers = relevant;
+  const ignored: string[] = [];
+  for (const d of effective(scope, 'proxy_ignore_headers'))
+    for (const a of d.args) {
+      const name = a.toLowerCase();
+      if (!/^x-accel-(redirect|expires|limit-rate|buffering|charset)$|^(expires|cache-control|set-cookie|vary)$/.test(name)) ctx.diag.error(d, `invalid value "${a}"`);
+      else if ((IGNORABLE as readonly string[]).includes(name) && !ignored.includes(name)) ignored.push(name);
+    }
+  if (ignored.length > 0) cache.ignore_headers = ignored;
+  const maxRange = effectiveOne(scope, 'proxy_cache_max_range_offset');
+  if (maxRange !== undefined) {
+    if (!/^\d+$/.test(maxRange.args[0]!)) ctx.diag.error(maxRange, `"proxy_cache_max_range_offset" directive invalid value`);
+    else cache.max_range_offset = Number(maxRange.args[0]);
   }
   const status = statusHeader(scope);
   if (status !== undefined) cache.status_header = status;
