@@ -5,7 +5,7 @@
 // bench/lib/hold.mjs for memory per connection. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,g,m1,m2)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,z1,z6,g,m1,m2)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
 //   BENCH_PORTICO_BEFORE=/tmp/before   another Portico checkout (dist/ built) as the proxy "portico-before"
 //   BENCH_ROUNDS=3     measure each HTTP scenario this many times per proxy, the proxies' order
@@ -54,6 +54,17 @@ const allScenarios = [
   // wrk speaks HTTP/1.1 over TLS (1.3 here) with keep-alive: this measures record encryption
   // on the proxy path, not handshakes.
   { id: 'h', title: 'HTTPS GET /1k (TLS 1.3, HTTP/1.1 keep-alive), 64 connections, 1 thread', path: '/1k', t: 1, c: 64, tls: true },
+  // Compression (issue 14): a 100 KiB JSON answer proxied and gzipped, at nginx's default level
+  // (1) and at 6; the note under the table gives each proxy's compressed size.
+  ...[1, 6].map((level) => ({
+    id: `z${level}`,
+    title: `GET 100 KiB JSON proxied, gzip level ${level} (Accept-Encoding: gzip), 64 connections, 1 thread`,
+    path: `/gz${level}/100k.json`,
+    t: 1,
+    c: 64,
+    headers: ['Accept-Encoding: gzip'],
+    compress: true,
+  })),
   {
     id: 'g',
     kind: 'ws',
@@ -205,6 +216,7 @@ async function main() {
       const p = running.find((r) => r.name === name);
       if (s.files && proxies[name].files === false) continue; // serves no files itself
       if (s.tls && proxies[name].tls === false) continue; // no HTTPS set up for it
+      if (s.compress && proxies[name].compress === false) continue; // does not compress
       if (!p || p.h.exited) {
         if (p?.h.exited && !failed.has(name)) failed.set(name, `exited ${JSON.stringify(p.h.exited)}`);
         rows.push({ proxy: name, failed: failed.get(name) ?? 'not running' });
@@ -220,7 +232,8 @@ async function main() {
         if (cleaning) return;
         continue;
       }
-      const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script };
+      const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script, headers: s.headers };
+      if (s.compress && round <= 1) (s.sizes ??= {})[name] = await compressedSize(opts.url);
       const load = loadavg()[0];
       log(`(${s.id}) ${name}: warmup ${warmup}s`);
       await runWrk({ ...opts, duration: `${warmup}s` }, (c) => (currentWrk = c));
@@ -249,6 +262,7 @@ async function main() {
       }
       await sleep(500);
     }
+    if (s.sizes) s.note = sizeNote(s.sizes);
     const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : table(s, rows);
     sections.push(md);
     process.stdout.write(`\n${md}\n`);
@@ -281,6 +295,30 @@ async function main() {
   ].join('\n');
   writeFileSync(file, doc);
   process.stdout.write(`\nwrote ${relative(process.cwd(), file) || file}\n`);
+}
+
+/** The body of one GET with Accept-Encoding: gzip, in bytes as sent (and its Content-Encoding). */
+function compressedSize(url) {
+  return new Promise((resolve) => {
+    const req = request(url, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (c) => (bytes += c.length));
+      res.on('end', () => resolve({ bytes, encoding: res.headers['content-encoding'] ?? 'none' }));
+    });
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** (z1, z6) Each proxy's compressed body, against nginx's. */
+function sizeNote(sizes) {
+  const base = sizes.nginx?.bytes;
+  const parts = Object.entries(sizes).map(([name, r]) => {
+    if (!r) return `${name}: no answer`;
+    const vs = base && name !== 'nginx' ? ` (${r.bytes >= base ? '+' : ''}${(((r.bytes - base) / base) * 100).toFixed(1)}% vs nginx)` : '';
+    return `${name} ${r.bytes.toLocaleString('en-US')} bytes${r.encoding === 'gzip' ? '' : ` (Content-Encoding: ${r.encoding})`}${vs}`;
+  });
+  return `Compressed body of the 100 KiB JSON: ${parts.join('; ')}.`;
 }
 
 /** (g) for one proxy: a warmup run, then a measured run with the proxy's CPU time and peak RSS. */

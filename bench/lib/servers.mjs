@@ -69,10 +69,12 @@ export function startOrigin(tmp, port) {
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, '1k'), Buffer.alloc(1024, 'a'));
   writeFileSync(join(www, '1m'), Buffer.alloc(1024 * 1024, 'b'));
+  writeFileSync(join(www, '100k.json'), jsonBody(100 * 1024));
   const conf = `${nginxCommon(dir)}
 http {
   access_log off;${nginxTemps(dir)}
   default_type application/octet-stream;
+  types { application/json json; }
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
@@ -95,6 +97,34 @@ http {
 }
 `;
   return startNginx('origin (nginx)', dir, conf);
+}
+
+/**
+ * A JSON document of about `size` bytes, the same every run (ids, names, numbers, dates,
+ * words: it compresses about as an API's answers do), for the compression scenarios (z1, z6).
+ */
+export function jsonBody(size) {
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega portico proxy django gunicorn nginx caddy request response header body stream'.split(' ');
+  const w = () => words[Math.floor(rnd() * words.length)];
+  const items = [];
+  let text = '';
+  for (let i = 0; text.length < size; i++) {
+    items.push({
+      id: i,
+      uuid: Array.from({ length: 4 }, () => Math.floor(rnd() * 0xffffffff).toString(16).padStart(8, '0')).join('-'),
+      name: `${w()} ${w()}`,
+      email: `${w()}.${w()}${Math.floor(rnd() * 1000)}@example.com`,
+      active: rnd() > 0.5,
+      score: Math.round(rnd() * 100000) / 100,
+      tags: Array.from({ length: 1 + Math.floor(rnd() * 4) }, w),
+      created: new Date(1.6e12 + Math.floor(rnd() * 1e11)).toISOString(),
+      description: Array.from({ length: 5 + Math.floor(rnd() * 15) }, w).join(' '),
+    });
+    text = JSON.stringify({ count: items.length, results: items });
+  }
+  return text;
 }
 
 /** The files the static scenarios (e) serve, under <tmp>/static/, the same for every server. */
@@ -135,7 +165,8 @@ export function writeTlsFiles(tmp) {
  *
  * The proxies: start(tmp, port, origins) -> handle, where origins = { http, ws } are the ports of
  * the nginx origin (every path) and of the WebSocket origin (/ws/); pid(handle) -> the process(es)
- * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e).
+ * to measure. `files: false` marks a proxy that cannot serve files itself (left out of scenario e),
+ * `compress: false` one that does not compress (left out of z1 and z6).
  */
 export const proxies = {
   nginx: {
@@ -175,7 +206,19 @@ http {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-    }
+    }${[1, 6]
+      .map(
+        (level) => `
+    location /gz${level}/ {
+      gzip on;
+      gzip_comp_level ${level};
+      gzip_types application/json;
+      proxy_pass http://origin/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }`,
+      )
+      .join('')}
   }
 }
 `;
@@ -206,7 +249,23 @@ http://127.0.0.1:${port} {
 		file_server
 	}
 	reverse_proxy /ws/* 127.0.0.1:${origins.ws}
-	reverse_proxy 127.0.0.1:${origins.http} {
+${[1, 6]
+  .map(
+    (level) => `	handle_path /gz${level}/* {
+		encode {
+			gzip ${level}
+		}
+		reverse_proxy 127.0.0.1:${origins.http} {
+			transport http {
+				keepalive 90s
+				keepalive_idle_conns 128
+				keepalive_idle_conns_per_host 64
+			}
+		}
+	}
+`,
+  )
+  .join('')}	reverse_proxy 127.0.0.1:${origins.http} {
 		transport http {
 			keepalive 90s
 			keepalive_idle_conns 128
@@ -235,6 +294,7 @@ http://127.0.0.1:${port} {
   'http-proxy': {
     files: false,
     tls: false,
+    compress: false,
     start(tmp, port, origins) {
       const dir = join(tmp, 'http-proxy');
       mkdirSync(dir, { recursive: true });
@@ -269,7 +329,17 @@ servers:
       - path: /ws/
         proxy:
           to: "127.0.0.1:${origins.ws}"
-      - path: /
+${[1, 6]
+  .map(
+    (level) => `      - path: /gz${level}/
+        strip_prefix: true
+        compress: { codings: [gzip], types: [application/json], min_length: 20, level: { gzip: ${level} } }
+        proxy:
+          to: "127.0.0.1:${origins.http}"
+          keepalive_connections: 64
+`,
+  )
+  .join('')}      - path: /
         proxy:
           to: "127.0.0.1:${origins.http}"
           keepalive_connections: 64

@@ -35,8 +35,9 @@ export function parseWrk(out) {
  * Runs wrk; resolves with { code, out, err } and, when it printed a summary, the parsed result.
  * `onStart(child)` lets the caller stop wrk on Ctrl-C; a hard timeout kills it regardless.
  */
-export function runWrk({ url, threads, connections, duration, script, timeout = '4s' }, onStart) {
+export function runWrk({ url, threads, connections, duration, script, headers = [], timeout = '4s' }, onStart) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', duration, '--timeout', timeout, '--latency'];
+  for (const h of headers) args.push('-H', h);
   if (script) args.push('-s', script);
   args.push(url);
   return new Promise((resolve) => {

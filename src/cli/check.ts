@@ -7,6 +7,7 @@ import type { LoadOptions } from '../config/load.js';
 import { loadOrExplain } from './load-or-explain.js';
 import { compile } from '../compile/compile.js';
 import { silentLog } from '../log/error-log.js';
+import { compressionSummary } from '../compile/compress.js';
 
 export async function check(file: string, options: LoadOptions = {}, { strict = false } = {}): Promise<number> {
   const { config, warnings } = await loadOrExplain(file, options);
@@ -20,5 +21,7 @@ export async function check(file: string, options: LoadOptions = {}, { strict = 
   }
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(`${file}: configuration is valid\n`);
+  const codings = compressionSummary(config);
+  if (codings !== undefined) process.stdout.write(`${file}: ${codings}\n`);
   return 0;
 }

@@ -30,6 +30,9 @@ import { planTls, hstsValue, HTTP01_PREFIX, type TlsSite } from './tls-plan.js';
 import { SpoolBudget, type SpoolBudgetLimits } from '../buffering/spool-budget.js';
 import { accessSync, statSync, constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { CacheZones, type PreparedZones } from '../cache/zones.js';
+import { resolveDataDir } from '../config/data-dir.js';
+import { cacheProblems } from './cache-checks.js';
 
 export interface Route {
   readonly name: string;
@@ -77,6 +80,8 @@ export interface CompiledConfig {
   readonly groups: UpstreamGroups;
   /** `temp_files`, for SpoolBudget.configure() once this config is the one served. */
   readonly tempFiles: SpoolBudgetLimits;
+  /** The response cache's zones, for CacheZones.activate() once this config is the one served. */
+  readonly cache: PreparedZones;
 }
 
 interface PlanDraft {
@@ -109,6 +114,10 @@ export interface CompileDeps {
    * flight stay in it); default: a new one with this config's limits.
    */
   spool?: SpoolBudget;
+  /** The process's cache zones, which outlive a reload (their indexes); default: new ones. */
+  cache?: CacheZones;
+  /** Where zones without an absolute path live; default resolveDataDir(config.data_dir). */
+  dataDir?: string;
 }
 
 /** What every route needs from the config's top level. */
@@ -121,6 +130,7 @@ interface Shared {
   /** Made on first use: a config without basic_auth makes none. */
   passwords: () => PasswordChecks;
   spool: SpoolBudget;
+  cacheZones: PreparedZones;
 }
 
 export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config'): CompiledConfig {
@@ -145,6 +155,8 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
   let passwords = deps.passwords;
   const tempFiles = tempFilesLimits(config.temp_files, deps.baseDir!, file, problems);
   const spool = deps.spool ?? new SpoolBudget(tempFiles);
+  const cacheZones = (deps.cache ?? new CacheZones(deps.log)).prepare(config.cache, deps.dataDir ?? resolveDataDir(config.data_dir), file, problems);
+  problems.push(...cacheProblems(config, file));
   const shared: Shared = {
     deps,
     pools,
@@ -153,6 +165,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     client: config.client,
     passwords: () => (passwords ??= new PasswordChecks(config.password_checks, deps.now)),
     spool,
+    cacheZones,
   };
 
   config.servers.forEach((server, si) => {
@@ -171,7 +184,9 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
       let compiled: Route;
       try {
-        compiled = compileRoute(withHsts(route, hsts), spec, `${where}.routes[${ri}] ${route.path}`, shared);
+        // A route without its own `compress` takes its server's (config/compress-schema.ts).
+        const withCompress = route.compress === undefined && server.compress !== undefined ? { ...route, compress: server.compress } : route;
+        compiled = compileRoute(withHsts(withCompress, hsts), spec, `${where}.routes[${ri}] ${route.path}`, shared);
       } catch (err) {
         problems.push(`${file}: ${where}.routes[${ri}]: ${(err as Error).message}`);
         return;
@@ -223,6 +238,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
     tlsSites,
     groups,
     tempFiles,
+    cache: cacheZones,
   };
 }
 
@@ -355,6 +371,7 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
     handlers: handlerDeps(shared, spec),
     guards: { zones: shared.zones, passwords: shared.passwords, log: shared.deps.log },
     client: { maxBodySize: shared.client.max_body_size, bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
+    cacheZones: shared.cacheZones,
   });
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;

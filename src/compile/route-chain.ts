@@ -9,6 +9,8 @@
  *      v      guards, cheapest and most decisive first (shield/guards.ts):
  *             body size -> access (limit_except, satisfy) -> limit_req -> limit_conn -> basic_auth
  *             the handler, by name (handlers/registry.ts): proxy | files | respond | redirect | close
+ *               (a proxy with a `cache` looks the request up there first: cache/route-cache.ts;
+ *               a stored response is written beneath the cache store filter)
  *   response  written by the handler (or a guard's refusal) through the filters
  *
  * The filters wrap the writer before any guard runs, so a refusal gets the route's response
@@ -26,6 +28,9 @@ import { compose } from '../handlers/compose.js';
 import { routeGuards, type GuardDeps } from '../shield/guards.js';
 import { routeFilters } from '../filters/route-filters.js';
 import type { ResponseFilter } from '../filters/filter.js';
+import { compileCompress } from './compress.js';
+import { RouteCache } from '../cache/route-cache.js';
+import type { PreparedZones } from '../cache/zones.js';
 
 export interface RouteChain {
   /** Guards and handler, composed. */
@@ -38,6 +43,8 @@ export interface RouteChainDeps {
   handlers: Omit<HandlerDeps, 'spec'>;
   guards: Omit<GuardDeps, 'where'>;
   client: { maxBodySize: number; bodyTimeout: number; sendTimeout: number };
+  /** The config's cache zones by name (compile.ts prepares them). */
+  cacheZones: PreparedZones;
 }
 
 export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: string, deps: RouteChainDeps): RouteChain {
@@ -50,10 +57,24 @@ export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: 
     client: { bodyTimeout: deps.client.bodyTimeout, sendTimeout: deps.client.sendTimeout },
     replacedPrefix: replacedPrefixOf(route, spec),
   };
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers) });
+  const cache = routeCache(route, deps);
+  if (cache !== null) ctx.cache = cache;
+  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress), cache });
+  if (cache !== null) cache.filter = filter;
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   const handler = routeHandler(route, ctx, { ...deps.handlers, spec });
   return { handler: compose(guards, handler), filter };
+}
+
+/** The route's `cache` in its zone; nginx's $proxy_host is the upstream as proxy.to names it. */
+function routeCache(route: RouteConfig, deps: RouteChainDeps): RouteCache | null {
+  if (route.cache === undefined) return null;
+  const zone = deps.cacheZones.get(route.cache.zone);
+  if (zone === undefined) throw new Error(`cache.zone: no usable cache zone '${route.cache.zone}'`);
+  const to = (route.proxy ?? route.files?.fallback?.proxy)?.to;
+  const first = to === undefined || 'upstream' in to ? undefined : to.pool.servers[0];
+  const proxyHost = to === undefined ? '' : 'upstream' in to ? to.upstream : typeof first === 'string' ? first : (first?.address ?? '');
+  return new RouteCache(zone.zone, route.cache, proxyHost, deps.handlers.log);
 }
 
 /** What `proxy.path_prefix` replaces: strip_prefix when it is a string, else the route's path as written (nginx's location name). */

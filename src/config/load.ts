@@ -181,7 +181,7 @@ function validateDocument(value: unknown, doc: Document | undefined, lines: Line
   const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   // Reported in file order, as an editor would list them.
-  const located = result.error.issues.map((issue) => {
+  const located = result.error.issues.flatMap(unionBranch).map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
     const where = doc && lines ? position(doc, lines, path, issue.code === 'unrecognized_keys') : undefined;
     // An adapted config: the nginx.conf / Caddyfile line its object came from.
@@ -200,6 +200,20 @@ function validateDocument(value: unknown, doc: Document | undefined, lines: Line
 function suggestion(path: readonly PropertyKey[], key: string): string {
   const near = closest(key, keysAt(configSchema, path));
   return near === undefined ? '' : `; did you mean '${near}'?`;
+}
+
+/**
+ * A value that matches no alternative of a union (`true` or a mapping): the issues of the
+ * alternative it was written for, the first whose complaint is not the value's type itself,
+ * at their own key paths (`compress.level.gzip`, not `compress`).
+ */
+function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  for (const branch of issue.errors) {
+    if (branch.length === 0 || (branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0)) continue;
+    return branch.flatMap((inner) => unionBranch({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
+  }
+  return [issue];
 }
 
 function firstLine(message: string): string {

@@ -15,6 +15,8 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { compress } from './compress-schema.js';
+import { cacheZone, routeCache } from './cache-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -277,6 +279,7 @@ const route = z
     access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
+    compress,
     proxy: proxy.optional(),
     respond: respond.optional(),
     redirect: redirect.optional(),
@@ -288,6 +291,7 @@ const route = z
     limit_conn: shield.limitConn.optional(),
     satisfy: shield.satisfy,
     limit_except: shield.limitExcept.optional(),
+    cache: routeCache.optional(),
     internal: z
       .literal(true)
       .optional()
@@ -411,6 +415,7 @@ const server = z
       ),
     unknown_host: shield.unknownHost,
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
+    compress,
     routes: z.array(route).min(1),
   })
   .strict();
@@ -504,9 +509,14 @@ export const configSchema = z
       .describe('Defaults for every server using ACME'),
     client: shield.client,
     temp_files: shield.tempFiles,
+    cache: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a name of letters, digits, "_" and "-"'), cacheZone)
+      .optional()
+      .describe("Response cache zones by name (nginx proxy_cache_path), used by routes' `cache`"),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    checkCacheUse(cfg, ctx);
     // proxy.to naming a pool: it must exist (checked here, where `upstreams` is known). zod
     // runs this even when parts failed to parse, so nothing below may assume their shape.
     cfg.servers?.forEach?.((server, si) =>
@@ -529,6 +539,38 @@ export const configSchema = z
     );
   });
 
+/**
+ * A route's `cache` names a zone that exists, on a route that proxies (the cache stores
+ * proxied responses: nginx's proxy_cache); and one process serves the cache (`workers: 1`):
+ * each worker would keep its own index of the same directory, so a purge in one would leave
+ * the others serving the entry and max_size could not be held across them.
+ */
+function checkCacheUse(cfg: Record<string, unknown> & { servers?: unknown; cache?: Record<string, unknown> | undefined; workers?: unknown }, ctx: z.RefinementCtx): void {
+  const servers = Array.isArray(cfg.servers) ? (cfg.servers as { routes?: unknown }[]) : [];
+  let used = false;
+  servers.forEach((server, si) => {
+    const routes = Array.isArray(server?.routes) ? (server.routes as Record<string, unknown>[]) : [];
+    routes.forEach((route, ri) => {
+      const cache = route?.cache as { zone?: unknown } | undefined;
+      if (cache === undefined || typeof cache !== 'object' || cache === null) return;
+      used = true;
+      const path = ['servers', si, 'routes', ri, 'cache'];
+      const zone = String(cache.zone);
+      if (cfg.cache?.[zone] === undefined)
+        ctx.addIssue({ code: 'custom', path: [...path, 'zone'], message: `no cache zone '${zone}' is defined under the top-level 'cache'` });
+      const files = route.files as { fallback?: { proxy?: unknown } } | undefined;
+      if (route.proxy === undefined && files?.fallback?.proxy === undefined)
+        ctx.addIssue({ code: 'custom', path, message: 'a cache stores proxied responses: the route needs proxy (or files with a fallback proxy)' });
+    });
+  });
+  if (used && cfg.workers !== 1)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['workers'],
+      message: 'the response cache needs workers: 1 (each worker process would keep its own index of the cache directory: a purge or max_size could not hold across them)',
+    });
+}
+
 /** The config as written (before defaults). */
 export type PorticoConfigInput = z.input<typeof configSchema>;
 /** The validated config, defaults filled in, durations in milliseconds. */
@@ -544,6 +586,7 @@ export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
 export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
 export type MapConfig = NonNullable<PorticoConfig['maps']>[string];
+export type { CacheZoneConfig, RouteCacheConfig } from './cache-schema.js';
 
 export function jsonSchema(): object {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });

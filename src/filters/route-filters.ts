@@ -5,25 +5,39 @@
  *
  *   handler
  *     -> headers       response_headers: the route's set/add/remove (headers.ts)
- *     -> compression   (to come: it must see the final headers, and compress what is cached)
- *     -> cache store   (to come: stores what the client gets, compressed or not)
+ *     -> compression   compress: gzip, br, zstd on the fly (compress.ts); after headers, so it
+ *                      judges the head the client gets, and before a cache store, so what is
+ *                      cached is what this client was sent (with its Vary)
+ *     -> cache store   a route `cache`: stores what the client gets, compressed or not, and
+ *                      serves stored responses beneath itself (cache-store.ts)
  *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
  *
  * A route without any gets null: its handler writes to the binding directly.
  */
 import type { HeaderOps } from '../http/header-ops.js';
+import type { RouteCache } from '../cache/route-cache.js';
 import { composeFilters, type ResponseFilter } from './filter.js';
 import { headersFilter } from './headers.js';
+import { compressFilter } from './compress.js';
+import type { CompressPolicy } from './compress-head.js';
+import { cacheStoreFilter } from './cache-store.js';
 
 export interface RouteFilterOptions {
   /** The route's compiled response_headers. */
   responseHeaders: HeaderOps;
+  /** The route's compression (compile/route-chain.ts), or null: none. */
+  compress?: CompressPolicy | null;
+  /** The route's response cache, or null. */
+  cache?: RouteCache | null;
 }
 
 export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
   const chain: ResponseFilter[] = [];
   const headers = headersFilter(options.responseHeaders);
   if (headers !== null) chain.push(headers);
+  if (options.compress) chain.push(compressFilter(options.compress));
+  const store = cacheStoreFilter(options.cache ?? null);
+  if (store !== null) chain.push(store);
   return composeFilters(chain);
 }

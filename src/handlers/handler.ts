@@ -3,6 +3,7 @@
  * handler once per route at compile time; the RouteHandler interface is src/http/route-handler.ts).
  */
 import type { HeaderOps } from '../http/header-ops.js';
+import type { RouteCache } from '../cache/route-cache.js';
 
 export interface RouteContext {
   /** For logs: "servers[0].routes[1] /api/". */
@@ -16,4 +17,6 @@ export interface RouteContext {
   client: { bodyTimeout: number; sendTimeout: number };
   /** With `proxy.path_prefix`: the prefix it replaces (nginx's location name). */
   replacedPrefix?: string | undefined;
+  /** The route's response cache: the proxy looks a request up in it before going upstream. */
+  cache?: RouteCache | undefined;
 }

@@ -83,14 +83,19 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
     : null;
 
   const start = (ex: Exchange, req: UpstreamRequest): void => new Relay(ex, req, route).start();
+  // The route's cache: looked up after the guards, before the upstream (src/cache/route-cache.ts).
+  const cache = ctx.cache ?? null;
 
   /** One request: headers for the upstream, its body if it has one, then the balancer's first try. */
   const forward = (ex: Exchange): void => {
     const { headers, hasBody, chunked } = upstreamRequestHeaders(ex, requestOps);
+    // A cached request asks for the whole response (no conditionals, no Range; GET for HEAD).
+    const method = cache === null ? ex.req.method! : cache.upstreamMethod(ex, headers);
     // The server is chosen once the body is in (buffering.request): the one free now.
     if (hasBody) return withBody(ex, bodyOf(ex), headers, chunked, (req) => start(ex, req));
-    start(ex, { method: ex.req.method!, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout });
+    start(ex, { method, path: upstreamPath(ex, strip, replace), headers, body: null, chunked: false, readTimeout });
   };
+  const enter = (ex: Exchange): void => share.enter(ex, forward);
 
   /**
    * A request with a body: read it whole first (buffering.request), or stream it with its
@@ -141,9 +146,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   }
 
   return {
-    handle(ex) {
-      share.enter(ex, forward);
-    },
+    handle: cache === null ? (ex) => share.enter(ex, forward) : (ex) => cache.handle(ex, enter),
     upgrade(ex, socket, head) {
       const offered = offeredUpgrade(ex.req.headers.upgrade, upgrades);
       if (offered === '') return refuseUpgrade(ex, 400); // dispatch sends none such here

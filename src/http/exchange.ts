@@ -15,6 +15,15 @@ export interface RequestErrorLog {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * What a route's response cache keeps for one request (its class is src/cache/request.ts):
+ * the writer beneath the cache's store filter, where a stored response is served, so that
+ * the filters before it (response_headers, compression) are not applied twice.
+ */
+export interface CacheSlot {
+  readonly beneath: ResponseWriter;
+}
+
 export class Exchange {
   /** The location that matched, for logs ("servers[0].routes[1] /api/"). */
   routeName = '-';
@@ -64,6 +73,12 @@ export class Exchange {
   remoteUser = '';
   /** Status for the access log when no response was written on purpose (444: closed unanswered). */
   logStatus = 0;
+  /** The route's response cache for this request (set by its store filter); null: the route has none. */
+  cache: CacheSlot | null = null;
+  /** nginx $upstream_cache_status: HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED, BYPASS; '' when no cache was asked. */
+  cacheStatus = '';
+  /** Portico answers for a failed upstream: 'error', 'timeout' or 'invalid_header' (nginx's use_stale words); '' otherwise. */
+  upstreamFailed = '';
 
   constructor(
     readonly req: RequestHead,

@@ -15,7 +15,7 @@
  * repeated Set-Cookie) passes through node's flat-array writeHead as on HTTP/1.1.
  */
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
+import { constants as h2constants, type Http2ServerResponse } from 'node:http2';
 import { checkFields, checkStatus } from './head.js';
 import { WriterBase } from './response-writer.js';
 
@@ -87,6 +87,8 @@ export class NodeH1Writer extends WriterBase {
     this.res.shouldKeepAlive = false;
   }
 }
+
+const { NGHTTP2_INTERNAL_ERROR } = h2constants;
 
 const H2_FORBIDDEN: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -164,9 +166,16 @@ export class NodeH2Writer extends WriterBase {
     this.res.flushHeaders();
   }
 
-  /** Resets this stream only; the session carries other requests. */
+  /**
+   * Resets this stream only; the session carries other requests. A response Portico gives up
+   * (an upstream that broke off, send_timeout) is reset with INTERNAL_ERROR (RFC 9113 §8.1, as
+   * nginx does): node's own destroy() resets with NO_ERROR, which a client reads as the end
+   * of a complete response when it has no Content-Length to compare (a compressed one).
+   */
   destroy(): void {
-    this.res.destroy();
+    const stream = this.res.stream;
+    if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
   }
 
   writeContinue(): void {

@@ -145,6 +145,7 @@ function jsonLine(ex: Exchange, status: number): string {
       duration_ms: Math.round((performance.now() - ex.startedAt) * 1000) / 1000,
       route: ex.routeName,
       upstream: ex.upstream,
+      upstream_cache_status: ex.cacheStatus || undefined, // nginx $upstream_cache_status
       referer: header(ex, 'referer') || undefined,
       user_agent: header(ex, 'user-agent') || undefined,
     }) + '\n'

@@ -181,6 +181,7 @@ export class GroupBalancer implements Balancer {
 
   unavailable(relay: Relay, cause: string): void {
     relay.ex.upstream = this.group.name;
+    relay.ex.upstreamFailed = 'error'; // nginx: "no live upstreams" is an error for proxy_cache_use_stale
     this.log.upstreamFailure(relay.ex, cause, 503);
     sendError(relay.ex, 503);
   }

@@ -108,6 +108,7 @@ export class Relay implements ResponseSink {
       this.#settled = true;
       this.#conn?.abort();
       this.route.balancer.settled(this, null);
+      this.ex.upstreamFailed = 'invalid_header';
       failResponse(this.ex, this.route.log, `invalid response header from upstream: ${(err as Error).message}`, 502);
       return false;
     }

@@ -10,32 +10,34 @@ import { REQUEST_HEAD_REFUSED, type UpstreamError } from '../upstream/h1/types.j
 export interface UpstreamFailure {
   status: 502 | 504;
   cause: string;
+  /** nginx's word for it in proxy_cache_use_stale / proxy_next_upstream. */
+  kind: 'error' | 'timeout' | 'invalid_header';
 }
 
 export function classifyUpstreamError(err: Error & { code?: string }): UpstreamFailure {
   const code = err.code ?? '';
   switch (code) {
     case 'CONNECT_TIMEOUT':
-      return { status: 504, cause: 'connect timeout' };
+      return { status: 504, cause: 'connect timeout', kind: 'timeout' };
     case 'READ_TIMEOUT':
-      return { status: 504, cause: err.message };
+      return { status: 504, cause: err.message, kind: 'timeout' };
     case 'ECONNREFUSED':
-      return { status: 502, cause: 'connection refused' };
+      return { status: 502, cause: 'connection refused', kind: 'error' };
     case 'BAD_RESPONSE':
-      return { status: 502, cause: err.message };
+      return { status: 502, cause: err.message, kind: 'invalid_header' };
     case 'CLOSED':
-      return { status: 502, cause: err.message };
+      return { status: 502, cause: err.message, kind: 'error' };
     case 'ECONNRESET':
     case 'EPIPE':
-      return { status: 502, cause: `connection reset by upstream (${code})` };
+      return { status: 502, cause: `connection reset by upstream (${code})`, kind: 'error' };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { status: 502, cause: `cannot resolve upstream host (${code})` };
+      return { status: 502, cause: `cannot resolve upstream host (${code})`, kind: 'error' };
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return { status: 502, cause: `upstream unreachable (${code})` };
+      return { status: 502, cause: `upstream unreachable (${code})`, kind: 'error' };
     default:
-      return { status: 502, cause: code ? `${code}: ${err.message}` : err.message };
+      return { status: 502, cause: code ? `${code}: ${err.message}` : err.message, kind: 'error' };
   }
 }
 
@@ -49,6 +51,7 @@ export function answerFailure(ex: Exchange, log: ErrorLog, err: UpstreamError, a
     return sendError(ex, 500);
   }
   const failure = classifyUpstreamError(err);
+  ex.upstreamFailed = failure.kind;
   failResponse(ex, log, failure.cause, failure.status);
 }
 

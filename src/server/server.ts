@@ -18,6 +18,7 @@ import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
+import { CacheZones } from '../cache/zones.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -65,6 +66,8 @@ export interface PorticoServer {
   readonly spool: SpoolBudget;
   /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
   readonly tunnels: ReadonlySet<Duplex>;
+  /** The response cache's zones (indexes kept across reloads); purge through src/cache/purge.ts. */
+  readonly cache: CacheZones;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
@@ -78,7 +81,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // One temp-file budget for the life of the process: a reload changes its limits, and the
   // bytes of responses still in flight stay counted.
   const spool = new SpoolBudget();
-  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool };
+  // The cache's zones live as long as the server: a reload keeps their indexes.
+  const cache = new CacheZones(errorLog);
+  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir: resolveDataDir(config.data_dir) };
   let compiled: CompiledConfig = compile(config, compileDeps, options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
@@ -116,8 +121,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   }
   for (const l of listeners) l.serve();
   tls?.startOrders();
-  // Active health checks run while the config is being served.
+  // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
+  cache.activate(compiled.cache);
 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
@@ -146,6 +152,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     compiled = fresh;
     config = next;
     spool.configure(fresh.tempFiles);
+    cache.activate(fresh.cache);
   };
 
   const close = () =>
@@ -168,6 +175,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       compiled.pools.destroy();
       for (const old of retired) old.pools.destroy();
       await passwords.close();
+      cache.close();
       await accessLog?.flush();
       errorLog.flush();
     })());
@@ -175,5 +183,5 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, tunnels };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache };
 }

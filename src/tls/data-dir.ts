@@ -4,17 +4,10 @@
  * $PORTICO_DATA_DIR, else $XDG_DATA_HOME/portico, else ~/.local/share/portico (the XDG
  * default). Directories are 0700 and files 0600: they hold private keys.
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { mkdir, writeFile, rename, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 
-export function resolveDataDir(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (configured) return resolve(configured);
-  if (env.PORTICO_DATA_DIR) return resolve(env.PORTICO_DATA_DIR);
-  if (env.XDG_DATA_HOME) return join(resolve(env.XDG_DATA_HOME), 'portico');
-  return join(env.HOME || homedir(), '.local', 'share', 'portico');
-}
+export { resolveDataDir } from '../config/data-dir.js';
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -93,13 +93,13 @@ test('portico check: a missing certificate or key file is an error at its line, 
 });
 
 test('portico check --strict: every warning is an error; without it, each is printed and the config is valid', async (t) => {
-  const prefix = await makePrefix({ 'nginx.conf': server('    listen 8080;\n    gzip on;\n    location / { return 204; }') });
+  const prefix = await makePrefix({ 'nginx.conf': server('    listen 8080;\n    gunzip on;\n    location / { return 204; }') });
   t.after(() => prefix.remove());
   const loose = await runCli(['check', '-c', prefix.conf]);
   assert.equal(loose.code, 0, loose.stderr);
-  assert.match(loose.stderr, /^warning: .*nginx\.conf:7:5: "gzip" is not carried over/m);
+  assert.match(loose.stderr, /^warning: .*nginx\.conf:7:5: "gunzip" is not carried over/m);
   const strict = await runCli(['check', '--strict', '-c', prefix.conf]);
   assert.equal(strict.code, 1);
-  assert.match(strict.stderr, /^error \(--strict\): .*nginx\.conf:7:5: "gzip" is not carried over/m);
+  assert.match(strict.stderr, /^error \(--strict\): .*nginx\.conf:7:5: "gunzip" is not carried over/m);
   assert.equal(strict.stdout, '');
 });

@@ -146,12 +146,12 @@ test('portico check -c nginx.conf: an invalid directive is reported with file an
 });
 
 test('portico check: a valid nginx.conf is valid, with warnings for what is not carried over', async (t) => {
-  const prefix = await makePrefix({ 'nginx.conf': wrap('        listen 8080;\n        gzip on;\n        location / {\n            proxy_pass http://127.0.0.1:1;\n        }'), 'temp_paths.conf': TEMP_PATHS });
+  const prefix = await makePrefix({ 'nginx.conf': wrap('        listen 8080;\n        gunzip on;\n        location / {\n            proxy_pass http://127.0.0.1:1;\n        }'), 'temp_paths.conf': TEMP_PATHS });
   t.after(() => prefix.remove());
   const r = await runCli(['check', '-c', prefix.conf]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /configuration is valid/);
-  assert.match(r.stderr, new RegExp(`warning: ${prefix.conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6:9: "gzip" is not carried over: Portico does not compress responses`));
+  assert.match(r.stderr, new RegExp(`warning: ${prefix.conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6:9: "gunzip" is not carried over: Portico does not decompress responses`));
 });
 
 test("Debian's own /etc/nginx/nginx.conf loads (with its sites-enabled)", { skip: !existsSync('/etc/nginx/nginx.conf') && 'no /etc/nginx' }, async () => {

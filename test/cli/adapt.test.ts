@@ -19,7 +19,7 @@ async function dir(t: { after: (fn: () => Promise<void>) => void }): Promise<str
 
 const NGINX = `server {
     listen 127.0.0.1:8080;
-    gzip on;
+    gunzip on;
     location /api/ {
         proxy_pass http://127.0.0.1:8000/;
     }
@@ -32,8 +32,8 @@ test('adapt prints portico.yaml and a warning per thing left out', async (t) => 
   await writeFile(file, NGINX);
   const r = await runCli(['adapt', '-c', file]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, `warning: ${file}:3:5: "gzip" is not carried over: Portico does not compress responses\n`);
-  assert.match(r.stdout, /^# Adapted by `portico adapt` from .*nginx\.conf \(nginx\)\.\n# warning: .*"gzip" is not carried over/);
+  assert.equal(r.stderr, `warning: ${file}:3:5: "gunzip" is not carried over: Portico does not decompress responses for clients that do not take gzip\n`);
+  assert.match(r.stdout, /^# Adapted by `portico adapt` from .*nginx\.conf \(nginx\)\.\n# warning: .*"gunzip" is not carried over/);
   assert.deepEqual(parse(r.stdout), {
     client: { max_body_size: '1m' }, // nginx's default, kept
     servers: [{ listen: ['127.0.0.1:8080'], routes: [{ path: '/api/', proxy: { to: '127.0.0.1:8000', upgrade: [], redirect: [{ from: 'http://127.0.0.1:8000/', to: '/api/' }], path_prefix: '/' }, request_headers: { set: { Host: '127.0.0.1:8000' } } }, { path: '/', files: { root: '/usr/share/nginx/html' } }] }],

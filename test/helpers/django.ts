@@ -33,6 +33,8 @@ export interface DjangoOptions {
   httpsOrigins?: string[];
   /** Bounded wait for setup and startup, in ms. */
   timeout?: number;
+  /** A second, ordinary user (two sessions at once). */
+  secondUser?: { username: string; password: string };
 }
 
 export interface TestDjango {
@@ -121,6 +123,7 @@ export async function prepareDjango(options: DjangoOptions = {}): Promise<Prepar
     PORTICO_E2E_USERNAME: username,
     PORTICO_E2E_PASSWORD: password,
     PORTICO_E2E_HTTPS_ORIGINS: (options.httpsOrigins ?? []).join(','),
+    PORTICO_E2E_USER2: options.secondUser ? `${options.secondUser.username}:${options.secondUser.password}` : '',
   };
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {

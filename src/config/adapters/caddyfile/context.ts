@@ -34,6 +34,8 @@ export interface RouteState {
   /** request_body max_size, in bytes. */
   maxBodySize: number | undefined;
   basicAuth: Record<string, unknown> | undefined;
+  /** `encode` (directives/encode.ts): the route's compress. */
+  compress?: Record<string, unknown>;
 }
 
 export function emptyState(): RouteState {

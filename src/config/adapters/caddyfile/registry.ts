@@ -59,7 +59,7 @@ export const CADDY_DIRECTIVES: Readonly<Record<string, CaddyDirectiveSpec>> = {
   basic_auth: d('middleware'),
   basicauth: d('middleware', MAP, 'basic_auth'),
   forward_auth: d('middleware', refuse('subrequest authentication is not supported, and without it every request would pass')),
-  encode: d('middleware', warn('Portico does not compress responses')),
+  encode: d('middleware'),
   templates: d('middleware', warn('templates are not supported')),
   push: d('middleware', warn('HTTP/2 server push is not supported')),
   intercept: d('middleware', warn('intercepting responses is not supported')),

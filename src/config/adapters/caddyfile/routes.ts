@@ -22,6 +22,7 @@ import { reverseProxy } from './directives/reverse-proxy.js';
 import { fileServer, rootDirective, tryFiles } from './directives/file-server.js';
 import { rewriteRule, uri } from './directives/uri.js';
 import { basicAuth, requestBody } from './directives/limits.js';
+import { encode } from './directives/encode.js';
 
 export interface Candidate {
   pattern: PathPattern;
@@ -287,6 +288,8 @@ function middlewareInto(m: Pending, state: RouteState, ctx: CaddyContext): void 
     case 'basic_auth':
     case 'basicauth':
       return basicAuth(ctx, m.d, m.args, state);
+    case 'encode':
+      return encode(ctx, m.d, m.args, state);
   }
 }
 

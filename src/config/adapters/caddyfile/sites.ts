@@ -216,5 +216,6 @@ function toRoute(c: Candidate): Record<string, unknown> {
   if (req) route.request_headers = req;
   const res = headerConfig(c.state.responseHeaders);
   if (res) route.response_headers = res;
+  if (c.state.compress) route.compress = c.state.compress;
   return route;
 }

@@ -15,6 +15,7 @@ import { emitServers } from './emit/servers.js';
 import { globalLogs } from './emit/logs.js';
 import { BODY_SIZE_DEFAULT, type AdaptContext } from './emit/context.js';
 import { clientOptions, collectZones } from './emit/shield.js';
+import { collectCachePaths } from './emit/cache.js';
 import type { AdaptResult } from '../adapter.js';
 import { duration, parseTime } from './emit/values.js';
 import type { VariableEnv } from './variables.js';
@@ -48,11 +49,13 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     usedMaps: new Set(),
     usedPools: new Map(),
     zones: new Map(),
+    cacheZones: new Map(),
     topBodySize: httpDirs.find((d) => d.name === 'client_max_body_size')?.args[0] ?? BODY_SIZE_DEFAULT,
     prefix: options.prefix ?? '/usr/share/nginx',
     confDir: dirname(file),
   };
   ctx.zones = collectZones(httpDirs, ctx);
+  ctx.cacheZones = collectCachePaths(httpDirs, ctx);
   const servers = emitServers(http, ctx);
   const client = clientOptions(http, ctx);
   const logs = globalLogs(everything, top === 'main' ? [...dirs, ...httpDirs] : httpDirs, ctx);
@@ -70,6 +73,15 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   config.client = located(client, httpBlock ?? { file, line: 1 });
   diag.throwIfErrors();
   if (ctx.usedPools.size > 0) config.upstreams = Object.fromEntries(ctx.usedPools);
+  if (ctx.cacheZones.size > 0) {
+    config.cache = Object.fromEntries([...ctx.cacheZones].map(([name, z]) => [name, located(z.zone, z.d)]));
+    // Portico's cache is served by one process (config/schema.ts, checkCacheUse).
+    const workers = dirs.find((d) => d.name === 'worker_processes');
+    if (config.workers !== undefined && config.workers !== 1 && workers !== undefined && servers.some((s) => (s.routes as Record<string, unknown>[]).some((r) => r.cache !== undefined))) {
+      diag.warn(workers, `worker_processes ${workers.args[0]}: Portico's response cache is served by one process; running one`);
+      config.workers = 1;
+    }
+  }
   const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
   if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;

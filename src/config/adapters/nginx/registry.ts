@@ -71,8 +71,8 @@ const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, .
 const NO_TLS = 'Portico does not ask clients for certificates';
 const NO_RATE = 'Portico does not slow responses down to a rate';
 const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
-const NO_GZIP = 'Portico does not compress responses';
-const NO_CACHE = 'Portico has no response cache';
+const NO_GUNZIP = 'Portico does not decompress responses for clients that do not take gzip';
+const NO_CACHE = 'Portico does not mirror responses as files (proxy_store); its response cache is proxy_cache';
 const OTHER_UPSTREAM = 'Portico proxies HTTP only (no FastCGI, uwsgi, SCGI, gRPC or memcached)';
 
 const C = {
@@ -286,7 +286,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_next_upstream_timeout: spec(C.hsl, '1', 'scalar', MAP),
   proxy_hide_header: spec(C.hsl, '1', 'array', MAP),
   proxy_pass_header: unsupported(C.hsl, '1', 'Portico passes Server, Date and X-Accel-* from the upstream as they are', 'array'),
-  proxy_ignore_headers: tuning(C.hsl, '1+'),
+  proxy_ignore_headers: spec(C.hsl, '1+', 'scalar', MAP),
   proxy_pass_request_headers: unsupported(C.hsl, 'flag', 'the client headers are always passed'),
   proxy_pass_request_body: unsupported(C.hsl, 'flag', 'the request body is always passed'),
   proxy_set_body: unsupported(C.hsl, '1', 'the request body cannot be replaced'),
@@ -298,21 +298,21 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   proxy_limit_rate: spec(C.hsl, '1', 'scalar', refuse(REFUSED_RATE, '0')),
   proxy_force_ranges: tuning(C.hsl, 'flag'),
   proxy_store: unsupported(C.hsl, '1', NO_CACHE),
-  proxy_cache: unsupported(C.hsl, '1', NO_CACHE),
-  proxy_cache_path: unsupported(C.http, '2+', NO_CACHE, 'none'),
-  proxy_cache_key: tuning(C.hsl),
-  proxy_cache_valid: tuning(C.hsl, '1+'),
-  proxy_cache_bypass: tuning(C.hsl, '1+'),
-  proxy_no_cache: tuning(C.hsl, '1+'),
-  proxy_cache_min_uses: tuning(C.hsl),
-  proxy_cache_use_stale: tuning(C.hsl, '1+'),
-  proxy_cache_methods: tuning(C.hsl, '1+'),
-  proxy_cache_lock: tuning(C.hsl, 'flag'),
-  proxy_cache_lock_timeout: tuning(C.hsl),
-  proxy_cache_lock_age: tuning(C.hsl),
-  proxy_cache_revalidate: tuning(C.hsl, 'flag'),
-  proxy_cache_background_update: tuning(C.hsl, 'flag'),
-  proxy_cache_convert_head: tuning(C.hsl, 'flag'),
+  proxy_cache: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_cache_path: spec(C.http, '2+', 'none', MAP),
+  proxy_cache_key: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_cache_valid: spec(C.hsl, '1+', 'array', MAP),
+  proxy_cache_bypass: spec(C.hsl, '1+', 'array', MAP),
+  proxy_no_cache: spec(C.hsl, '1+', 'array', MAP),
+  proxy_cache_min_uses: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_cache_use_stale: spec(C.hsl, '1+', 'scalar', MAP),
+  proxy_cache_methods: spec(C.hsl, '1+', 'scalar', MAP),
+  proxy_cache_lock: spec(C.hsl, 'flag', 'scalar', MAP),
+  proxy_cache_lock_timeout: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_cache_lock_age: spec(C.hsl, '1', 'scalar', MAP),
+  proxy_cache_revalidate: spec(C.hsl, 'flag', 'scalar', MAP),
+  proxy_cache_background_update: spec(C.hsl, 'flag', 'scalar', MAP),
+  proxy_cache_convert_head: spec(C.hsl, 'flag', 'scalar', MAP),
   proxy_ssl_server_name: tuning(C.hsl, 'flag'),
   proxy_ssl_name: spec(C.hsl, '1', 'scalar', MAP),
   proxy_ssl_verify: spec(C.hsl, 'flag', 'scalar', MAP),
@@ -389,17 +389,17 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   open_log_file_cache: tuning(C.hsl, '1234'),
   log_subrequest: tuning(C.hsl, 'flag'),
 
-  // --- gzip
-  gzip: unsupported(C.hslLif, 'flag', NO_GZIP),
-  gzip_types: tuning(C.hsl, '1+'),
-  gzip_comp_level: tuning(C.hsl),
-  gzip_min_length: tuning(C.hsl),
-  gzip_proxied: tuning(C.hsl, '1+'),
-  gzip_vary: tuning(C.hsl, 'flag'),
-  gzip_disable: tuning(C.hsl, '1+'),
+  // --- gzip (./emit/compress.ts)
+  gzip: spec(C.hslLif, 'flag', 'scalar', MAP),
+  gzip_types: spec(C.hsl, '1+', 'array', MAP),
+  gzip_comp_level: spec(C.hsl, '1', 'scalar', MAP),
+  gzip_min_length: spec(C.hsl, '1', 'scalar', MAP),
+  gzip_proxied: spec(C.hsl, '1+', 'array', MAP),
+  gzip_vary: spec(C.hsl, 'flag', 'scalar', MAP),
+  gzip_disable: spec(C.hsl, '1+', 'array', MAP),
   gzip_buffers: tuning(C.hsl, '2'),
-  gzip_http_version: tuning(C.hsl),
-  gunzip: unsupported(C.hsl, 'flag', NO_GZIP),
+  gzip_http_version: spec(C.hsl, '1', 'scalar', MAP),
+  gunzip: unsupported(C.hsl, 'flag', NO_GUNZIP),
 
   // --- TLS and HTTP/2 (ngx_http_ssl_module, ngx_http_v2_module)
   ssl: spec(C.hs, 'flag', 'scalar', MAP),

@@ -8,6 +8,7 @@ import { convert, type VariableEnv } from '../variables.js';
 import type { UpstreamDef } from './upstreams.js';
 import type { MapDef } from './maps.js';
 import type { Zone } from './shield.js';
+import type { CacheZoneDef } from './cache.js';
 
 /** nginx's client_max_body_size default. */
 export const BODY_SIZE_DEFAULT = '1m';
@@ -25,6 +26,8 @@ export interface AdaptContext {
   usedPools: Map<string, Record<string, unknown>>;
   /** limit_req_zone / limit_conn_zone, by "req:NAME" / "conn:NAME". */
   zones: ReadonlyMap<string, Zone>;
+  /** proxy_cache_path zones, by name (emit/cache.ts). */
+  cacheZones: ReadonlyMap<string, CacheZoneDef>;
   /** The body size limit every route gets from `client` (http level, or nginx's 1m). */
   topBodySize: string;
   /** nginx's prefix, for relative paths (Debian: /usr/share/nginx). */

@@ -20,6 +20,7 @@ export function responseHeaders(
       continue;
     }
     if (value === '') continue; // nginx adds nothing for an empty value
+    if (value === '$upstream_cache_status') continue; // the route's cache.status_header (emit/cache.ts)
     const t = template(ctx, vs, d, value, `add_header ${name}`);
     if (t === undefined) continue;
     // Without `always`, nginx adds it to 2xx/3xx responses only (the trap is kept, on purpose).

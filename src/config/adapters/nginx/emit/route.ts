@@ -13,6 +13,8 @@ import { isLogOff } from './logs.js';
 import { emitFiles } from './files.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
+import { emitCompress } from './compress.js';
+import { emitCache } from './cache.js';
 
 export type RouteInput = Record<string, unknown> & { path: string };
 
@@ -40,6 +42,8 @@ export function emitRoute(
   }
   const response = responseHeaders(scope, hide, ctx, vs);
   if (response) route.response_headers = response;
+  const compress = emitCompress(scope, ctx);
+  if (compress) route.compress = compress;
   if (isLogOff(scope)) route.access_log = false;
   Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));
   const at = node?.scope.block ?? scope.block;
@@ -59,6 +63,8 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     const buffering = proxyBuffering(scope);
     const handler: Record<string, unknown> = { proxy: buffering === undefined ? out.proxy : { ...out.proxy, buffering } };
     if (out.requestHeaders) handler.request_headers = out.requestHeaders;
+    const cache = emitCache(scope, ctx, vs);
+    if (cache) handler.cache = cache;
     const expires = effectiveOne(scope, 'expires');
     if (expires && expires.args[0] !== 'off') ctx.diag.warn(expires, `expires on a proxied location is not carried over: Portico sets Expires/Cache-Control on files only (use response_headers)`);
     return { handler, hide: out.hideHeaders };
@@ -72,6 +78,7 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     if (fb.handler.proxy) {
       out.files.fallback = { proxy: fb.handler.proxy };
       if (fb.handler.request_headers) handler.request_headers = fb.handler.request_headers;
+      if (fb.handler.cache) handler.cache = fb.handler.cache;
     } else if (fb.handler.respond) {
       ctx.diag.warn(out.fallback.scope.block!, `named location "${out.fallback.text}" does not proxy: Portico's try_files fallback is a proxy; a miss is 404`);
     }
