@@ -6,7 +6,7 @@
  * (start-failure.ts).
  */
 import { onReopenSignal } from '../server/reopen-signal.js';
-import { loadConfigFile, type LoadOptions } from '../config/load.js';
+import { loadConfigFile, type LoadedConfig, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
 import { ErrorLog, silentLog } from '../log/error-log.js';
 import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
@@ -139,13 +139,16 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
  * serving the running config.
  */
 async function reload(server: PorticoServer, file: string, options: LoadOptions, log: ErrorLog): Promise<void> {
+  let loaded: LoadedConfig | undefined;
   try {
-    const { config, warnings } = await loadConfigFile(file, options);
-    for (const w of warnings) log.warn(w);
-    server.reload(config);
+    loaded = await loadConfigFile(file, options);
+    for (const w of loaded.warnings) log.warn(w);
+    await server.reload(loaded.config);
     log.info('config reloaded', { file });
   } catch (err) {
-    const problems = err instanceof ConfigError ? err.problems : [(err as Error).stack ?? String(err)];
+    // An address in use or a certificate missing is named at its config line, as at start.
+    const failure = loaded !== undefined && !(err instanceof ConfigError) ? startFailure(err, loaded) : err;
+    const problems = failure instanceof ConfigError ? failure.problems : [(failure as Error).stack ?? String(failure)];
     log.error('config not reloaded; still serving the previous one', { file, problems });
   }
 }

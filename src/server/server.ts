@@ -11,7 +11,10 @@ import { compile, type CompileDeps, type CompiledConfig } from '../compile/compi
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
 import { ErrorLog } from '../log/error-log.js';
-import { httpListener, tlsListener, type Listener } from './listeners.js';
+import { httpListener, tlsListener, type BaseDeps, type Listener, type ListeningSocket } from './listeners.js';
+import { ListenerSet, type ListenerChange } from './listener-set.js';
+import type { ListenerPlan } from '../compile/compile.js';
+import { isDeepStrictEqual } from 'node:util';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
 import { ConfigError } from '../errors.js';
@@ -37,31 +40,44 @@ export interface StartOptions {
    * stops the start.
    */
   beforeServing?: () => void | Promise<void>;
+  /**
+   * An upgrade in place: the listening socket the process being replaced had for a listen
+   * address ("*:8080"), taken instead of binding it again; undefined: bind it.
+   */
+  inherited?: (key: string) => ListeningSocket | undefined;
 }
 
-export interface BoundAddress {
-  /** The listen key from the config ("*:8080"). */
-  key: string;
-  host: string;
-  port: number;
-  /** Whether the address serves HTTPS. */
-  tls: boolean;
-}
+export type { BoundAddress } from './listener-set.js';
+import type { BoundAddress } from './listener-set.js';
 
 export interface PorticoServer {
   readonly addresses: readonly BoundAddress[];
   /** The TLS runtime (certificates, local CA), when a server uses HTTPS. */
   readonly tls: TlsRuntime | undefined;
   /**
-   * Serves `next` from now on: new requests get its routes and pools, requests in flight
-   * finish on the old ones. Throws a ConfigError (and changes nothing) when `next` does not
-   * compile or changes what needs a restart (reload-scope.ts).
+   * Serves `next` from now on: new requests get its routes, pools, certificates and logs, new
+   * listen addresses are bound and removed ones drain (listener-set.ts); requests in flight
+   * finish on the old config. Rejects (and changes nothing) when `next` does not compile, a
+   * certificate cannot be read, an address cannot be bound (a ConfigError, StartError or
+   * ListenError) or it changes what a running process cannot (reload-scope.ts). Reloads run
+   * one after another.
    */
-  reload(next: PorticoConfig): void;
+  reload(next: PorticoConfig): Promise<void>;
   /** Opens the log files again by their paths (SIGUSR1, after logrotate renamed them). */
   reopenLogs(): void;
   /** Graceful stop; resolves when everything is closed. */
   close(): Promise<void>;
+  /**
+   * The listening socket of every address, for a new process that takes over (an upgrade in
+   * place: cli/upgrade.ts); they keep accepting here until drain().
+   */
+  sockets(): { key: string; socket: ListeningSocket }[];
+  /**
+   * The end of an old process after an upgrade in place: accepts no more, lets its connections
+   * go gently (listeners.ts drain()) and waits for requests and WebSocket tunnels to finish,
+   * at most `shutdown_timeout`, then closes what is left; resolves when everything is closed.
+   */
+  drain(): Promise<void>;
   /** The temp-file budget (`temp_files`): what is on disk now, for tests and metrics. */
   readonly spool: SpoolBudget;
   /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
@@ -73,76 +89,111 @@ export interface PorticoServer {
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
   let config = initial;
   const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
-  const accessLog =
+  const ownAccessLog = options.accessLog === undefined;
+  let accessLog =
     options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
   // basic_auth's verifier threads (started by the first check) and failure counts: one set per
-  // server, kept across reloads ('password_checks' itself needs a restart).
-  const passwords = new PasswordChecks(config.password_checks);
+  // server, kept across reloads unless 'password_checks' itself changes.
+  let passwords = new PasswordChecks(config.password_checks);
   // One temp-file budget for the life of the process: a reload changes its limits, and the
   // bytes of responses still in flight stay counted.
   const spool = new SpoolBudget();
   // The cache's zones live as long as the server: a reload keeps their indexes.
   const cache = new CacheZones(errorLog);
-  const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir: resolveDataDir(config.data_dir) };
-  let compiled: CompiledConfig = compile(config, compileDeps, options.file);
+  const dataDir = resolveDataDir(config.data_dir);
+  const compileDeps = () => ({ log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir });
+  let compiled: CompiledConfig = compile(config, compileDeps(), options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
   const inFlight: DispatchDeps['inFlight'] = { count: 0, onIdle: null };
-  const limits = { maxHeaders: config.client.max_headers, maxUriLength: config.client.max_uri_length };
   // Upgrade sockets handed to handlers, this server's own: closing it closes them and no others.
   const tunnels = new Set<Duplex>();
-  const deps = { accessLog, errorLog, inFlight, limits, client: config.client, tunnels };
+  /** What every listener's dispatchers get from a config: its logs and request limits. */
+  const depsOf = (c: PorticoConfig, log: AccessLog | undefined): BaseDeps => ({
+    accessLog: log,
+    errorLog,
+    inFlight,
+    limits: { maxHeaders: c.client.max_headers, maxUriLength: c.client.max_uri_length },
+    client: c.client,
+    tunnels,
+  });
+  let deps = depsOf(config, accessLog);
   let tls: TlsRuntime | undefined;
-  const listeners: Listener[] = [];
-  const addresses: BoundAddress[] = [];
+  const tlsDeps = { log: errorLog, dataDir, now: options.now ?? Date.now };
+  const listenerFor = (plan: ListenerPlan, d: BaseDeps, rt: TlsRuntime | undefined): Listener =>
+    plan.tls ? tlsListener(plan, d, { sni: rt!.sniFor(plan), peek: rt!.peekFor(plan) }) : httpListener(plan, d, rt?.http01);
+  const listeners = new ListenerSet(errorLog);
   try {
-    if (compiled.tlsSites.length > 0)
-      tls = await TlsRuntime.start(compiled, { log: errorLog, dataDir: resolveDataDir(config.data_dir), now: options.now ?? Date.now });
+    if (compiled.tlsSites.length > 0) tls = await TlsRuntime.start(compiled, tlsDeps);
     for (const plan of compiled.listeners) {
-      const listener = plan.tls
-        ? tlsListener(plan, deps, { sni: tls!.sniFor(plan), peek: tls!.peekFor(plan) })
-        : httpListener(plan, deps, tls?.http01);
-      const bound = await listener.listen(options.beforeServing !== undefined);
-      listeners.push(listener);
-      addresses.push({ key: plan.key, host: bound.address, port: bound.port, tls: plan.tls !== undefined });
-      // Redirects to an HTTPS address given as port 0 need the port it got.
-      for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = bound.port;
-      errorLog.info('listening', { address: plan.key, port: bound.port, tls: plan.tls !== undefined });
+      const bound = await listeners.add(plan, listenerFor(plan, deps, tls), options.beforeServing !== undefined, options.inherited?.(plan.key));
+      errorLog.info('listening', { address: plan.key, port: bound.port, tls: bound.tls });
     }
     await options.beforeServing?.();
   } catch (err) {
-    for (const l of listeners) l.stopAccepting();
+    listeners.stopAccepting();
     tls?.close();
     compiled.pools.destroy();
     compiled.groups.close();
     void passwords.close();
     throw err;
   }
-  for (const l of listeners) l.serve();
+  for (const l of listeners.listeners) l.serve();
   tls?.startOrders();
   // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
   cache.activate(compiled.cache);
 
   let closing: Promise<void> | undefined;
-  const reload = (next: PorticoConfig): void => {
-    if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const fresh = compile(next, compileDeps, options.file);
-    const change =
-      restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
-      // The config comparison implies this; the compiled result is what gets swapped.
-      (fresh.listeners.length !== listeners.length || fresh.listeners.some((plan, i) => plan.key !== addresses[i]!.key) ? 'the listen addresses' : undefined);
-    if (change) {
+  const stopping = () => new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
+  const swap = async (next: PorticoConfig): Promise<void> => {
+    if (closing) throw stopping();
+    const refused = restartOnlyChange(config, next);
+    if (refused) throw new ConfigError([`${options.file ?? 'config'}: ${refused}; the running config stays`]);
+    const freshPasswords = isDeepStrictEqual(config.password_checks, next.password_checks) ? passwords : new PasswordChecks(next.password_checks);
+    const oldPasswords = passwords;
+    passwords = freshPasswords;
+    let fresh: CompiledConfig;
+    try {
+      fresh = compile(next, compileDeps(), options.file);
+    } finally {
+      passwords = oldPasswords;
+    }
+    // Everything that can fail is made ready first; the running config changes only after.
+    const freshAccessLog =
+      !ownAccessLog || isDeepStrictEqual(config.access_log, next.access_log) ? accessLog : next.access_log === false ? undefined : new AccessLog(next.access_log);
+    const nextDeps = depsOf(next, freshAccessLog);
+    let freshTls: TlsRuntime | undefined;
+    let change: ListenerChange;
+    try {
+      if (fresh.tlsSites.length > 0) freshTls = await TlsRuntime.start(fresh, tlsDeps);
+      change = await listeners.prepare(
+        fresh.listeners,
+        (plan) => listenerFor(plan, nextDeps, freshTls),
+        (plan) => ({ deps: nextDeps, http01: freshTls?.http01, tls: plan.tls ? { sni: freshTls!.sniFor(plan), peek: freshTls!.peekFor(plan) } : undefined }),
+      );
+      if (closing) {
+        change.abort();
+        throw stopping();
+      }
+    } catch (err) {
+      freshTls?.close();
       fresh.groups.close();
       fresh.pools.destroy();
-      throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
+      if (freshPasswords !== passwords) void freshPasswords.close();
+      if (freshAccessLog !== accessLog) void freshAccessLog?.flush();
+      throw err;
     }
-    fresh.listeners.forEach((plan, i) => {
-      // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
-      for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = addresses[i]!.port;
-      listeners[i]!.update(plan);
-    });
+    // From here nothing fails.
+    change.commit(next.shutdown_timeout);
+    for (const a of change.added) errorLog.info('listening', { address: a.key, port: a.port, tls: a.tls });
+    for (const a of change.removed) errorLog.info('no longer listening; its connections drain', { address: a.key, port: a.port });
+    if (config.log_level !== next.log_level) errorLog.logger.level = next.log_level;
+    const oldTls = tls;
+    tls = freshTls;
+    oldTls?.close();
+    tls?.startOrders();
     // Health checks of servers both configs use keep running (and their counts); the others stop.
     fresh.groups.start();
     compiled.groups.close();
@@ -150,26 +201,57 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     retired = retired.filter((old) => old.pools.open > 0);
     retired.push(compiled);
     compiled = fresh;
+    retireAfter(next.shutdown_timeout, accessLog !== freshAccessLog ? accessLog : undefined, passwords !== freshPasswords ? passwords : undefined);
+    accessLog = freshAccessLog;
+    passwords = freshPasswords;
+    deps = nextDeps;
     config = next;
     spool.configure(fresh.tempFiles);
     cache.activate(fresh.cache);
   };
+  /** What a reload replaced is closed once the requests that may still use it had their time. */
+  const retireAfter = (ms: number, log: AccessLog | undefined, checks: PasswordChecks | undefined) => {
+    if (log === undefined && checks === undefined) return;
+    const timer = setTimeout(() => {
+      void log?.flush();
+      void checks?.close();
+    }, ms);
+    timer.unref();
+  };
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (next: PorticoConfig): Promise<void> => {
+    const run = reloading.then(() => swap(next));
+    reloading = run.catch(() => {});
+    return run;
+  };
 
-  const close = () =>
-    (closing ??= (async () => {
-      for (const l of listeners) l.stopAccepting(); // idle keep-alive connections close now
-      tls?.close();
-      if (inFlight.count > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, config.shutdown_timeout);
-          timer.unref();
-          inFlight.onIdle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+  /** Until no request is in flight (and, `tunnels`, no WebSocket open), at most `ms`. */
+  const untilIdle = (ms: number, withTunnels: boolean): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const idle = () => inFlight.count === 0 && (!withTunnels || tunnels.size === 0);
+      if (idle()) return resolve();
+      const deadline = setTimeout(done, ms);
+      deadline.unref();
+      inFlight.onIdle = () => idle() && done();
+      // A tunnel's end is not an event of the dispatcher's: looked at now and then.
+      const poll = withTunnels ? setInterval(() => idle() && done(), 100) : undefined;
+      function done() {
+        clearTimeout(deadline);
+        clearInterval(poll);
+        inFlight.onIdle = null;
+        resolve();
       }
-      for (const l of listeners) l.destroyAll();
+    });
+
+  const shutdown = (gently: boolean) =>
+    (closing ??= (async () => {
+      await reloading;
+      if (gently) listeners.drain();
+      else listeners.stopAccepting(); // idle keep-alive connections close now
+      tls?.close();
+      // A stop waits for requests in flight; the old process of an upgrade for its WebSockets too.
+      await untilIdle(config.shutdown_timeout, gently);
+      listeners.destroyAll();
       for (const t of tunnels) t.destroy();
       compiled.groups.close();
       compiled.pools.destroy();
@@ -183,5 +265,18 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache };
+  return {
+    addresses: listeners.addresses,
+    get tls() {
+      return tls;
+    },
+    reload,
+    reopenLogs,
+    close: () => shutdown(false),
+    drain: () => shutdown(true),
+    sockets: () => listeners.sockets(),
+    spool,
+    tunnels,
+    cache,
+  };
 }
