@@ -7,6 +7,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { startCli } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { freePort } from '../helpers/django.js';
@@ -73,7 +74,7 @@ test('SIGHUP: new requests get the new routes while a request in flight finishes
   assert.deepEqual(await inFlight, { status: 200, body: 'old app /slow' }, 'the request in flight finished on the old route');
 });
 
-test('SIGHUP with an invalid config or a change that needs a restart: refused with the reason, the running config stays', async (t) => {
+test('SIGHUP with an invalid config, an address in use or a certificate missing: refused with one line at the config line, the running config stays', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'portico.yaml');
   const port = await freePort();
@@ -98,18 +99,35 @@ test('SIGHUP with an invalid config or a change that needs a restart: refused wi
   assert.match(refusals()[1]!, /portico\.yaml:\d+:\d+/);
   assert.deepEqual(await get(port), { status: 200, body: 'running' });
 
-  // Valid, but listening elsewhere takes a restart.
-  const other = await freePort();
-  await writeFile(file, config(other, '      - { path: /, respond: { body: "moved" } }\n'));
+  // A second address that another process listens on.
+  const taken = await freePort();
+  const squatter = createNetServer();
+  await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+  t.after(() => squatter.close());
+  const second = (extra: string) => `  - listen: ["127.0.0.1:${extra}"]\n    routes:\n      - { path: /, respond: { body: "second" } }\n`;
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "new" } }\n') + second(String(taken)));
   portico.child.kill('SIGHUP');
   await until('the third refusal', () => refusals().length === 3);
-  assert.match(refusals()[2]!, /servers\[0\]\.listen changed, which needs a restart/);
+  assert.match(refusals()[2]!, new RegExp(`portico\\.yaml:6:\\d+: servers\\[1\\]\\.listen\\[0\\]: 127\\.0\\.0\\.1:${taken} is already in use`));
   assert.deepEqual(await get(port), { status: 200, body: 'running' });
 
-  // A valid change after all that is taken.
-  await writeFile(file, config(port, '      - { path: /, respond: { body: "fixed" } }\n'));
+  // A certificate file that is not there.
+  const other = await freePort();
+  await writeFile(
+    file,
+    config(port, '      - { path: /, respond: { body: "new" } }\n') + `  - listen: ["127.0.0.1:${other}"]\n    tls: { cert: ${dir}/none.crt, key: ${dir}/none.key }\n    routes:\n      - { path: /, respond: {} }\n`,
+  );
   portico.child.kill('SIGHUP');
-  await until('the fixed config to be served', async () => (await get(port)).body === 'fixed');
+  await until('the fourth refusal', () => refusals().length === 4);
+  assert.match(refusals()[3]!, /portico\.yaml:7:\d+: servers\[1\]\.tls\.cert: /);
+  assert.deepEqual(await get(port), { status: 200, body: 'running' });
+  assert.equal(refusals().length, 4, 'one line each');
+
+  // Moved to another address: applied; the old one is let go.
+  await writeFile(file, config(other, '      - { path: /, respond: { body: "moved" } }\n'));
+  portico.child.kill('SIGHUP');
+  await until('the moved config to be served', async () => (await get(other).catch(() => ({ body: '' }))).body === 'moved');
+  await assert.rejects(get(port), /ECONNREFUSED/);
   assert.equal(portico.child.exitCode, null, 'still running');
 });
 
