@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { startCli } from '../helpers/cli.js';
+import { childrenOf, killAfter, startCli } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
 import { startUpstream } from '../helpers/upstream.js';
 import { freePort } from '../helpers/django.js';
 
@@ -38,6 +39,15 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Running: a zombie (ended, not reaped yet) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -150,4 +160,40 @@ test('SIGHUP with workers: the primary passes it on and every worker serves the 
   });
   // New connections are handed to the workers in turn: twenty in a row all see v2.
   for (let i = 0; i < 20; i++) assert.equal((await get(port)).body, 'v2');
+});
+
+test('a reload that changes workers: 2 to 3 starts one more, 3 to 1 hands over to a single server process, 1 to 2 back', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'portico.yaml');
+  const port = await freePort();
+  const yaml = (workers: number, body: string) => config(port, `      - { path: /, respond: { body: "${body}" } }\n`, `workers: ${workers}\nshutdown_timeout: 5s\n`);
+  await writeFile(file, yaml(2, 'two'));
+  const portico = await startCli(['run', '-c', file], dir, { ...process.env, PORTICO_DATA_DIR: join(dir, 'data') });
+  const launcher = portico.child.pid!;
+  killAfter(t, () => [launcher, ...childrenOf(launcher).flatMap((p) => [p, ...childrenOf(p)])]);
+  /** The live server processes under the launcher, each with its workers. */
+  const layout = () => childrenOf(launcher).filter(alive).map((p) => childrenOf(p).filter(alive).length);
+  await until('two workers', () => layout().join() === '2');
+  await until('both to answer', async () => (await get(port)).body === 'two');
+
+  await writeFile(file, yaml(3, 'three'));
+  portico.child.kill('SIGHUP');
+  await until('three workers', () => layout().join() === '3');
+  await until('every worker on the new config', async () => {
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => get(port).then((r) => r.body)));
+    return bodies.every((b) => b === 'three');
+  });
+
+  await writeFile(file, yaml(1, 'one'));
+  portico.child.kill('SIGHUP');
+  // A single server process takes the socket over; the supervisor and its workers drain and end.
+  await until('one server process without workers', () => layout().join() === '0', 30_000);
+  assert.equal((await get(port)).body, 'one');
+
+  await writeFile(file, yaml(2, 'two again'));
+  portico.child.kill('SIGHUP');
+  await until('a supervisor with two workers again', () => layout().join() === '2', 30_000);
+  await until('the new config', async () => (await get(port)).body === 'two again');
+  assert.equal(portico.child.exitCode, null, 'the launcher goes on');
+  assert.doesNotMatch(portico.stderr(), /upgrade failed/);
 });
