@@ -8,7 +8,7 @@
 import { onReopenSignal } from '../server/reopen-signal.js';
 import { loadConfigFile, type LoadedConfig, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
-import { ErrorLog, silentLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor, silentLog } from '../log/error-log.js';
 import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
@@ -21,6 +21,11 @@ import { hangupHandled, stopWithLauncher, underLauncher } from './malloc-relaunc
 import type { PorticoConfig } from '../config/schema.js';
 import { pidFilePath, writePidFile, type PidFile } from './pid-file.js';
 import { answerHandover, askUpgrade, closeHandle, inheritSockets, onDrainRequest, tellServing } from '../server/handover.js';
+import { startAdmin } from '../admin/listener.js';
+import { clusterBackend } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ListenerInfo } from '../admin/backend.js';
+import { ADMIN_SOCKET_KEY } from '../server/server.js';
 
 /**
  * Before forking workers: the ports that speak TLS (for the announcement) and a refusal of
@@ -64,7 +69,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   hangupHandled();
   const loaded = await loadConfigFile(file, options);
   const { config, warnings } = loaded;
-  const log = new ErrorLog(config.log_level);
+  const log = errorLogFor(config, file);
   const workers = workerCount(config.workers);
   // A worker: the primary said everything once already. (Decided by what this process is, not
   // by the file: a worker started after an edit reads `workers` as it is now.)
@@ -84,15 +89,30 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
       const tlsPorts = prepareTls(config, log, file);
       const pidFile = new PidFileHolder(log);
       let current = config;
+      let count = workers;
+      // One admin listener for all workers, here (src/admin/cluster.ts), bound before any
+      // worker is forked: an admin address that cannot be bound stops the start cleanly.
+      const listeners: ListenerInfo[] = [];
+      const startedAt = Date.now();
+      const adminSocket = take(inherited, ADMIN_SOCKET_KEY);
+      const admin = await startAdmin(
+        config.admin,
+        clusterBackend(() => ({ version: porticoVersion(), configFile: file, loadedAt: startedAt, listeners, workers: count })),
+        log,
+        file,
+        adminSocket,
+      );
       const supervisor = superviseWorkers(
         workers,
         log,
         (host, port) => {
+          listeners.push({ address: host, port, tls: tlsPorts.has(port) });
           announce(file, host, port, tlsPorts.has(port), names);
           pidFile.set(pidFilePath(file, current), true);
         },
         (problems) => {
           process.stderr.write(problems.join('\n') + '\n');
+          void admin?.close();
           void supervisor.stop('SIGTERM').then(() => process.exit(1));
         },
         { inherited },
@@ -107,7 +127,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
           if (next !== undefined) {
             const n = workerCount(next.config.workers);
             if (n === 1 && underLauncher() && askUpgrade()) log.info('workers: 1: a single server process takes over (upgrade in place)');
-            else supervisor.resize(Math.max(n, 1));
+            else supervisor.resize((count = Math.max(n, 1)));
             supervisor.keepInherited(listenKeys(next.config, file));
             pidFile.set(pidFilePath(file, next.config), true);
             current = next.config;
@@ -116,15 +136,22 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
         })();
       // The workers own the log files (this process logs to stderr only).
       onReopenSignal(() => supervisor.signal('SIGUSR1'));
-      answerHandover(() => supervisor.sockets(), true);
+      // The workers' sockets, copies from one of them (closed once sent), and the admin socket
+      // (this process's own: it goes on listening until the drain).
+      answerHandover(async () => {
+        const own = admin?.socket();
+        return [...(await supervisor.sockets()), ...(own ? [{ key: ADMIN_SOCKET_KEY, socket: own, keep: true }] : [])];
+      }, true);
       void supervisor.serving.then(() => tellServing());
       onDrainRequest(() => {
         log.info('draining: the new server process serves', { shutdown_timeout_ms: current.shutdown_timeout });
         // The pid file names the launcher, which goes on: it stays.
+        void admin?.close(true);
         void supervisor.drain().then(() => process.exit(0));
       });
       onStopSignal((signal) => {
         log.info('stopping', { signal, shutdown_timeout_ms: current.shutdown_timeout });
+        void admin?.close();
         void supervisor.stop(signal).then(() => {
           pidFile.remove();
           log.flush();
@@ -146,7 +173,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
       : undefined;
     // A worker of an upgraded primary takes the inherited sockets from it.
     const sockets = worker ? await inheritSockets() : inherited;
-    server = await startServer(config, { errorLog: log, file, beforeServing, inherited: (key) => take(sockets, key) });
+    server = await startServer(config, { errorLog: log, file, beforeServing, load: options, inherited: (key) => take(sockets, key) });
     for (const socket of sockets?.values() ?? []) closeHandle(socket); // addresses the config no longer has
     if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names, a.key);
   } catch (err) {

@@ -39,6 +39,8 @@ const UPGRADE = 'upgrade';
 export interface KeyedSocket {
   key: string;
   socket: object;
+  /** The sender's own (it goes on listening): not closed once sent, even when the others are copies. */
+  keep?: boolean;
 }
 
 /** A message of this protocol with kind `kind`. */
@@ -177,7 +179,7 @@ export function answerHandover(sockets: () => KeyedSocket[] | Promise<KeyedSocke
   to.on('message', (m: unknown) => {
     if (!isUpgradeMessage(m, HANDOVER)) return;
     void Promise.resolve(sockets()).then(
-      (list) => sendSockets(to, list, HANDOVER_DONE, () => carried && list.forEach((s) => closeHandle(s.socket))),
+      (list) => sendSockets(to, list, HANDOVER_DONE, () => carried && list.forEach((s) => s.keep !== true && closeHandle(s.socket))),
       () => sendSockets(to, [], HANDOVER_DONE),
     );
   });

@@ -10,7 +10,7 @@ import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
-import { ErrorLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor } from '../log/error-log.js';
 import { httpListener, tlsListener, type BaseDeps, type Listener, type ListeningSocket } from './listeners.js';
 import { ListenerSet, type ListenerChange } from './listener-set.js';
 import type { ListenerPlan } from '../compile/compile.js';
@@ -22,6 +22,14 @@ import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
 import { CacheZones } from '../cache/zones.js';
+import { withRequestIds } from '../log/request-id-config.js';
+import cluster from 'node:cluster';
+import { loadConfigFile, type LoadOptions } from '../config/load.js';
+import { startAdmin, type AdminListener } from '../admin/listener.js';
+import { localBackend, type LocalParts, type ReloadOutcome } from '../admin/backend.js';
+import { answerPrimary } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ProcessView } from '../metrics/snapshot.js';
 
 export interface StartOptions {
   /** Defaults to a pino logger on stderr at the config's log_level. */
@@ -45,7 +53,12 @@ export interface StartOptions {
    * address ("*:8080"), taken instead of binding it again; undefined: bind it.
    */
   inherited?: (key: string) => ListeningSocket | undefined;
+  /** How `file` is read again by the admin API's POST /reload (adapter, nginx prefix). */
+  load?: LoadOptions;
 }
+
+/** The key of the admin listener's socket among those an upgrade in place hands over. */
+export const ADMIN_SOCKET_KEY = 'admin';
 
 export type { BoundAddress } from './listener-set.js';
 import type { BoundAddress } from './listener-set.js';
@@ -84,14 +97,20 @@ export interface PorticoServer {
   readonly tunnels: ReadonlySet<Duplex>;
   /** The response cache's zones (indexes kept across reloads); purge through src/cache/purge.ts. */
   readonly cache: CacheZones;
+  /** The admin listener (src/admin/), when it runs in this process. */
+  readonly admin: AdminListener | undefined;
+  /** Reads the config file again and serves it (the admin API's POST /reload; SIGHUP's rules). */
+  reloadFile(): Promise<ReloadOutcome>;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
   let config = initial;
-  const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
+  const ownErrorLog = options.errorLog === undefined;
+  const errorLog = options.errorLog ?? errorLogFor(config, options.file);
+  // Every access log of the config (top level, servers, routes), or the one a test gives; a
+  // reload configures it again (AccessLog.configure).
   const ownAccessLog = options.accessLog === undefined;
-  let accessLog =
-    options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
+  const accessLog = options.accessLog === false ? undefined : (options.accessLog ?? AccessLog.fromConfig(config, options.file));
   // basic_auth's verifier threads (started by the first check) and failure counts: one set per
   // server, kept across reloads unless 'password_checks' itself changes.
   let passwords = new PasswordChecks(config.password_checks);
@@ -102,7 +121,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   const cache = new CacheZones(errorLog);
   const dataDir = resolveDataDir(config.data_dir);
   const compileDeps = () => ({ log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir });
-  let compiled: CompiledConfig = compile(config, compileDeps(), options.file);
+  let compiled: CompiledConfig = compile(withRequestIds(config), compileDeps(), options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
@@ -124,6 +143,42 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   const listenerFor = (plan: ListenerPlan, d: BaseDeps, rt: TlsRuntime | undefined): Listener =>
     plan.tls ? tlsListener(plan, d, { sni: rt!.sniFor(plan), peek: rt!.peekFor(plan) }) : httpListener(plan, d, rt?.http01);
   const listeners = new ListenerSet(errorLog);
+  let loadedAt = Date.now();
+  // The admin API sees this server through these (src/admin/backend.ts). With workers the
+  // primary runs the admin listener and asks each worker (src/admin/cluster.ts).
+  const view: ProcessView = {
+    pools: () =>
+      compiled.groups.list.map((g) => ({
+        name: g.name,
+        servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
+      })),
+    certificates: () => tls?.certificates() ?? [],
+    tunnels: () => tunnels.size,
+  };
+  const parts: LocalParts = {
+    view,
+    reload: () => reloadFile(),
+    info: () => ({
+      version: porticoVersion(),
+      configFile: options.file,
+      loadedAt,
+      listeners: listeners.addresses.map((a) => ({ address: a.host, port: a.port, tls: a.tls })),
+      workers: 1,
+    }),
+  };
+  // Bound before the sites' listeners: an admin address that cannot be bound stops the start
+  // before anything listens. With workers the primary has the admin listener (cli/run.ts).
+  let admin: AdminListener | undefined;
+  if (!cluster.isWorker) {
+    try {
+      admin = await startAdmin(config.admin, localBackend(parts), errorLog, options.file, options.inherited?.(ADMIN_SOCKET_KEY));
+    } catch (err) {
+      compiled.pools.destroy();
+      compiled.groups.close();
+      void passwords.close();
+      throw err;
+    }
+  }
   try {
     if (compiled.tlsSites.length > 0) tls = await TlsRuntime.start(compiled, tlsDeps);
     for (const plan of compiled.listeners) {
@@ -133,6 +188,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     await options.beforeServing?.();
   } catch (err) {
     listeners.stopAccepting();
+    void admin?.close();
     tls?.close();
     compiled.pools.destroy();
     compiled.groups.close();
@@ -144,6 +200,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
   cache.activate(compiled.cache);
+  const stopAnswering = cluster.isWorker ? answerPrimary(parts) : (): void => {};
 
   let closing: Promise<void> | undefined;
   const stopping = () => new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
@@ -151,22 +208,27 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     if (closing) throw stopping();
     const refused = restartOnlyChange(config, next);
     if (refused) throw new ConfigError([`${options.file ?? 'config'}: ${refused}; the running config stays`]);
+    // The admin listener is set up once (a restart, or an upgrade in place, changes it); a
+    // reload that names another one says so and goes on.
+    if (!isDeepStrictEqual(config.admin, next.admin))
+      errorLog.warn('admin settings changed: they apply at the next restart or upgrade; the admin listener stays as it is', { file: options.file });
     const freshPasswords = isDeepStrictEqual(config.password_checks, next.password_checks) ? passwords : new PasswordChecks(next.password_checks);
     const oldPasswords = passwords;
     passwords = freshPasswords;
     let fresh: CompiledConfig;
     try {
-      fresh = compile(next, compileDeps(), options.file);
+      fresh = compile(withRequestIds(next), compileDeps(), options.file);
     } finally {
       passwords = oldPasswords;
     }
     // Everything that can fail is made ready first; the running config changes only after.
-    const freshAccessLog =
-      !ownAccessLog || isDeepStrictEqual(config.access_log, next.access_log) ? accessLog : next.access_log === false ? undefined : new AccessLog(next.access_log);
-    const nextDeps = depsOf(next, freshAccessLog);
+    const nextDeps = depsOf(next, accessLog);
     let freshTls: TlsRuntime | undefined;
     let change: ListenerChange;
     try {
+      // The logs first: a file that cannot be opened refuses the reload (log-stream.ts).
+      if (ownAccessLog) accessLog?.configure(next, options.file);
+      if (ownErrorLog) errorLog.check(next, options.file);
       if (fresh.tlsSites.length > 0) freshTls = await TlsRuntime.start(fresh, tlsDeps);
       change = await listeners.prepare(
         fresh.listeners,
@@ -182,14 +244,22 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       fresh.groups.close();
       fresh.pools.destroy();
       if (freshPasswords !== passwords) void freshPasswords.close();
-      if (freshAccessLog !== accessLog) void freshAccessLog?.flush();
+      // The access log goes back to the running config's (configure() keeps what is open).
+      if (ownAccessLog) {
+        try {
+          accessLog?.configure(config, options.file);
+        } catch {
+          // it was taken before
+        }
+      }
       throw err;
     }
     // From here nothing fails.
     change.commit(next.shutdown_timeout);
     for (const a of change.added) errorLog.info('listening', { address: a.key, port: a.port, tls: a.tls });
     for (const a of change.removed) errorLog.info('no longer listening; its connections drain', { address: a.key, port: a.port });
-    if (config.log_level !== next.log_level) errorLog.logger.level = next.log_level;
+    if (ownErrorLog) errorLog.follow(next);
+    else if (config.log_level !== next.log_level) errorLog.logger.level = next.log_level;
     const oldTls = tls;
     tls = freshTls;
     oldTls?.close();
@@ -201,22 +271,29 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     retired = retired.filter((old) => old.pools.open > 0);
     retired.push(compiled);
     compiled = fresh;
-    retireAfter(next.shutdown_timeout, accessLog !== freshAccessLog ? accessLog : undefined, passwords !== freshPasswords ? passwords : undefined);
-    accessLog = freshAccessLog;
+    retireAfter(next.shutdown_timeout, passwords !== freshPasswords ? passwords : undefined);
     passwords = freshPasswords;
     deps = nextDeps;
     config = next;
     spool.configure(fresh.tempFiles);
     cache.activate(fresh.cache);
+    loadedAt = Date.now();
   };
   /** What a reload replaced is closed once the requests that may still use it had their time. */
-  const retireAfter = (ms: number, log: AccessLog | undefined, checks: PasswordChecks | undefined) => {
-    if (log === undefined && checks === undefined) return;
-    const timer = setTimeout(() => {
-      void log?.flush();
-      void checks?.close();
-    }, ms);
+  const retireAfter = (ms: number, checks: PasswordChecks | undefined) => {
+    if (checks === undefined) return;
+    const timer = setTimeout(() => void checks.close(), ms);
     timer.unref();
+  };
+  const reloadFile = async (): Promise<ReloadOutcome> => {
+    if (options.file === undefined) return { ok: false, problems: ['Portico was started from a config object, not a file: nothing to read again'], warnings: [] };
+    try {
+      const { config: next, warnings } = await loadConfigFile(options.file, options.load);
+      await reload(next);
+      return { ok: true, problems: [], warnings: [...warnings] };
+    } catch (err) {
+      return { ok: false, problems: err instanceof ConfigError ? [...err.problems] : [(err as Error).message], warnings: [] };
+    }
   };
   let reloading: Promise<void> = Promise.resolve();
   const reload = (next: PorticoConfig): Promise<void> => {
@@ -248,6 +325,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       await reloading;
       if (gently) listeners.drain();
       else listeners.stopAccepting(); // idle keep-alive connections close now
+      stopAnswering();
+      // After an upgrade in place the admin socket is the new process's: closed here, not removed.
+      const adminClosed = admin?.close(gently);
       tls?.close();
       // A stop waits for requests in flight; the old process of an upgrade for its WebSockets too.
       await untilIdle(config.shutdown_timeout, gently);
@@ -258,7 +338,9 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       for (const old of retired) old.pools.destroy();
       await passwords.close();
       cache.close();
-      await accessLog?.flush();
+      await adminClosed;
+      if (ownAccessLog) await accessLog?.close();
+      else await accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {
@@ -274,9 +356,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     reopenLogs,
     close: () => shutdown(false),
     drain: () => shutdown(true),
-    sockets: () => listeners.sockets(),
+    sockets: () => {
+      const own = admin?.socket();
+      return [...listeners.sockets(), ...(own ? [{ key: ADMIN_SOCKET_KEY, socket: own }] : [])];
+    },
     spool,
     tunnels,
     cache,
+    admin,
+    reloadFile,
   };
 }
