@@ -111,13 +111,16 @@ test('portico upgrade: a new process takes over the socket; the old one finishes
   const ws = await startWsEcho();
   const slow = await slowUpstream(20);
   t.after(() => Promise.all([ws.close(), slow.close()]));
-  const port = await freePort();
+  const [port, adminPort] = [await freePort(), await freePort()];
   const yaml = (gen: string) =>
-    `access_log: false\nshutdown_timeout: 30s\nservers:\n  - listen: ["127.0.0.1:${port}"]\n    routes:\n` +
+    `access_log: false\nshutdown_timeout: 30s\nadmin: { listen: "127.0.0.1:${adminPort}" }\nservers:\n  - listen: ["127.0.0.1:${port}"]\n    routes:\n` +
     `      - { path: /ws, proxy: { to: "${ws.address}" } }\n      - { path: /slow, proxy: { to: "${slow.address}" } }\n      - { path: /, respond: { body: "${gen}" } }\n`;
   await writeFile(file, yaml('gen1'));
-  const portico = await startCli(['run', '-c', file], dir, env);
+  // The admin listener on: its socket is handed over too.
+  const portico = await startCli(['run', '-c', file], dir, { ...env, PORTICO_ADMIN: 'on' });
   const oldPid = portico.pid;
+  const adminStatus = () => fetch(`http://127.0.0.1:${adminPort}/status`).then((r) => r.status);
+  assert.equal(await adminStatus(), 200);
   killAfter(t, () => [portico.child.pid!, oldPid, servingPid(portico.child.pid!)]);
   assert.notEqual(oldPid, portico.child.pid, 'a launcher and its server');
 
@@ -168,4 +171,6 @@ test('portico upgrade: a new process takes over the socket; the old one finishes
   assert.ok(answers.includes('gen1') && answers.includes('gen2'), `answers from both processes (${answers.length})`);
   assert.equal(portico.child.exitCode, null, 'the launcher goes on');
   assert.equal((await get(port)).body, 'gen2');
+  assert.equal(await adminStatus(), 200, 'the admin listener, now the new process\'s');
+  assert.doesNotMatch(portico.stderr(), /admin listener not started/);
 });
