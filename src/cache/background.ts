@@ -114,6 +114,11 @@ export function detachedExchange(ex: Exchange): Exchange {
   d.rewritten = ex.rewritten;
   d.internalRedirect = ex.internalRedirect;
   d.maps = ex.maps;
+  // What the request's rewrite steps decided: its `set` variables, the `if` settings chosen.
+  d.vars = ex.vars;
+  d.variant = ex.variant;
+  d.tlsClient = ex.tlsClient;
+  d.limitRate = 0; // nobody waits for this response: nothing to pace (filters/limit-rate.ts)
   d.errorLog = ex.errorLog;
   d.skipAccessLog = true;
   return d;

@@ -17,13 +17,14 @@ import { upgradeSet } from '../proxy/upgrade-protocols.js';
 import { buildHandler, type HandlerDeps, type HandlerOptions } from '../handlers/registry.js';
 import { dirname, resolve } from 'node:path';
 import { compileRouteChain } from './route-chain.js';
+import { compileServerSteps } from './server-steps.js';
 import { Zones } from '../shield/zones.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { UpstreamPools } from '../upstream/pool.js';
 import { UpstreamGroups, type UpstreamDeps } from '../upstream/groups.js';
 import type { Exchange } from '../http/exchange.js';
 import { compileRouteMatch } from './route-match.js';
-import { compileRewrites, type Rewrites } from './rewrite.js';
+import type { Rewrites } from './rewrite.js';
 import { compileMaps, type CompiledMaps } from './maps.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { planTls, hstsValue, HTTP01_PREFIX, type TlsSite } from './tls-plan.js';
@@ -170,7 +171,7 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
 
   config.servers.forEach((server, si) => {
     const where = `servers[${si}]`;
-    const site = planTls(server, where, config, tlsProblems);
+    const site = planTls(server, where, config, tlsProblems, deps.baseDir);
     if (site) tlsSites.push(site);
     const hsts = site ? hstsValue(server) : undefined;
     const vhost: VirtualHost = {
@@ -178,8 +179,16 @@ export function compile(config: PorticoConfig, deps: CompileDeps, file = 'config
       trustedProxies: cidrMatcher(server.trusted_proxies),
       underscoresInHeaders: server.underscores_in_headers,
       locations: new LocationTable<Route, Exchange>(),
-      rewrites: compileRewrites(server.rewrite),
+      rewrites: undefined,
     };
+    // A server's own answers (a `return` in its steps, a client certificate refused) go
+    // through the filters of the route the request would reach.
+    const locations = vhost.locations;
+    const filterFor = (ex: Exchange) => {
+      const found = locations.match(ex.path, ex);
+      return found !== undefined && 'route' in found ? found.route.filter : null;
+    };
+    (vhost as { rewrites?: Rewrites }).rewrites = compileServerSteps(server.rewrite, site?.clientAuth, filterFor);
     server.routes.forEach((route, ri) => {
       const spec = parseLocation(route.path) as LocationSpec; // validated by the schema
       let compiled: Route;
@@ -367,7 +376,7 @@ function handlerDeps(shared: Shared, spec: LocationSpec): HandlerDeps {
 }
 
 function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shared: Shared): Route {
-  const { handler, filter } = compileRouteChain(route, spec, name, {
+  const { handler, filter, rewrites } = compileRouteChain(route, spec, name, {
     handlers: handlerDeps(shared, spec),
     guards: { zones: shared.zones, passwords: shared.passwords, log: shared.deps.log },
     client: { maxBodySize: shared.client.max_body_size, bodyTimeout: shared.client.body_timeout, sendTimeout: shared.client.send_timeout },
@@ -375,6 +384,6 @@ function compileRoute(route: RouteConfig, spec: LocationSpec, name: string, shar
   });
   const proxy = route.proxy ?? route.files?.fallback?.proxy;
   const upgrade = proxy ? upgradeSet(proxy.upgrade) : undefined;
-  const compiled: Route = { name, handler, filter, rewrites: compileRewrites(route.rewrite), accessLog: route.access_log !== false, upgrade };
+  const compiled: Route = { name, handler, filter, rewrites, accessLog: route.access_log !== false, upgrade };
   return route.internal ? { ...compiled, internal: true } : compiled;
 }

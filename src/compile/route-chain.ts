@@ -3,11 +3,16 @@
  * bottom, its response comes back bottom to top (Caddy's routes.go documents its handler
  * order the same way):
  *
- *   request   dispatch chose the route
+ *   request   dispatch chose the route and ran its rewrite steps (rewrite.ts: rewrite, set,
+ *      |        if, return, break), which may have picked an `if` variant (ex.variant) or a
+ *      |        `return` (ex.answer)
  *      |      filters wrap the response writer (filters/route-filters.ts):
- *      |        headers -> compression -> cache store -> metrics -> the protocol's writer
- *      v      guards, cheapest and most decisive first (shield/guards.ts):
+ *      |        headers -> compression -> cache store -> metrics -> limit_rate -> the protocol's writer
+ *      |        (an `if` variant's own filters instead, when one was picked: if-variants.ts)
+ *      v      the chain of the variant picked, else the route's own (if-variants.ts):
+ *             guards, cheapest and most decisive first (shield/guards.ts):
  *             body size -> access (limit_except, satisfy) -> limit_req -> limit_conn -> basic_auth
+ *             the `return` the steps picked, if any (step-answers.ts), else
  *             the handler, by name (handlers/registry.ts): proxy | files | respond | redirect | close
  *               (a proxy with a `cache` looks the request up there first: cache/route-cache.ts;
  *               a stored response is written beneath the cache store filter)
@@ -29,6 +34,11 @@ import { routeGuards, type GuardDeps } from '../shield/guards.js';
 import { routeFilters } from '../filters/route-filters.js';
 import type { ResponseFilter } from '../filters/filter.js';
 import { compileCompress } from './compress.js';
+import { compileLimitRate } from './limit-rate.js';
+import { setsLimitRate } from '../config/limit-rate-schema.js';
+import { compileRewrites, type Rewrites } from './rewrite.js';
+import { answerFirst, hasAnswers } from './step-answers.js';
+import { variantFilter, variantHandler } from './if-variants.js';
 import { RouteCache } from '../cache/route-cache.js';
 import type { PreparedZones } from '../cache/zones.js';
 
@@ -37,6 +47,8 @@ export interface RouteChain {
   handler: RouteHandler;
   /** The route's response filters around a request's writer; null: none. */
   filter: ResponseFilter | null;
+  /** The route's rewrite steps, run by dispatch once the route is chosen; undefined: none. */
+  rewrites: Rewrites | undefined;
 }
 
 export interface RouteChainDeps {
@@ -47,23 +59,60 @@ export interface RouteChainDeps {
   cacheZones: PreparedZones;
 }
 
-export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: string, deps: RouteChainDeps): RouteChain {
+/** What a route's steps may do that its chain must be ready for (an `if` variant is ready for its route's). */
+interface StepEffects {
+  /** Pick a `return` (step-answers.ts). */
+  answers: boolean;
+  /** `set: limit_rate` (the limit_rate filter). */
+  setsRate: boolean;
+}
+
+export function compileRouteChain(
+  route: RouteConfig,
+  spec: LocationSpec,
+  name: string,
+  deps: RouteChainDeps,
+  effects: StepEffects = { answers: hasAnswers(route.rewrite), setsRate: setsLimitRate(route.rewrite) },
+  /** Whose counters its responses go to (metrics): an `if` variant's go to its route's. */
+  counted = name,
+): RouteChain {
   const maxBodySize = route.max_body_size ?? deps.client.maxBodySize;
   const ctx: RouteContext = {
     name,
     requestHeaders: compileHeaderOps(route.request_headers),
     stripPrefix: stripPrefixOf(route, spec),
     maxBodySize: maxBodySize === 0 ? Infinity : maxBodySize, // 0: no limit, as in nginx
-    client: { bodyTimeout: deps.client.bodyTimeout, sendTimeout: deps.client.sendTimeout },
+    // nginx's client_body_timeout and send_timeout may be set per server or location.
+    client: { bodyTimeout: route.body_timeout ?? deps.client.bodyTimeout, sendTimeout: route.send_timeout ?? deps.client.sendTimeout },
     replacedPrefix: replacedPrefixOf(route, spec),
   };
+  // An `if` step with settings of its own serves the request with those: this route compiled
+  // again with them (nginx's "if" creates a nested location holding them).
+  let variants = 0;
+  const rewrites = compileRewrites(route.rewrite, {
+    deferAnswers: true,
+    variant: (cfg) => {
+      variants++;
+      const { handler, filter } = compileRouteChain({ ...cfg, path: route.path } as RouteConfig, spec, `${name} if#${variants}`, deps, effects, counted);
+      return { handler, filter };
+    },
+  });
   const cache = routeCache(route, deps);
   if (cache !== null) ctx.cache = cache;
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress), cache, route: name });
+  const filter = routeFilters({
+    responseHeaders: compileHeaderOps(route.response_headers),
+    compress: compileCompress(route.compress),
+    cache,
+    route: counted,
+    limitRate: compileLimitRate(route.limit_rate, effects.setsRate),
+  });
   if (cache !== null) cache.filter = filter;
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
-  const handler = routeHandler(route, ctx, { ...deps.handlers, spec });
-  return { handler: compose(guards, handler), filter };
+  let handler = routeHandler(route, ctx, { ...deps.handlers, spec });
+  if (effects.answers) handler = answerFirst(handler);
+  const chain = compose(guards, handler);
+  if (variants === 0) return { handler: chain, filter, rewrites };
+  return { handler: variantHandler(chain), filter: variantFilter(filter), rewrites };
 }
 
 /** The route's `cache` in its zone; nginx's $proxy_host is the upstream as proxy.to names it. */

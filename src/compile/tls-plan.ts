@@ -10,6 +10,7 @@
 import type { AcmeOptionsConfig, CertificateFilesConfig, PorticoConfig, ServerConfig } from '../config/schema.js';
 import { parseListen, type ListenAddress } from '../config/address.js';
 import { isLocalName, DEFAULT_LOCAL_NAMES } from './local-names.js';
+import { readClientAuth, type ClientAuth } from './client-auth.js';
 
 /** Where ACME HTTP-01 tokens are served (RFC 8555 §8.3): answered before routing, never redirected to HTTPS. */
 export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
@@ -32,15 +33,19 @@ export interface TlsSite {
   httpsPort: { port: number };
   /** Plain-HTTP addresses redirecting here. */
   redirectFrom: readonly ListenAddress[];
+  /** `client_certificates`: clients are asked for a certificate (mutual TLS). */
+  clientAuth?: ClientAuth | undefined;
 }
 
 /** undefined: the server is plain HTTP. Problems are pushed as messages. */
-export function planTls(server: ServerConfig, where: string, config: PorticoConfig, problems: string[]): TlsSite | undefined {
+export function planTls(server: ServerConfig, where: string, config: PorticoConfig, problems: string[], baseDir = '.'): TlsSite | undefined {
   const listens = (Array.isArray(server.listen) ? server.listen : [server.listen]).map((l) => parseListen(l)!);
   const setting = server.tls ?? (listens.some((l) => l.port === 443) ? 'auto' : 'off');
   if (setting === 'off') {
     if (server.http_redirect !== undefined && server.http_redirect !== false)
       problems.push(`${where}.http_redirect: the server has no tls; http_redirect only applies to HTTPS servers`);
+    // Client certificates are an access restriction: without TLS it could not be applied.
+    if (server.client_certificates !== undefined) problems.push(`${where}.client_certificates: the server has no tls; clients can only show certificates over HTTPS`);
     return undefined;
   }
   const hosts = server.hosts ?? [];
@@ -67,6 +72,7 @@ export function planTls(server: ServerConfig, where: string, config: PorticoConf
   } else source = { kind: 'files', files: Array.isArray(setting) ? setting : [setting as CertificateFilesConfig], list: Array.isArray(setting) };
 
   const names = source.kind === 'internal' && hosts.length === 0 ? DEFAULT_LOCAL_NAMES : exact.map((h) => h.toLowerCase());
+  const clientAuth = server.client_certificates === undefined ? undefined : readClientAuth(server.client_certificates, baseDir, `${where}.client_certificates`, problems);
   return {
     where,
     source,
@@ -74,6 +80,7 @@ export function planTls(server: ServerConfig, where: string, config: PorticoConf
     hosts,
     httpsPort: { port: listens[0]!.port },
     redirectFrom: redirectAddresses(server, listens),
+    clientAuth,
   };
 }
 

@@ -19,6 +19,8 @@ export type LocationSpec =
 
 export function parseLocation(text: string): LocationSpec | string {
   const trimmed = text.trim();
+  // A path first is a prefix, spaces included (nginx's quoted `location "/a b/"`).
+  if (trimmed.startsWith('/')) return { kind: 'prefix', path: trimmed, noRegex: false };
   const space = trimmed.search(/\s/);
   const modifier = space > 0 ? trimmed.slice(0, space) : '';
   const rest = space > 0 ? trimmed.slice(space).trim() : trimmed;

@@ -5,7 +5,7 @@
  * and Caddyfile adapters warn at their own directives instead.
  */
 import { LineCounter, parseDocument, type Node } from 'yaml';
-import type { PorticoConfig } from './schema.js';
+import type { PorticoConfig, RewriteStepConfig } from './schema.js';
 import { locationWarning } from './location-syntax.js';
 import { rewriteRegexWarning } from './rewrite-syntax.js';
 import { mapKeyWarning } from './map-key.js';
@@ -22,10 +22,10 @@ export function regexWarnings(config: PorticoConfig, text: string, file: string)
     for (const key of Object.keys(def.values)) note(['maps', name, 'values', key], `map key "${key}"`, mapKeyWarning(key));
   config.servers.forEach((server, si) => {
     server.hosts?.forEach((host, hi) => note(['servers', si, 'hosts', hi], `host "${host}"`, hostNameWarning(host)));
-    server.rewrite?.forEach((r, ri) => note(['servers', si, 'rewrite', ri, 'match'], `rewrite "${r.match}"`, rewriteRegexWarning(r.match)));
+    steps(server.rewrite, ['servers', si, 'rewrite'], note);
     server.routes.forEach((route, ri) => {
       note(['servers', si, 'routes', ri, 'path'], `location "${route.path}"`, locationWarning(route.path));
-      route.rewrite?.forEach((r, wi) => note(['servers', si, 'routes', ri, 'rewrite', wi, 'match'], `rewrite "${r.match}"`, rewriteRegexWarning(r.match)));
+      steps(route.rewrite, ['servers', si, 'routes', ri, 'rewrite'], note);
     });
   });
   if (found.length === 0) return [];
@@ -35,6 +35,18 @@ export function regexWarnings(config: PorticoConfig, text: string, file: string)
     const node = doc.getIn(path, true) as Node | undefined;
     const at = node?.range ? lines.linePos(node.range[0]) : undefined;
     return `${at ? `${file}:${at.line}:${at.col}` : file}: ${dotted(path)}: ${text}`;
+  });
+}
+
+/** Rewrite rules and `if` regexes, inside `if` steps too. */
+function steps(list: readonly RewriteStepConfig[] | undefined, at: Path, note: (path: Path, what: string, warning: string | undefined) => void): void {
+  list?.forEach((step, i) => {
+    if ('match' in step) note([...at, i, 'match'], `rewrite "${step.match}"`, rewriteRegexWarning(step.match));
+    if (!('if' in step)) return;
+    const c = step.if;
+    if (typeof c !== 'string' && c.op.includes('~') && c.with !== undefined)
+      note([...at, i, 'if', 'with'], `if "${c.with}"`, rewriteRegexWarning(c.op.endsWith('*') ? `(?i)${c.with}` : c.with));
+    steps(step.then, [...at, i, 'then'], note);
   });
 }
 

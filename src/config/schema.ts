@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { isDuration, parseDuration } from './duration.js';
-import { duration } from './duration-schema.js';
+import { duration, optionalDuration } from './duration-schema.js';
 import { parseListen } from './address.js';
 import { parseLocation } from './location-syntax.js';
 import { isCidrList } from '../http/cidr.js';
@@ -15,9 +15,12 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { parseExpires } from '../http/expires.js';
+import { parseCidr, parseRange } from './geo-key.js';
 import { admin } from './admin-schema.js';
 import { accessLogSetting, checkAccessLogs, errorLog, logFormats, requestId } from './log-schema.js';
 import { compress } from './compress-schema.js';
+import { limitRate, setsLimitRate } from './limit-rate-schema.js';
 import { cacheZone, routeCache } from './cache-schema.js';
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -92,6 +95,17 @@ const responseHeaderOps = z
       .optional()
       .describe('Append these headers, keeping existing ones; { value, success_only: true } adds one only to 2xx/3xx answers'),
     remove: headerOps.shape.remove,
+    expires: z
+      .string()
+      .superRefine((v, ctx) => {
+        if (!/\{[a-z_]/.test(v) && parseExpires(v) === undefined)
+          ctx.addIssue({ code: 'custom', message: `expected epoch, max, off, a time such as 1h or -1d, "modified TIME" or "@TIME" (a time of day), got '${v}'` });
+      })
+      .optional()
+      .describe(
+        'nginx expires on 200/201/204/206/301/302/303/304/307/308 answers of this route (files, proxied, its own): Expires and Cache-Control, replacing the response\'s. ' +
+          '"epoch", "max", "off", "1h" (from now; negative: no-cache), "modified 1h" (from Last-Modified), "@15h30m" (next time of day); placeholders allowed',
+      ),
   })
   .strict();
 
@@ -263,8 +277,8 @@ const files = z
       ctx.addIssue({ code: 'custom', path: ['try_files'], message: 'expected at least one file candidate before the status' });
   });
 
-const route = z
-  .object({
+/** A route's fields but its rewrite steps (an `if` step's `route` is one of these, less its path). */
+const routeBase = z.object({
     path: z
       .string()
       .superRefine((v, ctx) => {
@@ -277,7 +291,6 @@ const route = z
       .optional()
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
-    rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
     access_log: accessLogSetting
       .optional()
       .describe("Where this route's requests are logged (nginx access_log in a location): false (off), { path, format, buffer, flush, if } or a list; default: its server's"),
@@ -293,6 +306,9 @@ const route = z
       .optional()
       .describe("nginx's stub_status page at this route: active connections, accepts, handled, requests, Reading/Writing/Waiting, in nginx's text format"),
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
+    body_timeout: optionalDuration().describe("Longest wait between two reads of this route's request bodies (nginx client_body_timeout in a server or location); default client.body_timeout -> 408"),
+    send_timeout: optionalDuration().describe("Longest wait for the client to take more of this route's responses (nginx send_timeout in a server or location); default client.send_timeout"),
+    limit_rate: limitRate.optional(),
     access: shield.access.optional(),
     basic_auth: shield.basicAuth.optional(),
     limit_req: shield.limitReq.optional(),
@@ -304,9 +320,12 @@ const route = z
       .literal(true)
       .optional()
       .describe('nginx internal: requests that reach this route without a rewrite get 404; one a rewrite (server-level, or another route\'s) sent here is served'),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
+});
+
+type RouteBase = z.output<typeof routeBase>;
+
+/** One handler, and what goes with the path (path_prefix, strip_prefix, alias placeholders). */
+function checkRoute(r: Partial<Pick<RouteBase, 'path'>> & Omit<RouteBase, 'path'>, ctx: z.core.$RefinementCtx): void {
     const handlers = (['proxy', 'files', 'respond', 'redirect', 'stub_status'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
@@ -317,18 +336,110 @@ const route = z
             : `expected one handler, got ${handlers.join(' and ')}`,
       });
     if (r.proxy?.path_prefix !== undefined && typeof r.strip_prefix !== 'string') {
-      const spec = parseLocation(r.path);
+      const spec = parseLocation(r.path ?? '/');
       if (typeof spec !== 'string' && spec.kind === 'regex')
         ctx.addIssue({ code: 'custom', path: ['proxy', 'path_prefix'], message: 'path_prefix on a regex route needs strip_prefix as a string (the part it replaces)' });
     }
     if (typeof r.strip_prefix === 'string' || r.strip_prefix === true) {
-      const spec = parseLocation(r.path);
+      const spec = parseLocation(r.path ?? '/');
       if (r.strip_prefix === true && typeof spec !== 'string' && spec.kind === 'regex')
         ctx.addIssue({ code: 'custom', path: ['strip_prefix'], message: 'strip_prefix: true needs a prefix path; give the prefix as a string' });
     }
-    if (r.files?.alias?.includes('{') && (parseLocation(r.path) as { kind?: string }).kind !== 'regex')
+    if (r.files?.alias?.includes('{') && (parseLocation(r.path ?? '/') as { kind?: string }).kind !== 'regex')
       ctx.addIssue({ code: 'custom', path: ['files', 'alias'], message: 'placeholders in alias need a regex route ("~ ^/img/(.+)$")' });
-  });
+  }
+
+/**
+ * What an `if` step holding settings of its own uses instead of its route's when its condition
+ * holds (nginx's `if` in a location: its block is a location of its own that inherits the rest).
+ * The adapter writes the whole resulting route; its path stays the route's.
+ */
+const routeVariant = routeBase
+  .omit({ path: true, match: true, internal: true })
+  .strict()
+  .superRefine(checkRoute)
+  .describe("The route's settings while this condition holds (nginx's `if` in a location): one handler, headers, limits...");
+
+const IF_OPS = ['=', '!=', '~', '~*', '!~', '!~*', '-f', '!-f', '-d', '!-d', '-e', '!-e', '-x', '!-x'] as const;
+
+/**
+ * nginx's `if (condition)` (https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#if):
+ * a template alone is true unless empty or "0"; `=`/`!=` compare with `with` (a template);
+ * `~` `~*` `!~` `!~*` match the regex `with` (case-insensitive with `*`; its captures feed
+ * {re.N}); `-f` `-d` `-e` `-x` (and `!-f`...) test the file named by `value`.
+ */
+const condition = z.union([
+  z.string().describe('A template: true unless it comes out empty or "0"'),
+  z
+    .object({
+      value: z.string().describe('A template'),
+      op: z.enum(IF_OPS),
+      with: z.string().optional().describe('What "=" and "!=" compare with (a template), or the regex of "~" and the like'),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      const regex = c.op.includes('~');
+      const file = c.op.includes('-');
+      if (file && c.with !== undefined) ctx.addIssue({ code: 'custom', path: ['with'], message: `"${c.op}" tests the file named by value; it takes no "with"` });
+      if (!file && c.with === undefined) ctx.addIssue({ code: 'custom', path: ['with'], message: `"${c.op}" needs "with"` });
+      if (regex && c.with !== undefined) {
+        const err = checkRewriteRegex(c.op.endsWith('*') ? `(?i)${c.with}` : c.with);
+        if (err) ctx.addIssue({ code: 'custom', path: ['with'], message: err });
+      }
+    }),
+]);
+
+export type ConditionConfig = z.output<typeof condition>;
+type RouteVariantOut = z.output<typeof routeVariant>;
+type RouteVariantIn = z.input<typeof routeVariant>;
+
+/** The rewrite steps (nginx's rewrite module, run in order: rewrite, set, if, return, break). */
+export type RewriteStepConfig =
+  | RewriteRuleConfig
+  | { set: string; value: string }
+  | { break: true }
+  | { respond: z.output<typeof respond> }
+  | { redirect: z.output<typeof redirect> }
+  | { if: ConditionConfig; then: RewriteStepConfig[]; route?: RouteVariantOut | undefined };
+type RewriteStepInput =
+  | z.input<typeof rewriteRule>
+  | { set: string; value: string }
+  | { break: true }
+  | { respond: z.input<typeof respond> }
+  | { redirect: z.input<typeof redirect> }
+  | { if: z.input<typeof condition>; then?: RewriteStepInput[] | undefined; route?: RouteVariantIn | undefined };
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const rewriteStep: z.ZodType<RewriteStepConfig, RewriteStepInput> = z.lazy(() =>
+  z.union([
+    rewriteRule,
+    z
+      .object({
+        set: z.string().regex(VAR_NAME, 'expected a variable name of letters, digits and "_"').describe('Sets {var.NAME} for the rest of the request (nginx set)'),
+        value: z.string().describe('A template'),
+      })
+      .strict(),
+    z.object({ break: z.literal(true).describe('Stops the steps (nginx break)') }).strict(),
+    z.object({ respond: respond.describe('Answers now (nginx return CODE TEXT)') }).strict(),
+    z.object({ redirect: redirect.describe('Redirects now (nginx return 3xx URL)') }).strict(),
+    z
+      .object({
+        if: condition,
+        then: z.array(rewriteStep).default([]).describe('Steps run when the condition holds, then the steps after the if'),
+        route: routeVariant.optional(),
+      })
+      .strict(),
+  ]),
+);
+
+const rewriteSteps = (what: string) =>
+  z.array(rewriteStep).optional().describe(`${what}: rewrite rules, and nginx's set, if, return and break as steps run in order`);
+
+const route = routeBase
+  .extend({ rewrite: rewriteSteps("Run when this route is chosen, before its handler (nginx's location-level rewrite phase)") })
+  .strict()
+  .superRefine(checkRoute);
 
 const filePath = z.string().min(1);
 
@@ -406,6 +517,22 @@ const server = z
       })
       .describe("Peers whose X-Forwarded-* headers are believed (CIDRs, or 'private_ranges')"),
     tls: tls.optional(),
+    client_certificates: z
+      .object({
+        verify: z
+          .enum(['on', 'optional', 'optional_no_ca'])
+          .describe(
+            'nginx ssl_verify_client: "on" answers 400 to a request without a valid client certificate; "optional" to one whose certificate does not verify; ' +
+              '"optional_no_ca" asks for one and accepts any (its verification result is {ssl.client_verify})',
+          ),
+        ca: filePath.optional().describe('PEM file of the CAs that client certificates must chain to; sent to clients as the CAs asked for (nginx ssl_client_certificate)'),
+        trusted: filePath.optional().describe('PEM file of more CAs trusted for verification but not sent to clients (nginx ssl_trusted_certificate)'),
+        depth: z.number().int().min(0).max(100).default(1).describe('Intermediate CAs allowed in a client chain (nginx ssl_verify_depth, default 1)'),
+        crl: filePath.optional().describe('PEM file of certificate revocation lists; every certificate of the chain is checked (nginx ssl_crl)'),
+      })
+      .strict()
+      .optional()
+      .describe("Ask HTTPS clients for a certificate (mutual TLS). An access restriction: checked before the server's rewrites and routes"),
     hsts,
     underscores_in_headers: z
       .boolean()
@@ -425,7 +552,13 @@ const server = z
     access_log: accessLogSetting
       .optional()
       .describe("Where this server's requests are logged (nginx access_log in a server): false, { path, format, ... } or a list; default: the top-level access_log"),
-    rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
+    rewrite: rewriteSteps("Run before the route is chosen (nginx's server-level rewrite phase)").superRefine((steps, ctx) => {
+      steps?.forEach((step, i) => {
+        if ('if' in step && step.route !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'route'], message: 'an if of a server takes no route settings (nginx allows only rewrite directives there)' });
+        // The rate applies through the chosen route's filter: a route without one would ignore it.
+        if (setsLimitRate([step])) ctx.addIssue({ code: 'custom', path: [i], message: 'set: limit_rate only in a route (its limit applies to the route\'s responses)' });
+      });
+    }),
     compress,
     routes: z.array(route).min(1),
   })
@@ -449,8 +582,34 @@ const mapDefinition = z
       })
       .describe('Source value -> result (a template). Plain keys match ignoring case; "~re" (case-sensitive) and "~*re" keys are tried in order after them'),
     default: z.string().default('').describe('The result when nothing matches'),
+    hostnames: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Keys are host names (nginx map hostnames): "*.example.com" (subdomains), ".example.com" (the name and its subdomains), "www.example.*"; ' +
+          'the source loses a trailing dot; an exact name wins, then the longest leading wildcard, then the longest trailing one, then regexes',
+      ),
+    volatile: z
+      .boolean()
+      .default(false)
+      .describe('Look the value up each time it is read (nginx map volatile); otherwise once per request, as nginx caches a map'),
+    addresses: z
+      .enum(['cidr', 'ranges'])
+      .optional()
+      .describe(
+        'Keys are addresses (nginx geo): "cidr" keys are CIDRs or addresses (IPv4 and IPv6, the longest prefix wins), "ranges" keys are IPv4 ranges "first-last" (the narrowest wins); ' +
+          'a source that is not an address is looked up as 255.255.255.255',
+      ),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.addresses === undefined) return;
+    for (const key of Object.keys(m.values)) {
+      const ok = m.addresses === 'ranges' ? parseRange(key) !== undefined : parseCidr(key) !== undefined;
+      if (!ok) ctx.addIssue({ code: 'custom', path: ['values', key], message: m.addresses === 'ranges' ? 'expected an IPv4 range such as 10.0.0.0-10.0.255.255' : 'expected a CIDR or an address' });
+    }
+    if (m.hostnames) ctx.addIssue({ code: 'custom', path: ['hostnames'], message: 'a map of addresses has no host names' });
+  });
 
 /**
  * nginx's `user` (https://nginx.org/en/docs/ngx_core_module.html#user): started as root,
@@ -595,7 +754,7 @@ export type HeaderOpsConfig = NonNullable<RouteConfig['request_headers']> | NonN
 export type TlsConfig = NonNullable<ServerConfig['tls']>;
 export type AcmeOptionsConfig = z.output<typeof acmeOptions>;
 export type CertificateFilesConfig = z.output<typeof certificateFiles>;
-export type RewriteRuleConfig = NonNullable<RouteConfig['rewrite']>[number];
+export type RewriteRuleConfig = z.output<typeof rewriteRule>;
 export type MapConfig = NonNullable<PorticoConfig['maps']>[string];
 export type { CacheZoneConfig, RouteCacheConfig } from './cache-schema.js';
 

@@ -82,10 +82,13 @@ export const basicAuth = z
     users: z
       .record(
         z.string().regex(/^[^:\s]+$/, 'a user name has no colon or space'),
-        z.string().refine(isPasswordHash, 'expected a bcrypt hash ($2a$/$2b$/$2y$); make one with `portico hash-password`'),
+        z.string().refine(isPasswordHash, 'expected a bcrypt hash ($2a$/$2b$/$2y$; make one with `portico hash-password`) or another htpasswd format ($apr1$, $1$, $5$, $6$, {SHA}, {SSHA}, {PLAIN})'),
       )
       .optional(),
-    users_file: z.string().optional().describe('htpasswd file with bcrypt lines (user:$2y$...), as `htpasswd -B` writes'),
+    users_file: z
+      .string()
+      .optional()
+      .describe('htpasswd file: bcrypt lines (user:$2y$..., `htpasswd -B`), or $apr1$, $1$, $5$, $6$, {SHA}, {SSHA}, {PLAIN}; a user whose hash is of another format (crypt DES) is never let in'),
   })
   .strict()
   .refine((a) => a.users !== undefined || a.users_file !== undefined, 'expected users or users_file');

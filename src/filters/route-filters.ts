@@ -10,9 +10,11 @@
  *                      cached is what this client was sent (with its Vary)
  *     -> cache store   a route `cache`: stores what the client gets, compressed or not, and
  *                      serves stored responses beneath itself (cache-store.ts)
- *     -> metrics       counts each response once it is over (metrics.ts); last, so it
- *                      sees what leaves: the status and bytes the client was sent, a
- *                      cached one too (PORTICO_METRICS=off: none)
+ *     -> metrics       counts each response once it is over (metrics.ts); after the others
+ *                      that change it, so it sees what leaves: the status and bytes the
+ *                      client was sent, a cached one too (PORTICO_METRICS=off: none)
+ *     -> limit_rate    holds the body to the route's rate (limit-rate.ts): next to the writer,
+ *                      so it paces the bytes the client gets, compressed or not, cached or not
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
  *
  * A route without any gets null: its handler writes to the binding directly.
@@ -26,6 +28,7 @@ import type { CompressPolicy } from './compress-head.js';
 import { cacheStoreFilter } from './cache-store.js';
 import { metricsFilter } from './metrics.js';
 import { metricsEnabled, stats } from '../metrics/stats.js';
+import { limitRateFilter, type LimitRatePolicy } from './limit-rate.js';
 
 export interface RouteFilterOptions {
   /** The route's compiled response_headers. */
@@ -36,6 +39,8 @@ export interface RouteFilterOptions {
   cache?: RouteCache | null;
   /** The route's name ("servers[0].routes[1] /api/"): its counters (metrics). */
   route?: string;
+  /** The route's limit_rate (compile/limit-rate.ts), or null: none. */
+  limitRate?: LimitRatePolicy | null;
 }
 
 export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
@@ -46,5 +51,6 @@ export function routeFilters(options: RouteFilterOptions): ResponseFilter | null
   const store = cacheStoreFilter(options.cache ?? null);
   if (store !== null) chain.push(store);
   if (metricsEnabled && options.route !== undefined) chain.push(metricsFilter(stats.route(options.route)));
+  if (options.limitRate) chain.push(limitRateFilter(options.limitRate));
   return composeFilters(chain);
 }

@@ -125,6 +125,8 @@ export function filesHandler(cfg: FilesConfig, ctx: RouteContext, deps: FilesDep
       const found = cache.lookup(base + name);
       const entry = found instanceof Promise ? await found : found;
       if (entry.kind === 'file') {
+        // nginx's index is an internal redirect: $uri ({path}) names the index file from here on.
+        if (ex.path.endsWith('/')) ex.path += name;
         await serveFile(ex, entry);
         return true;
       }

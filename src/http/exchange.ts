@@ -5,10 +5,21 @@
  */
 import type { RequestBody, RequestHead } from './request.js';
 import type { ResponseWriter } from './response-writer.js';
+import type { RouteHandler } from './route-handler.js';
+import type { ClientVerdict } from './client-verdict.js';
 
 /** The config's `maps` as compiled lookups, by name (compile/maps.ts builds them). */
 export type MapLookups = ReadonlyMap<string, (ex: Exchange) => string>;
 export const NO_MAPS: MapLookups = new Map();
+
+/**
+ * A route's alternative configuration chosen by an `if` (compile/rewrite.ts): a compiled
+ * route's chain, its guards and handler, and its response filters (null: none).
+ */
+export interface Variant {
+  readonly handler: RouteHandler;
+  readonly filter: ((inner: ResponseWriter, ex: Exchange) => ResponseWriter) | null;
+}
 
 /** What a request needs of the error log (log/error-log.ts's ErrorLog is one). */
 export interface RequestErrorLog {
@@ -46,8 +57,31 @@ export class Exchange {
   skipAccessLog = false;
   /** The config's `maps`, for {map.NAME}. */
   maps: MapLookups = NO_MAPS;
+  /** Map values looked up so far (nginx caches a map's value for the whole request unless it is volatile). */
+  mapValues: Map<string, string> | null = null;
   /** Upstream address that served the request, for logs. */
   upstream = '-';
+  /** The status the upstream answered with (nginx $upstream_status), 0 before it answers. */
+  upstreamStatus = 0;
+  /** The upstream response's header fields as received (nginx $upstream_http_NAME), null before it answers. */
+  upstreamHeaders: readonly string[] | null = null;
+  /** Variables `set` by the route's rewrite steps (nginx's `set`), for {var.NAME}; null until one is set. */
+  vars: Map<string, string> | null = null;
+  /**
+   * An `if` of the route whose condition held and that carries its own settings (nginx's
+   * "if is evil": the `if` block's configuration replaces the location's): its handler and
+   * response filters serve the request instead of the route's (compile/rewrite.ts).
+   */
+  variant: Variant | null = null;
+  /** A `return` of the route's steps, answered by its handler after its access checks (compile/rewrite.ts). */
+  answer: ((ex: Exchange) => void) | null = null;
+  /**
+   * The response's rate limit in bytes per second set by a `set` step (nginx `set $limit_rate`,
+   * compile/rewrite.ts), which the route's limit_rate filter takes over its own; -1: none set.
+   */
+  limitRate = -1;
+  /** The client certificate's verification on a server that asks for one (src/shield/client-certificates.ts); null: none asked. */
+  tlsClient: ClientVerdict | null = null;
   /** Cancels upstream work when the client goes away; set by the proxy while it forwards. */
   abortUpstream: (() => void) | null = null;
   /**

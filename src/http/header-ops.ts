@@ -5,12 +5,15 @@
  */
 import type { Exchange } from './exchange.js';
 import { compileTemplate, type Template } from './template.js';
+import { compileExpires, type ExpiresOp } from './expires.js';
 
 export interface HeaderOps {
   /** Lower-cased names dropped from the incoming set (removed ones and the ones `set` replaces). */
   readonly drop: ReadonlySet<string>;
   /** Headers appended after filtering: `set` first, then `add`; `successOnly` ones only on SUCCESS statuses. */
   readonly append: ReadonlyArray<readonly [name: string, value: Template, successOnly?: boolean]>;
+  /** nginx `expires` (responses only, on SUCCESS statuses): Expires and Cache-Control, replacing the response's. */
+  readonly expires?: ExpiresOp | undefined;
   readonly empty: boolean;
 }
 
@@ -27,6 +30,7 @@ export interface HeaderOpsConfig {
   set?: Readonly<Record<string, string>>;
   add?: Readonly<Record<string, string | { value: string; success_only?: boolean }>>;
   remove?: readonly string[];
+  expires?: string;
 }
 
 export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
@@ -42,8 +46,9 @@ export function compileHeaderOps(cfg: HeaderOpsConfig | undefined): HeaderOps {
     if (typeof value === 'string') append.push([name, compileTemplate(value, HEADER)]);
     else append.push([name, compileTemplate(value.value, HEADER), value.success_only]);
   }
-  if (drop.size === 0 && append.length === 0) return NO_HEADER_OPS;
-  return { drop, append, empty: false };
+  const expires = cfg.expires === undefined ? undefined : compileExpires(cfg.expires);
+  if (drop.size === 0 && append.length === 0 && expires === undefined) return NO_HEADER_OPS;
+  return { drop, append, expires, empty: false };
 }
 
 /** Applies the ops to a flat header list, returning a new list; `status` is the response's (undefined for requests). */
@@ -60,6 +65,8 @@ export function applyHeaderOps(ops: HeaderOps, headers: readonly string[], ex: E
 
 /** A value that comes out empty is not sent (nginx: "if the value is an empty string, the field is not passed"). */
 export function appendHeaders(ops: HeaderOps, out: string[], ex: Exchange, status?: number): void {
+  // nginx's headers filter sets expires first, then adds add_header's (ngx_http_headers_filter).
+  if (ops.expires !== undefined && status !== undefined && SUCCESS.has(status)) ops.expires(ex, out);
   for (const [name, value, successOnly] of ops.append) {
     if (successOnly && (status === undefined || !SUCCESS.has(status))) continue;
     const v = value(ex);

@@ -88,6 +88,10 @@ export class Relay implements ResponseSink {
       this.#conn?.abort();
       return this.send(next);
     }
+    // nginx's $upstream_status and $upstream_http_NAME, for the route's response header edits
+    // (the headers filter applies them when this head is written).
+    this.ex.upstreamStatus = status;
+    this.ex.upstreamHeaders = rawHeaders;
     const headers = clientResponseHeaders(rawHeaders, status, this.#target!.redirects);
     if (this.ex.setCookie !== null) headers.push('Set-Cookie', this.ex.setCookie);
     if (balancer.retries && holdable(this.req.method, rawHeaders)) {

@@ -232,6 +232,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (vhost.rewrites) {
       const r = vhost.rewrites(ex);
       if (r.kind === 'redirect') return redirect(ex, r.status, r.location);
+      if (r.kind === 'answered') return undefined; // a `return` in the server's steps
       ex.rewritten = false; // a server-level change is routed like a new request
       if (r.kind === 'changed') ex.internalRedirect = true; // nginx sets r->internal on any rewrite of the URI
     }
@@ -242,6 +243,7 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       last = route;
       const r = route.rewrites(ex);
       if (r.kind === 'redirect') return redirect(ex, r.status, r.location, route);
+      if (r.kind === 'answered') return undefined; // a `return` in the route's steps
       if (r.kind === 'none' || !r.again) return route;
       ex.internalRedirect = true;
     }

@@ -3,9 +3,9 @@
  * without a moment in which an address that stays refuses a connection:
  *  - a new address is bound first, before anything else changes: a reload that cannot bind one
  *    (in use, not allowed) closes what it bound and leaves the running config serving;
- *  - an address kept with the same kind (HTTP or HTTPS) and `client` settings keeps its node
- *    servers: update() gives them the new routes, logs and certificates, and their connections
- *    never notice;
+ *  - an address kept with the same kind (HTTP, HTTPS, HTTPS asking for client certificates:
+ *    listenerShape) and `client` settings keeps its node servers: update() gives them the new
+ *    routes, logs and certificates, and their connections never notice;
  *  - an address whose kind or `client` settings changed gets new node servers, which take over
  *    its listening socket (release()): nothing is unbound, so nothing can fail or be refused;
  *    the old ones drain their connections;
@@ -17,7 +17,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import type { ListenerPlan } from '../compile/compile.js';
-import type { Listener, ListenerUpdate, ListeningSocket } from './listeners.js';
+import { listenerShape, type Listener, type ListenerUpdate, type ListeningSocket } from './listeners.js';
 import type { ErrorLog } from '../log/error-log.js';
 
 export interface BoundAddress {
@@ -123,12 +123,13 @@ export class ListenerSet {
           const u = update(plan);
           const port = kept.address.port;
           for (const site of plan.tls ?? []) if (site.httpsPort.port === 0) site.httpsPort.port = port;
-          if (kept.listener.tls === (plan.tls !== undefined) && isDeepStrictEqual(kept.listener.client, u.deps.client)) {
+          if (kept.listener.shape === listenerShape(plan) && isDeepStrictEqual(kept.listener.client, u.deps.client)) {
             kept.listener.update(plan, u);
             next.set(plan.key, { listener: kept.listener, address: { ...kept.address, key: plan.key } });
             continue;
           }
-          // Another kind or other client settings: new node servers take the socket over.
+          // Another kind (HTTP, HTTPS, client certificates) or other client settings: new node
+          // servers take the socket over.
           const replacement = make(plan);
           const socket = kept.listener.release();
           if (socket !== null)

@@ -64,6 +64,8 @@ function shieldH1(server: Server | HttpsServer, client: ClientConfig, onCheckCon
 export interface Listener {
   /** HTTPS (and h2), or plain HTTP: fixed for the node servers behind it. */
   readonly tls: boolean;
+  /** What its node servers were made for (listenerShape): a plan of another shape needs a new listener. */
+  readonly shape: string;
   /** The `client` settings its node servers were made with: another value needs a new listener. */
   readonly client: ClientConfig;
   /**
@@ -106,6 +108,15 @@ export interface ListenerUpdate {
   tls?: TlsListenerOptions;
 }
 
+/**
+ * What a listener's node servers are built for, beyond routes: plain HTTP, HTTPS, or HTTPS
+ * asking for client certificates (requestCert is fixed when node's TLS server is made).
+ */
+export function listenerShape(plan: ListenerPlan): string {
+  if (plan.tls === undefined) return 'http';
+  return plan.tls.some((site) => site.clientAuth !== undefined) ? 'https+client-certificates' : 'https';
+}
+
 export type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
 
 /** A pending ACME HTTP-01 token's answer, written before routing (RFC 8555 §8.3). */
@@ -146,6 +157,7 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01
   const accepting = acceptor(server, plan);
   return {
     tls: false,
+    shape: listenerShape(plan),
     client: deps.client,
     listen: accepting.listen,
     serve: accepting.serve,
@@ -203,7 +215,9 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       ALPNProtocols: ALPN_PROTOCOLS,
       SNICallback: (name, cb) => sni.sniCallback(name, cb),
       ticketKeys,
-      ...(initial ? { cert: initial.certPem, key: initial.keyPem } : {}),
+      // Client certificates (src/compile/client-auth.ts, src/shield/client-certificates.ts): asked for, checked per request, never a handshake failure.
+      ...(plan.tls?.some((site) => site.clientAuth !== undefined) ? { requestCert: true, rejectUnauthorized: false } : {}),
+      ...(initial ? { cert: initial.certPem, key: initial.keyPem, ...initial.contextOptions } : {}),
     },
     (req, res) => {
       if (draining) res.shouldKeepAlive = false;
@@ -226,7 +240,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   // The certificate for clients without SNI (or a name no server has), renewed in place.
   const setDefault = (table: SniTable) => {
     const cert = table.defaultCertificate;
-    if (cert && table === sni) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys });
+    if (cert && table === sni) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys, ...cert.contextOptions });
   };
   sni.onDefaultChange(() => setDefault(opts.sni));
 
@@ -268,6 +282,7 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   const accepting = acceptor(server, plan);
   return {
     tls: true,
+    shape: listenerShape(plan),
     client: deps.client,
     listen: accepting.listen,
     serve: accepting.serve,

@@ -1,6 +1,7 @@
 /**
  * HTTP Basic authentication (RFC 7617) against bcrypt hashes (nginx auth_basic + htpasswd -B,
- * Caddy basic_auth). A bcrypt check costs tens of milliseconds of CPU, so it never runs on the
+ * Caddy basic_auth) and the other htpasswd formats nginx checks (password-hash.ts). A bcrypt
+ * check costs tens of milliseconds of CPU, so no check runs on the
  * event loop: checks go to the verifier threads of password-checks.ts (a full queue: 503), and
  * a client address with too many wrong credentials gets 429 without any check. Credentials
  * that verified are remembered (by a SHA-256 of the header value, never the password itself)
@@ -105,18 +106,28 @@ export function parseBasic(header: string): { user: string; password: string } |
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** Users from the config and/or an htpasswd file; throws with the file and line of a bad entry. */
-export function loadUsers(cfg: BasicAuthConfig): Map<string, string> {
+/** A stored hash that no password matches (an htpasswd line whose hash Portico cannot read). */
+export const NEVER = '!';
+
+/**
+ * Users from the config and/or an htpasswd file (nginx's reading of it: `user:hash` lines, "#"
+ * comments, the first line for a user wins); throws with the file and line of a line that is not
+ * `user:hash`. A hash of a format Portico does not check (crypt(3) DES, a broken entry) lets that
+ * user in never, as nginx refuses a broken one (`unreadable` lists them, for warnings).
+ */
+export function loadUsers(cfg: BasicAuthConfig, unreadable: string[] = []): Map<string, string> {
   const users = new Map<string, string>(Object.entries(cfg.users ?? {}));
   if (cfg.users_file !== undefined) {
     const text = readFileSync(cfg.users_file, 'utf8');
     text.split(/\r?\n/).forEach((line, i) => {
       if (line.trim() === '' || line.startsWith('#')) return;
       const colon = line.indexOf(':');
+      if (colon <= 0) throw new Error(`${cfg.users_file}:${i + 1}: expected user:<hash> (htpasswd, or portico hash-password)`);
+      const user = line.slice(0, colon);
       const hash = line.slice(colon + 1).trim();
-      if (colon <= 0 || !isPasswordHash(hash))
-        throw new Error(`${cfg.users_file}:${i + 1}: expected user:<bcrypt hash> (htpasswd -B or portico hash-password)`);
-      users.set(line.slice(0, colon), hash);
+      if (users.has(user)) return;
+      if (!isPasswordHash(hash)) unreadable.push(`${cfg.users_file}:${i + 1}`);
+      users.set(user, isPasswordHash(hash) ? hash : NEVER);
     });
   }
   return users;

@@ -1,12 +1,12 @@
 /**
- * One verifier thread of verifier-pool.ts: compares a password with a bcrypt hash, one job at a
- * time, and answers true or false. The synchronous compare is right here: this thread has
- * nothing else to do, and bcryptjs's async version only adds the slicing it needs on the
- * event loop.
+ * One verifier thread of verifier-pool.ts: compares a password with a stored hash (bcrypt, or
+ * another htpasswd format: password-hash.ts), one job at a time, and answers true or false. The
+ * synchronous compare is right here: this thread has nothing else to do, and bcryptjs's async
+ * version only adds the slicing it needs on the event loop.
  */
 import { parentPort } from 'node:worker_threads';
 import { setPriority } from 'node:os';
-import bcrypt from 'bcryptjs';
+import { checkPassword } from './password-hash.js';
 
 /**
  * Below the event loop's priority: on Linux a nice value is per thread, and pid 0 means this
@@ -22,9 +22,9 @@ try {
 parentPort!.on('message', (job: { password: string; hash: string }) => {
   let ok = false;
   try {
-    ok = bcrypt.compareSync(job.password, job.hash);
+    ok = checkPassword(job.password, job.hash);
   } catch {
-    // a hash bcryptjs cannot read: no match
+    // a hash that cannot be read: no match
   }
   parentPort!.postMessage(ok);
 });

@@ -3,7 +3,7 @@
  * what the SNI table and renewal need to know (names, validity, serial), read with node's own
  * X509Certificate.
  */
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { TLS_SETTINGS } from './settings.js';
 
@@ -18,6 +18,8 @@ export interface LoadedCertificate {
   readonly certPem: string;
   /** The key as PEM: a listener's default certificate is installed with setSecureContext(). */
   readonly keyPem: string;
+  /** More options its context was made with (client certificate CAs), for a listener's default context. */
+  readonly contextOptions?: SecureContextOptions;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -79,4 +81,10 @@ function normalizeIpName(ip: string): string {
 export function renewalTime(cert: Pick<LoadedCertificate, 'notBefore' | 'notAfter'>): number {
   const start = cert.notBefore.getTime();
   return start + ((cert.notAfter.getTime() - start) * 2) / 3;
+}
+
+/** The same certificate with more context options (client certificate CAs and CRLs). */
+export function withContextOptions(cert: LoadedCertificate, options: SecureContextOptions): LoadedCertificate {
+  const context = createSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ...options });
+  return { ...cert, context, contextOptions: options };
 }

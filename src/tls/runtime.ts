@@ -7,7 +7,9 @@ import type { CompiledConfig, ListenerPlan } from '../compile/compile.js';
 import type { TlsSite } from '../compile/tls-plan.js';
 import { HostTable } from '../compile/host-table.js';
 import { SniTable, type OnDemand } from './sni-table.js';
-import type { CertificateSlot } from './slot.js';
+import { CertificateSlot } from './slot.js';
+import { withContextOptions } from './certificate.js';
+import { contextOptions } from '../compile/client-auth.js';
 import { FileCertificate } from './file-certificate.js';
 import { InternalCa } from './internal-ca.js';
 import { InternalCertificates } from './internal-certificates.js';
@@ -74,6 +76,23 @@ export class TlsRuntime {
   }
 
   async #provide(site: TlsSite): Promise<Provider> {
+    const provider = await this.#certificates(site);
+    if (site.clientAuth === undefined) return provider;
+    // Client certificates: the same certificates in contexts that hold the server's CAs.
+    const options = contextOptions(site.clientAuth);
+    const slots = provider.slots.map((base) => {
+      const slot = new CertificateSlot(`${base.label} client_certificates`);
+      const update = () => {
+        if (base.current) slot.set(withContextOptions(base.current, options));
+      };
+      base.onChange(update);
+      update();
+      return slot;
+    });
+    return { slots };
+  }
+
+  async #certificates(site: TlsSite): Promise<Provider> {
     const { log, now, dataDir } = this.deps;
     const source = site.source;
     if (source.kind === 'files') {
@@ -115,9 +134,14 @@ export class TlsRuntime {
   /** The SNI table of a TLS listener: its servers' certificates, the default server's first. */
   sniFor(plan: ListenerPlan): SniTable {
     const table = new SniTable();
-    for (const [i, site] of (plan.tls ?? []).entries()) {
+    const sites = plan.tls ?? [];
+    // With client certificates on the listener, a name picks its server first (as nginx's SNI
+    // does), so each server's own CAs (or none) verify the certificate.
+    const byServer = sites.some((s) => s.clientAuth !== undefined);
+    for (const [i, site] of sites.entries()) {
       const provider = this.#providers.get(site)!;
       provider.slots.forEach((slot, j) => table.add(slot, i === 0 && j === 0));
+      if (byServer && provider.slots[0]) table.addServer(site.hosts, provider.slots[0]);
       if (provider.onDemand) table.addOnDemand(provider.onDemand);
     }
     return table;

@@ -6,11 +6,13 @@
  *  3. a certificate minted on demand (the local CA for a name one of its servers accepts),
  *  4. the listener's default certificate (also what clients without SNI get: IP literals).
  * When two servers' certificates name the same host, the one listed first wins, as the first
- * server does for routing.
+ * server does for routing. On a listener whose servers ask for client certificates, the name
+ * first picks the server by its hosts (nginx's SNI), whose context holds its own CAs.
  */
 import type { SecureContext } from 'node:tls';
 import type { CertificateSlot } from './slot.js';
 import type { LoadedCertificate } from './certificate.js';
+import { HostTable } from '../compile/host-table.js';
 
 /** Returns a certificate for a name it is responsible for, or undefined to pass. */
 export type OnDemand = (name: string) => Promise<LoadedCertificate> | undefined;
@@ -21,6 +23,7 @@ export class SniTable {
   #exact = new Map<string, CertificateSlot>();
   #wildcard = new Map<string, CertificateSlot>();
   #default: CertificateSlot | undefined;
+  #servers: HostTable<CertificateSlot> | undefined;
   #defaultChanged: (() => void) | undefined;
 
   add(slot: CertificateSlot, isDefault: boolean): void {
@@ -32,6 +35,13 @@ export class SniTable {
       if (slot === this.#default) this.#defaultChanged?.();
     });
     this.#rebuild();
+  }
+
+  /** A server's certificate for the names it answers (`hosts`, as routing matches them). */
+  addServer(hosts: readonly string[], slot: CertificateSlot): void {
+    const table = (this.#servers ??= new HostTable<CertificateSlot>());
+    for (const h of hosts) table.add(h, slot); // a name already taken stays with the first server
+    if (!this.#slots.includes(slot)) this.add(slot, false);
   }
 
   addOnDemand(fn: OnDemand): void {
@@ -64,6 +74,8 @@ export class SniTable {
   /** The context for `servername`, a promise of one, or undefined for the default. */
   resolve(servername: string): SecureContext | Promise<SecureContext> | undefined {
     const name = servername.toLowerCase().replace(/\.$/, '');
+    const server = this.#servers?.match(name)?.current;
+    if (server) return server.context;
     const exact = this.#exact.get(name)?.current;
     if (exact) return exact.context;
     const dot = name.indexOf('.');

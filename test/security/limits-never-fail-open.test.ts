@@ -26,31 +26,46 @@ interface Case {
   noNginxTest?: boolean;
   /** nginx -t refuses it too. */
   nginxRefuses?: boolean;
+  /** Settings the adapted route of `location /` carries. */
+  route?: Record<string, unknown>;
 }
 
 const NGINX: Case[] = [
   { name: 'a zone keyed on a variable Portico cannot compute', http: 'limit_req_zone $remote_user zone=u:1m rate=1r/s;', location: 'limit_req zone=u;', refused: /limit_req_zone key "\$remote_user": Portico cannot compute \$remote_user, so this limit cannot be applied/ },
   {
     name: 'a zone keyed on a map Portico cannot compute',
-    http: 'map $ssl_client_s_dn $who { default $ssl_client_s_dn; }\nlimit_req_zone $who zone=w:1m rate=1r/s;',
+    http: 'map $tcpinfo_rtt $who { default $tcpinfo_rtt; }\nlimit_req_zone $who zone=w:1m rate=1r/s;',
     location: 'limit_req zone=w;',
     refused: /limit_req_zone key "\$who": Portico cannot compute \$who, a map Portico cannot compute/,
   },
   { name: 'a limit_conn zone keyed on a `set` variable', http: 'limit_conn_zone $k zone=k:1m;', server: 'set $k $arg_a;', location: 'limit_conn k 1;', refused: /limit_conn_zone key "\$k": Portico cannot compute \$k/ },
   { name: 'a zone that is not defined', location: 'limit_req zone=nowhere;', refused: /zero size shared memory zone "nowhere"/, nginxRefuses: true },
   { name: 'deny inside if (nginx refuses it too)', location: 'if ($arg_x) { deny all; }', refused: /"deny" directive is not allowed here/, nginxRefuses: true },
-  { name: 'if ... return 403', location: 'if ($arg_x) { return 403; }', refused: /"if \(\$arg_x\)" cannot be carried over: .*leaving out its "return" \(line \d+\)/ },
   { name: 'valid_referers + if ($invalid_referer) return 403', location: 'valid_referers none server_names;\nif ($invalid_referer) { return 403; }', refused: /"if \(\$invalid_referer\)" cannot be carried over/ },
-  { name: 'if ... return 444 at server level', server: 'if ($http_user_agent ~* bot) { return 444; }', refused: /"if \(\$http_user_agent ~\* bot\)" cannot be carried over/ },
-  { name: 'if ... rewrite to a denied location', location: 'if ($arg_debug) { rewrite ^ /denied last; }', refused: /leaving out its "rewrite"/ },
+  { name: 'an if on a variable Portico cannot compute', location: 'if ($tcpinfo_rtt) { return 403; }', refused: /"if \(\$tcpinfo_rtt\)" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  { name: 'set from a variable Portico cannot compute', location: 'set $rtt $tcpinfo_rtt;\nif ($rtt) { return 403; }', refused: /"set \$rtt" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  // Carried over (test/security/if-carried-exactly.test.ts shows they answer as nginx does).
+  { name: 'if ... return 403', location: 'if ($arg_x) { return 403; }' },
+  { name: 'if ... return 444 at server level', server: 'if ($http_user_agent ~* bot) { return 444; }' },
+  { name: 'if ... rewrite to a denied location', location: 'if ($arg_debug) { rewrite ^ /denied last; }' },
   { name: 'auth_request', location: 'auth_request /auth;', refused: /"auth_request" cannot be carried over: subrequest authentication is not supported/ },
   { name: 'secure_link', location: 'secure_link $arg_md5,$arg_expires;', refused: /"secure_link" cannot be carried over/ },
-  { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', refused: /"ssl_verify_client" cannot be carried over/, noNginxTest: true },
-  { name: 'limit_rate', location: 'limit_rate 100k;', refused: /"limit_rate" cannot be carried over/ },
+  { name: 'ssl_ocsp on (client certificates checked by OCSP)', server: 'ssl_ocsp on;', refused: /"ssl_ocsp" cannot be carried over/, noNginxTest: true },
+  // Carried over (test/security/client-certificates.test.ts); on a plain listener nginx ignores it too.
+  { name: 'ssl_verify_client on', server: 'ssl_verify_client on;', noNginxTest: true },
+  { name: 'set $limit_rate from a variable Portico cannot compute', location: 'set $limit_rate $tcpinfo_rtt;', refused: /"set \$limit_rate" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  { name: 'limit_rate from a variable Portico cannot compute', location: 'limit_rate $tcpinfo_rtt;', refused: /"limit_rate" cannot be carried over: Portico cannot compute \$tcpinfo_rtt/ },
+  { name: 'set $limit_rate in a server (applied by a route only)', server: 'set $limit_rate 10k;', refused: /"set \$limit_rate" cannot be carried over in a server block/ },
   { name: 'proxy_limit_rate', location: 'proxy_limit_rate 100k;', refused: /"proxy_limit_rate" cannot be carried over/ },
-  { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }', refused: /"proxy_pass" inside limit_except cannot be carried over/ },
-  { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', refused: /client_body_timeout 5s per server or location cannot be carried over/ },
-  { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', refused: /send_timeout 10s per server or location cannot be carried over/ },
+  // Carried over: the other methods are a route variant proxying there (test/adapters/nginx-vars-differential.test.ts).
+  { name: 'limit_except holding proxy_pass', location: 'limit_except GET { proxy_pass http://127.0.0.1:9; }' },
+  { name: 'a shorter keepalive_timeout in a location', http: 'keepalive_timeout 60s;', location: 'keepalive_timeout 5s;', refused: /keepalive_timeout 5s per server or location cannot be carried over/ },
+  // Carried over as the route's own body_timeout / send_timeout (checked below).
+  { name: 'a shorter client_body_timeout in a location', http: 'client_body_timeout 60s;', location: 'client_body_timeout 5s;', route: { body_timeout: '5s' } },
+  { name: 'a shorter send_timeout in a server than nginx\'s default', server: 'send_timeout 10s;', route: { send_timeout: '10s' } },
+  // Carried over as the route's limit_rate (test/filters/limit-rate.test.ts, test/adapters/nginx-limit-rate-differential.test.ts).
+  { name: 'limit_rate', location: 'limit_rate 100k;\nlimit_rate_after 1m;', route: { limit_rate: { rate: 102400, after: 1048576 } } },
+  { name: 'limit_rate from variables', location: 'limit_rate $arg_rate;', route: { limit_rate: { rate: '{arg.rate}', after: 0 } } },
   // Turned off, or harmless to drop: loads.
   { name: 'auth_request off', location: 'auth_request off;' },
   { name: 'limit_rate 0', location: 'limit_rate 0;' },
@@ -101,6 +116,10 @@ for (const c of NGINX) {
       assert.ok(line > 1 && line <= text.split('\n').length, `line ${line} is in the file`);
     } else {
       assert.deepEqual(found, []);
+      if (c.route) {
+        const route = ((adaptNginx(text, 'nginx.conf').config.servers as { routes: Record<string, unknown>[] }[])[0]!.routes[0])!;
+        for (const [k, v] of Object.entries(c.route)) assert.deepEqual(route[k], v, k);
+      }
     }
     // nginx -t on the same config accepts it (the refusal is Portico's own), unless marked.
     if (!c.noNginxTest && haveNginx()) {

@@ -63,7 +63,7 @@ test('bad values name the key and the expected form', () => {
     `portico.yaml:8:24: servers[0].routes[1].max_body_size: expected a size such as 64KiB, 10MiB or 1g, got '10 parsecs'`,
     `portico.yaml:9:28: servers[0].routes[1].limit_req.rate: expected a rate such as 10r/s or 30r/m, got '10 per second'`,
     `portico.yaml:10:27: servers[0].routes[1].access[0].allow: expected a CIDR, an IP address, 'private_ranges' or 'all', got '10.0.0.0/33'`,
-    `portico.yaml:11:39: servers[0].routes[1].basic_auth.users.alice: expected a bcrypt hash ($2a$/$2b$/$2y$); make one with \`portico hash-password\``,
+    `portico.yaml:11:39: servers[0].routes[1].basic_auth.users.alice: expected a bcrypt hash ($2a$/$2b$/$2y$; make one with \`portico hash-password\`) or another htpasswd format ($apr1$, $1$, $5$, $6$, {SHA}, {SSHA}, {PLAIN})`,
     `portico.yaml:14:20: servers[0].routes[2].limit_req: nodelay and delay exclude each other`,
   ]);
 });

@@ -101,9 +101,7 @@ function walk(dirs: readonly Directive[], ctx: Context, diag: Diagnostics, quiet
       // Without it the location would serve files from its root: a PHP script's source, say.
       diag.error(at, `"${d.name}" cannot be carried over: ${support.why}, and its location would be left with nothing to do (it would serve files instead)`);
     } else if (support.kind === 'warn' && !quiet) {
-      const dropped = d.name === 'if' ? restrictingInIf(d.block ?? []) : undefined;
-      if (dropped) diag.error(at, `"if ${d.args.join(' ')}" cannot be carried over: Portico does not evaluate "if", and leaving out its "${dropped.name}" (line ${dropped.line}) would let through requests nginx answers itself`);
-      else diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
+      diag.warn(at, `"${d.name}" is not carried over: ${support.why}`);
     }
     if (support.kind === 'refuse' && d.args[0] !== support.off) diag.error(at, `"${d.name}" cannot be carried over: ${support.why}`);
     if (d.block && spec.block === 'directives') {
@@ -142,34 +140,6 @@ const CONTENT_HANDLERS = new Set(['fastcgi_pass', 'uwsgi_pass', 'scgi_pass', 'gr
 const ONE_OF: Record<string, readonly string[]> = {
   satisfy: ['all', 'any'],
 };
-
-/**
- * What an `if` block may hold and still be dropped (with a warning) without letting anything
- * through: headers, expiry, logging, `set` and `break`. Anything else (return, rewrite, a
- * *_pass, root, limit_rate...) answers, sends elsewhere or limits the requests the condition
- * picks, so dropping the block would serve them as if nothing were written: that is refused.
- */
-const DROPPABLE_IN_IF = new Set([
-  'add_header',
-  'add_trailer',
-  'expires',
-  'access_log',
-  'set',
-  'break',
-  'rewrite_log',
-  'uninitialized_variable_warn',
-  'charset',
-  'source_charset',
-  'override_charset',
-  'sendfile',
-  'gzip',
-  'ssi',
-  'limit_rate_after',
-]);
-
-function restrictingInIf(block: readonly Directive[]): Directive | undefined {
-  return block.find((d) => !DROPPABLE_IN_IF.has(d.name));
-}
 
 function argsOk(d: Directive, upstreamServer: boolean): boolean {
   const n = d.args.length;

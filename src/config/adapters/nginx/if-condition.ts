@@ -1,7 +1,7 @@
 /**
  * What `nginx -t` checks in an `if` condition (ngx_http_rewrite_if_condition,
  * https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#if), so `check` refuses what nginx
- * refuses even though Portico does not evaluate `if` yet: the condition is in parentheses; it is
+ * refuses: the condition is in parentheses; it is
  * a variable, a comparison (`=`, `!=`), a regex match (`~`, `~*`, `!~`, `!~*`) or a file test
  * (`-f`, `-d`, `-e`, `-x` and their `!` forms); every variable in it is one nginx knows
  * ("unknown variable": nginx stops there, and so does Portico).
@@ -23,16 +23,24 @@ export function checkIfCondition(d: Directive, env: VariableEnv | undefined, dia
   return diag.errors.length === before;
 }
 
-function check(d: Directive, env: VariableEnv | undefined, diag: Diagnostics): void {
+/** The words of a condition without its parentheses: [value], [value, op, other] or [fileTest, path]; undefined when not in parentheses. */
+export function conditionWords(d: Directive): string[] | undefined {
   const args = [...d.args];
   const first = args[0]!;
   const last = args[args.length - 1]!;
-  if (!first.startsWith('(') || !last.endsWith(')')) return diag.error(d, `invalid condition "${first}"`);
+  if (!first.startsWith('(') || !last.endsWith(')')) return undefined;
   // "(" and ")" may stand alone or be glued to the first and last words.
   args[0] = first.slice(1);
   args[args.length - 1] = args[args.length - 1]!.slice(0, -1);
-  const words = args.filter((w, i) => w !== '' || (i > 0 && i < args.length - 1));
-  if (words.length === 0) return diag.error(d, `invalid condition "${first}"`);
+  return args.filter((w, i) => w !== '' || (i > 0 && i < args.length - 1));
+}
+
+export const isFileTest = (word: string): boolean => FILE_TESTS.has(word);
+
+function check(d: Directive, env: VariableEnv | undefined, diag: Diagnostics): void {
+  const first = d.args[0]!;
+  const words = conditionWords(d);
+  if (words === undefined || words.length === 0) return diag.error(d, `invalid condition "${first}"`);
   const [a, op, b] = words as [string, string | undefined, string | undefined];
   if (FILE_TESTS.has(a)) {
     if (op === undefined || b !== undefined) return diag.error(d, `invalid condition "${first}"`);

@@ -18,7 +18,7 @@ import { clientOptions, collectZones } from './emit/shield.js';
 import { collectCachePaths } from './emit/cache.js';
 import type { AdaptResult } from '../adapter.js';
 import { duration, parseTime } from './emit/values.js';
-import type { VariableEnv } from './variables.js';
+import { isBuiltin, type VariableEnv } from './variables.js';
 
 export interface NginxOptions {
   /** nginx's prefix (its default root is PREFIX/html); Debian's is /usr/share/nginx. */
@@ -38,14 +38,17 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
   const httpDirs = top === 'main' ? (httpBlock?.block ?? []) : dirs;
   const http = makeScope('http', undefined, httpBlock, httpDirs);
   const maps = collectMaps(httpDirs, diag);
-  const defined = new Set([...maps.keys(), ...setVariables(httpDirs)]);
-  const computable = canonicalMaps(maps, defined, diag);
+  const sets = new Set(setVariables(httpDirs));
+  const defined = new Set([...maps.keys(), ...sets]);
+  const computable = canonicalMaps(maps, defined, diag, sets);
   const ctx: AdaptContext = {
     diag,
     upstreams: collectUpstreams(httpDirs, diag),
     maps,
     defined,
-    computedMaps: new Set(computable.keys()),
+    sets,
+    computedMaps: new Set([...computable].filter(([, m]) => !m.partial).map(([name]) => name)),
+    partialMaps: new Set([...computable].filter(([, m]) => m.partial).map(([name]) => name)),
     usedMaps: new Set(),
     usedPools: new Map(),
     zones: new Map(),
@@ -84,7 +87,13 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
       config.workers = 1;
     }
   }
-  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name));
+  // A map read by another map's values or source is used too.
+  for (const name of ctx.usedMaps) {
+    const m = computable.get(name);
+    const texts = m ? [m.source, m.default ?? '', ...Object.values(m.values)] : [];
+    for (const t of texts) for (const r of t.matchAll(/\{map\.([A-Za-z0-9_]+)\}/g)) ctx.usedMaps.add(r[1]!);
+  }
+  const used = [...computable].filter(([name]) => ctx.usedMaps.has(name)).map(([name, { partial: _, ...m }]) => [name, m] as const);
   if (used.length > 0) config.maps = Object.fromEntries(used);
   config.servers = servers;
   return { config, warnings: diag.warningLines() };
@@ -111,14 +120,18 @@ function sourceError(e: SourceError): ConfigError {
 }
 
 function allDirectives(dirs: readonly Directive[]): Directive[] {
-  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' ? allDirectives(d.block) : [])]);
+  return dirs.flatMap((d) => [d, ...(d.block && d.name !== 'map' && d.name !== 'types' && d.name !== 'geo' ? allDirectives(d.block) : [])]);
 }
 
-/** `set $name ...` anywhere: nginx knows the variable even though Portico does not set it. */
+/**
+ * `set $name ...` anywhere: nginx knows the variable in every block (empty where no `set` ran).
+ * A name of nginx's own ($args, $limit_rate, which nginx lets `set` change) stays nginx's.
+ */
 function setVariables(dirs: readonly Directive[]): string[] {
   return allDirectives(dirs)
     .filter((d) => d.name === 'set' && d.args[0]?.startsWith('$'))
-    .map((d) => d.args[0]!.slice(1));
+    .map((d) => d.args[0]!.slice(1))
+    .filter((name) => !isBuiltin(name));
 }
 
 /**

@@ -5,10 +5,10 @@
  *   map       carried over by the emitter of its family (see ./emit/)
  *   ignore    nothing to carry over (tuning that Portico decides itself); no warning
  *   warn      the feature is not in Portico (yet): a warning names the directive and file:line
- *   refuse    the feature restricts who gets in or how fast (auth_request, client certificates,
- *             secure links, bandwidth limits): leaving it out would let through what nginx
+ *   refuse    the feature restricts who gets in or how fast (auth_request, secure links, the
+ *             upstream's bandwidth limit): leaving it out would let through what nginx
  *             refuses, so the config is refused at its file:line - unless it is written with
- *             the value that turns it off (`auth_request off`, `limit_rate 0`)
+ *             the value that turns it off (`auth_request off`, `proxy_limit_rate 0`)
  * When a feature lands in Portico, its directives move from `warn` to `map` here, and the
  * family's emitter learns to read them.
  * A directive missing from this table is an error, as it is for nginx ("unknown directive").
@@ -68,9 +68,7 @@ const warn = (why: string): Support => ({ kind: 'warn', why });
 const refuse = (why: string, off?: string): Support => ({ kind: 'refuse', why, ...(off !== undefined ? { off } : {}) });
 
 // Why a directive is not carried over, shared by families.
-const NO_TLS = 'Portico does not ask clients for certificates';
-const NO_RATE = 'Portico does not slow responses down to a rate';
-const REFUSED_RATE = `${NO_RATE}, and running without this limit would send faster than nginx does`;
+const REFUSED_RATE = 'Portico does not read upstream responses at a limited rate, and running without this limit would read faster than nginx does';
 const NO_GUNZIP = 'Portico does not decompress responses for clients that do not take gzip';
 const NO_CACHE = 'Portico does not mirror responses as files (proxy_store); its response cache is proxy_cache';
 const OTHER_UPSTREAM = 'Portico proxies HTTP only (no FastCGI, uwsgi, SCGI, gRPC or memcached)';
@@ -152,9 +150,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   default_type: tuning(C.hsl),
   internal: spec(C.loc, '0', 'none', MAP),
   limit_except: spec(C.loc, '1+', 'none', MAP, { block: 'directives', unique: true }),
-  // Only an `if` whose block Portico can drop without letting anything through is warned about;
-  // one holding return, rewrite, a *_pass, root or a limit is refused (./check.ts).
-  if: spec(C.sl, '1+', 'none', warn('"if" is not supported; its block is ignored'), { block: 'directives' }),
+  // Carried over as rewrite steps (./emit/rewrite.ts); a location's `if` with settings of its own as a route variant (./emit/route.ts).
+  if: spec(C.sl, '1+', 'none', MAP, { block: 'directives' }),
 
   // --- http core: files
   root: spec(C.hslLif, '1', 'scalar', MAP, { unique: true }),
@@ -191,6 +188,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   tcp_nodelay: tuning(C.hsl, 'flag'),
   charset: unsupported(C.hslLif, '1', 'charset conversion is not supported'),
   charset_types: tuning(C.hsl, '1+'),
+  charset_map: spec(C.http, '2', 'none', warn('charset conversion is not supported'), { block: 'data' }),
   source_charset: tuning(C.hslLif),
   override_charset: tuning(C.hslLif, 'flag'),
 
@@ -214,8 +212,8 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   lingering_time: tuning(C.hsl),
   lingering_timeout: tuning(C.hsl),
   reset_timedout_connection: tuning(C.hsl, 'flag'),
-  limit_rate: spec(C.hslLif, '1', 'scalar', refuse(REFUSED_RATE, '0')),
-  limit_rate_after: unsupported(C.hslLif, '1', NO_RATE),
+  limit_rate: spec(C.hslLif, '1', 'scalar', MAP),
+  limit_rate_after: spec(C.hslLif, '1', 'scalar', MAP),
   satisfy: spec(C.hsl, '1', 'scalar', MAP),
   auth_delay: tuning(C.hsl),
   connection_pool_size: tuning(C.hs),
@@ -254,11 +252,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   rewrite: spec(C.rw, '23', 'none', MAP),
   return: spec(C.rw, '12', 'none', MAP),
   break: spec(C.rw, '0', 'none', MAP),
-  set: spec(C.rw, '2', 'none', warn('"set" is not supported; the variable stays unset')),
+  set: spec(C.rw, '2', 'none', MAP),
   rewrite_log: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   uninitialized_variable_warn: tuning(['http', 'server', 'sif', 'location', 'lif'], 'flag'),
   map: spec(C.http, '2', 'none', MAP, { block: 'data' }),
-  geo: unsupported(C.http, '12', 'geo maps are not supported', 'none'),
+  geo: spec(C.http, '12', 'none', MAP, { block: 'data' }),
   split_clients: unsupported(C.http, '2', 'split_clients is not supported', 'none'),
 
   // --- proxy module
@@ -420,11 +418,15 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   ssl_stapling_verify: tuning(C.hs, 'flag'),
   ssl_stapling_file: tuning(C.hs),
   ssl_stapling_responder: tuning(C.hs),
-  ssl_trusted_certificate: tuning(C.hs),
-  ssl_client_certificate: unsupported(C.hs, '1', NO_TLS),
-  ssl_verify_client: spec(C.hs, '1', 'scalar', refuse(`${NO_TLS}: clients without a certificate would be served`, 'off')),
-  ssl_verify_depth: tuning(C.hs),
-  ssl_crl: tuning(C.hs),
+  // Client certificates (./emit/tls.ts -> client_certificates); without ssl_verify_client they only feed stapling.
+  ssl_trusted_certificate: spec(C.hs, '1', 'scalar', MAP),
+  ssl_client_certificate: spec(C.hs, '1', 'scalar', MAP),
+  ssl_verify_client: spec(C.hs, '1', 'scalar', MAP),
+  ssl_verify_depth: spec(C.hs, '1', 'scalar', MAP),
+  ssl_crl: spec(C.hs, '1', 'scalar', MAP),
+  ssl_ocsp: spec(C.hs, '1', 'scalar', refuse('Portico does not check client certificates with OCSP: revoked ones would be let in', 'off')),
+  ssl_ocsp_responder: tuning(C.hs),
+  ssl_ocsp_cache: tuning(C.hs),
   ssl_early_data: tuning(C.hs, 'flag'),
   ssl_conf_command: tuning(C.hs, '2'),
   ssl_reject_handshake: unsupported(C.hs, 'flag', 'Portico answers TLS handshakes for every server name it has a certificate for'),

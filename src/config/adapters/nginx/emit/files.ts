@@ -16,6 +16,7 @@ import type { Directive } from '../parser.js';
 import { effective, effectiveOne, own, type LocationNode, type Scope } from '../scope.js';
 import { template, type AdaptContext, type ValueScope } from './context.js';
 import { duration, parseTime } from './values.js';
+import { literalTemplate } from '../../../../http/template.js';
 
 export interface FilesOutput {
   files: Record<string, unknown>;
@@ -36,7 +37,7 @@ export function emitFiles(scope: Scope, node: LocationNode | undefined, named: R
     if (dir === undefined) return undefined;
     files.root = dir;
   }
-  const index = effective(scope, 'index').flatMap((d) => d.args);
+  const index = indexFiles(scope, ctx, vs);
   if (index.length > 0 && !(index.length === 1 && index[0] === 'index.html')) files.index = index;
   let fallback: LocationNode | undefined;
   const tryFiles = own(scope, 'try_files')[0];
@@ -71,12 +72,71 @@ export function emitFiles(scope: Scope, node: LocationNode | undefined, named: R
     files.precompressed = ['gzip'];
   }
   const expires = effectiveOne(scope, 'expires');
-  if (expires) {
-    const value = expiresValue(expires, ctx);
-    if (value !== undefined && value !== 'off') files.expires = value;
-  }
+  const value = expires ? filesExpires(expires) : undefined;
+  if (value !== undefined && value !== 'off') files.expires = value;
   if (effectiveOne(scope, 'etag')?.args[0]!.toLowerCase() === 'off') files.etag = false;
   return { files, fallback };
+}
+
+/**
+ * The `index` file names the files handler tries (variables known when adapting, such as
+ * $server_name, written in); an absolute one (`index /index.php`) is an internal redirect
+ * instead (indexRedirect). A name from variables Portico only knows per request is left out.
+ */
+function indexFiles(scope: Scope, ctx: AdaptContext, vs: ValueScope): string[] {
+  const out: string[] = [];
+  for (const d of effective(scope, 'index')) {
+    for (const arg of d.args) {
+      if (arg.startsWith('/')) continue;
+      const t = template(ctx, vs, d, arg, 'index');
+      if (t === undefined) continue;
+      if (/\{[a-z_]/.test(t)) ctx.diag.warn(d, `index ${arg}: Portico takes index file names it knows when it starts; left out`);
+      else out.push(t.replace(/\\\{/g, '{'));
+    }
+  }
+  return out;
+}
+
+/**
+ * `index ... /absolute`: for a request ending in "/", when no index file before it exists in
+ * the root, nginx redirects internally to that URI (ngx_http_index_handler). As rewrite steps:
+ * without the directory, or when one of the relative candidates exists (-e, in order), the route
+ * is kept; else a `last` rewrite to the absolute one. Undefined without one (or with a root from variables, or
+ * an alias, where the files are not at root + $uri).
+ */
+export function indexRedirect(scope: Scope, node: LocationNode | undefined, ctx: AdaptContext, vs: ValueScope): Record<string, unknown> | undefined {
+  const args = effective(scope, 'index').flatMap((d) => d.args.map((a) => ({ a, d })));
+  const last = args[args.length - 1];
+  if (!last || !last.a.startsWith('/')) return undefined;
+  const root = documentRoot(scope, node, ctx);
+  if (!root || root.alias) {
+    ctx.diag.warn(last.d, `index ${last.a}: Portico redirects to an absolute index only under a root without variables; left out`);
+    return undefined;
+  }
+  const to = template(ctx, vs, last.d, last.a, 'index');
+  if (to === undefined) return undefined;
+  const base = literalTemplate(root.dir.replace(/\/$/, ''));
+  // nginx tests the directory first (ngx_http_index_test_dir): none is a 404, not a redirect.
+  const found: Record<string, unknown>[] = [{ if: { value: `${base}{path}`, op: '!-d' }, then: [{ break: true }] }];
+  for (const { a, d } of args.slice(0, -1)) {
+    if (a.startsWith('/')) continue;
+    const name = template(ctx, vs, d, a, 'index');
+    if (name !== undefined) found.push({ if: { value: `${base}{path}${name}`, op: '-e' }, then: [{ break: true }] });
+  }
+  return { if: { value: '{path}', op: '~', with: '/$' }, then: [...found, { match: '^', to, flag: 'last' }] };
+}
+
+/**
+ * nginx's $document_root where it is known when the config is adapted: the location's alias, or
+ * its root (PREFIX/html without one), absolute; undefined when it holds variables.
+ */
+export function documentRoot(scope: Scope, node: LocationNode | undefined, ctx: AdaptContext): { dir: string; alias: boolean } | undefined {
+  const alias = node ? own(scope, 'alias')[0] : undefined;
+  const d = alias ?? effectiveOne(scope, 'root');
+  if (d === undefined) return { dir: `${ctx.prefix}/html`, alias: false };
+  const value = d.args[0]!;
+  if (value.includes('$')) return undefined;
+  return { dir: isAbsolute(value) ? value : join(ctx.prefix, value), alias: alias !== undefined };
 }
 
 /** A root/alias directory: variables become placeholders (alias on a regex route), relative paths hang off nginx's prefix. */
@@ -90,18 +150,14 @@ function path(d: Directive, ctx: AdaptContext, vs: ValueScope, node: LocationNod
   return isAbsolute(value) ? value : join(ctx.prefix, value);
 }
 
-/** `expires 30d | max | off | epoch | modified ... | @15h30m` -> Portico's expires. */
-function expiresValue(d: Directive, ctx: AdaptContext): string | undefined {
+/**
+ * `expires 30d | max | off` as the files handler's own `expires`; undefined for what the route's
+ * response_headers.expires carries instead (epoch, modified, @time, negative, variables: headers.ts).
+ */
+export function filesExpires(d: Directive): string | undefined {
   const [first, second] = d.args as [string, string | undefined];
+  if (second !== undefined) return undefined;
   if (first === 'off' || first === 'max') return first;
-  if (first === 'epoch' || first === 'modified' || first.startsWith('@') || first.startsWith('-') || second !== undefined) {
-    ctx.diag.warn(d, `expires ${d.args.join(' ')} is not carried over: Portico takes a duration, "max" or "off"`);
-    return undefined;
-  }
-  const ms = parseTime(first);
-  if (ms === undefined) {
-    ctx.diag.error(d, `invalid value "${first}"`);
-    return undefined;
-  }
-  return duration(ms);
+  const ms = /^\+?[0-9][0-9smhdwMy ]*$/.test(first) ? parseTime(first.replace(/^\+/, '')) : undefined;
+  return ms === undefined || ms % 1000 !== 0 ? undefined : duration(ms);
 }

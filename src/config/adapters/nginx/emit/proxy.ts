@@ -145,6 +145,11 @@ const UNAVAILABLE: Target = { to: undefined, proxyHost: '', uri: undefined, keep
 function parseTarget(d: Directive, scope: Scope, ctx: AdaptContext): Target | undefined {
   let url = d.args[0]!;
   const m = /^(https?):\/\/(.*)$/i.exec(url);
+  if (!m && variablesIn(url).length > 0) {
+    // nginx parses a URL built from variables per request (and answers 500 for a bad one).
+    ctx.diag.warn(d, `proxy_pass "${url}": Portico cannot choose the upstream or its path from variables; the route answers 502`);
+    return UNAVAILABLE;
+  }
   if (!m) {
     ctx.diag.error(d, `invalid URL prefix in "${url}"`);
     return undefined;
@@ -177,6 +182,11 @@ function parseTarget(d: Directive, scope: Scope, ctx: AdaptContext): Target | un
     if (authority.includes(':')) {
       ctx.diag.error(d, `upstream "${upstream.name}" may not have port ${authority.slice(authority.lastIndexOf(':') + 1)}`);
       return undefined;
+    }
+    if (upstream.servers.length > 0 && upstream.servers.every((s) => s.down || s.backup)) {
+      // nginx starts, and answers 502 ("no live upstreams"): Portico's pool needs a live server.
+      ctx.diag.warn(d, `upstream "${upstream.name}" has no server that is not down (or backup): nginx answers 502 to every request, and so does this route`);
+      return UNAVAILABLE;
     }
     const name = poolName(upstream.name);
     let pool = ctx.usedPools.get(name);

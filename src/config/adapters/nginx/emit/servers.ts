@@ -39,10 +39,14 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     if (effectiveOne(scope, 'underscores_in_headers')?.args[0]?.toLowerCase() === 'on' || effectiveOne(scope, 'ignore_invalid_headers')?.args[0]?.toLowerCase() === 'off')
       out.underscores_in_headers = true;
     const script = emitScript(scope, ctx, serverValues(names));
-    if (script.rules.length > 0) out.rewrite = script.rules;
+    if (script.steps.length > 0) out.rewrite = script.steps;
     out.routes = routes;
     parsed.push({ d, scope, listens, names, out });
   }
+  // `ssl` is a property of the listening socket: every server on an address one of them lists
+  // with `ssl` speaks TLS there (ngx_http_add_addresses merges the flags).
+  const tlsKeys = new Set(parsed.flatMap((p) => p.listens.filter((l) => l.ssl).map((l) => l.key)));
+  for (const p of parsed) for (const l of p.listens) if (tlsKeys.has(l.key)) l.ssl = true;
   resolveAddresses(parsed, ctx);
   // Portico's TLS is per server (every listen address of it), nginx's per listen: a server with
   // both kinds becomes two Portico servers with the same routes.
@@ -53,11 +57,26 @@ export function emitServers(http: Scope, ctx: AdaptContext): Record<string, unkn
     const secure = p.listens.filter((l) => l.ssl);
     if (plain.length > 0) out.push(serverOf(p, plain, plain.some((l) => l.port === 443) ? { tls: 'off' } : {}));
     if (secure.length > 0) {
-      const tls = emitTls(p.scope, secure, ctx);
+      const tls = emitTls(p.scope, secure, ctx, borrowedCertificates(p, secure, parsed));
       if (tls) out.push(serverOf(p, secure, tls));
     }
   }
   return out;
+}
+
+/**
+ * A server on `listen ... ssl` without certificates of its own: nginx shakes hands with the
+ * certificate of the address's default server (only that one must have one), then serves the
+ * request as this server. Its Portico server carries that certificate.
+ */
+function borrowedCertificates(p: Parsed, secure: readonly ListenInfo[], parsed: readonly Parsed[]): Scope | undefined {
+  if (effective(p.scope, 'ssl_certificate').length > 0) return undefined;
+  for (const l of secure) {
+    const same = parsed.filter((o) => o.listens.some((x) => x.key === l.key && x.ssl));
+    const owner = same.find((o) => o.listens.some((x) => x.key === l.key && x.defaultServer)) ?? same[0];
+    if (owner && owner !== p && effective(owner.scope, 'ssl_certificate').length > 0) return owner.scope;
+  }
+  return undefined;
 }
 
 function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknown>): Record<string, unknown> {
@@ -68,7 +87,7 @@ function serverOf(p: Parsed, listens: ListenInfo[], extra: Record<string, unknow
 }
 
 function serverValues(names: ServerNames): ValueScope {
-  return { constants: new Map([['server_name', names.primary]]), captures: new Set(names.captures) };
+  return { constants: new Map([['server_name', names.primary]]), templates: new Map(), captures: new Set(names.captures) };
 }
 
 function emitRoutes(scope: Scope, names: ServerNames, ctx: AdaptContext): RouteInput[] {

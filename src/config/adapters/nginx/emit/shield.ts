@@ -7,7 +7,7 @@
  *   client_*_timeout, send_timeout, keepalive_timeout   `client` (http level; one for all servers)
  *   proxy_buffering, proxy_request_buffering           `proxy.buffering`
  *   allow / deny                   `access`, in order (one list: a level with any of them drops the outer ones)
- *   auth_basic, auth_basic_user_file                   `basic_auth` (bcrypt lines only)
+ *   auth_basic, auth_basic_user_file                   `basic_auth` (htpasswd formats: password-hash.ts)
  *   satisfy any                    `satisfy: any`
  *   limit_except METHOD... { }     `limit_except` (its allow/deny and auth_basic, inherited from the location)
  *   internal                       `internal`
@@ -18,6 +18,7 @@
  * cannot compute, a directive inside limit_except it does not know), the config is refused at
  * that directive's file:line, since running without it would let through what nginx refuses.
  */
+import { isPasswordHash } from '../../../password-hash-format.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { Directive } from '../parser.js';
@@ -76,6 +77,14 @@ export function routeShield(scope: Scope, ctx: AdaptContext, vs: ValueScope, top
   const except = limitExcept(scope, ctx);
   if (except) out.limit_except = except;
   if (own(scope, 'internal').length > 0) out.internal = true;
+  // A client timeout written in the server or location: the route's own (Portico's client one is the http level's).
+  for (const [directive, key] of [['client_body_timeout', 'body_timeout'], ['send_timeout', 'send_timeout']] as const) {
+    const d = effectiveOne(scope, directive);
+    if (!d || !ownedBelowHttp(scope, d)) continue;
+    const ms = parseTime(d.args[0]!);
+    if (ms === undefined) ctx.diag.error(d, `"${directive}" directive invalid value`);
+    else out[key] = duration(ms);
+  }
   const reqs = limits(scope, 'limit_req', ctx, vs);
   if (reqs.length > 0) out.limit_req = reqs.length === 1 ? reqs[0] : reqs;
   const conns = limits(scope, 'limit_conn', ctx, vs);
@@ -83,10 +92,16 @@ export function routeShield(scope: Scope, ctx: AdaptContext, vs: ValueScope, top
   return out;
 }
 
+/** Whether `d` is written in `scope` or a block between it and the http level (not the http level itself). */
+function ownedBelowHttp(scope: Scope, d: Directive): boolean {
+  for (let s: Scope | undefined = scope; s && s.kind !== 'http'; s = s.parent) if (s.directives.includes(d)) return true;
+  return false;
+}
+
 /** nginx's method names for limit_except (ngx_methods_names in ngx_http_core_module.c). */
 const METHODS = new Set('GET HEAD POST PUT DELETE MKCOL COPY MOVE OPTIONS PROPFIND PROPPATCH LOCK UNLOCK PATCH'.split(' '));
 /** What a limit_except block may hold that Portico carries over (access_log there is per method: warned). */
-const IN_LIMIT_EXCEPT = new Set(['allow', 'deny', 'auth_basic', 'auth_basic_user_file', 'access_log']);
+const IN_LIMIT_EXCEPT = new Set(['allow', 'deny', 'auth_basic', 'auth_basic_user_file', 'access_log', 'proxy_pass']);
 
 /**
  * limit_except METHOD... { ... }: the methods listed pass with the location's own checks; every
@@ -103,7 +118,8 @@ function limitExcept(scope: Scope, ctx: AdaptContext): Record<string, unknown> |
     else methods.push(upper);
   }
   for (const inner of d.block) {
-    if (!IN_LIMIT_EXCEPT.has(inner.name)) ctx.diag.error(inner, `"${inner.name}" inside limit_except cannot be carried over: Portico applies only allow/deny and auth_basic per method, and leaving it out would change what other methods get`);
+    // proxy_pass there makes the other methods a route variant of their own (route.ts).
+    if (!IN_LIMIT_EXCEPT.has(inner.name)) ctx.diag.error(inner, `"${inner.name}" inside limit_except cannot be carried over: Portico applies only allow/deny, auth_basic and proxy_pass per method, and leaving it out would change what other methods get`);
     else if (inner.name === 'access_log') ctx.diag.warn(inner, 'access_log inside limit_except is not carried over: the location\'s applies to every method');
   }
   const lmt = makeScope('location', scope, d, d.block);
@@ -153,6 +169,12 @@ function basicAuth(scope: Scope, ctx: AdaptContext): Record<string, unknown> | u
     ctx.diag.warn(realm, 'auth_basic without auth_basic_user_file: nginx refuses every request; Portico does too (respond 401)');
     return { realm: realm.args[0], users: {} };
   }
+  if (file.args[0]!.includes('$')) {
+    // nginx reads the file named per request; Portico reads one when it starts. Nobody gets in
+    // (fails closed), rather than guessing which file.
+    ctx.diag.warn(file, `auth_basic_user_file ${file.args[0]}: Portico reads its users from one file, not one named by variables; every request here is refused (401)`);
+    return { realm: realm.args[0], users: {} };
+  }
   const path = isAbsolute(file.args[0]!) ? file.args[0]! : join(ctx.confDir, file.args[0]!);
   // Portico reads the file when it starts; a line it cannot check would refuse every start, so say it here, at its line.
   if (existsSync(path)) {
@@ -162,8 +184,13 @@ function basicAuth(scope: Scope, ctx: AdaptContext): Record<string, unknown> | u
     } catch (err) {
       ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    const bad = lines.findIndex((l) => l.trim() !== '' && !l.startsWith('#') && !/^[^:]+:\$2[aby]\$/.test(l));
-    if (bad >= 0) ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: line ${bad + 1} is not a bcrypt entry; Portico checks bcrypt lines only (htpasswd -B, portico hash-password)`);
+    lines.forEach((l, i) => {
+      if (l.trim() === '' || l.startsWith('#')) return;
+      const colon = l.indexOf(':');
+      if (colon > 0 && isPasswordHash(l.slice(colon + 1).trim())) return;
+      // nginx lets nobody in with a broken line either; a crypt(3) DES hash it checks, Portico does not.
+      ctx.diag.warn(file, `auth_basic_user_file ${file.args[0]}: line ${i + 1} is not a hash Portico checks (bcrypt, $apr1$, $1$, $5$, $6$, {SHA}, {SSHA}, {PLAIN}): that user is never let in`);
+    });
   } else ctx.diag.error(file, `auth_basic_user_file ${file.args[0]}: no such file (nginx answers 500 to every request then; Portico refuses the config)`);
   return { realm: realm.args[0], users_file: path };
 }
@@ -242,12 +269,18 @@ export function clientOptions(http: Scope, ctx: AdaptContext): Record<string, un
   const servers = http.directives.filter((d) => d.name === 'server' && d.block).map((d) => ({ directives: d.block! }));
   const out: Record<string, unknown> = {};
   // [directive, Portico key, nginx's default]
+  // client_body_timeout and send_timeout per server or location are the routes' own (routeShield).
   const map: [string, string, string][] = [
     ['client_header_timeout', 'header_timeout', '60s'],
-    ['client_body_timeout', 'body_timeout', '60s'],
-    ['send_timeout', 'send_timeout', '60s'],
     ['keepalive_timeout', 'keepalive_timeout', '75s'],
   ];
+  for (const [directive, key] of [['client_body_timeout', 'body_timeout'], ['send_timeout', 'send_timeout']] as const) {
+    const d = own(http, directive)[0];
+    if (!d) continue;
+    const ms = parseTime(d.args[0]!);
+    if (ms === undefined) ctx.diag.error(d, `"${directive}" directive invalid value`);
+    else out[key] = duration(ms);
+  }
   for (const [directive, key, nginxDefault] of map) {
     const d = own(http, directive)[0];
     if (d) {

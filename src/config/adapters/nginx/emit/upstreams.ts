@@ -153,8 +153,7 @@ export function hostPort(text: string, defaultPort: number): string | undefined 
 
 /** The Portico pool for an upstream block, reached over `scheme` (https:// servers for proxy_pass https://). */
 export function poolOf(def: UpstreamDef, scheme: 'http' | 'https', diag: Diagnostics): Record<string, unknown> {
-  const servers = def.servers
-    .filter((s) => s.address !== undefined)
+  const servers = mergeRepeated(def.servers.filter((s) => s.address !== undefined), def, diag)
     .map((s) => {
       const address = scheme === 'https' && !s.address!.startsWith('unix:') ? `https://${s.address}` : s.address!;
       const extra: Record<string, unknown> = {};
@@ -177,4 +176,32 @@ export function poolOf(def: UpstreamDef, scheme: 'http' | 'https', diag: Diagnos
   if (fails && fails.maxFails !== 1) pool.max_fails = fails.maxFails;
   if (timeouts && timeouts.failTimeout !== 10_000) pool.fail_timeout = duration(timeouts.failTimeout!);
   return pool;
+}
+
+/**
+ * A server listed twice is two peers to nginx, each with its weight (and max_conns): twice the
+ * share of the requests. Portico's pool has one entry per address, so repeated entries become
+ * one whose weight (and max_conns) is their sum; the weighted round robin then picks it as often
+ * as nginx picks the two. A repeat that is `backup` or `down` where the first is not (or the
+ * reverse) cannot be one entry: it is left out, with a warning.
+ */
+function mergeRepeated(servers: readonly UpstreamServer[], def: UpstreamDef, diag: Diagnostics): UpstreamServer[] {
+  const out: UpstreamServer[] = [];
+  const byAddress = new Map<string, UpstreamServer>();
+  for (const s of servers) {
+    const first = byAddress.get(s.address!);
+    if (first === undefined) {
+      const copy = { ...s };
+      byAddress.set(s.address!, copy);
+      out.push(copy);
+      continue;
+    }
+    if (first.backup !== s.backup || first.down !== s.down) {
+      diag.warn(s.d, `upstream "${def.name}" lists ${s.address} again as ${s.backup ? 'backup' : s.down ? 'down' : 'a primary server'}: Portico has one entry per address; this one is left out`);
+      continue;
+    }
+    first.weight = (first.weight ?? 1) + (s.weight ?? 1);
+    first.maxConns = first.maxConns === undefined || first.maxConns === 0 || s.maxConns === undefined || s.maxConns === 0 ? undefined : first.maxConns + s.maxConns;
+  }
+  return out;
 }
