@@ -24,7 +24,13 @@ export interface AdminListener {
   readonly address: string;
   /** The bound port (0 for a unix socket). */
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * `handedOver`: an upgrade in place gave its socket to the new process (socket()), which
+   * listens on it now: a unix socket's file stays.
+   */
+  close(handedOver?: boolean): Promise<void>;
+  /** The listening socket, for the process that takes over (an upgrade in place). */
+  socket(): object | null;
 }
 
 /** Whether the config and the environment leave the admin listener on. */
@@ -33,7 +39,11 @@ export function adminEnabled(cfg: AdminConfig): boolean {
   return (process.env.PORTICO_ADMIN ?? '').toLowerCase() !== 'off';
 }
 
-export async function startAdmin(cfg: AdminConfig, backend: AdminBackend, log: ErrorLog, file = 'config'): Promise<AdminListener | undefined> {
+/**
+ * `inherited`: an upgrade in place: the admin socket of the process being replaced, listened
+ * on instead of binding (it still holds the address).
+ */
+export async function startAdmin(cfg: AdminConfig, backend: AdminBackend, log: ErrorLog, file = 'config', inherited?: object): Promise<AdminListener | undefined> {
   if (!adminEnabled(cfg) || cfg === false || cfg === 'off') return undefined;
   const text = cfg?.listen ?? ADMIN_DEFAULT_LISTEN;
   const onlyDefault = cfg?.listen === undefined;
@@ -45,7 +55,8 @@ export async function startAdmin(cfg: AdminConfig, backend: AdminBackend, log: E
     adminApi({ backend, events, log, allow: cfg?.allow ? cidrMatcher(cfg.allow) : undefined, checkHost: address.kind === 'tcp' && loopback && !cfg?.allow }),
   );
   try {
-    await bind(server, address);
+    if (inherited !== undefined) await adopt(server, inherited);
+    else await bind(server, address);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     if (onlyDefault) {
@@ -61,14 +72,25 @@ export async function startAdmin(cfg: AdminConfig, backend: AdminBackend, log: E
   return {
     address: shown,
     port,
-    close: () =>
+    close: (handedOver = false) =>
       new Promise<void>((resolve) => {
         events.close();
         server.close(() => resolve());
         server.closeAllConnections();
-        if (address.kind === 'unix') removeSocket(address.path);
+        if (address.kind === 'unix' && !handedOver) removeSocket(address.path);
       }),
+    socket: () => (server as unknown as { _handle: object | null })._handle,
   };
+}
+
+function adopt(server: Server, socket: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socket as never, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function bind(server: Server, address: AdminAddress): Promise<void> {

@@ -28,12 +28,19 @@ export interface RequestBufferingOptions {
   log: ErrorLog;
   /** The process's temp-file budget; the body counts against its client connection's share. */
   budget: SpoolBudget;
+  /**
+   * Keep the body until the exchange ends, so that a retry can send it again (a route whose
+   * balancer retries). Its memory and temp file stay counted against the budget meanwhile.
+   */
+  keep?: boolean;
 }
 
 export interface BufferedBody {
   length: number;
   /** The body, read back from memory and disk. */
   stream: Readable;
+  /** With `keep`: the same bytes again, from the first, for another try. */
+  replay?: () => Readable;
 }
 
 export function bufferRequestBody(ex: Exchange, req: RequestBody, opts: RequestBufferingOptions, onBody: (body: BufferedBody) => void): void {
@@ -80,7 +87,10 @@ export function bufferRequestBody(ex: Exchange, req: RequestBody, opts: RequestB
     }
     spool.end();
     ex.abortUpstream = null;
-    onBody({ length: spool.total, stream: spoolStream(spool) });
+    if (!opts.keep) return onBody({ length: spool.total, stream: spoolStream(spool) });
+    // Freed when the exchange ends (writer.onClose below), whatever the tries did.
+    const replay = () => readerStream(spool.reader());
+    onBody({ length: spool.total, stream: replay(), replay });
   };
   const failDisk = (err: Error) => {
     stop();
@@ -111,6 +121,19 @@ export function bufferRequestBody(ex: Exchange, req: RequestBody, opts: RequestB
   ex.writer.onClose(() => spool.destroy());
   req.on('data', onData);
   req.on('end', onEnd);
+}
+
+/** A Readable over one reader of a kept spool (Spool.reader): destroying it frees nothing. */
+function readerStream(read: ReturnType<Spool['reader']>): Readable {
+  return new Readable({
+    highWaterMark: 64 * 1024,
+    read() {
+      read((err, chunk) => {
+        if (err) this.destroy(err);
+        else this.push(chunk);
+      });
+    },
+  });
 }
 
 /** A Readable over a spool that was ended; destroying it (or reaching its end) frees the spool. */

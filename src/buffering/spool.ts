@@ -61,6 +61,8 @@ export class Spool implements SpoolWaiter {
   /** push() returned false: onSpace is owed once the tail is empty. */
   #full = false;
   #waiter: ReadCallback | null = null;
+  /** read() took something: the spool no longer holds every byte (reader() needs it whole). */
+  #consumed = false;
 
   constructor(limits: SpoolLimits) {
     this.#limits = limits;
@@ -133,6 +135,7 @@ export class Spool implements SpoolWaiter {
    * callback runs synchronously when there is something to read, else once there is.
    */
   read(cb: ReadCallback): void {
+    this.#consumed = true;
     if (this.#destroyed) return cb(new Error('spool destroyed'), null);
     if (this.error) return cb(this.error, null);
     if (this.#mem.length > 0) {
@@ -162,6 +165,37 @@ export class Spool implements SpoolWaiter {
     }
     if (this.#ended) return cb(null, null);
     this.#waiter = cb; // more is on its way
+  }
+
+  /**
+   * A reader of every byte pushed, from the first, for a spool that was ended and never read():
+   * each reader keeps its own place and frees nothing (destroy() does), so a request body held
+   * for a retry can be sent again while an earlier try's stream is abandoned. The bytes stay on
+   * disk, reserved from the budget, until destroy().
+   */
+  reader(): (cb: ReadCallback) => void {
+    if (!this.#ended || this.#consumed) throw new Error('only an ended spool that was never read can be read again');
+    let mem = 0;
+    let pos = 0;
+    let tail = 0;
+    return (cb) => {
+      if (this.#destroyed) return cb(new Error('spool destroyed'), null);
+      if (this.error) return cb(this.error, null);
+      if (mem < this.#mem.length) return cb(null, this.#mem[mem++]!);
+      if (pos < this.#writePos) {
+        let data: Buffer;
+        try {
+          data = this.#file!.read(Math.min(READ_SIZE, this.#writePos - pos), pos);
+          if (data.length === 0) throw new Error('temp file shorter than written');
+        } catch (err) {
+          return this.#fail(err as Error, cb);
+        }
+        pos += data.length;
+        return cb(null, data);
+      }
+      if (tail < this.#tail.length) return cb(null, this.#tail[tail++]!);
+      cb(null, null);
+    };
   }
 
   /** Frees memory, closes the temp file and returns its bytes to the budget; idempotent. */

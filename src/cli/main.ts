@@ -15,6 +15,9 @@ const HELP = `Usage: portico <command> [options]
 
 Commands:
   run     [-c FILE]   start serving (default FILE: ./portico.yaml)
+  reload  [-c FILE]   check FILE, then have the server started with it serve it (SIGHUP)
+  upgrade [-c FILE]   replace the server started with FILE by a new process, from the code
+                      on disk now, taking over its sockets; the old one drains (SIGUSR2)
   check   [-c FILE]   validate a config and exit 0, or print every error and exit 1
           [--strict]  every warning (something not carried over) is an error too
   adapt   -c FILE     print the portico.yaml equivalent of an nginx.conf or a Caddyfile
@@ -87,6 +90,9 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./malloc-relaunch.js')).relaunchTuned() ?? (await import('./run.js')).run(file, load);
     case 'check':
       return (await import('./check.js')).check(file, load, { strict: values.strict === true });
+    case 'reload':
+    case 'upgrade':
+      return (await import('./signal-server.js')).signalServer(file, load, command);
     case 'adapt':
       if (values.config === undefined) {
         process.stderr.write(`portico: adapt needs -c FILE\n`);

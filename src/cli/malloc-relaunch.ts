@@ -8,13 +8,15 @@
  * itself again with it set — once — passes signals on, and exits as its child does.
  *
  * The child watches an IPC channel to this process: if the launcher dies, even by SIGKILL,
- * the server stops too instead of living on as an orphan that holds the ports.
+ * the server stops too instead of living on as an orphan that holds the ports. The launcher
+ * also runs upgrades in place (SIGUSR2, server/handover.ts).
  */
 import { onReopenSignal } from '../server/reopen-signal.js';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import cluster from 'node:cluster';
 import { ACCEPT_COPIES_ENV, DEFAULT_ACCEPT_COPIES, serveAcceptHandles } from '../server/accept-handles.js';
+import { INHERIT_ENV, closeHandle, offerSockets, onUpgradeRequest, requestSockets, tellDrain, untilServing } from '../server/handover.js';
 
 const TUNED = 'PORTICO_MALLOC_TUNED';
 /** The launcher's pid, for the child's pid file: signals sent there reach the child too. */
@@ -22,6 +24,7 @@ const LAUNCHER_PID = 'PORTICO_LAUNCHER_PID';
 /** Freed heap kept for reuse before any is returned to the kernel. */
 const TRIM_THRESHOLD = String(64 * 1024 * 1024);
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP'];
+const STOPS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
 /** Signals whose default would kill the child (SIGHUP) or open its inspector (SIGUSR1) until it handles them. */
 const HELD: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1'];
 const HANGUP_READY = 'sighup-handled';
@@ -31,47 +34,113 @@ const HANGUP_READY = 'sighup-handled';
  */
 const NO_USR1_INSPECTOR = process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? ['--disable-sigusr1'] : [];
 
+/** One server process under the launcher: its signals held until it handles them. */
+class ServerChild {
+  readonly process: ChildProcess;
+  #ready = false;
+  readonly #held = new Set<NodeJS.Signals>();
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv) {
+    this.process = spawn(process.execPath, args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
+    serveAcceptHandles(this.process);
+    // SIGHUP would kill a child that has not set its handler yet, SIGUSR1 would open its
+    // inspector: held until it says it handles them (each delivered once then).
+    this.process.on('message', (message: unknown) => {
+      if ((message as { portico?: string } | null)?.portico !== HANGUP_READY) return;
+      this.#ready = true;
+      for (const signal of this.#held) this.process.kill(signal);
+      this.#held.clear();
+    });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    if (this.#ready || !HELD.includes(signal)) this.process.kill(signal);
+    else this.#held.add(signal);
+  }
+}
+
 /**
  * In the launcher: runs the server as a child and resolves with its exit code. undefined when
- * this process should serve itself: not Linux, tuned already, or the child.
+ * this process should serve itself: not Linux, tuned already, or the child. SIGUSR2 (`portico
+ * upgrade`) replaces the child by a new one that takes over its listening sockets
+ * (server/handover.ts); the launcher stays, and so does the pid in the pid file.
  */
 export function relaunchTuned(): Promise<number> | undefined {
   if (process.platform !== 'linux' || process.env[TUNED] !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) return undefined;
-  const child = spawn(process.execPath, [...process.execArgv, ...NO_USR1_INSPECTOR, ...process.argv.slice(1)], {
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: {
-      ...process.env,
-      [TUNED]: '1',
-      [LAUNCHER_PID]: String(process.pid),
-      MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD,
-      [ACCEPT_COPIES_ENV]: process.env[ACCEPT_COPIES_ENV] ?? String(DEFAULT_ACCEPT_COPIES),
-    },
-  });
-  serveAcceptHandles(child);
-  // SIGHUP would kill a child that has not set its handler yet, SIGUSR1 would open its
-  // inspector: held until it says it handles them (each delivered once then).
-  let ready = false;
-  const held = new Set<NodeJS.Signals>();
-  child.on('message', (message: unknown) => {
-    if ((message as { portico?: string } | null)?.portico !== HANGUP_READY) return;
-    ready = true;
-    for (const signal of held) child.kill(signal);
-    held.clear();
-  });
+  const args = [...process.execArgv, ...NO_USR1_INSPECTOR, ...process.argv.slice(1)];
+  const env = {
+    ...process.env,
+    [TUNED]: '1',
+    [LAUNCHER_PID]: String(process.pid),
+    MALLOC_TRIM_THRESHOLD_: TRIM_THRESHOLD,
+    [ACCEPT_COPIES_ENV]: process.env[ACCEPT_COPIES_ENV] ?? String(DEFAULT_ACCEPT_COPIES),
+  };
+  let current = new ServerChild(args, env);
+  /** Old servers of upgrades, draining: stop signals reach them too. */
+  const draining = new Set<ServerChild>();
+  let upgrading = false;
+  let finish: (code: number) => void = () => {};
+  const exitCode = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + (signal ? constants.signals[signal] : 0);
+  const watch = (child: ServerChild) => {
+    child.process.once('error', (err) => {
+      if (child !== current) return;
+      process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
+      finish(1);
+    });
+    // A shell's convention for a child killed by a signal: 128 + its number.
+    child.process.once('exit', (code, signal) => {
+      draining.delete(child);
+      if (child === current && !upgrading) finish(exitCode(code, signal));
+    });
+    onUpgradeRequest(child.process, () => void upgrade());
+  };
+
+  const upgrade = async (): Promise<void> => {
+    if (upgrading) return note('an upgrade is already under way');
+    upgrading = true;
+    const old = current;
+    try {
+      const sockets = await requestSockets(old.process).catch((err: Error) => {
+        throw new Error(`the running server did not hand over its sockets: ${err.message}`);
+      });
+      note(`upgrade: starting a new server process with the ${sockets.length} listening socket(s) of pid ${old.process.pid}`);
+      const next = new ServerChild(args, { ...env, [INHERIT_ENV]: '1' });
+      offerSockets(next.process, sockets);
+      watch(next);
+      if (!(await untilServing(next.process))) {
+        for (const s of sockets) closeHandle(s.socket);
+        throw new Error('the new server process stopped before serving');
+      }
+      current = next;
+      if (old.process.exitCode === null && old.process.signalCode === null) {
+        draining.add(old);
+        tellDrain(old.process);
+      }
+      note(`upgrade: pid ${next.process.pid} serves; pid ${old.process.pid} drains`);
+    } catch (err) {
+      note(`upgrade failed, the running server goes on: ${(err as Error).message}`);
+    } finally {
+      upgrading = false;
+      // The server being replaced ended meanwhile, and nothing took over: end as it did.
+      if (current === old && (old.process.exitCode !== null || old.process.signalCode !== null)) finish(exitCode(old.process.exitCode, old.process.signalCode));
+    }
+  };
+
+  watch(current);
   const forward = (signal: NodeJS.Signals) => {
-    if (ready || !HELD.includes(signal)) child.kill(signal);
-    else held.add(signal);
+    current.signal(signal);
+    // A stop is for every server of this launcher, the draining ones included.
+    if (STOPS.includes(signal)) for (const d of draining) d.signal(signal);
   };
   for (const signal of FORWARDED) process.on(signal, () => forward(signal));
   onReopenSignal(() => forward('SIGUSR1'));
-  return new Promise((resolve) => {
-    child.once('error', (err) => {
-      process.stderr.write(`portico: could not start the server process: ${err.message}\n`);
-      resolve(1);
-    });
-    // A shell's convention for a child killed by a signal: 128 + its number.
-    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
+  process.on('SIGUSR2', () => void upgrade());
+  return new Promise((resolve) => (finish = resolve));
+}
+
+function note(line: string): void {
+  process.stderr.write(`portico: ${line}\n`);
 }
 
 /** In the child, once it handles SIGHUP (and SIGUSR1, from its first import): tells the launcher it may pass them on. */
@@ -96,4 +165,9 @@ export function stopWithLauncher(stop: () => void): void {
 export function signalPid(): number {
   const launcher = Number(process.env[LAUNCHER_PID]);
   return process.env[TUNED] !== undefined && Number.isInteger(launcher) && launcher === process.ppid ? launcher : process.pid;
+}
+
+/** Whether this process is a server under the launcher, which runs upgrades in place. */
+export function underLauncher(): boolean {
+  return process.env[TUNED] !== undefined && !cluster.isWorker && typeof process.send === 'function' && process.connected;
 }

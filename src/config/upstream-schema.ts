@@ -46,6 +46,10 @@ const server = z.union([
 
 /** Upstream outcomes in nginx's proxy_next_upstream vocabulary (src/upstream/conditions.ts). */
 const condition = z.string().regex(/^(error|timeout|http_5xx|http_(5\d\d|429))$/, 'expected error, timeout, http_5xx or http_NNN (500-599, 429)');
+/** retry.on also takes nginx's non_idempotent: POST, PATCH and the like may go again once sent. */
+const retryCondition = z
+  .string()
+  .regex(/^(error|timeout|non_idempotent|http_5xx|http_(5\d\d|429))$/, 'expected error, timeout, non_idempotent, http_5xx or http_NNN (500-599, 429)');
 
 export const SIMPLE_POLICIES = ['round_robin', 'least_conn', 'random', 'random_two', 'ip_hash', 'first'] as const;
 const POLICIES = [...SIMPLE_POLICIES, 'hash', 'cookie'] as const;
@@ -128,13 +132,18 @@ const healthCheck = z
 const retry = z
   .object({
     on: z
-      .array(condition)
+      .array(retryCondition)
       .default(['error', 'timeout'])
       .describe(
-        'When to try the next server (nginx proxy_next_upstream): error and timeout for any method while nothing was sent, and for idempotent methods whose body can be resent; http_502/503/504 (and other http_NNN) for idempotent methods only',
+        'When to try the next server (nginx proxy_next_upstream): error and timeout for any method while nothing was sent, and for idempotent methods whose body can be resent; http_502/503/504 (and other http_NNN) for idempotent methods only; non_idempotent: POST, PATCH and LOCK too once sent (their body held for it), for applications that make them safe to repeat',
       ),
     tries: z.number().int().min(0).default(0).describe('Most servers tried per request, the first included; 0: each server once'),
-    try_duration: duration('0s').describe('No new try starts this long after the first one began; 0: no limit (Caddy lb_try_duration)'),
+    try_duration: duration('0s').describe(
+      'No new try starts this long after the request reached the pool; 0: no limit. Within it, once every server was tried (or none is available), the request waits try_interval and tries them again, the same ones included (Caddy lb_try_duration)',
+    ),
+    try_interval: duration('250ms').describe(
+      'With try_duration: the wait before every server is tried again; 0: each server once, no waiting (nginx proxy_next_upstream_timeout) (Caddy lb_try_interval)',
+    ),
   })
   .strict();
 

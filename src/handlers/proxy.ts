@@ -78,7 +78,8 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
   const capacity = group.members.reduce((n, u) => n + (u.maxConns > 0 ? Math.min(u.maxConns, cfg.keepalive_connections) : cfg.keepalive_connections), 0);
   const share = new ClientShare(cfg.max_concurrent_per_connection ?? Math.max(1, Math.ceil(capacity / 2)), deps.log);
   const bodyOpts: RequestBufferingOptions | null = buffering.request
-    ? { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, log: deps.log, budget: deps.spool }
+    ? // A route that may retry keeps the body for another try (UpstreamRequest.replayBody).
+      { maxBodySize: ctx.maxBodySize, memory: buffering.memory_limit, bodyTimeout: ctx.client.bodyTimeout, log: deps.log, budget: deps.spool, keep: balancer.retries }
     : null;
 
   const start = (ex: Exchange, req: UpstreamRequest): void => new Relay(ex, req, route).start();
@@ -123,7 +124,15 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       // De-chunked: WSGI needs the length (Django ticket #28668).
       if (chunked) headers.push('Content-Length', String(body.length));
       body.stream.once('error', (err) => bodyFailed(ex, err));
-      send({ method, path, headers, body: body.stream, chunked: false, readTimeout });
+      const again = body.replay;
+      const replayBody =
+        again &&
+        (() => {
+          const stream = again();
+          stream.once('error', (err) => bodyFailed(ex, err));
+          return stream;
+        });
+      send({ method, path, headers, body: body.stream, replayBody, chunked: false, readTimeout });
     });
   }
 

@@ -11,17 +11,26 @@ import { cannotOpen } from './log-stream.js';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export class ErrorLog {
-  readonly logger: Logger;
+  /** Replaced when a reload moves the log (follow()): read it through the instance, never keep it. */
+  logger: Logger;
   /** Set when the log goes to a file (reopen() has something to do). */
-  readonly #file: ReturnType<typeof pino.destination> | undefined;
+  #file: ReturnType<typeof pino.destination> | undefined;
+  /** Where lines go: 2 (stderr) or a file path. */
+  #destination: number | string;
 
   constructor(level: LogLevel = 'info', destination: number | string = 2) {
+    this.#destination = destination;
+    const { logger, file } = ErrorLog.#open(level, destination);
+    this.logger = logger;
+    this.#file = file;
+  }
+
+  static #open(level: LogLevel, destination: number | string): { logger: Logger; file: ReturnType<typeof pino.destination> | undefined } {
     const dest = pino.destination({ dest: destination, sync: false, maxWrite: 4096, mkdir: typeof destination === 'string' });
     // A file that fails later (a full disk, a rotation into a directory that is gone) costs
     // lines, never the server.
     dest.on('error', () => {});
-    if (typeof destination === 'string') this.#file = dest;
-    this.logger = pino(
+    const logger = pino(
       {
         level,
         base: undefined,
@@ -30,6 +39,38 @@ export class ErrorLog {
       },
       dest,
     );
+    return { logger, file: typeof destination === 'string' ? dest : undefined };
+  }
+
+  /** A reload: throws a ConfigError when `next` names an error_log file that cannot be opened (nothing changes). */
+  check(next: { error_log: string }, file = 'config'): void {
+    if (next.error_log === 'stderr' || next.error_log === this.#destination) return;
+    const why = cannotOpen(next.error_log);
+    if (why !== undefined) throw new ConfigError([`${file}: error_log: cannot open ${next.error_log}: ${why}`]);
+  }
+
+  /**
+   * A reload that was taken: lines go where `next` says from now on (check() passed), at its
+   * level; a file left is closed once what was written to it is out.
+   */
+  follow(next: { log_level: LogLevel; error_log: string }): void {
+    const destination = next.error_log === 'stderr' ? 2 : next.error_log;
+    if (destination === this.#destination) {
+      this.logger.level = next.log_level;
+      return;
+    }
+    const old = this.logger;
+    const oldFile = this.#file;
+    const { logger, file } = ErrorLog.#open(next.log_level, destination);
+    this.logger = logger;
+    this.#file = file;
+    this.#destination = destination;
+    try {
+      old.flush();
+    } catch {
+      // nothing to write out
+    }
+    oldFile?.end();
   }
 
   /** SIGUSR1: a log file is opened again by its path (see AccessLog.reopen); stderr needs nothing. */

@@ -19,6 +19,12 @@ import type { Relay } from './relay.js';
 import type { RelayTarget, ServerTarget } from './proxy-route.js';
 import { standInHost } from './stand-in-host.js';
 
+/**
+ * What afterFailure returns when the balancer keeps the request for a later try (try_duration
+ * with try_interval): it calls relay.send() when a server may take it, or relay.fail().
+ */
+export const LATER = Symbol('later');
+
 export interface Balancer {
   /** A request may go to another server after a try: small responses are held meanwhile (retry-hold.ts). */
   readonly retries: boolean;
@@ -26,8 +32,11 @@ export interface Balancer {
   start(relay: Relay): void;
   /** A response head arrived (health is recorded): the server to try next when this response is dropped. */
   afterStatus(relay: Relay, status: number): RelayTarget | undefined;
-  /** A try failed before its response reached the client: the server to try next, or undefined (the client gets the error). */
-  afterFailure(relay: Relay, err: UpstreamError, connected: boolean, bodyTouched: boolean): RelayTarget | undefined;
+  /**
+   * A try failed before its response reached the client: the server to try next, LATER (the
+   * balancer tries again after a wait), or undefined (the client gets the error).
+   */
+  afterFailure(relay: Relay, err: UpstreamError, connected: boolean, bodyTouched: boolean): RelayTarget | typeof LATER | undefined;
   /** The try is over for good: relayed (err null), failed, or the client left. */
   settled(relay: Relay, err: UpstreamError | null): void;
   /**

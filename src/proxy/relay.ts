@@ -20,6 +20,7 @@ import type { ProxyRoute, RelayTarget } from './proxy-route.js';
 import { HeldResponse, holdable } from './retry-hold.js';
 import { SlowClient } from './slow-client.js';
 import { retryStale } from './stale-retry.js';
+import { LATER } from './balancer.js';
 
 export class Relay implements ResponseSink {
   #target: RelayTarget | null = null;
@@ -169,10 +170,16 @@ export class Relay implements ResponseSink {
     if (balancer.retries && !ex.writer.headersSent && err.code !== REQUEST_HEAD_REFUSED) {
       const conn = this.#conn;
       const next = balancer.afterFailure(this, err, conn?.connected ?? false, conn?.bodyTouched ?? false);
+      if (next === LATER) return; // the balancer sends it again after a wait, or fails it
       if (next !== undefined) return this.send(next);
     }
-    balancer.settled(this, err);
+    this.fail(err);
+  }
+
+  /** No other try: the client gets the failure's answer (502, 504). */
+  fail(err: UpstreamError): void {
+    this.route.balancer.settled(this, err);
     this.#slow?.destroy();
-    answerFailure(ex, this.route.log, err, this.#target!.address);
+    answerFailure(this.ex, this.route.log, err, this.#target!.address);
   }
 }

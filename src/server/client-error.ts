@@ -25,15 +25,29 @@ function unknownMethod(err: Error & { code?: string; rawPacket?: Buffer }): bool
   return err.code === 'HPE_INVALID_METHOD' && err.rawPacket !== undefined && METHOD_TOKEN.test(err.rawPacket.subarray(0, 64).toString('latin1'));
 }
 
+interface PendingResponse {
+  headersSent: boolean;
+  req?: { complete: boolean };
+  once(event: 'finish', fn: () => void): unknown;
+}
+
 export function onClientError(err: Error & { code?: string }, socket: Socket, log: ErrorLog): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
+  const inProgress = (socket as Socket & { _httpMessage?: PendingResponse | null })._httpMessage;
   // A response already started on this socket cannot be replaced by an error page.
-  const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (inProgress?.headersSent) {
     socket.destroy();
+    return;
+  }
+  // One not started yet for an earlier pipelined request, complete (its upstream is slow): the
+  // error answer follows it, in request order (RFC 9112 §9.3.2), or the client would read the
+  // error as that request's answer; its own timeouts bound the wait. (One for the request
+  // whose body failed to parse is that request's: the error replaces it.)
+  if (inProgress?.req?.complete === true) {
+    inProgress.once('finish', () => setImmediate(() => onClientError(err, socket, log)));
     return;
   }
   const status = RESPONSES[err.code ?? ''] ?? (unknownMethod(err) ? 501 : 400);

@@ -13,7 +13,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -62,22 +62,62 @@ function shieldH1(server: Server | HttpsServer, client: ClientConfig, onCheckCon
 }
 
 export interface Listener {
+  /** HTTPS (and h2), or plain HTTP: fixed for the node servers behind it. */
+  readonly tls: boolean;
+  /** What its node servers were made for (listenerShape): a plan of another shape needs a new listener. */
+  readonly shape: string;
+  /** The `client` settings its node servers were made with: another value needs a new listener. */
+  readonly client: ClientConfig;
   /**
-   * Binds the address (a ListenError when it cannot). `held`: connections accepted from now on
-   * wait, unread, until serve() (so nothing is served before `portico run` drops root).
+   * Binds the address (a ListenError when it cannot), or accepts from `socket`: the listening
+   * socket of the listener it replaces (release()) or one handed over by the process it
+   * replaces (an upgrade in place). `held`: connections accepted from now on wait, unread,
+   * until serve() (so nothing is served before `portico run` drops root).
    */
-  listen(held?: boolean): Promise<AddressInfo>;
+  listen(held?: boolean, socket?: ListeningSocket): Promise<AddressInfo>;
   /** Serves the connections held since listen(true), and every later one directly. */
   serve(): void;
-  /** Stops accepting; idle connections close now, busy ones after their request. */
+  /** Stops accepting; idle connections close now, busy ones after their request (a stop). */
   stopAccepting(): void;
+  /**
+   * Stops accepting, and lets its connections go gently (an upgrade in place, an address a
+   * reload removed, a listener replaced): every HTTP/1.1 response from now on says
+   * Connection: close and ends its connection, a connection idle for `graceMs` closes then,
+   * HTTP/2 sessions get GOAWAY, WebSocket tunnels go on until they end or destroyAll().
+   */
+  drain(graceMs: number): void;
   /** Closes whatever is still open. */
   destroyAll(): void;
-  /** Routes new requests by `plan` (a reload; same address): requests in flight keep theirs. */
-  update(plan: ListenerPlan): void;
+  /** Routes new requests by `plan` (a reload; same address, kind and `client`): requests in flight keep theirs. */
+  update(plan: ListenerPlan, next: ListenerUpdate): void;
+  /** The listening socket, for another process (an upgrade in place): null once stopped or released. */
+  socket(): ListeningSocket | null;
+  /** Gives the listening socket to the listener that replaces this one; this one accepts no more. */
+  release(): ListeningSocket | null;
 }
 
-type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
+/** A listening socket as node holds it (a TCP handle): passed between listeners and over IPC. */
+export type ListeningSocket = object;
+
+/** What a reload gives a listener it keeps: the new config's logs and limits, and its certificates. */
+export interface ListenerUpdate {
+  deps: BaseDeps;
+  /** Plain HTTP: the ACME HTTP-01 answers of the new TLS runtime. */
+  http01?: Http01Answers | undefined;
+  /** HTTPS: the new config's certificates. */
+  tls?: TlsListenerOptions;
+}
+
+/**
+ * What a listener's node servers are built for, beyond routes: plain HTTP, HTTPS, or HTTPS
+ * asking for client certificates (requestCert is fixed when node's TLS server is made).
+ */
+export function listenerShape(plan: ListenerPlan): string {
+  if (plan.tls === undefined) return 'http';
+  return plan.tls.some((site) => site.clientAuth !== undefined) ? 'https+client-certificates' : 'https';
+}
+
+export type BaseDeps = Omit<DispatchDeps, 'scheme' | 'protocol' | 'handOff'> & { client: ClientConfig };
 
 /** A pending ACME HTTP-01 token's answer, written before routing (RFC 8555 §8.3). */
 function answerChallenge(w: ResponseWriter, answer: string): void {
@@ -86,9 +126,11 @@ function answerChallenge(w: ResponseWriter, answer: string): void {
 }
 
 export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01Answers): Listener {
-  const dispatchDeps = { ...deps, scheme: 'http' as const, handOff: (socket: Socket) => handOff(socket) };
-  let d = createDispatcher(plan, dispatchDeps);
+  const handOffTo = (socket: Socket) => handOff(socket);
+  let d = createDispatcher(plan, { ...deps, scheme: 'http' as const, handOff: handOffTo });
+  let draining = false;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (draining) res.shouldKeepAlive = false;
     const answer = http01?.(req.url);
     if (answer === undefined) d.onRequest(req, res);
     else answerChallenge(new NodeH1Writer(res, false), answer);
@@ -114,6 +156,9 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01
   });
   const accepting = acceptor(server, plan);
   return {
+    tls: false,
+    shape: listenerShape(plan),
+    client: deps.client,
     listen: accepting.listen,
     serve: accepting.serve,
     stopAccepting: () => {
@@ -121,13 +166,22 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01
       server.close();
       lean.close();
     },
+    drain: (graceMs) => {
+      draining = true;
+      accepting.stop();
+      drainNodeServer(server, graceMs);
+      lean.drain(graceMs);
+    },
     destroyAll: () => {
       server.closeAllConnections();
       lean.destroy();
     },
-    update: (next) => {
-      d = createDispatcher(next, dispatchDeps);
+    update: (next, u) => {
+      http01 = u.http01;
+      d = createDispatcher(next, { ...u.deps, scheme: 'http' as const, handOff: handOffTo });
     },
+    socket: accepting.socket,
+    release: accepting.release,
   };
 }
 
@@ -138,13 +192,18 @@ export interface TlsListenerOptions {
 }
 
 export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListenerOptions): Listener {
-  const h1Deps = { ...deps, scheme: 'https' as const, protocol: 'h1' as const, handOff: (socket: Socket) => h1HandOff(socket) };
-  const h2Deps = { ...deps, scheme: 'https' as const, protocol: 'h2' as const };
-  let h1 = createDispatcher(plan, h1Deps);
-  let h2 = createDispatcher(plan, h2Deps);
+  const handOffTo = (socket: Socket) => h1HandOff(socket);
+  const h1DepsOf = (base: BaseDeps) => ({ ...base, scheme: 'https' as const, protocol: 'h1' as const, handOff: handOffTo });
+  const h2DepsOf = (base: BaseDeps) => ({ ...base, scheme: 'https' as const, protocol: 'h2' as const });
+  let h1 = createDispatcher(plan, h1DepsOf(deps));
+  let h2 = createDispatcher(plan, h2DepsOf(deps));
+  let draining = false;
+  // The certificates by name: a reload gives a new table (new names, new files).
+  let sni = opts.sni;
+  let peek = opts.peek;
   // One key set per listener, kept across certificate swaps, so sessions resume after a reload.
   const ticketKeys = randomBytes(48);
-  const initial = opts.sni.defaultCertificate;
+  const initial = sni.defaultCertificate;
   const server: HttpsServer = createHttpsServer(
     {
       ...serverOptions(deps.client),
@@ -154,13 +213,16 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       // node's default is 120s; the first request's head then gets header_timeout of its own.
       handshakeTimeout: deps.client.header_timeout,
       ALPNProtocols: ALPN_PROTOCOLS,
-      SNICallback: opts.sni.sniCallback,
+      SNICallback: (name, cb) => sni.sniCallback(name, cb),
       ticketKeys,
       // Client certificates (src/compile/client-auth.ts, src/shield/client-certificates.ts): asked for, checked per request, never a handshake failure.
       ...(plan.tls?.some((site) => site.clientAuth !== undefined) ? { requestCert: true, rejectUnauthorized: false } : {}),
       ...(initial ? { cert: initial.certPem, key: initial.keyPem, ...initial.contextOptions } : {}),
     },
-    (req, res) => h1.onRequest(req, res),
+    (req, res) => {
+      if (draining) res.shouldKeepAlive = false;
+      h1.onRequest(req, res);
+    },
   );
   shieldH1(server, deps.client, (req, res) => h1.onCheckContinue(req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => h1.onUpgrade(req, socket, head));
@@ -175,10 +237,12 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
     deps.errorLog.debug('tls handshake failed', { client: socket.remoteAddress, code: err.code, err: err.message });
     socket.destroy();
   });
-  opts.sni.onDefaultChange(() => {
-    const cert = opts.sni.defaultCertificate;
-    if (cert) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys, ...cert.contextOptions });
-  });
+  // The certificate for clients without SNI (or a name no server has), renewed in place.
+  const setDefault = (table: SniTable) => {
+    const cert = table.defaultCertificate;
+    if (cert && table === sni) server.setSecureContext({ ...TLS_SETTINGS, cert: cert.certPem, key: cert.keyPem, ticketKeys, ...cert.contextOptions });
+  };
+  sni.onDefaultChange(() => setDefault(opts.sni));
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
   h2server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => h2.onStream(req, res));
@@ -200,7 +264,6 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   // TLS-ALPN-01 validation may come. header_timeout bounds that wait, then the handshake's own.
   const tlsConnection = onlyListener(server, 'connection');
   const headerTimeout = deps.client.header_timeout;
-  const peek = opts.peek;
   const toTls = (socket: Socket) => tlsConnection.call(server, socket);
   server.on('connection', (socket: Socket) => {
     const deadline = setTimeout(() => socket.destroy(), headerTimeout);
@@ -218,6 +281,9 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   });
   const accepting = acceptor(server, plan);
   return {
+    tls: true,
+    shape: listenerShape(plan),
+    client: deps.client,
     listen: accepting.listen,
     serve: accepting.serve,
     stopAccepting: () => {
@@ -226,16 +292,45 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
       sessions.closeAll();
       lean.close();
     },
+    drain: (graceMs) => {
+      draining = true;
+      accepting.stop();
+      drainNodeServer(server, graceMs);
+      sessions.closeAll();
+      lean.drain(graceMs);
+    },
     destroyAll: () => {
       server.closeAllConnections();
       sessions.destroyAll();
       lean.destroy();
     },
-    update: (next) => {
-      h1 = createDispatcher(next, h1Deps);
-      h2 = createDispatcher(next, h2Deps);
+    update: (next, u) => {
+      h1 = createDispatcher(next, h1DepsOf(u.deps));
+      h2 = createDispatcher(next, h2DepsOf(u.deps));
+      if (u.tls === undefined) return;
+      const table = u.tls.sni;
+      sni = table;
+      peek = u.tls.peek;
+      table.onDefaultChange(() => setDefault(table));
+      setDefault(table);
     },
+    socket: accepting.socket,
+    release: accepting.release,
   };
+}
+
+/**
+ * A node HTTP/1.1 server that no longer accepts lets its connections go gently: requests that
+ * arrive get Connection: close (the listener's request handler sets it while draining), and
+ * what is idle after `graceMs` is closed then. node's own close() would close idle connections
+ * at once, resetting a request a client sent at that moment on a connection it reused.
+ */
+function drainNodeServer(server: Server | HttpsServer, graceMs: number): void {
+  // net.Server's close(): the socket closes (unless released to a new owner), the connections stay.
+  if (server.listening) NetServer.prototype.close.call(server);
+  const timer = setTimeout(() => server.closeIdleConnections(), graceMs);
+  timer.unref();
+  server.once('close', () => clearTimeout(timer));
 }
 
 /** The HTTP/1.1 connections of one listener, from accept to graceful stop. */
@@ -244,6 +339,8 @@ interface LeanPath {
   start(socket: Socket): void;
   /** Graceful stop: idle lean connections close now, busy ones after their response. */
   close(): void;
+  /** Draining: every connection closes after its next response, or once idle for `graceMs`. */
+  drain(graceMs: number): void;
   destroy(): void;
 }
 
@@ -260,6 +357,9 @@ function leanPath(deps: BaseDeps, handler: (req: LeanRequest, res: LeanResponse)
   const stop = {
     close: () => {
       for (const c of open) c.close();
+    },
+    drain: (graceMs: number) => {
+      for (const c of open) c.drain(graceMs);
     },
     destroy: () => {
       for (const c of open) c.socket.destroy();
@@ -295,13 +395,26 @@ function onlyListener(server: Server | HttpsServer, event: string): (...args: un
  * Binds, then adds the extra accept handles (accept-handles.ts; they hand their connections to
  * the server's 'connection' listeners, so a hold covers them too); `stop` closes those.
  */
-function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: (held?: boolean) => Promise<AddressInfo>; serve: () => void; stop: () => void } {
+interface Acceptor {
+  listen(held?: boolean, socket?: ListeningSocket): Promise<AddressInfo>;
+  serve(): void;
+  stop(): void;
+  socket(): ListeningSocket | null;
+  release(): ListeningSocket | null;
+}
+
+/** What node's net.Server keeps of its listening socket (accept-handles.ts reads it too). */
+interface WithHandle {
+  _handle: ListeningSocket | null;
+}
+
+function acceptor(server: Server | HttpsServer, plan: ListenerPlan): Acceptor {
   let stopCopies = () => {};
   let hold: Hold | undefined;
   return {
-    listen: async (held = false) => {
+    listen: async (held = false, socket) => {
       if (held) hold = holdConnections(server);
-      const bound = await listen(server, plan);
+      const bound = await listen(server, plan, socket);
       stopCopies = addAcceptHandles(server);
       return bound;
     },
@@ -312,6 +425,15 @@ function acceptor(server: Server | HttpsServer, plan: ListenerPlan): { listen: (
     stop: () => {
       stopCopies();
       hold?.drop(); // never served: the start failed
+    },
+    socket: () => (server as unknown as WithHandle)._handle,
+    release: () => {
+      stopCopies();
+      // The socket goes on listening under its new owner: this server's close() leaves it alone.
+      const own = server as unknown as WithHandle;
+      const handle = own._handle;
+      own._handle = null;
+      return handle;
     },
   };
 }
@@ -367,13 +489,15 @@ export class ListenError extends Error {
   }
 }
 
-function listen(server: Server | HttpsServer, plan: ListenerPlan): Promise<AddressInfo> {
+function listen(server: Server | HttpsServer, plan: ListenerPlan, socket?: ListeningSocket): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) => reject(new ListenError(plan.key, plan.address, err.code, err.message));
     server.once('error', fail);
-    server.listen({ host: plan.address.host, port: plan.address.port }, () => {
+    const done = () => {
       server.off('error', fail);
       resolve(server.address() as AddressInfo);
-    });
+    };
+    if (socket !== undefined) server.listen(socket as never, done);
+    else server.listen({ host: plan.address.host, port: plan.address.port }, done);
   });
 }

@@ -1,36 +1,29 @@
 /**
- * What a live reload (SIGHUP) may change. Routes, hosts of plain-HTTP servers, upstream pools,
- * maps, rewrites, limits and access rules are swapped in place; what node's servers, the TLS
- * runtime, the logs or the process layout were built from is not, and a change there is
- * refused with a message naming it (the running config stays). nginx re-opens listeners on a
- * reload; Portico does not yet: that is a restart.
+ * What a live reload (SIGHUP, `portico reload`) may not change. Everything else applies:
+ * routes, pools, listen addresses (listener-set.ts), HTTPS names and certificates, `client`
+ * limits, logs, `password_checks`, `temp_files`, `shutdown_timeout`; `workers` and `pid_file`
+ * are the process layout's (cli/run.ts). Refused, with the reason, and the running config
+ * stays:
+ *  - `user`: the process dropped root for it at start and cannot take root back to become
+ *    another user (nginx keeps its master as root; Portico keeps no root process to ask);
+ *  - `data_dir`: the local CA, the ACME account and certificates and the cache live there,
+ *    created before the drop; browsers trust the CA in it. An upgrade in place
+ *    (`portico upgrade`) starts from the file again and takes both.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { PorticoConfig } from '../config/schema.js';
 
-/** Top-level settings fixed for the life of the process. */
-const FIXED: readonly (keyof PorticoConfig)[] = ['workers', 'user', 'client', 'access_log', 'log_level', 'data_dir', 'acme', 'password_checks', 'pid_file', 'error_log', 'request_id'];
+const FIXED: readonly { key: keyof PorticoConfig; why: string }[] = [
+  { key: 'user', why: 'the process dropped root for it at start and cannot become another user' },
+  { key: 'data_dir', why: 'the local CA, ACME account and cache live there, made ready at start' },
+];
 
 /**
- * The first change that needs a restart, as "what changed", or undefined when the config can
- * be swapped. `tls`: either config serves HTTPS (explicitly or by `auto` on port 443).
+ * Why `next` cannot be served by the running process ("'user' changed, which ...: use
+ * `portico upgrade` or a restart"), or undefined when it can.
  */
-export function restartOnlyChange(current: PorticoConfig, next: PorticoConfig, tls: boolean): string | undefined {
-  for (const key of FIXED) if (!isDeepStrictEqual(current[key], next[key])) return `'${key}'`;
-  if (current.servers.length !== next.servers.length) return 'the number of servers';
-  for (let i = 0; i < current.servers.length; i++) {
-    const a = current.servers[i]!;
-    const b = next.servers[i]!;
-    if (!isDeepStrictEqual(listOf(a.listen), listOf(b.listen))) return `servers[${i}].listen`;
-    // Certificates and their names, redirect listeners and SNI were set up from these.
-    if (tls) {
-      for (const key of ['tls', 'hosts', 'http_redirect', 'hsts'] as const)
-        if (!isDeepStrictEqual(a[key], b[key])) return `servers[${i}].${key} (a config with HTTPS)`;
-    }
-  }
+export function restartOnlyChange(current: PorticoConfig, next: PorticoConfig): string | undefined {
+  for (const { key, why } of FIXED)
+    if (!isDeepStrictEqual(current[key], next[key])) return `'${key}' changed, which a running process cannot take (${why}): \`portico upgrade\` or a restart applies it`;
   return undefined;
-}
-
-function listOf<T>(v: T | T[]): T[] {
-  return Array.isArray(v) ? v : [v];
 }

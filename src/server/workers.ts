@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ErrorLog } from '../log/error-log.js';
 import { serveAcceptHandles } from './accept-handles.js';
+import { SERVING_MESSAGE, closeHandle, giveSockets, isUpgradeMessage, requestWorkerSockets, tellDrain, untilWorkerServing, type KeyedSocket } from './handover.js';
 
 export function workerCount(setting: 'auto' | number): number {
   return setting === 'auto' ? availableParallelism() : setting;
@@ -20,6 +21,24 @@ export interface Supervisor {
   stop(signal: NodeJS.Signals): Promise<void>;
   /** Passes a signal to every live worker (SIGHUP: each reloads its config; SIGUSR1: each reopens its logs). */
   signal(signal: NodeJS.Signals): void;
+  /** A reload changed `workers`: starts more, or lets the extra ones drain and end. */
+  resize(count: number): void;
+  /** The end of an upgrade in place: every worker drains and ends; resolves when all exited. */
+  drain(): Promise<void>;
+  /** The listening sockets, from a worker (copies), for the process that takes over. */
+  sockets(): Promise<KeyedSocket[]>;
+  /** Resolves once the first workers serve (an upgrade's new process tells the launcher then). */
+  readonly serving: Promise<void>;
+  /** A reload: inherited sockets of listen keys the config no longer has are let go. */
+  keepInherited(keys: ReadonlySet<string>): void;
+}
+
+export interface SupervisorOptions {
+  /**
+   * An upgrade in place: the listening sockets of the process being replaced, by listen key;
+   * every worker this primary starts listens on them instead of binding (handover.ts).
+   */
+  inherited?: Map<string, object>;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -42,10 +61,15 @@ export function superviseWorkers(
   log: ErrorLog,
   onListening: (address: string, port: number) => void,
   onStartFailed: (problems: readonly string[]) => void,
+  options: SupervisorOptions = {},
 ): Supervisor {
   let stopping = false;
   let restartDelay = 100;
+  let wanted = count;
   const seen = new Set<string>();
+  const inherited = options.inherited ?? new Map<string, object>();
+  /** Workers told to drain (fewer workers, or an upgrade): their end is not a death to repair. */
+  const retiring = new WeakSet<Worker>();
 
   // Each worker accepts from the shared listening sockets itself (nginx's model), on several
   // handles each (accept-handles.ts; the copies come from here). node's default instead has
@@ -55,6 +79,7 @@ export function superviseWorkers(
   const fork = (): Worker => {
     const worker = cluster.fork();
     serveAcceptHandles(worker.process);
+    giveSockets(worker.process as never, () => [...inherited].map(([key, socket]) => ({ key, socket })));
     worker.on('message', (message: { portico?: string; problems?: string[] } | null) => {
       if (message?.portico !== START_FAILED) return;
       const problems = message.problems ?? [];
@@ -70,7 +95,8 @@ export function superviseWorkers(
     let exitInfo: { code: number | null; signal: string | null } | undefined;
     let disconnected = false;
     const onGone = () => {
-      if (stopping || exitInfo === undefined || !disconnected) return;
+      if (stopping || retiring.has(worker) || exitInfo === undefined || !disconnected) return;
+      if (live().length >= wanted) return; // fewer workers were asked for meanwhile
       // A worker that lived a while died of something transient: restart at once. One that
       // dies right after starting is crash-looping: back off.
       const quick = Date.now() - startedAt < 2000;
@@ -95,7 +121,7 @@ export function superviseWorkers(
   // it, or open its inspector): until it listens, a signal for it waits here.
   const listening = new WeakSet<Worker>();
   const waiting = new WeakMap<Worker, Set<NodeJS.Signals>>();
-  cluster.on('listening', (worker, address) => {
+  const ready = (worker: Worker, address: { address?: string | null; port: number }) => {
     listening.add(worker);
     for (const signal of waiting.get(worker) ?? []) worker.process.kill(signal);
     waiting.delete(worker);
@@ -103,11 +129,49 @@ export function superviseWorkers(
     if (seen.has(key)) return;
     seen.add(key);
     onListening(address.address ?? '', address.port);
+  };
+  cluster.on('listening', ready);
+  // A socket inherited in an upgrade is listened on in the worker alone (node's cluster hears
+  // nothing of it): the worker's own word that it serves says the same.
+  cluster.on('message', (worker, m: unknown) => {
+    if (isUpgradeMessage(m, SERVING_MESSAGE)) for (const a of (m as { addresses?: { host: string; port: number }[] }).addresses ?? []) ready(worker, { address: a.host, port: a.port });
   });
-  for (let i = 0; i < count; i++) fork();
+  const first = Array.from({ length: count }, () => fork());
+  const serving = Promise.all(first.map((w) => untilWorkerServing(w.process as never))).then(() => undefined);
 
-  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead() && !retiring.has(w));
+  const retire = (w: Worker): Promise<void> =>
+    new Promise<void>((resolve) => {
+      retiring.add(w);
+      if (w.isDead()) return resolve();
+      w.once('exit', () => resolve());
+      tellDrain(w.process);
+    });
   return {
+    serving,
+    resize(n) {
+      wanted = n;
+      const workers = live();
+      for (let i = workers.length; i < n; i++) fork();
+      for (const w of workers.slice(n)) void retire(w);
+      if (workers.length !== n) log.info('workers changed', { from: workers.length, to: n });
+    },
+    drain() {
+      stopping = true;
+      return Promise.all(live().map(retire)).then(() => undefined);
+    },
+    async sockets() {
+      const w = live().find((x) => listening.has(x));
+      if (w === undefined) return [];
+      return requestWorkerSockets(w.process as never);
+    },
+    keepInherited(keys) {
+      for (const [key, socket] of inherited) {
+        if (keys.has(key)) continue;
+        inherited.delete(key);
+        closeHandle(socket);
+      }
+    },
     signal(signal) {
       for (const w of live()) {
         if (listening.has(w)) w.process.kill(signal);

@@ -5,10 +5,13 @@
  *   timeout    connect_timeout or read_timeout ran out
  *   http_NNN   the upstream answered with status NNN (500-599, or 429)
  *   http_5xx   any 500-599
+ *   non_idempotent  (retry.on only) the above may resend a non-idempotent request once sent
  */
 export interface Conditions {
   readonly error: boolean;
   readonly timeout: boolean;
+  /** nginx's non_idempotent: a POST (or another non-idempotent method) may be sent again after it was sent. */
+  readonly nonIdempotent: boolean;
   /** Whether a response with this status counts. */
   status(code: number): boolean;
   /** True when no status counts (the response path can skip the check). */
@@ -25,6 +28,7 @@ export function compileConditions(tokens: readonly string[]): Conditions {
   return {
     error: tokens.includes('error'),
     timeout: tokens.includes('timeout'),
+    nonIdempotent: tokens.includes('non_idempotent'),
     status: (code) => (any5xx && code >= 500 && code <= 599) || codes.has(code),
     noStatus: !any5xx && codes.size === 0,
   };

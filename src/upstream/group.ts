@@ -13,10 +13,15 @@ import type { Clock } from './clock.js';
 export interface RetryRules {
   /** What sends a request to the next server. */
   on: Conditions;
-  /** Most servers tried per request (the first included). */
+  /** Most tries per request (the first included). */
   tries: number;
-  /** No new try starts this long after the first began; 0: no limit. */
+  /** No new try starts this long after the request reached the pool; 0: no limit. */
   tryDuration: number;
+  /**
+   * Within tryDuration, once every server was tried or none is available: the wait before
+   * they are all tried again (Caddy's lb_try_interval). 0: no second round (nginx).
+   */
+  tryInterval: number;
 }
 
 export interface GroupOptions {
@@ -62,7 +67,9 @@ export class UpstreamGroup {
     this.#primaryPolicy = o.policy();
     this.#backupPolicy = o.policy();
     const only = o.members[0]!;
-    this.trivial = o.members.length === 1 && !o.activeChecks && only.maxConns === 0 && !only.down;
+    // A pool that waits for its server to come back (try_duration) is not: it retries.
+    const waits = o.retry.tryDuration > 0 && o.retry.tryInterval > 0;
+    this.trivial = o.members.length === 1 && !o.activeChecks && only.maxConns === 0 && !only.down && !waits;
     if (o.members.some((u) => u.maxConns > 0)) {
       // A request ending anywhere in the pool may free a slot for a waiting one.
       for (const u of o.members) this.#unsubscribe.push(u.state.onRelease(() => this.queue.wakeOne()));

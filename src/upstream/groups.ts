@@ -119,7 +119,13 @@ export class UpstreamGroups {
       name,
       members,
       policy: () => createPolicy(pool.policy, this.#deps.policy),
-      retry: { on: compileConditions(pool.retry.on), tries: pool.retry.tries || servers.length, tryDuration: pool.retry.try_duration },
+      retry: {
+        on: compileConditions(pool.retry.on),
+        // Rounds of waiting (try_duration with try_interval) are bounded by the duration alone.
+        tries: pool.retry.tries || (pool.retry.try_duration > 0 && pool.retry.try_interval > 0 ? Infinity : servers.length),
+        tryDuration: pool.retry.try_duration,
+        tryInterval: pool.retry.try_interval,
+      },
       queueSize: pool.queue.size,
       queueTimeout: pool.queue.timeout,
       activeChecks: pool.health_check !== undefined,

@@ -43,7 +43,7 @@ test('temp_files: a reload changes the running budget\'s caps', async (t) => {
   const portico = await startPortico({ temp_files: { max_total_size: '8MiB' }, servers: [{ routes }] });
   t.after(() => portico.close());
   assert.equal(portico.server.spool.total, 8 * 1024 * 1024);
-  portico.server.reload(validateConfig({ access_log: false, temp_files: { max_total_size: 0, max_connection_size: '1MiB' }, servers: [{ listen: ['127.0.0.1:0'], routes }] }, 'reload.yaml'));
+  await portico.server.reload(validateConfig({ access_log: false, temp_files: { max_total_size: 0, max_connection_size: '1MiB' }, servers: [{ listen: ['127.0.0.1:0'], routes }] }, 'reload.yaml'));
   assert.equal(portico.server.spool.total, 0);
   assert.equal(portico.server.spool.perConnection, 1024 * 1024);
 });

@@ -7,7 +7,9 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { startCli } from '../helpers/cli.js';
+import { createServer as createNetServer } from 'node:net';
+import { childrenOf, killAfter, startCli } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
 import { startUpstream } from '../helpers/upstream.js';
 import { freePort } from '../helpers/django.js';
 
@@ -37,6 +39,15 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, ms =
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Running: a zombie (ended, not reaped yet) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -73,7 +84,7 @@ test('SIGHUP: new requests get the new routes while a request in flight finishes
   assert.deepEqual(await inFlight, { status: 200, body: 'old app /slow' }, 'the request in flight finished on the old route');
 });
 
-test('SIGHUP with an invalid config or a change that needs a restart: refused with the reason, the running config stays', async (t) => {
+test('SIGHUP with an invalid config, an address in use or a certificate missing: refused with one line at the config line, the running config stays', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'portico.yaml');
   const port = await freePort();
@@ -98,18 +109,35 @@ test('SIGHUP with an invalid config or a change that needs a restart: refused wi
   assert.match(refusals()[1]!, /portico\.yaml:\d+:\d+/);
   assert.deepEqual(await get(port), { status: 200, body: 'running' });
 
-  // Valid, but listening elsewhere takes a restart.
-  const other = await freePort();
-  await writeFile(file, config(other, '      - { path: /, respond: { body: "moved" } }\n'));
+  // A second address that another process listens on.
+  const taken = await freePort();
+  const squatter = createNetServer();
+  await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+  t.after(() => squatter.close());
+  const second = (extra: string) => `  - listen: ["127.0.0.1:${extra}"]\n    routes:\n      - { path: /, respond: { body: "second" } }\n`;
+  await writeFile(file, config(port, '      - { path: /, respond: { body: "new" } }\n') + second(String(taken)));
   portico.child.kill('SIGHUP');
   await until('the third refusal', () => refusals().length === 3);
-  assert.match(refusals()[2]!, /servers\[0\]\.listen changed, which needs a restart/);
+  assert.match(refusals()[2]!, new RegExp(`portico\\.yaml:6:\\d+: servers\\[1\\]\\.listen\\[0\\]: 127\\.0\\.0\\.1:${taken} is already in use`));
   assert.deepEqual(await get(port), { status: 200, body: 'running' });
 
-  // A valid change after all that is taken.
-  await writeFile(file, config(port, '      - { path: /, respond: { body: "fixed" } }\n'));
+  // A certificate file that is not there.
+  const other = await freePort();
+  await writeFile(
+    file,
+    config(port, '      - { path: /, respond: { body: "new" } }\n') + `  - listen: ["127.0.0.1:${other}"]\n    tls: { cert: ${dir}/none.crt, key: ${dir}/none.key }\n    routes:\n      - { path: /, respond: {} }\n`,
+  );
   portico.child.kill('SIGHUP');
-  await until('the fixed config to be served', async () => (await get(port)).body === 'fixed');
+  await until('the fourth refusal', () => refusals().length === 4);
+  assert.match(refusals()[3]!, /portico\.yaml:7:\d+: servers\[1\]\.tls\.cert: /);
+  assert.deepEqual(await get(port), { status: 200, body: 'running' });
+  assert.equal(refusals().length, 4, 'one line each');
+
+  // Moved to another address: applied; the old one is let go.
+  await writeFile(file, config(other, '      - { path: /, respond: { body: "moved" } }\n'));
+  portico.child.kill('SIGHUP');
+  await until('the moved config to be served', async () => (await get(other).catch(() => ({ body: '' }))).body === 'moved');
+  await assert.rejects(get(port), /ECONNREFUSED/);
   assert.equal(portico.child.exitCode, null, 'still running');
 });
 
@@ -132,4 +160,40 @@ test('SIGHUP with workers: the primary passes it on and every worker serves the 
   });
   // New connections are handed to the workers in turn: twenty in a row all see v2.
   for (let i = 0; i < 20; i++) assert.equal((await get(port)).body, 'v2');
+});
+
+test('a reload that changes workers: 2 to 3 starts one more, 3 to 1 hands over to a single server process, 1 to 2 back', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'portico.yaml');
+  const port = await freePort();
+  const yaml = (workers: number, body: string) => config(port, `      - { path: /, respond: { body: "${body}" } }\n`, `workers: ${workers}\nshutdown_timeout: 5s\n`);
+  await writeFile(file, yaml(2, 'two'));
+  const portico = await startCli(['run', '-c', file], dir, { ...process.env, PORTICO_DATA_DIR: join(dir, 'data') });
+  const launcher = portico.child.pid!;
+  killAfter(t, () => [launcher, ...childrenOf(launcher).flatMap((p) => [p, ...childrenOf(p)])]);
+  /** The live server processes under the launcher, each with its workers. */
+  const layout = () => childrenOf(launcher).filter(alive).map((p) => childrenOf(p).filter(alive).length);
+  await until('two workers', () => layout().join() === '2');
+  await until('both to answer', async () => (await get(port)).body === 'two');
+
+  await writeFile(file, yaml(3, 'three'));
+  portico.child.kill('SIGHUP');
+  await until('three workers', () => layout().join() === '3');
+  await until('every worker on the new config', async () => {
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => get(port).then((r) => r.body)));
+    return bodies.every((b) => b === 'three');
+  });
+
+  await writeFile(file, yaml(1, 'one'));
+  portico.child.kill('SIGHUP');
+  // A single server process takes the socket over; the supervisor and its workers drain and end.
+  await until('one server process without workers', () => layout().join() === '0', 30_000);
+  assert.equal((await get(port)).body, 'one');
+
+  await writeFile(file, yaml(2, 'two again'));
+  portico.child.kill('SIGHUP');
+  await until('a supervisor with two workers again', () => layout().join() === '2', 30_000);
+  await until('the new config', async () => (await get(port)).body === 'two again');
+  assert.equal(portico.child.exitCode, null, 'the launcher goes on');
+  assert.doesNotMatch(portico.stderr(), /upgrade failed/);
 });

@@ -47,7 +47,7 @@ servers:
   const pool = cfg.upstreams!.django!;
   assert.deepEqual(pool.policy, { name: 'hash', key: 'cookie:sessionid', fallback: 'least_conn' });
   assert.equal(pool.fail_timeout, 30_000);
-  assert.deepEqual(pool.retry, { on: ['error', 'timeout', 'http_503'], tries: 2, try_duration: 5_000 });
+  assert.deepEqual(pool.retry, { on: ['error', 'timeout', 'http_503'], tries: 2, try_duration: 5_000, try_interval: 250 });
   assert.equal(pool.health_check!.interval, 10_000);
   assert.deepEqual(cfg.servers[0]!.routes[0]!.proxy!.to, { upstream: 'django' });
   const inline = cfg.servers[0]!.routes[1]!.proxy!.to as { pool: { servers: unknown[]; policy: unknown; max_fails: number } };
@@ -87,7 +87,7 @@ servers:
   assert.match(out[0]!, /^portico\.yaml:5:9: upstreams\.app\.servers\[1\]: expected unix:\/absolute\/path\.sock, got 'unix:relative\.sock'/);
   assert.match(out[1]!, /^portico\.yaml:6:\d+: upstreams\.app\.servers\[2\]\.weight: /);
   assert.match(out[2]!, /^portico\.yaml:7:13: upstreams\.app\.policy: hash needs a key/);
-  assert.match(out[3]!, /^portico\.yaml:8:26: upstreams\.app\.retry\.on\[1\]: expected error, timeout, http_5xx or http_NNN/);
+  assert.match(out[3]!, /^portico\.yaml:8:26: upstreams\.app\.retry\.on\[1\]: expected error, timeout, non_idempotent, http_5xx or http_NNN/);
 });
 
 test('cross-field pool checks: duplicates, only backups, tls without https, health port on a unix socket', () => {

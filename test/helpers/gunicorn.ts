@@ -15,11 +15,16 @@ export interface TestGunicorn {
   /** gunicorn's output so far (access log lines: `"GET /big HTTP/1.1" 200 ...`). */
   output(): string;
   close(): Promise<void>;
+  /** Graceful stop, as `systemctl stop` does: SIGTERM to the master, which lets workers finish their requests. */
+  stop(): Promise<void>;
 }
 
-/** `args`: more gunicorn options (`--log-level debug` logs the write errors it otherwise ignores). */
-export async function startGunicorn(workers = 2, timeout = 20_000, args: readonly string[] = []): Promise<TestGunicorn> {
-  const port = await freePort();
+/**
+ * `args`: more gunicorn options (`--log-level debug` logs the write errors it otherwise ignores).
+ * `port`: bind this one (a restart on the address of one stopped before).
+ */
+export async function startGunicorn(workers = 2, timeout = 20_000, args: readonly string[] = [], port?: number): Promise<TestGunicorn> {
+  port ??= await freePort();
   const address = `127.0.0.1:${port}`;
   const child = spawn(
     GUNICORN,
@@ -39,6 +44,11 @@ export async function startGunicorn(workers = 2, timeout = 20_000, args: readonl
     }
     await exited;
   };
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  };
   const deadline = Date.now() + timeout;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gunicorn exited (${child.exitCode}):\n${output}`);
@@ -54,5 +64,5 @@ export async function startGunicorn(workers = 2, timeout = 20_000, args: readonl
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { address, port, output: () => output, close };
+  return { address, port, output: () => output, close, stop };
 }

@@ -145,3 +145,33 @@ test('a pipelined request whose client leaves while it waits is not counted in f
     ['/slow'],
   );
 });
+
+// Fuzzer seed 12, case 309 (a loaded run, under undici): a HEAD waiting for its upstream, then a
+// request node's parser rejects. The 400 was written at once, in the HEAD's place: the client
+// read it as the HEAD's answer and its body as garbage. Answers go out in request order (RFC
+// 9112 §9.3.2): the error follows the response in progress.
+for (const method of ['GET', 'HEAD']) {
+  test(`a malformed request pipelined behind a ${method} still waiting for its upstream: its 400 comes after that response`, async (t) => {
+    const { originP } = slowFirst();
+    const origin = await originP;
+    t.after(() => origin.close());
+    const portico = await startPortico({ servers: [{ routes: [{ path: '/', proxy: { to: origin.address } }] }] });
+    t.after(() => portico.close());
+    const client = await RawClient.connect(portico.port);
+    t.after(() => client.destroy());
+    // The lean path gives the connection to node's server for the bad head (HTTP/1.0 and a
+    // Content-Length with a tab in it).
+    client.write(`${method} /slow HTTP/1.1\r\nHost: example.test\r\n\r\nPOST /bad HTTP/1.0\r\nHost: example.test\r\nContent-Length: 1\t\r\n\r\nr`);
+    const first = await client.response({ head: method === 'HEAD' });
+    assert.equal(first.status, 200);
+    if (method === 'GET') assert.equal(target(first.body), '/slow');
+    const second = await client.response();
+    assert.equal(second.status, 400);
+    assert.equal(second.body.toString(), '400 Bad Request\n');
+    await within(client.untilClosed(), 5000, 'the connection to close after the 400');
+    assert.deepEqual(
+      origin.requests.map((r) => r.target),
+      ['/slow'],
+    );
+  });
+}

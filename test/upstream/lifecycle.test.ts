@@ -139,7 +139,7 @@ test('a running server reloaded (server.reload): the new routes serve at once, a
   const state = hosts.get(up.address)!;
   state.fails = 1;
 
-  portico.server.reload(validateConfig(input(['127.0.0.1:9'], [{ path: '= /v2', respond: { body: 'v2' } }, { path: '/', proxy: { to: 'app' } }]), 'reload.yaml'));
+  await portico.server.reload(validateConfig(input(['127.0.0.1:9'], [{ path: '= /v2', respond: { body: 'v2' } }, { path: '/', proxy: { to: 'app' } }]), 'reload.yaml'));
   assert.equal(hosts.get(up.address), state, 'the same host state');
   assert.equal(state.fails, 1);
   assert.equal(checkers.size, 2, 'the kept checker and the new server\'s');
@@ -147,10 +147,11 @@ test('a running server reloaded (server.reload): the new routes serve at once, a
   assert.equal(String((await http(`${portico.url}/v2`)).body), 'v2', 'the new route');
   assert.equal(String((await http(`${portico.url}/x`)).body), 'app', 'the pool');
 
-  // Changing what needs a restart is refused and changes nothing.
+  // Changing what a running process cannot take is refused and changes nothing.
   const moved = input([], [{ path: '/', respond: { body: 'moved' } }]);
-  moved.servers[0]!.listen = ['127.0.0.1:1'];
-  assert.throws(() => portico.server.reload(validateConfig(moved, 'reload.yaml')), /servers\[0\]\.listen changed, which needs a restart/);
+  moved.data_dir = '/elsewhere';
+  await assert.rejects(portico.server.reload(validateConfig(moved, 'reload.yaml')), /'data_dir' changed, which a running process cannot take/);
+  assert.equal(checkers.size, 2, 'nothing was started for the refused config');
   assert.equal(String((await http(`${portico.url}/v2`)).body), 'v2');
 
   await portico.close();

@@ -8,7 +8,8 @@ import { startUpstream } from '../helpers/upstream.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { HostRegistry } from '../../src/upstream/host-state.js';
 import type { PorticoConfigInput } from '../../src/config/schema.js';
-import { closedPort, http, json, onRequestHeads, startRawUpstream } from '../proxy/support.js';
+import { closedPort, eventually, http, json, onRequestHeads, startRawUpstream } from '../proxy/support.js';
+import { createServer } from 'node:http';
 
 type Pool = NonNullable<PorticoConfigInput['upstreams']>[string];
 
@@ -51,7 +52,7 @@ test('connection refused: any request goes to the next server, a POST body intac
   assert.equal(live.seen.at(-1)!.body.equals(body), true);
 });
 
-test('reset after the request was sent: GET and bodiless DELETE are retried; POST, and PUT with a body, are not', async (t) => {
+test('reset after the request was sent: GET, bodiless DELETE and a buffered PUT body are retried; POST is not, nor a PUT whose body was streamed', async (t) => {
   const { up: bad, heads } = await resetting(t);
   const live = await startUpstream();
   t.after(() => live.close());
@@ -60,13 +61,33 @@ test('reset after the request was sent: GET and bodiless DELETE are retried; POS
   assert.equal((await http(`${p.url}/b`, { method: 'DELETE' })).status, 200);
   assert.equal((await http(`${p.url}/c`, { method: 'POST', body: 'pay once' })).status, 502);
   assert.equal((await http(`${p.url}/d`, { method: 'POST' })).status, 502);
-  // PUT is idempotent, but its body was streamed to the failed server and cannot be read twice.
-  assert.equal((await http(`${p.url}/e`, { method: 'PUT', body: 'x'.repeat(1000) })).status, 502);
+  // PUT is idempotent, and request buffering (on by default) kept its body for another try.
+  const put = Buffer.alloc(300_000, 'p');
+  assert.equal((await http(`${p.url}/e`, { method: 'PUT', body: put })).status, 200);
+  assert.equal(live.seen.at(-1)!.body.equals(put), true, 'the body sent again whole');
+  // Streamed to the failed server (buffering off), it cannot be read twice.
+  const streamed = await portico(t, pool([bad.address, live.address]), { buffering: { request: false } });
+  assert.equal((await http(`${streamed.url}/f`, { method: 'PUT', body: 'x'.repeat(1000) })).status, 502);
   assert.deepEqual(
     live.seen.map((s) => `${s.method} ${s.url}`),
-    ['GET /a', 'DELETE /b'],
+    ['GET /a', 'DELETE /b', 'PUT /e'],
   );
-  assert.equal(heads.length, 5, 'every request met the failing server first');
+  assert.equal(heads.length, 6, 'every request met the failing server first');
+});
+
+test("retry.on non_idempotent (nginx's): a POST is sent again once sent, its buffered body whole; never a streamed one", async (t) => {
+  const { up: bad, heads } = await resetting(t);
+  const live = await startUpstream();
+  t.after(() => live.close());
+  const on = { retry: { on: ['error', 'timeout', 'non_idempotent'] } };
+  const p = await portico(t, pool([bad.address, live.address], on));
+  const body = Buffer.alloc(200_000, 'q');
+  assert.equal((await http(`${p.url}/pay`, { method: 'POST', body })).status, 200);
+  assert.equal(live.seen.at(-1)!.body.equals(body), true);
+  const streamed = await portico(t, pool([bad.address, live.address], on), { buffering: { request: false } });
+  assert.equal((await http(`${streamed.url}/pay`, { method: 'POST', body })).status, 502);
+  assert.equal(live.seen.length, 1);
+  assert.equal(heads.length, 2);
 });
 
 test('503 from a server: retried for idempotent methods only when retry.on says so', async (t) => {
@@ -171,4 +192,61 @@ test('an upstream dying between its response head and its body: the GET is retri
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'from the healthy one');
   assert.equal(healthy.seen.length, 1);
+});
+
+/** Debug lines of a request put back to wait for the next round (group-balancer.ts). */
+const waits = (p: { errors: Record<string, unknown>[] }) => p.errors.filter((e) => e.msg === 'waiting for an upstream to try again').length;
+
+test('retry.try_duration: a request waits try_interval for its one server to come back, the same server tried again, a POST body intact (fake clock)', async (t) => {
+  const clock = new FakeClock();
+  const port = await closedPort();
+  const p = await portico(t, { servers: [`127.0.0.1:${port}`], retry: { try_duration: '5s' } }, {}, clock);
+  const get = http(`${p.url}/get`);
+  const post = http(`${p.url}/post`, { method: 'POST', body: 'pay once' });
+  // Both were refused (nothing was sent) and wait for the next round: no answer yet.
+  await eventually(() => waits(p) === 2, 'both requests to wait');
+  clock.advance(249);
+  await eventually(() => waits(p) === 2, 'nothing before the interval');
+  const seen: string[] = [];
+  const app = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${body}`);
+      res.end('back');
+    });
+  });
+  await new Promise<void>((resolve) => app.listen(port, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+  clock.advance(1);
+  const [g, q] = await Promise.all([get, post]);
+  assert.deepEqual([g.status, g.body.toString(), q.status, q.body.toString()], [200, 'back', 200, 'back']);
+  assert.deepEqual(seen.sort(), ['GET /get ', 'POST /post pay once']);
+});
+
+test('retry.try_duration: no try starts after it, the last failure is answered; try_interval 0 never waits (fake clock)', async (t) => {
+  const clock = new FakeClock();
+  const port = await closedPort();
+  const p = await portico(t, { servers: [`127.0.0.1:${port}`], retry: { try_duration: '1s' } }, {}, clock);
+  const res = http(`${p.url}/`);
+  // Tries at 0, 250, 500 and 750 ms; one at 1000 would start at the limit.
+  for (let round = 1; round <= 3; round++) {
+    await eventually(() => waits(p) === round, `wait ${round}`);
+    clock.advance(250);
+  }
+  assert.equal((await res).status, 502);
+  assert.equal(waits(p), 3);
+
+  const nginxLike = await portico(t, { servers: [`127.0.0.1:${port}`], retry: { try_duration: '1s', try_interval: '0s' } }, {}, clock);
+  assert.equal((await http(`${nginxLike.url}/`)).status, 502);
+  assert.equal(waits(nginxLike), 0);
+});
+
+test('retry.try_duration: a POST whose body went to a server that then failed is never sent again', async (t) => {
+  const { up, heads } = await resetting(t);
+  const clock = new FakeClock();
+  const p = await portico(t, { servers: [up.address], retry: { try_duration: '5s' } }, {}, clock);
+  assert.equal((await http(`${p.url}/pay`, { method: 'POST', body: 'once' })).status, 502);
+  assert.equal(heads.length, 1);
+  assert.equal(waits(p), 0);
 });

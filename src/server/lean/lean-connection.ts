@@ -60,6 +60,8 @@ export class LeanConnection implements ResponseOwner {
   #aheadBytes = 0;
   #served = 0;
   #closing = false;
+  /** Closing gently (drain()): requests that come are answered, with Connection: close. */
+  #draining = false;
   readonly keepAliveHeader: string;
   /** Filled by the parser callbacks during one execute(). */
   #begun = 0;
@@ -103,6 +105,19 @@ export class LeanConnection implements ResponseOwner {
     else this.#res.shouldKeepAlive = false;
   }
 
+  /**
+   * Draining (an upgrade in place, an address a reload removed): the next response says
+   * Connection: close and ends the connection; one still idle after `graceMs` closes then. A
+   * client that sent its next request as the drain began is answered rather than reset.
+   */
+  drain(graceMs: number): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#draining = true;
+    if (this.#res !== null) this.#res.shouldKeepAlive = false;
+    else this.socket.setTimeout(Math.min(graceMs, this.socket.timeout || graceMs));
+  }
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.#res !== null) {
       // Sent ahead of our answer: kept for when it is done (node's server does the same).
@@ -115,7 +130,7 @@ export class LeanConnection implements ResponseOwner {
   };
 
   #serve(received: Buffer): void {
-    if (this.#closing) return void this.socket.destroy();
+    if (this.#closing && !this.#draining) return void this.socket.destroy();
     const head = this.#crlfHead(received);
     if (head === undefined) return;
     const chunk = head;
@@ -225,6 +240,7 @@ export class LeanConnection implements ResponseOwner {
 
   readonly #onTimeout = (): void => {
     if (this.#res !== null) return; // a request in flight has its own limits (send_timeout, upstream timeouts)
+    if (this.#draining) return void this.socket.destroy(); // idle through the grace: nothing to answer
     if (this.#served === 0) this.settings.headerTimeout(this.socket);
     else this.socket.destroy();
   };
@@ -239,6 +255,7 @@ export class LeanConnection implements ResponseOwner {
    */
   readonly #onEnd = (): void => {
     this.#closing = true;
+    this.#draining = false;
     this.socket.end();
   };
 

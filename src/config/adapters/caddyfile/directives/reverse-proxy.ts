@@ -85,7 +85,8 @@ function target(list: string[], pool: Pool): unknown {
   const out: Record<string, unknown> = { servers };
   if (to.length > 1) {
     out.policy = pool.policy ?? 'random'; // Caddy's default
-    if (Object.keys(pool.retry).length === 0) out.retry = { tries: 1 }; // Caddy retries only when asked
+    // Caddy retries only when asked (lb_try_interval alone asks nothing).
+    if (pool.retry.tries === undefined && pool.retry.try_duration === undefined) out.retry = { tries: 1, ...pool.retry };
     if (Object.keys(pool.passive).length === 0) out.max_fails = 0; // and counts failures only with fail_duration
   } else if (pool.policy !== undefined) out.policy = pool.policy;
   if (Object.keys(pool.retry).length > 0) out.retry = pool.retry;
@@ -118,6 +119,9 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
       return true;
     case 'lb_try_duration':
       pool.retry.try_duration = time();
+      return true;
+    case 'lb_try_interval':
+      pool.retry.try_interval = time();
       return true;
     case 'health_uri':
     case 'health_path':
@@ -161,7 +165,6 @@ function balancing(ctx: CaddyContext, sub: Directive, args: string[], pool: Pool
     case 'unhealthy_status':
       pool.passive.fail_on = ['error', 'timeout', ...args.map((a) => (/^5\d\d$|^429$/.test(a) ? `http_${a}` : a === '5xx' ? 'http_5xx' : undefined)).filter((a): a is string => a !== undefined)];
       return true;
-    case 'lb_try_interval':
     case 'lb_retry_match':
     case 'health_method':
     case 'health_follow_redirects':

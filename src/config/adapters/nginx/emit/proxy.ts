@@ -232,6 +232,7 @@ const NEXT_UPSTREAM: Record<string, string | undefined> = {
   http_503: 'http_503',
   http_504: 'http_504',
   http_429: 'http_429',
+  non_idempotent: 'non_idempotent',
 };
 
 /**
@@ -258,7 +259,8 @@ function addRetry(pool: Record<string, unknown>, scope: Scope, ctx: AdaptContext
   if (timeout) {
     const ms = parseTime(timeout.args[0]!);
     if (ms === undefined) ctx.diag.error(timeout, `"proxy_next_upstream_timeout" directive invalid value`);
-    else if (ms > 0) retry.try_duration = duration(ms);
+    // nginx only bounds its tries by it, never waits for a server to come back (try_interval 0).
+    else if (ms > 0) Object.assign(retry, { try_duration: duration(ms), try_interval: '0s' });
   }
   if (pool.retry === undefined) pool.retry = retry;
   else if (JSON.stringify(pool.retry) !== JSON.stringify(retry)) ctx.diag.warn(on ?? tries ?? timeout!, `proxy_next_upstream here differs from another location using the same upstream: Portico keeps one per pool (the first)`);
