@@ -55,10 +55,7 @@ async function loadFile(zone: CacheZone, path: string, name: string, startedAt: 
   if (name.endsWith('.tmp')) {
     // A temp file of this run belongs to a write in progress; an older one to a crash.
     const mtime = await new Promise<number>((resolve) => stat(path, (err, st) => resolve(err ? Infinity : st.mtimeMs)));
-    if (mtime < startedAt) {
-      unlink(path, () => {});
-      stats.removed++;
-    }
+    if (mtime < startedAt && (await remove(path))) stats.removed++;
     return;
   }
   if (!HASH.test(name)) return;
@@ -71,19 +68,18 @@ async function loadFile(zone: CacheZone, path: string, name: string, startedAt: 
   const meta = head === 'torn' ? undefined : head.meta;
   // The file's name must be its key's hash (or its variant's): anything else was not written here.
   const expected = meta === undefined ? undefined : meta.main === undefined ? keyHash(meta.key) : variantHash(meta.main, meta.selected ?? '');
-  if (head === 'torn' || expected !== name) {
-    unlink(path, () => {});
-    stats.removed++;
-    return;
-  }
-  if (zone.purgedWhileCold(head.meta.key, head.prefix.stored)) {
-    unlink(path, () => {});
-    stats.removed++;
+  if (head === 'torn' || expected !== name || zone.purgedWhileCold(head.meta.key, head.prefix.stored)) {
+    if (await remove(path)) stats.removed++;
     return;
   }
   zone.adopt(name, head.meta, head.prefix, head.size, Date.now());
   stats.entries++;
   stats.bytes += head.size;
+}
+
+/** Removes a file; false when it could not be (gone meanwhile). Awaited: once `loaded` resolves, what the loader removed is gone. */
+function remove(path: string): Promise<boolean> {
+  return new Promise((resolve) => unlink(path, (err) => resolve(err === null)));
 }
 
 function list(dir: string): Promise<string[]> {

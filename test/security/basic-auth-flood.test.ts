@@ -10,7 +10,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
 import { startPortico } from '../helpers/portico.js';
-import { http, delay } from '../proxy/support.js';
+import { http, delay, all, eventually, RawClient, type RawResponse } from '../proxy/support.js';
 
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 let aliceHash = '';
@@ -113,14 +113,36 @@ test('the same credentials sent at once are checked once, and count as one failu
 });
 
 test('every verifier thread busy and the queue full: 503 with Retry-After at once, nothing more queued', async (t) => {
-  const slowHash = bcrypt.hashSync('right', 13); // each check takes long enough for the others to arrive meanwhile
+  // Every check here is one that does not end while the test runs: bcrypt at cost 31 (2^31
+  // rounds; the salt and digest of a cost-4 hash with the cost field raised), each with its own
+  // password so none joins another. With one thread and a queue of one, whatever the order the
+  // four requests arrive in, two are taken (one running, one queued) and stay unanswered, and
+  // two are refused at once. (A real cost-13 check "long enough for the others to arrive" made
+  // the test wait for two of them in turn, at the verifier threads' lowered priority: tens of
+  // seconds on a loaded machine, past the client's deadline.)
+  const endless = bcrypt.hashSync('right', 4).replace(/^\$2([aby])\$04\$/, '$$2$1$$31$$');
+  assert.match(endless, /^\$2[aby]\$31\$/);
   const portico = await startPortico({
+    shutdown_timeout: '100ms',
     password_checks: { threads: 1, queue: 1, max_failures: 0 },
-    servers: [{ routes: [{ path: '/', respond: { body: 'secret' }, basic_auth: { users: { alice: slowHash } } }] }],
+    servers: [{ routes: [{ path: '/', respond: { body: 'secret' }, basic_auth: { users: { alice: endless } } }] }],
   });
   t.after(() => portico.close());
-  const results = await Promise.all([0, 1, 2, 3].map((i) => http(portico.url, { headers: { Authorization: basic('alice', `guess ${i}`) } })));
-  const statuses = results.map((r) => r.status).sort();
-  assert.deepEqual(statuses, [401, 401, 503, 503], 'one check running, one queued, the rest refused');
-  for (const r of results.filter((r) => r.status === 503)) assert.equal(r.headers['retry-after'], '1');
+  const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(portico.port)));
+  t.after(() => clients.forEach((c) => c.destroy()));
+  const answers: (RawResponse | undefined)[] = [undefined, undefined, undefined, undefined];
+  clients.forEach((c, i) => {
+    c.write(`GET / HTTP/1.1\r\nHost: a.test\r\nAuthorization: ${basic('alice', `guess ${i}`)}\r\n\r\n`);
+    c.response({ ms: 60_000 }).then(
+      (r) => (answers[i] = r),
+      () => {},
+    );
+  });
+  await eventually(() => answers.filter(Boolean).length === 2, 'two answers', 15_000);
+  const refused = answers.filter((r): r is RawResponse => r !== undefined);
+  for (const r of refused) {
+    assert.equal(r.status, 503, 'the queue is full: refused, not queued');
+    assert.deepEqual(all(r, 'retry-after'), ['1']);
+  }
+  assert.equal(answers.filter(Boolean).length, 2, 'the running and the queued check still wait');
 });
