@@ -20,6 +20,7 @@ export interface ResponseOwner {
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
+const DIGITS = /^[0-9]{1,15}$/;
 
 /** node's lines for a kept-alive response: Keep-Alive only when server.keepAliveTimeout is set. */
 export function keepAliveHeader(keepAliveMs: number): string {
@@ -52,6 +53,13 @@ export class LeanResponse extends WriterBase {
   /** Connection: close (asked for, or the body is delimited by closing). */
   #last = false;
   #done = false;
+  /** The Content-Length of the head (-1: none, or not a plain number) and the body bytes written so far. */
+  #length = -1;
+  #sent = 0;
+  /** The write that completed the Content-Length body carries #finished (#lastOf)... */
+  #lastWrite = false;
+  /** ...and was taken by the transport before end(). */
+  #bodyFlushed = false;
 
   constructor(
     readonly socket: Socket,
@@ -94,7 +102,10 @@ export class LeanResponse extends WriterBase {
           }
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') contentLength = true;
+          if (name.toLowerCase() === 'content-length') {
+            contentLength = true;
+            this.#length = DIGITS.test(value) ? Number(value) : -1;
+          }
           break;
         case 17:
           if (name.toLowerCase() === 'transfer-encoding') {
@@ -205,23 +216,39 @@ export class LeanResponse extends WriterBase {
       return ok;
     }
     if (head === null) {
-      if (data.length > 0) return socket.write(data, onWritten);
-      // The end with nothing left to write: no empty write (it costs a syscall).
-      if (socket.writableLength === 0) process.nextTick(this.#finished);
-      else socket.write(data, onWritten);
+      if (data.length > 0) return socket.write(data, onWritten ?? this.#lastOf(data));
+      // The end with nothing left to write: no empty write. It costs a syscall, and on TLS,
+      // whose writes complete a tick later (so writableLength is rarely 0 here), a pass
+      // through the TLS layer and a 0-byte write(2) per response. The write that completed a
+      // Content-Length body carries #finished instead (#lastOf), which ends it once taken.
+      if (socket.writableLength === 0 || this.#bodyFlushed) process.nextTick(this.#finished);
+      else if (!this.#lastWrite) socket.write(data, onWritten);
       return true;
     }
     if (data.length === 0) return socket.write(head, 'latin1', onWritten);
     socket.cork();
     socket.write(head, 'latin1');
-    const ok = socket.write(data, onWritten);
+    const ok = socket.write(data, onWritten ?? this.#lastOf(data));
     socket.uncork();
     return ok;
+  }
+
+  /** #finished for the write that completes the Content-Length body, else nothing. */
+  #lastOf(data: Buffer): ((err?: Error | null) => void) | undefined {
+    this.#sent += data.length;
+    if (this.#sent !== this.#length) return undefined;
+    this.#lastWrite = true;
+    return this.#finished;
   }
 
   readonly #finished = (err?: Error | null): void => {
     if (this.#done) return;
     if (err) return; // the socket's 'close' reports it
+    if (!this.ended) {
+      // The last bytes of a Content-Length body were taken before end(): end() finishes.
+      this.#bodyFlushed = true;
+      return;
+    }
     this.#done = true;
     this.finished = true;
     this.closed();
