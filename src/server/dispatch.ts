@@ -28,6 +28,8 @@ import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
 import type { LeanRequest } from './lean/lean-request.js';
 import type { LeanResponse } from './lean/lean-response.js';
+import type { LeanH2Request } from './lean/lean-h2-request.js';
+import type { LeanH2Response } from './lean/lean-h2-response.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -297,6 +299,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     start(req, res, null, req.socket, false);
   }
 
+  /** The lean HTTP/2 path: a GET or HEAD stream that ended with its headers (lean/lean-h2.ts). */
+  function onLeanStream(req: LeanH2Request, res: LeanH2Response): void {
+    inFlight.count++;
+    start(req, res, null, req.stream.session ?? req.stream, false);
+  }
+
   /** node's HTTP/2 compatibility API: a stream, on a session shared with other requests. */
   function onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
     inFlight.count++;
@@ -473,5 +481,5 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
   }
 
-  return { onRequest, onCheckContinue, onLeanRequest, onStream, onUpgrade, onConnect };
+  return { onRequest, onCheckContinue, onLeanRequest, onLeanStream, onStream, onUpgrade, onConnect };
 }
