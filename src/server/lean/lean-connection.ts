@@ -18,6 +18,7 @@ import { available, closeParserLater, createParser, methods, type NodeHttpParser
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 import { crlfHead } from './line-ends.js';
+import { isName } from '../../http/header-name.js';
 
 const GET = methods.indexOf('GET');
 const HEAD = methods.indexOf('HEAD');
@@ -290,22 +291,22 @@ function plainHeaders(headers: string[]): boolean {
     const name = headers[i]!;
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') hosts++;
+        if (isName(name, 'host')) hosts++;
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') return false;
+        if (isName(name, 'expect')) return false;
         break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') return false;
+        if (isName(name, 'upgrade')) return false;
         break;
       case 10:
-        if (name.toLowerCase() === 'connection' && headers[i + 1]!.toLowerCase() !== 'keep-alive') return false;
+        if (isName(name, 'connection') && !isName(headers[i + 1]!, 'keep-alive')) return false;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') return false;
+        if (isName(name, 'content-length')) return false;
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') return false;
+        if (isName(name, 'transfer-encoding')) return false;
         break;
     }
   }

@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { fieldLines, statusLine } from '../../http/head.js';
 import { WriterBase } from '../../http/response-writer.js';
+import { isName } from '../../http/header-name.js';
 
 export interface ResponseOwner {
   /** The response is complete on the wire (or the socket is gone): the next request may start. */
@@ -21,6 +22,8 @@ const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
 const DIGITS = /^[0-9]{1,15}$/;
+/** Bodies up to this size are copied behind their head into one write (#send). */
+const JOIN_LIMIT = 16 * 1024;
 
 /** node's lines for a kept-alive response: Keep-Alive only when server.keepAliveTimeout is set. */
 export function keepAliveHeader(keepAliveMs: number): string {
@@ -93,22 +96,22 @@ export class LeanResponse extends WriterBase {
       const value = headers[i + 1]!;
       switch (name.length) {
         case 4:
-          if (name.toLowerCase() === 'date') date = true;
+          if (isName(name, 'date')) date = true;
           break;
         case 10:
-          if (name.toLowerCase() === 'connection') {
+          if (isName(name, 'connection')) {
             connection = true;
             if (/(?:^|\W)close(?:$|\W)/i.test(value)) this.#last = true;
           }
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') {
+          if (isName(name, 'content-length')) {
             contentLength = true;
             this.#length = DIGITS.test(value) ? Number(value) : -1;
           }
           break;
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
+          if (isName(name, 'transfer-encoding')) {
             te = true;
             if (/(?:^|\W)chunked(?:$|\W)/i.test(value)) this.#chunked = true;
           }
@@ -226,9 +229,19 @@ export class LeanResponse extends WriterBase {
       return true;
     }
     if (data.length === 0) return socket.write(head, 'latin1', onWritten);
+    const done = onWritten ?? this.#lastOf(data);
+    if (data.length <= JOIN_LIMIT) {
+      // A small body goes in one buffer with the head: one plain write, where cork and writev
+      // cost two queued writes, an array of chunks and the head's encoding inside node's
+      // writev. The head is latin1 by construction (head.ts refuses anything above 0xFF).
+      const joined = Buffer.allocUnsafe(head.length + data.length);
+      joined.write(head, 0, 'latin1');
+      data.copy(joined, head.length);
+      return socket.write(joined, done);
+    }
     socket.cork();
     socket.write(head, 'latin1');
-    const ok = socket.write(data, onWritten ?? this.#lastOf(data));
+    const ok = socket.write(data, done);
     socket.uncork();
     return ok;
   }
