@@ -12,6 +12,8 @@
 //                      reversed every other round; the table gets a row per round and medians
 //   BENCH_M1_CONNS=10000, BENCH_M2_CONNS=9000   connections held in (m1) / (m2)
 //   BENCH_KEEP_TMP=1   keep the temp directory (configs, logs) for inspection
+//   BENCH_SCRAPE_MS=100   while a Portico is measured, GET /metrics from its admin socket this often
+//   (proxy portico-nometrics: Portico with PORTICO_METRICS=off, to measure what metrics cost)
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -155,6 +157,43 @@ const watchdog = setTimeout(() => {
 }, planned * 1000);
 watchdog.unref();
 
+/**
+ * BENCH_SCRAPE_MS: GET /metrics from a Portico's admin socket every that many ms while it is
+ * measured (one scrape at a time; the next waits for the interval). stop() says how it went.
+ */
+function scrapeMetrics(socketPath) {
+  const every = Number(process.env.BENCH_SCRAPE_MS) || 0;
+  if (every <= 0) return null;
+  let done = 0;
+  let failed = 0;
+  let bytes = 0;
+  let stopped = false;
+  const once = () => {
+    if (stopped) return;
+    const started = Date.now();
+    const req = request({ socketPath, path: '/metrics', agent: false }, (res) => {
+      res.on('data', (c) => (bytes += c.length));
+      res.on('end', () => {
+        if (res.statusCode === 200) done++;
+        else failed++;
+        setTimeout(once, Math.max(0, every - (Date.now() - started)));
+      });
+    });
+    req.on('error', () => {
+      failed++;
+      setTimeout(once, every);
+    });
+    req.end();
+  };
+  once();
+  return {
+    stop() {
+      stopped = true;
+      return `scraped /metrics ${done} times (every ${every} ms; ${failed} failed; ${Math.round(bytes / Math.max(1, done))} bytes each)`;
+    },
+  };
+}
+
 /** POST 1 MiB to the origin directly: /upload must answer 200 after reading the body. */
 function checkUpload(port) {
   return new Promise((resolve, reject) => {
@@ -251,7 +290,9 @@ async function main() {
       log(`(${s.id}) ${name}: measuring ${duration}s`);
       const cpu0 = cpuSeconds(p.pid);
       const rss = sampleRss(p.pid);
+      const scraper = name.startsWith('portico') ? scrapeMetrics(join(tmp, name, 'admin.sock')) : null;
       const run = await runWrk({ ...opts, duration: `${duration}s` }, (c) => (currentWrk = c));
+      if (scraper) log(`(${s.id}) ${name}: ${scraper.stop()}`);
       if (cleaning) return; // interrupted: the signal handler is stopping everything
       const cpu = cpuSeconds(p.pid) - cpu0;
       const rssKiB = rss();

@@ -57,7 +57,8 @@ function run(areas, env, skip = new Set()) {
   const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
     stdio: 'inherit',
     cwd: root,
-    env: { ...process.env, ...env },
+    // Many Porticos start at once in the suite: none opens the default admin port unless its test asks.
+    env: { PORTICO_ADMIN: 'off', ...process.env, ...env },
   });
   return result.status ?? 1;
 }

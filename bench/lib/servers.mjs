@@ -302,6 +302,8 @@ https://127.0.0.1:${tls.port} {
 
   portico: porticoWith(1),
   'portico-2w': porticoWith(2),
+  // The same Portico with its request counting off (PORTICO_METRICS=off): what metrics cost.
+  'portico-nometrics': porticoWith(1, 'portico-nometrics', repo, { PORTICO_METRICS: 'off' }),
   // Another build of Portico side by side (BENCH_PORTICO_BEFORE: a checkout with dist/ built,
   // e.g. a `git worktree` of the commit before a change), as one more proxy column.
   ...(process.env.BENCH_PORTICO_BEFORE ? { 'portico-before': porticoWith(1, 'portico-before', process.env.BENCH_PORTICO_BEFORE) } : {}),
@@ -326,14 +328,18 @@ https://127.0.0.1:${tls.port} {
 /**
  * Portico with `workers` processes; with more than one, the primary and its workers are
  * measured together. `checkout`: another build's repository (its dist/), for a side-by-side run.
+ * `env`: its environment's additions (PORTICO_METRICS=off: what metrics cost).
  */
-function porticoWith(workers, name = workers === 1 ? 'portico' : `portico-${workers}w`, checkout = repo) {
+function porticoWith(workers, name = workers === 1 ? 'portico' : `portico-${workers}w`, checkout = repo, env = {}) {
   return {
     start(tmp, port, origins, tls) {
       const dir = join(tmp, name);
       mkdirSync(dir, { recursive: true });
+      // The admin API on a unix socket in the temp dir (BENCH_SCRAPE_MS scrapes /metrics there);
+      // another build may not know the key.
+      const admin = checkout === repo ? `admin: { listen: "unix:${join(dir, 'admin.sock')}" }\n` : '';
       const yaml = `access_log: false
-log_level: error
+${admin}log_level: error
 shutdown_timeout: 2s
 workers: ${workers}
 servers:
@@ -375,6 +381,7 @@ ${
       return start(name, process.execPath, [main, 'run', '-c', join(dir, 'portico.yaml')], {
         logFile: join(dir, 'stderr.log'),
         cwd: dir,
+        env: { ...process.env, ...env },
       });
     },
     // `portico run` restarts itself once with glibc's malloc tuned (src/cli/malloc-relaunch.ts):

@@ -8,7 +8,7 @@
 import { onReopenSignal } from '../server/reopen-signal.js';
 import { loadConfigFile, type LoadOptions } from '../config/load.js';
 import { startServer, type PorticoServer } from '../server/server.js';
-import { ErrorLog, silentLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor, silentLog } from '../log/error-log.js';
 import { isPrimary, reportStartFailure, superviseWorkers, workerCount } from '../server/workers.js';
 import { compile } from '../compile/compile.js';
 import { ConfigError } from '../errors.js';
@@ -20,6 +20,10 @@ import { bannerUrl, tlsNamesByAddress } from './banner.js';
 import { hangupHandled, stopWithLauncher } from './malloc-relaunch.js';
 import type { PorticoConfig } from '../config/schema.js';
 import { writePidFile, type PidFile } from './pid-file.js';
+import { startAdmin } from '../admin/listener.js';
+import { clusterBackend } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ListenerInfo } from '../admin/backend.js';
 
 /**
  * Before forking workers: the ports that speak TLS (for the announcement) and a refusal of
@@ -53,7 +57,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
   hangupHandled();
   const loaded = await loadConfigFile(file, options);
   const { config, warnings } = loaded;
-  const log = new ErrorLog(config.log_level);
+  const log = errorLogFor(config, file);
   const workers = workerCount(config.workers);
   const primary = workers > 1 && isPrimary();
   // A worker: the primary said everything once already.
@@ -66,16 +70,23 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
     const names = worker ? new Map<string, string[]>() : tlsNamesByAddress(config);
     if (primary) {
       const tlsPorts = prepareTls(config, log, file);
+      // One admin listener for all workers, here (src/admin/cluster.ts), bound before any
+      // worker is forked: an admin address that cannot be bound stops the start cleanly.
+      const listeners: ListenerInfo[] = [];
+      const startedAt = Date.now();
+      const admin = await startAdmin(config.admin, clusterBackend(() => ({ version: porticoVersion(), configFile: file, loadedAt: startedAt, listeners, workers })), log, file);
       let pidFile: PidFile | undefined;
       const supervisor = superviseWorkers(
         workers,
         log,
         (host, port) => {
+          listeners.push({ address: host, port, tls: tlsPorts.has(port) });
           announce(file, host, port, tlsPorts.has(port), names);
           if (config.pid_file !== undefined) pidFile ??= writePidFile(config.pid_file);
         },
         (problems) => {
           process.stderr.write(problems.join('\n') + '\n');
+          void admin?.close();
           void supervisor.stop('SIGTERM').then(() => process.exit(1));
         },
       );
@@ -87,6 +98,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
       onReopenSignal(() => supervisor.signal('SIGUSR1'));
       onStopSignal((signal) => {
         log.info('stopping', { signal, shutdown_timeout_ms: config.shutdown_timeout });
+        void admin?.close();
         void supervisor.stop(signal).then(() => {
           pidFile?.remove();
           log.flush();
@@ -106,7 +118,7 @@ export async function run(file: string, options: LoadOptions = {}): Promise<numb
           if (!worker) log.info('serving as an unprivileged user', { user: user.name, uid: user.uid, gid: user.gid });
         }
       : undefined;
-    server = await startServer(config, { errorLog: log, file, beforeServing });
+    server = await startServer(config, { errorLog: log, file, beforeServing, load: options });
     if (!worker) for (const a of server.addresses) announce(file, a.host, a.port, a.tls, names, a.key);
   } catch (err) {
     const failure = startFailure(err, loaded);

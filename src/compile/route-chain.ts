@@ -59,7 +59,7 @@ export function compileRouteChain(route: RouteConfig, spec: LocationSpec, name: 
   };
   const cache = routeCache(route, deps);
   if (cache !== null) ctx.cache = cache;
-  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress), cache });
+  const filter = routeFilters({ responseHeaders: compileHeaderOps(route.response_headers), compress: compileCompress(route.compress), cache, route: name });
   if (cache !== null) cache.filter = filter;
   const guards = routeGuards(route, ctx.maxBodySize, { ...deps.guards, where: name });
   const handler = routeHandler(route, ctx, { ...deps.handlers, spec });

@@ -15,6 +15,8 @@ import { checkRewriteRegex } from './rewrite-syntax.js';
 import { isFieldValue, isRequestTarget } from '../http/head.js';
 import { mapKeyProblem } from './map-key.js';
 import { hostNameProblem } from './host-name.js';
+import { admin } from './admin-schema.js';
+import { accessLogSetting, checkAccessLogs, errorLog, logFormats, requestId } from './log-schema.js';
 import { compress } from './compress-schema.js';
 import { cacheZone, routeCache } from './cache-schema.js';
 
@@ -276,7 +278,9 @@ const route = z
       .describe('Remove this prefix (true: the route path) from the path sent upstream'),
     match: routeMatch.optional(),
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run when this route is chosen, before its handler (nginx's location-level rewrite)"),
-    access_log: z.literal(false).optional().describe('false: requests of this route are not logged (nginx access_log off)'),
+    access_log: accessLogSetting
+      .optional()
+      .describe("Where this route's requests are logged (nginx access_log in a location): false (off), { path, format, buffer, flush, if } or a list; default: its server's"),
     request_headers: requestHeaderOps.optional(),
     response_headers: responseHeaderOps.optional(),
     compress,
@@ -284,6 +288,10 @@ const route = z
     respond: respond.optional(),
     redirect: redirect.optional(),
     files: files.optional(),
+    stub_status: z
+      .literal(true)
+      .optional()
+      .describe("nginx's stub_status page at this route: active connections, accepts, handled, requests, Reading/Writing/Waiting, in nginx's text format"),
     max_body_size: shield.routeMaxBodySize.describe('Largest request body; 0: none; default client.max_body_size (10MiB) -> 413'),
     access: shield.access.optional(),
     basic_auth: shield.basicAuth.optional(),
@@ -299,7 +307,7 @@ const route = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const handlers = (['proxy', 'files', 'respond', 'redirect'] as const).filter((k) => r[k] !== undefined);
+    const handlers = (['proxy', 'files', 'respond', 'redirect', 'stub_status'] as const).filter((k) => r[k] !== undefined);
     if (handlers.length !== 1)
       ctx.addIssue({
         code: 'custom',
@@ -414,16 +422,12 @@ const server = z
           'when the server listens on port 443, else none',
       ),
     unknown_host: shield.unknownHost,
+    access_log: accessLogSetting
+      .optional()
+      .describe("Where this server's requests are logged (nginx access_log in a server): false, { path, format, ... } or a list; default: the top-level access_log"),
     rewrite: z.array(rewriteRule).optional().describe("Rewrites run before the route is chosen (nginx's server-level rewrite)"),
     compress,
     routes: z.array(route).min(1),
-  })
-  .strict();
-
-const accessLog = z
-  .object({
-    format: z.enum(['combined', 'json']).default('combined'),
-    output: z.string().default('stdout').describe("'stdout', 'stderr' or a file path"),
   })
   .strict();
 
@@ -479,7 +483,12 @@ export const configSchema = z
       .optional()
       .describe('Named lookups (nginx map), read as {map.NAME}'),
     servers: z.array(server).min(1),
-    access_log: z.union([z.literal(false), accessLog]).default({ format: 'combined', output: 'stdout' }),
+    log_formats: logFormats,
+    access_log: accessLogSetting
+      .default({ format: 'combined', path: 'stdout', flush: 1000 })
+      .describe("The access log: false, { path, format: combined|json|NAME|'<template>', buffer, flush, if }, or a list (each line to each); default combined on stdout"),
+    error_log: errorLog,
+    request_id: requestId,
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     workers: z
       .union([z.literal('auto'), z.number().int().min(1).max(1024)])
@@ -509,6 +518,7 @@ export const configSchema = z
       .describe('Defaults for every server using ACME'),
     client: shield.client,
     temp_files: shield.tempFiles,
+    admin,
     cache: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a name of letters, digits, "_" and "-"'), cacheZone)
       .optional()
@@ -516,6 +526,7 @@ export const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    checkAccessLogs(cfg, ctx);
     checkCacheUse(cfg, ctx);
     // proxy.to naming a pool: it must exist (checked here, where `upstreams` is known). zod
     // runs this even when parts failed to parse, so nothing below may assume their shape.

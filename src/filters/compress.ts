@@ -30,6 +30,7 @@ import type { ResponseWriter } from '../http/response-writer.js';
 import { FilterWriter, type ResponseFilter } from './filter.js';
 import { COMPRESS_AHEAD, createEncoder } from './compress-codings.js';
 import { decideHead, type CompressPolicy, type RequestSide } from './compress-head.js';
+import { metricsEnabled, recordCompression } from '../metrics/stats.js';
 
 /** Encoders alive in this process (tests and diagnostics read it). */
 export const compressStats = { live: 0, started: 0 };
@@ -41,6 +42,10 @@ class CompressWriter extends FilterWriter {
   /** The writer below refused more: the encoder's output is paused until it drains. */
   #blocked = false;
   #waiters: (() => void)[] | null = null;
+  /** The coding in use, and the body bytes before and after it (metrics: per coding, at the end). */
+  #coding = '';
+  #bytesIn = 0;
+  #bytesOut = 0;
 
   constructor(
     inner: ResponseWriter,
@@ -79,6 +84,7 @@ class CompressWriter extends FilterWriter {
     enc.on('drain', this.#maybeDrained);
     enc.on('error', this.#onError);
     this.#enc = enc;
+    this.#coding = coding;
     compressStats.live++;
     compressStats.started++;
     enc.once('close', this.#onEncoderClosed);
@@ -90,6 +96,7 @@ class CompressWriter extends FilterWriter {
     if (enc === null) return this.inner.write(chunk);
     if (this.#ended || enc.destroyed) return false;
     if (chunk.length === 0) return !this.#blocked;
+    this.#bytesIn += chunk.length;
     return enc.write(chunk) && !this.#blocked;
   }
 
@@ -100,7 +107,11 @@ class CompressWriter extends FilterWriter {
     this.#ended = true;
     if (enc.destroyed) return;
     if (chunk === undefined || chunk.length === 0) enc.end();
-    else enc.end(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    else {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.#bytesIn += bytes.length;
+      enc.end(bytes);
+    }
   }
 
   override destroy(): void {
@@ -120,6 +131,7 @@ class CompressWriter extends FilterWriter {
   }
 
   readonly #onOutput = (out: Buffer): void => {
+    this.#bytesOut += out.length;
     if (this.inner.write(out) || this.#blocked) return;
     this.#blocked = true;
     this.#enc!.pause();
@@ -157,6 +169,7 @@ class CompressWriter extends FilterWriter {
   /** The response is over (finished, or the client gone): the encoder's memory goes now. */
   readonly #onClose = (): void => {
     this.#waiters = null;
+    if (metricsEnabled) recordCompression(this.#coding, this.#bytesIn, this.#bytesOut);
     const enc = this.#enc;
     if (enc !== null && !enc.destroyed) enc.destroy();
   };

@@ -10,7 +10,9 @@
  *                      cached is what this client was sent (with its Vary)
  *     -> cache store   a route `cache`: stores what the client gets, compressed or not, and
  *                      serves stored responses beneath itself (cache-store.ts)
- *     -> metrics       (to come: counts what leaves, last, so it sees every byte)
+ *     -> metrics       counts each response once it is over (metrics.ts); last, so it
+ *                      sees what leaves: the status and bytes the client was sent, a
+ *                      cached one too (PORTICO_METRICS=off: none)
  *     -> writer        the binding: node HTTP/1.1, HTTP/2, the lean path, an upgrade socket
  *
  * A route without any gets null: its handler writes to the binding directly.
@@ -22,6 +24,8 @@ import { headersFilter } from './headers.js';
 import { compressFilter } from './compress.js';
 import type { CompressPolicy } from './compress-head.js';
 import { cacheStoreFilter } from './cache-store.js';
+import { metricsFilter } from './metrics.js';
+import { metricsEnabled, stats } from '../metrics/stats.js';
 
 export interface RouteFilterOptions {
   /** The route's compiled response_headers. */
@@ -30,6 +34,8 @@ export interface RouteFilterOptions {
   compress?: CompressPolicy | null;
   /** The route's response cache, or null. */
   cache?: RouteCache | null;
+  /** The route's name ("servers[0].routes[1] /api/"): its counters (metrics). */
+  route?: string;
 }
 
 export function routeFilters(options: RouteFilterOptions): ResponseFilter | null {
@@ -39,5 +45,6 @@ export function routeFilters(options: RouteFilterOptions): ResponseFilter | null
   if (options.compress) chain.push(compressFilter(options.compress));
   const store = cacheStoreFilter(options.cache ?? null);
   if (store !== null) chain.push(store);
+  if (metricsEnabled && options.route !== undefined) chain.push(metricsFilter(stats.route(options.route)));
   return composeFilters(chain);
 }

@@ -59,7 +59,7 @@ export function proxyHandler(cfg: ProxyConfig, ctx: RouteContext, deps: ProxyDep
       log: deps.log,
     }),
   );
-  const balancer: Balancer = group.trivial ? new SingleServer(targets[0]!) : new GroupBalancer(group, targets, deps.log);
+  const balancer: Balancer = group.trivial ? new SingleServer(targets[0]!, group, deps.log) : new GroupBalancer(group, targets, deps.log);
   const buffering = cfg.buffering;
   const route: ProxyRoute = {
     balancer,

@@ -19,6 +19,7 @@ import { respondHandler } from './respond.js';
 import { redirectHandler } from './redirect.js';
 import { closeHandler } from './close.js';
 import { httpsRedirectHandler } from './https-redirect.js';
+import { stubStatusHandler } from './stub-status.js';
 
 /** What the compiler hands every factory (a factory takes what it needs). */
 export interface HandlerDeps {
@@ -41,6 +42,8 @@ export interface HandlerOptions {
   redirect: NonNullable<RouteConfig['redirect']>;
   /** nginx's `return 444`: nothing to configure. */
   close: null;
+  /** nginx's stub_status page: nothing to configure. */
+  'stub-status': null;
   /** The HTTPS port redirected to (filled in once a port-0 listener is bound). */
   'https-redirect': { readonly port: number };
   /** A plain error page with this status (Portico's own routes: 404, 421). */
@@ -56,6 +59,7 @@ const HANDLERS: { readonly [K in HandlerName]: Factory<HandlerOptions[K]> } = {
   respond: (cfg) => respondHandler(cfg),
   redirect: (cfg) => redirectHandler(cfg),
   close: () => closeHandler(),
+  'stub-status': () => stubStatusHandler(),
   'https-redirect': (port) => httpsRedirectHandler(port),
   error: (status) => ({ handle: (ex) => sendError(ex, status) }),
 };
@@ -71,5 +75,6 @@ export function routeHandler(route: RouteConfig, ctx: RouteContext, deps: Handle
   if (route.files) return buildHandler('files', route.files, ctx, deps);
   if (route.respond?.close) return buildHandler('close', null, ctx, deps);
   if (route.respond) return buildHandler('respond', route.respond, ctx, deps);
+  if (route.stub_status) return buildHandler('stub-status', null, ctx, deps);
   return buildHandler('redirect', route.redirect!, ctx, deps);
 }

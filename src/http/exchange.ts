@@ -73,6 +73,16 @@ export class Exchange {
   remoteUser = '';
   /** Status for the access log when no response was written on purpose (444: closed unanswered). */
   logStatus = 0;
+  /** performance.now() when the request last went to an upstream server (0: never), for metrics. */
+  upstreamSentAt = 0;
+  /** performance.now() when that server's response head arrived (nginx $upstream_header_time). */
+  upstreamHeaderAt = 0;
+  /** The request id (X-Request-ID), made or taken on first use: src/http/request-id.ts. */
+  requestId = '';
+  /** A server this request counts as in flight on until its upstream try settles (proxy/balancer.ts). */
+  inFlightOn: { end(): void } | null = null;
+  /** A route's metrics filter counts this request (src/filters/metrics.ts); dispatch counts the others. */
+  metered = false;
   /** The route's response cache for this request (set by its store filter); null: the route has none. */
   cache: CacheSlot | null = null;
   /** nginx $upstream_cache_status: HIT, MISS, EXPIRED, STALE, UPDATING, REVALIDATED, BYPASS; '' when no cache was asked. */

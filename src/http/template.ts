@@ -4,7 +4,8 @@
  *   {host} {hostport} {scheme} {method} {uri} {path} {query} {remote_ip} {client_ip}
  *   {header.NAME} {re.N} / {re.NAME} (captures of a regex route or rewrite)
  * and those nginx configs need: {is_args} ("?" when there is a query, nginx $is_args),
- * {server_port} (the port the request arrived on, nginx $server_port) and {map.NAME}
+ * {server_port} (the port the request arrived on, nginx $server_port), {request_id}
+ * (X-Request-ID, src/http/request-id.ts) and {map.NAME}
  * (a lookup in the config's `maps`, nginx's map), {arg.NAME} and {cookie.NAME} (nginx's
  * $arg_NAME and $cookie_NAME, read as nginx reads them: src/http/request-vars.ts).
  * A value without "{" compiles to a constant.
@@ -17,6 +18,7 @@ import type { Exchange } from './exchange.js';
 import { hostWithoutPort } from './host.js';
 import { fieldFromBytes, fieldFromText, pathFromText, queryFromText, uriFromBytes, type Escape } from './escape.js';
 import { argValue, cookieHeaders, cookieValue } from './request-vars.js';
+import { requestIdOf } from './request-id.js';
 
 export type Template = (ex: Exchange) => string;
 
@@ -71,6 +73,8 @@ function part(name: string): Part | undefined {
       return { kind: 'safe', get: (ex) => (ex.query.length > 1 ? '?' : '') };
     case 'server_port':
       return { kind: 'safe', get: (ex) => String(ex.req.socket.localPort ?? '') };
+    case 'request_id':
+      return { kind: 'safe', get: requestIdOf }; // made here, or a proxy's checked by request-id.ts
   }
   if (name.startsWith('header.')) {
     const header = name.slice(7).toLowerCase();

@@ -4,6 +4,9 @@
  */
 import { pino, type Logger } from 'pino';
 import type { Exchange } from '../http/exchange.js';
+import { requestIdOf } from '../http/request-id.js';
+import { ConfigError } from '../errors.js';
+import { cannotOpen } from './log-stream.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -13,7 +16,10 @@ export class ErrorLog {
   readonly #file: ReturnType<typeof pino.destination> | undefined;
 
   constructor(level: LogLevel = 'info', destination: number | string = 2) {
-    const dest = pino.destination({ dest: destination, sync: false, maxWrite: 4096 });
+    const dest = pino.destination({ dest: destination, sync: false, maxWrite: 4096, mkdir: typeof destination === 'string' });
+    // A file that fails later (a full disk, a rotation into a directory that is gone) costs
+    // lines, never the server.
+    dest.on('error', () => {});
     if (typeof destination === 'string') this.#file = dest;
     this.logger = pino(
       {
@@ -28,6 +34,9 @@ export class ErrorLog {
 
   /** SIGUSR1: a log file is opened again by its path (see AccessLog.reopen); stderr needs nothing. */
   reopen(): void {
+    // A path that cannot be opened now: keep writing to the file open until now (log-stream.ts).
+    const path = (this.#file as { file?: string } | undefined)?.file;
+    if (path === undefined || cannotOpen(path) !== undefined) return;
     try {
       this.#file?.reopen();
     } catch {
@@ -44,6 +53,7 @@ export class ErrorLog {
         method: ex.req.method,
         uri: ex.req.url,
         client: ex.clientIp,
+        request_id: requestIdOf(ex),
       },
       `upstream failed: ${cause}`,
     );
@@ -72,6 +82,17 @@ export class ErrorLog {
       // nothing to do when stderr is gone
     }
   }
+}
+
+/**
+ * The error log a config asks for (`error_log`: stderr or a file, at `log_level`). A file that
+ * cannot be opened now stops the start with a ConfigError, as nginx refuses to start.
+ */
+export function errorLogFor(config: { log_level: LogLevel; error_log: string }, file = 'config'): ErrorLog {
+  if (config.error_log === 'stderr') return new ErrorLog(config.log_level);
+  const why = cannotOpen(config.error_log);
+  if (why !== undefined) throw new ConfigError([`${file}: error_log: cannot open ${config.error_log}: ${why}`]);
+  return new ErrorLog(config.log_level, config.error_log);
 }
 
 /** A logger that drops everything (tests and embedding). */

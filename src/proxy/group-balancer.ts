@@ -30,6 +30,7 @@ import { IDEMPOTENT } from './idempotent.js';
 import { ExchangeSelectRequest } from './select-request.js';
 import { Attempts } from './attempts.js';
 import { standInHost } from './stand-in-host.js';
+import { recordRetry } from '../metrics/stats.js';
 
 export class GroupBalancer implements Balancer {
   readonly retries = true;
@@ -122,6 +123,7 @@ export class GroupBalancer implements Balancer {
     const next = group.select(a, a.tried);
     if (next === undefined) return undefined;
     this.log.debug('trying the next upstream', { route: relay.ex.routeName, failed: failed.key, next: next.key, cause });
+    recordRetry();
     failed.state.end();
     if (replay) relay.req = { ...relay.req, body: relay.req.replayBody!() };
     this.#begin(relay, a, next);

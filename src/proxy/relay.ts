@@ -55,6 +55,7 @@ export class Relay implements ResponseSink {
     this.#stale = 0;
     this.#held = null;
     this.ex.upstream = target.address;
+    this.ex.upstreamSentAt = performance.now(); // metrics: the upstream's latency (src/metrics/stats.ts)
     this.ex.abortUpstream = this.#onClientGone;
     target.pool.request(this.req, this);
   }
@@ -78,6 +79,7 @@ export class Relay implements ResponseSink {
   onHeaders(status: number, statusText: string, rawHeaders: string[]): void {
     const writer = this.ex.writer;
     if (this.#clientGone || writer.destroyed) return;
+    this.ex.upstreamHeaderAt = performance.now();
     const balancer = this.route.balancer;
     const next = balancer.retries ? balancer.afterStatus(this, status) : undefined;
     if (next !== undefined) {

@@ -31,6 +31,7 @@ import type { LeanRequest } from './lean/lean-request.js';
 import type { LeanResponse } from './lean/lean-response.js';
 import type { LeanH2Request } from './lean/lean-h2-request.js';
 import type { LeanH2Response } from './lean/lean-h2-response.js';
+import { recordRequest } from '../metrics/stats.js';
 
 export interface DispatchDeps {
   accessLog: AccessLog | undefined;
@@ -273,7 +274,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
       // The client went away first: stop the upstream work it started.
       ex.abortUpstream?.();
     }
-    if (!ex.skipAccessLog) accessLog?.write(ex, ex.logStatus || (w.finished || ex.req.method === 'CONNECT' ? w.status : 499));
+    const status = ex.logStatus || (w.finished || ex.req.method === 'CONNECT' ? w.status : 499);
+    // A route's requests are counted by its metrics filter (src/filters/metrics.ts); those no
+    // filter saw (refused before a route was chosen, no location, a server-level redirect,
+    // Portico's own routes) are counted here, so every request is counted once.
+    if (!ex.metered) recordRequest(ex, status);
+    if (!ex.skipAccessLog) accessLog?.write(ex, status);
     requestDone();
   }
 

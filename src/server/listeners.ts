@@ -34,6 +34,7 @@ import type { ResponseWriter } from '../http/response-writer.js';
 import { NodeH1Writer } from '../http/node-writers.js';
 import type { Http01Answers } from '../tls/acme/challenges.js';
 import { sniffTls } from './plain-on-tls.js';
+import { trackConnection } from '../metrics/connections.js';
 
 /**
  * node's http server options from the config's `client` block. Node's own defaults would kill
@@ -108,7 +109,10 @@ export function httpListener(plan: ListenerPlan, deps: BaseDeps, http01?: Http01
   const nodeConnection = onlyListener(server, 'connection');
   const handOff = (socket: Socket) => nodeConnection.call(server, socket);
   const lean = leanPath(deps, leanHandler, handOff);
-  server.on('connection', lean.start);
+  server.on('connection', (socket: Socket) => {
+    trackConnection(socket, 'http/1.1');
+    lean.start(socket);
+  });
   const accepting = acceptor(server, plan);
   return {
     listen: accepting.listen,
@@ -192,7 +196,9 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   const h1HandOff = (socket: Socket) => h1Connection.call(server, socket);
   const lean = leanPath(deps, (req, res) => h1.onLeanRequest(req, res), h1HandOff);
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
+    const h2 = socket.alpnProtocol === 'h2';
+    trackConnection(socket, h2 ? 'h2' : 'https/1.1');
+    if (h2) h2server.emit('connection', socket);
     else lean.start(socket);
   });
   // node's TLS takes a connection only once its first bytes are seen to be TLS (plain HTTP gets

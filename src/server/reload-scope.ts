@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PorticoConfig } from '../config/schema.js';
 
 /** Top-level settings fixed for the life of the process. */
-const FIXED: readonly (keyof PorticoConfig)[] = ['workers', 'user', 'client', 'access_log', 'log_level', 'data_dir', 'acme', 'password_checks', 'pid_file'];
+const FIXED: readonly (keyof PorticoConfig)[] = ['workers', 'user', 'client', 'access_log', 'log_level', 'data_dir', 'acme', 'password_checks', 'pid_file', 'error_log', 'request_id'];
 
 /**
  * The first change that needs a restart, as "what changed", or undefined when the config can

@@ -10,7 +10,7 @@ import type { PorticoConfig } from '../config/schema.js';
 import { compile, type CompileDeps, type CompiledConfig } from '../compile/compile.js';
 import type { DispatchDeps } from './dispatch.js';
 import { AccessLog } from '../log/access-log.js';
-import { ErrorLog } from '../log/error-log.js';
+import { ErrorLog, errorLogFor } from '../log/error-log.js';
 import { httpListener, tlsListener, type Listener } from './listeners.js';
 import { TlsRuntime } from '../tls/runtime.js';
 import { resolveDataDir } from '../tls/data-dir.js';
@@ -18,6 +18,15 @@ import { ConfigError } from '../errors.js';
 import { restartOnlyChange } from './reload-scope.js';
 import { PasswordChecks } from '../shield/password-checks.js';
 import { SpoolBudget } from '../buffering/spool-budget.js';
+import { withRequestIds } from '../log/request-id-config.js';
+import cluster from 'node:cluster';
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfigFile, type LoadOptions } from '../config/load.js';
+import { startAdmin, type AdminListener } from '../admin/listener.js';
+import { localBackend, type LocalParts, type ReloadOutcome } from '../admin/backend.js';
+import { answerPrimary } from '../admin/cluster.js';
+import { porticoVersion } from '../admin/api.js';
+import type { ProcessView } from '../metrics/snapshot.js';
 import { CacheZones } from '../cache/zones.js';
 
 export interface StartOptions {
@@ -37,6 +46,8 @@ export interface StartOptions {
    * stops the start.
    */
   beforeServing?: () => void | Promise<void>;
+  /** How `file` is read again by the admin API's POST /reload (adapter, nginx prefix). */
+  load?: LoadOptions;
 }
 
 export interface BoundAddress {
@@ -66,15 +77,20 @@ export interface PorticoServer {
   readonly spool: SpoolBudget;
   /** This server's open upgrade sockets (WebSocket tunnels), for tests and metrics; close() destroys them. */
   readonly tunnels: ReadonlySet<Duplex>;
+  /** The admin listener (src/admin/), when it runs in this process. */
+  readonly admin: AdminListener | undefined;
+  /** Reads the config file again and serves it (the admin API's POST /reload; SIGHUP's rules). */
+  reloadFile(): Promise<ReloadOutcome>;
   /** The response cache's zones (indexes kept across reloads); purge through src/cache/purge.ts. */
   readonly cache: CacheZones;
 }
 
 export async function startServer(initial: PorticoConfig, options: StartOptions = {}): Promise<PorticoServer> {
   let config = initial;
-  const errorLog = options.errorLog ?? new ErrorLog(config.log_level);
-  const accessLog =
-    options.accessLog === false ? undefined : (options.accessLog ?? (config.access_log === false ? undefined : new AccessLog(config.access_log)));
+  const errorLog = options.errorLog ?? errorLogFor(config, options.file);
+  // Every access log of the config (top level, servers, routes), or the one a test gives.
+  const accessLog = options.accessLog === false ? undefined : (options.accessLog ?? AccessLog.fromConfig(config, options.file));
+  const ownAccessLog = options.accessLog === undefined;
   // basic_auth's verifier threads (started by the first check) and failure counts: one set per
   // server, kept across reloads ('password_checks' itself needs a restart).
   const passwords = new PasswordChecks(config.password_checks);
@@ -84,7 +100,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // The cache's zones live as long as the server: a reload keeps their indexes.
   const cache = new CacheZones(errorLog);
   const compileDeps = { log: errorLog, upstream: options.upstream, passwords, spool, cache, dataDir: resolveDataDir(config.data_dir) };
-  let compiled: CompiledConfig = compile(config, compileDeps, options.file);
+  let compiled: CompiledConfig = compile(withRequestIds(config), compileDeps, options.file);
   spool.configure(compiled.tempFiles);
   /** Configs replaced by a reload whose pools still have connections (requests in flight), for close(). */
   let retired: CompiledConfig[] = [];
@@ -96,6 +112,42 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   let tls: TlsRuntime | undefined;
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
+  let loadedAt = Date.now();
+  // The admin API sees this server through these (src/admin/backend.ts). With workers the
+  // primary runs the admin listener and asks each worker (src/admin/cluster.ts).
+  const view: ProcessView = {
+    pools: () =>
+      compiled.groups.list.map((g) => ({
+        name: g.name,
+        servers: g.members.map((u) => ({ address: u.key, backup: u.backup, weight: u.weight, down: u.down, status: u.status() })),
+      })),
+    certificates: () => tls?.certificates() ?? [],
+    tunnels: () => tunnels.size,
+  };
+  const parts: LocalParts = {
+    view,
+    reload: () => reloadFile(),
+    info: () => ({
+      version: porticoVersion(),
+      configFile: options.file,
+      loadedAt,
+      listeners: addresses.map((a) => ({ address: a.host, port: a.port, tls: a.tls })),
+      workers: 1,
+    }),
+  };
+  // Bound before the sites' listeners: an admin address that cannot be bound stops the start
+  // before anything listens. With workers the primary has the admin listener (cli/run.ts).
+  let admin: AdminListener | undefined;
+  if (!cluster.isWorker) {
+    try {
+      admin = await startAdmin(config.admin, localBackend(parts), errorLog, options.file);
+    } catch (err) {
+      compiled.pools.destroy();
+      compiled.groups.close();
+      void passwords.close();
+      throw err;
+    }
+  }
   try {
     if (compiled.tlsSites.length > 0)
       tls = await TlsRuntime.start(compiled, { log: errorLog, dataDir: resolveDataDir(config.data_dir), now: options.now ?? Date.now });
@@ -113,6 +165,7 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     await options.beforeServing?.();
   } catch (err) {
     for (const l of listeners) l.stopAccepting();
+    void admin?.close();
     tls?.close();
     compiled.pools.destroy();
     compiled.groups.close();
@@ -124,11 +177,16 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
   // Active health checks run while the config is being served; so do the cache's zones.
   compiled.groups.start();
   cache.activate(compiled.cache);
+  const stopAnswering = cluster.isWorker ? answerPrimary(parts) : (): void => {};
 
   let closing: Promise<void> | undefined;
   const reload = (next: PorticoConfig): void => {
     if (closing) throw new ConfigError([`${options.file ?? 'config'}: not reloaded: Portico is stopping`]);
-    const fresh = compile(next, compileDeps, options.file);
+    // The admin listener is set up once (a restart changes it); a reload that names another
+    // one says so and goes on (refusing would keep a config whose sites are wrong).
+    if (!isDeepStrictEqual(config.admin, next.admin))
+      errorLog.warn('admin settings changed: they apply at the next restart; the admin listener stays as it is', { file: options.file });
+    const fresh = compile(withRequestIds(next), compileDeps, options.file);
     const change =
       restartOnlyChange(config, next, compiled.tlsSites.length + fresh.tlsSites.length > 0) ??
       // The config comparison implies this; the compiled result is what gets swapped.
@@ -137,6 +195,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       fresh.groups.close();
       fresh.pools.destroy();
       throw new ConfigError([`${options.file ?? 'config'}: ${change} changed, which needs a restart; the running config stays`]);
+    }
+    try {
+      // Route and server logs may change with a reload (the top level's needs a restart).
+      if (ownAccessLog) accessLog?.configure(next, options.file);
+    } catch (err) {
+      fresh.groups.close();
+      fresh.pools.destroy();
+      throw err;
     }
     fresh.listeners.forEach((plan, i) => {
       // The same listen addresses in the same order (restartOnlyChange): the bound ports carry over.
@@ -153,11 +219,25 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
     config = next;
     spool.configure(fresh.tempFiles);
     cache.activate(fresh.cache);
+    loadedAt = Date.now();
+  };
+
+  const reloadFile = async (): Promise<ReloadOutcome> => {
+    if (options.file === undefined) return { ok: false, problems: ['Portico was started from a config object, not a file: nothing to read again'], warnings: [] };
+    try {
+      const { config: next, warnings } = await loadConfigFile(options.file, options.load);
+      reload(next);
+      return { ok: true, problems: [], warnings: [...warnings] };
+    } catch (err) {
+      return { ok: false, problems: err instanceof ConfigError ? [...err.problems] : [(err as Error).message], warnings: [] };
+    }
   };
 
   const close = () =>
     (closing ??= (async () => {
       for (const l of listeners) l.stopAccepting(); // idle keep-alive connections close now
+      stopAnswering();
+      const adminClosed = admin?.close();
       tls?.close();
       if (inFlight.count > 0) {
         await new Promise<void>((resolve) => {
@@ -176,12 +256,14 @@ export async function startServer(initial: PorticoConfig, options: StartOptions 
       for (const old of retired) old.pools.destroy();
       await passwords.close();
       cache.close();
-      await accessLog?.flush();
+      await adminClosed;
+      if (ownAccessLog) await accessLog?.close();
+      else await accessLog?.flush();
       errorLog.flush();
     })());
   const reopenLogs = () => {
     accessLog?.reopen();
     errorLog.reopen();
   };
-  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache };
+  return { addresses, tls, reload, reopenLogs, close, spool, tunnels, cache, admin, reloadFile };
 }

@@ -35,6 +35,7 @@ import { BasicAuth, loadUsers, type Outcome } from './basic-auth.js';
 import type { PasswordChecks } from './password-checks.js';
 import { REJECT, PASS } from './rate-limiter.js';
 import type { Zones } from './zones.js';
+import { recordDenial, type Denial } from '../metrics/stats.js';
 
 type Check = (ex: Exchange, next: Next) => void;
 
@@ -64,8 +65,12 @@ export function routeGuards(route: RouteConfig, maxBodySize: number, deps: Guard
   return guards;
 }
 
-/** The request is answered here (the rest of its body, if any, is discarded). */
-function refuse(ex: Exchange, status: number, headers?: readonly string[]): void {
+/**
+ * The request is answered here (the rest of its body, if any, is discarded). `denial`: what
+ * the refusal is counted as (portico_denials_total); null for a body too large.
+ */
+function refuse(ex: Exchange, status: number, denial: Denial | null, headers?: readonly string[]): void {
+  if (denial !== null) recordDenial(denial);
   rejectRequest(ex, status, headers);
 }
 
@@ -101,14 +106,14 @@ function byMethod(checks: (Check | undefined)[], listed: readonly string[] | und
 
 function bodySizeCheck(max: number): Check {
   return (ex, next) => {
-    if (ex.contentLength > max) refuse(ex, 413);
+    if (ex.contentLength > max) refuse(ex, 413, null);
     else next(ex);
   };
 }
 
 function accessCheck(cfg: AccessConfig): Check {
   const list = new AccessList(cfg);
-  return (ex, next) => (list.allows(ex.clientIp) ? next(ex) : refuse(ex, 403));
+  return (ex, next) => (list.allows(ex.clientIp) ? next(ex) : refuse(ex, 403, 'access'));
 }
 
 function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones: Zones, where: string, log: ErrorLog | undefined): Check {
@@ -128,7 +133,7 @@ function limitReqCheck(cfg: NonNullable<RouteConfig['limit_req']>[number], zones
       if (wait === REJECT) log?.warn('limiting requests, dry run', { route: where, zone: cfg.zone, key: k });
       return next(ex);
     }
-    if (wait === REJECT) return refuse(ex, status, ['Retry-After', String(limiter.retryAfter(k, burst))]);
+    if (wait === REJECT) return refuse(ex, status, 'limit_req', ['Retry-After', String(limiter.retryAfter(k, burst))]);
     setTimeout(() => {
       if (!gone(ex)) next(ex);
     }, wait).unref();
@@ -144,7 +149,7 @@ function limitConnCheck(cfg: NonNullable<RouteConfig['limit_conn']>[number], zon
     const k = key(ex);
     if (k === '') return next(ex);
     if (!limiter.acquire(k, max)) {
-      if (!dryRun) return refuse(ex, status);
+      if (!dryRun) return refuse(ex, status, 'limit_conn');
       // nginx: "limiting connections, dry run": passes uncounted.
       log?.warn('limiting connections, dry run', { route: where, zone: cfg.zone, key: k });
       return next(ex);
@@ -161,21 +166,21 @@ function basicAuthCheck(cfg: BasicAuthConfig, passwords: PasswordChecks): Check 
   const challenge = ['WWW-Authenticate', auth.challenge];
   return (ex, next) => {
     const header = authorization(ex.req.rawHeaders);
-    if (header === '') return refuse(ex, 401, challenge);
+    if (header === '') return refuse(ex, 401, 'basic_auth', challenge);
     const settle = (outcome: Outcome) => {
       if (gone(ex)) return;
       if ('user' in outcome) {
         ex.remoteUser = outcome.user;
         return next(ex);
       }
-      if (outcome.status === 401) return refuse(ex, 401, challenge);
+      if (outcome.status === 401) return refuse(ex, 401, 'basic_auth', challenge);
       // 429: this address sent too many wrong credentials; 503: no capacity to check now.
-      refuse(ex, outcome.status, ['Retry-After', String(outcome.retryAfter)]);
+      refuse(ex, outcome.status, 'basic_auth', ['Retry-After', String(outcome.retryAfter)]);
     };
     const outcome = auth.check(header, ex.clientIp, () => gone(ex));
     if (!(outcome instanceof Promise)) return settle(outcome);
     outcome.then(settle, () => {
-      if (!gone(ex)) refuse(ex, 503, ['Retry-After', '1']);
+      if (!gone(ex)) refuse(ex, 503, 'basic_auth', ['Retry-After', '1']);
     });
   };
 }

@@ -101,6 +101,17 @@ export class TlsRuntime {
     return { slots: [acme.slot] };
   }
 
+  /** The certificates served now, by server (for /status and /metrics). */
+  certificates(): { where: string; names: string[]; notAfter: number }[] {
+    const out: { where: string; names: string[]; notAfter: number }[] = [];
+    for (const [site, provider] of this.#providers)
+      for (const slot of provider.slots) {
+        const cert = slot.current;
+        if (cert) out.push({ where: site.where, names: [...cert.names], notAfter: cert.notAfter.getTime() });
+      }
+    return out;
+  }
+
   /** The SNI table of a TLS listener: its servers' certificates, the default server's first. */
   sniFor(plan: ListenerPlan): SniTable {
     const table = new SniTable();

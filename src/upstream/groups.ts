@@ -64,6 +64,11 @@ export class UpstreamGroups {
     return this.#named.get(name)!; // references are checked by the schema
   }
 
+  /** Every pool of this config, named and inline (for /status and the admin API). */
+  get list(): readonly UpstreamGroup[] {
+    return this.#all;
+  }
+
   /** A pool written inline in a route; `route` names it in logs ("servers[0].routes[1] /api/"). */
   inline(route: string, pool: UpstreamPoolConfig): UpstreamGroup {
     return this.#build(route, pool, `${this.#file}: ${route}: proxy.to`);

@@ -1,4 +1,17 @@
 /**
+ * What the admin API set for a server (nginx Plus's drain/down, HAProxy's drain/maint):
+ *  - up: the server takes requests as its config and health allow;
+ *  - draining: no new request is sent to it, those in flight finish (shown as drained once
+ *    none is left), so it can be restarted without cutting anyone off;
+ *  - disabled: no request is sent to it, as `down` in the config would.
+ * It belongs to the address: every pool that lists the server sees it, and a reload that
+ * keeps the address keeps it.
+ */
+export type AdminState = 'up' | 'draining' | 'disabled';
+
+export const ADMIN_STATES: readonly AdminState[] = ['up', 'draining', 'disabled'];
+
+/**
  * Live state of one upstream server, kept per address in a registry apart from the config
  * that names it (Caddy's hosts.go): a reload that still uses the address finds its health,
  * failure count and requests in flight as they were, and a status page can read them all.
@@ -19,6 +32,8 @@ export class HostState {
   /** Totals since the state was created, for a status page. */
   requests = 0;
   failures = 0;
+  /** Set through the admin API; 'up' unless someone drained or disabled the server. */
+  admin: AdminState = 'up';
   readonly #onRelease = new Set<() => void>();
 
   constructor(readonly address: string) {}
@@ -44,6 +59,7 @@ export class HostState {
 
 export interface HostSnapshot {
   address: string;
+  admin: AdminState;
   healthy: boolean;
   inFlight: number;
   fails: number;
@@ -53,12 +69,18 @@ export interface HostSnapshot {
 
 export class HostRegistry {
   readonly #hosts = new Map<string, { state: HostState; refs: number }>();
+  /**
+   * Admin states set for addresses, kept apart from the states themselves: a server a reload
+   * drops and a later one lists again, or a worker started after the change, starts in it.
+   */
+  readonly #admin = new Map<string, AdminState>();
 
   /** The state of `address`, created on first use; each call must be paired with release(). */
   acquire(address: string): HostState {
     let entry = this.#hosts.get(address);
     if (!entry) {
       entry = { state: new HostState(address), refs: 0 };
+      entry.state.admin = this.#admin.get(address) ?? 'up';
       this.#hosts.set(address, entry);
     }
     entry.refs++;
@@ -79,9 +101,23 @@ export class HostRegistry {
     return this.#hosts.size;
   }
 
+  /** Sets the admin state of an address (the server's live state too, if it is in use). */
+  setAdmin(address: string, state: AdminState): void {
+    if (state === 'up') this.#admin.delete(address);
+    else this.#admin.set(address, state);
+    const live = this.#hosts.get(address);
+    if (live) live.state.admin = state;
+  }
+
+  /** Addresses whose admin state is not 'up'. */
+  adminOverrides(): [string, AdminState][] {
+    return [...this.#admin];
+  }
+
   snapshot(): HostSnapshot[] {
     return [...this.#hosts.values()].map(({ state: s }) => ({
       address: s.address,
+      admin: s.admin,
       healthy: s.healthy,
       inFlight: s.inFlight,
       fails: s.fails,

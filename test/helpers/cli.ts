@@ -12,8 +12,27 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment CLI tests run Portico in: the admin listener off (PORTICO_ADMIN=off) unless
+ * the test gives PORTICO_ADMIN itself, since many Porticos run at once and would all want 2019.
+ */
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { PORTICO_ADMIN: 'off', ...env };
+}
+
+/** Waits until `text()` matches `re` (a line Portico logs), or fails after `ms`. */
+export async function waitFor(text: () => string, re: RegExp, ms = 10_000): Promise<RegExpExecArray> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const m = re.exec(text());
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${re}:\n${text()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function runCli(args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -51,8 +70,9 @@ export function servingPid(launcher: number): number {
 export async function startCli(
   args: string[],
   cwd?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; port: number; pid: number; stderr: () => string; stdout: () => string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname, basename } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -30,8 +30,9 @@ export async function startLocalRegistry(root: string, work: string): Promise<Lo
   const packages = new Map<string, Map<string, Version>>();
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path === '' || entry.dev) continue;
-    const dir = join(root, path);
-    if (!existsSync(join(dir, 'package.json'))) continue; // an optional one for another platform
+    if (!existsSync(join(root, path, 'package.json'))) continue; // an optional one for another platform
+    // A package linked in from elsewhere (a worktree's node_modules): tar packs the files, not the link.
+    const dir = realpathSync(join(root, path));
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
     const name = manifest.name as string;
     const version = manifest.version as string;

@@ -21,6 +21,8 @@ export async function startPortico(input: PorticoConfigInput, options: Pick<Star
     {
       ...input,
       access_log: input.access_log ?? false,
+      // Tests start many servers at once: the admin listener only where a test asks for one.
+      admin: input.admin ?? false,
       servers: input.servers.map((s) => ({ listen: ['127.0.0.1:0'], ...s })),
     },
     'test-config',

@@ -164,7 +164,7 @@ test('the host registry is readable as a snapshot for a status page', () => {
   const s = hosts.acquire('127.0.0.1:8001');
   s.begin();
   s.healthy = false;
-  assert.deepEqual(hosts.snapshot(), [{ address: '127.0.0.1:8001', healthy: false, inFlight: 1, fails: 0, requests: 1, failures: 0 }]);
+  assert.deepEqual(hosts.snapshot(), [{ address: '127.0.0.1:8001', admin: 'up', healthy: false, inFlight: 1, fails: 0, requests: 1, failures: 0 }]);
   hosts.release('127.0.0.1:8001');
   assert.equal(hosts.size, 0);
 });

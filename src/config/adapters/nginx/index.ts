@@ -63,12 +63,14 @@ export function adaptNginx(text: string, file: string, options: NginxOptions = {
     diag.error({ file, line: 1 }, 'no server block Portico can run (an nginx config needs http { server { ... } })');
   }
   diag.throwIfErrors();
-  // With the access log off everywhere, routes need not say so one by one.
-  if (logs.accessLog === false) for (const s of servers) for (const r of s.routes as Record<string, unknown>[]) delete r.access_log;
+  // With the access log off at the top, routes that are off too need not say so one by one.
+  if (logs.accessLog === false) for (const s of servers) for (const r of s.routes as Record<string, unknown>[]) if (r.access_log === false) delete r.access_log;
   // Problems the validator finds in what is not inside a server: at the http block (or the file).
   const config: Record<string, unknown> = located({}, httpBlock ?? { file, line: 1 });
   if (logs.accessLog !== undefined) config.access_log = logs.accessLog;
   if (logs.logLevel !== undefined) config.log_level = logs.logLevel;
+  if (logs.errorLog !== undefined) config.error_log = logs.errorLog;
+  if (logs.logFormats !== undefined) config.log_formats = logs.logFormats;
   Object.assign(config, processOptions(top === 'main' ? dirs : [], diag, ctx.prefix));
   config.client = located(client, httpBlock ?? { file, line: 1 });
   diag.throwIfErrors();

@@ -340,7 +340,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   grpc_pass: spec(['location', 'lif'], '1', 'none', warn(OTHER_UPSTREAM)),
   grpc_set_header: tuning(C.hsl, '2'),
   memcached_pass: spec(['location', 'lif'], '1', 'none', warn(OTHER_UPSTREAM)),
-  stub_status: spec(C.sl, '0+', 'none', warn('there is no status page')),
+  stub_status: spec(C.sl, '0+', 'none', MAP), // route `stub_status: true` (emit/route.ts)
   mirror: unsupported(C.hsl, '1', 'request mirroring is not supported', 'array'),
   sub_filter: unsupported(C.hsl, '2', 'response bodies are not rewritten', 'array'),
   sub_filter_once: tuning(C.hsl, 'flag'),

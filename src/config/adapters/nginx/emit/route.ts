@@ -9,7 +9,7 @@ import type { AdaptContext, ValueScope } from './context.js';
 import { emitProxy } from './proxy.js';
 import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
-import { isLogOff } from './logs.js';
+import { routeAccessLog } from './logs.js';
 import { emitFiles } from './files.js';
 import { proxyBuffering, routeShield } from './shield.js';
 import { located } from '../../diagnostics.js';
@@ -44,7 +44,8 @@ export function emitRoute(
   if (response) route.response_headers = response;
   const compress = emitCompress(scope, ctx);
   if (compress) route.compress = compress;
-  if (isLogOff(scope)) route.access_log = false;
+  const log = routeAccessLog(scope, ctx);
+  if (log !== undefined) route.access_log = log;
   Object.assign(route, routeShield(scope, ctx, vs, ctx.topBodySize));
   const at = node?.scope.block ?? scope.block;
   return at ? located(route, at) : route;
@@ -70,6 +71,7 @@ function contentHandler(scope: Scope, node: LocationNode | undefined, named: Rea
     return { handler, hide: out.hideHeaders };
   }
   if (OTHER_PASSES.some((p) => own(scope, p).length > 0)) return { handler: { respond: { status: 502 } }, hide: [] };
+  if (own(scope, 'stub_status').length > 0) return { handler: { stub_status: true }, hide: [] };
   const out = emitFiles(scope, node, named, ctx, vs);
   if (!out) return { handler: { respond: { status: 404 } }, hide: [] };
   const handler: Record<string, unknown> = { files: out.files };

@@ -12,7 +12,7 @@ import { parseListens, parseServerNames, type ListenInfo, type ServerNames } fro
 import { emitRoute, type RouteInput } from './route.js';
 import { emitScript } from './rewrite.js';
 import { responseHeaders } from './headers.js';
-import { isLogOff } from './logs.js';
+import { routeAccessLog } from './logs.js';
 import { emitTls, sslOn } from './tls.js';
 import { located } from '../../diagnostics.js';
 
@@ -80,7 +80,8 @@ function emitRoutes(scope: Scope, names: ServerNames, ctx: AdaptContext): RouteI
     const route: RouteInput = scope.block ? located({ path: '/', ...script.terminal }, scope.block) : { path: '/', ...script.terminal };
     const headers = responseHeaders(scope, [], ctx, vs);
     if (headers) route.response_headers = headers;
-    if (isLogOff(scope)) route.access_log = false;
+    const log = routeAccessLog(scope, ctx);
+    if (log !== undefined) route.access_log = log;
     return [route];
   }
   const named = new Map<string, LocationNode>();
