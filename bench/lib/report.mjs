@@ -42,7 +42,6 @@ const median = (xs) => {
 
 /** rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds, round?, load? }] (round and load with BENCH_ROUNDS > 1) */
 export function table(scenario, rows) {
-  const base = rows.find((r) => r.proxy === 'nginx' && r.result)?.result.rps;
   const rounds = rows.some((r) => r.round !== undefined);
   const lines = [
     `### (${scenario.id}) ${scenario.title}`,
@@ -53,8 +52,8 @@ export function table(scenario, rows) {
     `|---|${rounds ? '--:|--:|' : ''}--:|--:|--:|--:|---|--:|--:|--:|--:|`,
   ];
   const perCpu = (row) => (row.cpuSeconds > 0 ? row.result.requests / row.cpuSeconds : NaN);
-  const baseRow = rows.find((r) => r.proxy === 'nginx' && r.result);
-  const baseCpu = baseRow ? perCpu(baseRow) : NaN;
+  // Each row against nginx's row of the same round (the machine's load drifts between rounds).
+  const nginxOf = (row) => rows.find((r) => r.proxy === 'nginx' && r.result && r.round === row.round);
   for (const row of rows) {
     const roundCells = rounds ? ` ${row.round ?? ''} | ${row.load === undefined ? '' : row.load.toFixed(2)} |` : '';
     if (!row.result) {
@@ -62,8 +61,9 @@ export function table(scenario, rows) {
       continue;
     }
     const r = row.result;
+    const n = nginxOf(row);
     lines.push(
-      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, base)} | ${ratio(perCpu(row), baseCpu)} |`,
+      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, n?.result.rps)} | ${ratio(perCpu(row), n ? perCpu(n) : NaN)} |`,
     );
   }
   if (rounds) lines.push('', ...medians(rows, perCpu, (r) => r.p99, 'p99'));
@@ -95,9 +95,7 @@ function medians(rows, perCpu, latency, latencyName) {
 export function h2Table(scenario, rows) {
   const rounds = rows.some((r) => r.round !== undefined);
   const perCpu = (row) => (row.cpuSeconds > 0 ? row.result.requests / row.cpuSeconds : NaN);
-  const baseRow = rows.find((r) => r.proxy === 'nginx' && r.result);
-  const base = baseRow?.result.rps;
-  const baseCpu = baseRow ? perCpu(baseRow) : NaN;
+  const nginxOf = (row) => rows.find((r) => r.proxy === 'nginx' && r.result && r.round === row.round);
   const lines = [
     `### (${scenario.id}) ${scenario.title}`,
     '',
@@ -114,8 +112,9 @@ export function h2Table(scenario, rows) {
     }
     const r = row.result;
     const errs = [r.failed ? `failed ${r.failed}` : '', r.non2xx ? `non-2xx ${r.non2xx}` : ''].filter(Boolean).join(', ') || '0';
+    const n = nginxOf(row);
     lines.push(
-      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.mean)} | ${fmtMs(r.max)} | ${errs} | ${r.protocol ?? '?'}, ${r.cipher ?? '?'} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, base)} | ${ratio(perCpu(row), baseCpu)} |`,
+      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.mean)} | ${fmtMs(r.max)} | ${errs} | ${r.protocol ?? '?'}, ${r.cipher ?? '?'} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, n?.result.rps)} | ${ratio(perCpu(row), n ? perCpu(n) : NaN)} |`,
     );
   }
   if (rounds) lines.push('', ...medians(rows, perCpu, (r) => r.mean, 'mean'));
