@@ -175,7 +175,7 @@ test('the lean response refuses a bad head before changing its state, and then a
   });
   let received = '';
   client.on('data', (d: Buffer) => (received += d.toString('latin1')));
-  const owner = { keepAliveHeader: 'Connection: keep-alive\r\n', responseDone() {} };
+  const owner = { keepAliveHeader: 'Connection: keep-alive\r\n', tls: false, responseDone() {} };
   const res = new LeanResponse(socket, owner, false);
   refused(() => res.writeHead(204, '', ['X-Path', '/a\r\nX: y']), 'CR LF in a value');
   refused(() => res.writeHead(200, 'O\nK', []), 'LF in the reason');

@@ -62,6 +62,7 @@ export class LeanConnection implements ResponseOwner {
   #served = 0;
   #closing = false;
   readonly keepAliveHeader: string;
+  readonly tls: boolean;
   /** Filled by the parser callbacks during one execute(). */
   #begun = 0;
   #completed = 0;
@@ -87,6 +88,7 @@ export class LeanConnection implements ResponseOwner {
         })
       : null;
     this.keepAliveHeader = settings.keepAliveHeader;
+    this.tls = (socket as { encrypted?: boolean }).encrypted === true;
     settings.open.add(this);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);

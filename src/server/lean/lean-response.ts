@@ -16,6 +16,8 @@ export interface ResponseOwner {
   responseDone(res: LeanResponse, closeAfter: boolean): void;
   /** The Connection (and Keep-Alive) lines of a response that keeps the connection open. */
   readonly keepAliveHeader: string;
+  /** TLS: the socket's writes complete a tick later (#lastOf). */
+  readonly tls: boolean;
 }
 
 const CRLF = '\r\n';
@@ -248,8 +250,13 @@ export class LeanResponse extends WriterBase {
     return ok;
   }
 
-  /** #finished for the write that completes the Content-Length body, else nothing. */
+  /**
+   * #finished for the write that completes the Content-Length body, else nothing. Only on TLS:
+   * a plain socket's write completes at once (its buffer is empty at the end, and a callback
+   * would only cost a tick).
+   */
   #lastOf(data: Buffer): ((err?: Error | null) => void) | undefined {
+    if (!this.owner.tls) return undefined;
     this.#sent += data.length;
     if (this.#sent !== this.#length) return undefined;
     this.#lastWrite = true;
