@@ -60,25 +60,27 @@ function checkField(name: string, value: string): void {
   if (typeof value !== 'string' || !isFieldValue(value)) throw new HeadError(`invalid character in the value of header "${name}"`);
 }
 
-/**
- * A whole field block by the rules above: every line a token, ": ", field text, CRLF. It
- * cannot tell a line of ours from one a CR LF inside a name or value would add, so the lines
- * are counted as well (lineCount).
- */
-const FIELD_BLOCK = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+: [\t\x20-\x7e\x80-\xff]*\r\n)*$/;
+/** One field line by the rules above: a token, ": ", field text, CRLF. */
+const FIELD_LINE = "[!#$%&'*+.^_`|~0-9A-Za-z-]+: [\\t\\x20-\\x7e\\x80-\\xff]*\\r\\n";
+/** Blocks of exactly n field lines, compiled once per n (up to MAX_BLOCK) when first needed. */
+const BLOCKS: RegExp[] = [];
+const MAX_BLOCK = 128;
 
-/** The number of LF bytes in `s`. */
-function lineCount(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
-  return n;
+/**
+ * A regex for a block of exactly `n` field lines. Neither a name nor a value can hold CR or LF
+ * by FIELD_LINE, so a CR LF smuggled into one would make n + 1 lines, and the test fails.
+ */
+function blockOf(n: number): RegExp | undefined {
+  if (!Number.isInteger(n) || n > MAX_BLOCK) return undefined;
+  return (BLOCKS[n] ??= new RegExp(`^(?:${FIELD_LINE}){${n}}$`));
 }
 
 /**
  * "name: value\r\n" per field, every one checked. The block is checked as a whole, one regex
- * test and a line count, instead of two tests per field (which were ~7% of the instructions of
- * a proxied 1 KiB GET, measured with callgrind): the same fields pass and fail. A block that
- * fails is checked field by field, which throws the HeadError naming the first bad one.
+ * test of exactly as many lines as fields, instead of two tests per field (which were ~7% of
+ * the instructions of a proxied 1 KiB GET, measured with callgrind): the same fields pass and
+ * fail. A block that fails is checked field by field, which throws the HeadError naming the
+ * first bad one.
  */
 export function fieldLines(headers: readonly string[]): string {
   let out = '';
@@ -89,7 +91,8 @@ export function fieldLines(headers: readonly string[]): string {
     if (typeof name !== 'string' || typeof value !== 'string') strings = false;
     out += name + ': ' + value + CRLF;
   }
-  if (!strings || !FIELD_BLOCK.test(out) || lineCount(out) !== headers.length / 2) checkFields(headers);
+  const block = strings ? blockOf(headers.length / 2) : undefined;
+  if (block === undefined || !block.test(out)) checkFields(headers);
   return out;
 }
 
