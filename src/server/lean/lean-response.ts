@@ -109,7 +109,8 @@ export class LeanResponse extends WriterBase {
         case 14:
           if (isName(name, 'content-length')) {
             contentLength = true;
-            this.#length = DIGITS.test(value) ? Number(value) : -1;
+            // Only TLS needs it (#lastOf).
+            if (this.owner.tls) this.#length = DIGITS.test(value) ? Number(value) : -1;
           }
           break;
         case 17:
