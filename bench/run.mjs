@@ -5,7 +5,7 @@
 // bench/lib/hold.mjs for memory per connection. See docs/benchmarks.md.
 //   BENCH_DURATION=5   seconds per measured run (default 5; "10s" also accepted)
 //   BENCH_WARMUP=1     seconds of warmup before each measured run
-//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,z1,z6,k1,k2,k3,g,m1,m2)
+//   BENCH_ONLY=a,c     scenarios to run (default all: a,b,c,d,e4k,e1m,h,h2,z1,z6,k1,k2,k3,g,m1,m2)
 //   BENCH_PROXIES=portico,nginx   proxies to run (default nginx,caddy,portico,portico-2w,http-proxy)
 //   BENCH_PORTICO_BEFORE=/tmp/before   another Portico checkout (dist/ built) as the proxy "portico-before"
 //   BENCH_ROUNDS=3     measure each HTTP scenario this many times per proxy, the proxies' order
@@ -22,9 +22,10 @@ import { request } from 'node:http';
 import { freePort, waitReady, stop, stopAll, cpuSeconds, sampleRss } from './lib/proc.mjs';
 import { startOrigin, startWsOrigin, proxies, writeStaticFiles, writeTlsFiles, fdHardLimit } from './lib/servers.mjs';
 import { runWrk } from './lib/wrk.mjs';
+import { runH2load } from './lib/h2load.mjs';
 import { runWsLoad } from './lib/ws-load.mjs';
 import { measureConnections, killHolders } from './lib/conns.mjs';
-import { table, wsTable, memTable, machineInfo } from './lib/report.mjs';
+import { table, h2Table, wsTable, memTable, machineInfo } from './lib/report.mjs';
 import { startCountOrigin, prefill, burst, lockTable } from './lib/cache-bench.mjs';
 import { loadavg } from 'node:os';
 
@@ -58,6 +59,9 @@ const allScenarios = [
   // wrk speaks HTTP/1.1 over TLS (1.3 here) with keep-alive: this measures record encryption
   // on the proxy path, not handshakes.
   { id: 'h', title: 'HTTPS GET /1k (TLS 1.3, HTTP/1.1 keep-alive), 64 connections, 1 thread', path: '/1k', t: 1, c: 64, tls: true },
+  // HTTP/2 (issue 19): h2load over TLS (ALPN h2), 64 connections with 10 streams each; the
+  // same certificate as (h).
+  { id: 'h2', kind: 'h2', title: 'HTTP/2 GET /1k over TLS, 64 connections x 10 concurrent streams (h2load)', path: '/1k', c: 64, m: 10, tls: true },
   // Compression (issue 14): a 100 KiB JSON answer proxied and gzipped, at nginx's default level
   // (1) and at 6; the note under the table gives each proxy's compressed size.
   ...[1, 6].map((level) => ({
@@ -164,7 +168,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // Hard bound: whatever happens, stop after the planned time plus a margin. A memory scenario
 // is bounded per proxy by the holders' deadlines (opening 90 s, settling 15 s, closing 15 s).
 const planned =
-  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : s.kind === 'ws' ? duration + warmup + 10 : s.kind === 'lock' ? 15 * rounds : (duration + warmup + 2) * rounds + (s.prefill ? 60 : 0)), 0) * names.length +
+  scenarios.reduce((sum, s) => sum + (s.kind === 'mem' ? 150 : s.kind === 'ws' ? duration + warmup + 10 : s.kind === 'lock' ? 15 * rounds : (duration + warmup + 3) * rounds + (s.prefill ? 60 : 0)), 0) * names.length +
   (scenarios.some((s) => s.kind === 'ws') ? duration + warmup + 10 : 0) +
   60;
 const watchdog = setTimeout(() => {
@@ -278,7 +282,7 @@ async function main() {
     if (cleaning) return;
     const rows = [];
     // HTTP scenarios may be measured in rounds, alternating the order (a shared machine's load drifts).
-    const order = s.kind === undefined || s.kind === 'lock' ? Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? names : [...names].reverse()).map((name) => [name, r + 1])).flat() : names.map((name) => [name, 0]);
+    const order = s.kind === undefined || s.kind === 'lock' || s.kind === 'h2' ? Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? names : [...names].reverse()).map((name) => [name, r + 1])).flat() : names.map((name) => [name, 0]);
     for (const [name, round] of order) {
       const p = running.find((r) => r.name === name);
       if (s.files && proxies[name].files === false) continue; // serves no files itself
@@ -302,6 +306,11 @@ async function main() {
       }
       if (s.kind === 'lock') {
         rows.push(await lockRun(s, name, p, round, countOrigin));
+        continue;
+      }
+      if (s.kind === 'h2') {
+        rows.push(await h2Run(s, name, p, rounds > 1 ? round : undefined));
+        if (cleaning) return;
         continue;
       }
       const opts = { url: s.tls ? `https://127.0.0.1:${p.tlsPort}${s.path}` : `http://127.0.0.1:${p.port}${s.path}`, threads: s.t, connections: s.c, script: s.script, headers: s.headers };
@@ -339,7 +348,7 @@ async function main() {
     }
     if (s.sizes) s.note = sizeNote(s.sizes);
     if (s.prefilled) s.note = `Before measuring, each proxy was asked for every key once (${s.prefill.length.toLocaleString('en-US')}; 16 at a time); then ${Object.entries(s.prefilled).map(([n, r]) => `${n}: ${r}`).join('; ')}.`;
-    const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : s.kind === 'lock' ? lockTable(s, rows) : table(s, rows);
+    const md = s.kind === 'ws' ? wsTable(s, rows) : s.kind === 'mem' ? memTable(s, rows) : s.kind === 'lock' ? lockTable(s, rows) : s.kind === 'h2' ? h2Table(s, rows) : table(s, rows);
     sections.push(md);
     process.stdout.write(`\n${md}\n`);
   }
@@ -414,6 +423,38 @@ function sizeNote(sizes) {
     return `${name} ${r.bytes.toLocaleString('en-US')} bytes${r.encoding === 'gzip' ? '' : ` (Content-Encoding: ${r.encoding})`}${vs}`;
   });
   return `Compressed body of the 100 KiB JSON: ${parts.join('; ')}.`;
+}
+
+/**
+ * (h2) for one proxy: h2load opens its connections and runs its own warm-up phase (not
+ * counted), then the measured phase; the proxy's CPU is read from the end of the warm-up on.
+ */
+async function h2Run(s, name, p, round) {
+  const opts = { url: `https://127.0.0.1:${p.tlsPort}${s.path}`, clients: s.c, streams: s.m, duration, warmup };
+  const load = loadavg()[0];
+  log(`(${s.id}) ${name}: ${warmup}s warm-up, measuring ${duration}s`);
+  const rss = sampleRss(p.pid);
+  const running = runH2load(opts, (c) => (currentWrk = c));
+  await sleep(warmup * 1000 + 100);
+  const cpu0 = cpuSeconds(p.pid);
+  const run = await running;
+  if (cleaning) return null;
+  const cpu = cpuSeconds(p.pid) - cpu0;
+  const rssKiB = rss();
+  currentWrk = null;
+  s.cmd ??= `h2load ${run.args.join(' ').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}`;
+  let row;
+  if (!run.parsed) {
+    log(`(${s.id}) ${name}: h2load gave no result (exit ${run.code})\n${run.out.slice(-2000)}${run.err}`);
+    row = { proxy: name, failed: `h2load exit ${run.code}` };
+  } else {
+    const r = run.parsed;
+    log(`(${s.id}) ${name}: ${r.rps.toFixed(0)} req/s, mean ${r.mean.toFixed(2)} ms, ${r.protocol} ${r.cipher}, failed ${r.failed}, cpu ${cpu.toFixed(2)} s, rss ${(rssKiB / 1024).toFixed(1)} MiB`);
+    row = { proxy: name, result: r, cpuSeconds: cpu, rssKiB, ...(round !== undefined ? { round, load } : {}) };
+  }
+  if (p.h.exited) log(`${name} EXITED during (${s.id}): ${JSON.stringify(p.h.exited)}\n${tail(p.h.logFile, 40)}`);
+  await sleep(500);
+  return row;
 }
 
 /** (g) for one proxy: a warmup run, then a measured run with the proxy's CPU time and peak RSS. */

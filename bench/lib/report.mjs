@@ -42,35 +42,82 @@ const median = (xs) => {
 
 /** rows: [{ proxy, result?, failed?, rssKiB, cpuSeconds, round?, load? }] (round and load with BENCH_ROUNDS > 1) */
 export function table(scenario, rows) {
-  const base = rows.find((r) => r.proxy === 'nginx' && r.result)?.result.rps;
   const rounds = rows.some((r) => r.round !== undefined);
   const lines = [
     `### (${scenario.id}) ${scenario.title}`,
     '',
     `\`${scenario.wrk}\``,
     '',
-    `| proxy |${rounds ? ' round | load 1m |' : ''} req/s | MiB/s | p50 | p99 | errors | peak RSS MiB | req per CPU-s | vs nginx |`,
-    `|---|${rounds ? '--:|--:|' : ''}--:|--:|--:|--:|---|--:|--:|--:|`,
+    `| proxy |${rounds ? ' round | load 1m |' : ''} req/s | MiB/s | p50 | p99 | errors | peak RSS MiB | req per CPU-s | vs nginx | vs nginx per core |`,
+    `|---|${rounds ? '--:|--:|' : ''}--:|--:|--:|--:|---|--:|--:|--:|--:|`,
   ];
   const perCpu = (row) => (row.cpuSeconds > 0 ? row.result.requests / row.cpuSeconds : NaN);
+  // Each row against nginx's row of the same round (the machine's load drifts between rounds).
+  const nginxOf = (row) => rows.find((r) => r.proxy === 'nginx' && r.result && r.round === row.round);
   for (const row of rows) {
     const roundCells = rounds ? ` ${row.round ?? ''} | ${row.load === undefined ? '' : row.load.toFixed(2)} |` : '';
     if (!row.result) {
-      lines.push(`| ${row.proxy} |${roundCells} failed: ${row.failed ?? 'no result'} | | | | | | | |`);
+      lines.push(`| ${row.proxy} |${roundCells} failed: ${row.failed ?? 'no result'} | | | | | | | | |`);
       continue;
     }
     const r = row.result;
+    const n = nginxOf(row);
     lines.push(
-      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${base ? fmt(r.rps / base, 2) + 'x' : '-'} |`,
+      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${errorText(r)} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, n?.result.rps)} | ${ratio(perCpu(row), n ? perCpu(n) : NaN)} |`,
     );
   }
-  if (rounds) {
-    lines.push('', '| proxy | rounds | median req/s | median req per CPU-s | median p99 |', '|---|--:|--:|--:|--:|');
-    for (const proxy of [...new Set(rows.map((r) => r.proxy))]) {
-      const ok = rows.filter((r) => r.proxy === proxy && r.result);
-      lines.push(`| ${proxy} | ${ok.length} | ${fmt(median(ok.map((r) => r.result.rps)))} | ${fmt(median(ok.map(perCpu)))} | ${fmtMs(median(ok.map((r) => r.result.p99)))} |`);
-    }
+  if (rounds) lines.push('', ...medians(rows, perCpu, (r) => r.p99, 'p99'));
+  if (scenario.note) lines.push('', scenario.note);
+  return lines.join('\n');
+}
+
+const ratio = (x, base) => (base > 0 && Number.isFinite(x) ? fmt(x / base, 2) + 'x' : '-');
+
+/**
+ * With BENCH_ROUNDS: per proxy the medians of its rounds, and the ratios of those medians to
+ * nginx's (req/s, and req per CPU-s: "per core").
+ */
+function medians(rows, perCpu, latency, latencyName) {
+  const out = [`| proxy | rounds | median req/s | median req per CPU-s | median ${latencyName} | vs nginx | vs nginx per core |`, '|---|--:|--:|--:|--:|--:|--:|'];
+  const med = (proxy) => {
+    const ok = rows.filter((r) => r.proxy === proxy && r.result);
+    return { n: ok.length, rps: median(ok.map((r) => r.result.rps)), cpu: median(ok.map(perCpu)), lat: median(ok.map((r) => latency(r.result))) };
+  };
+  const base = med('nginx');
+  for (const proxy of [...new Set(rows.map((r) => r.proxy))]) {
+    const m = med(proxy);
+    out.push(`| ${proxy} | ${m.n} | ${fmt(m.rps)} | ${fmt(m.cpu)} | ${fmtMs(m.lat)} | ${ratio(m.rps, base.rps)} | ${ratio(m.cpu, base.cpu)} |`);
   }
+  return out;
+}
+
+/** (h2) HTTP/2 with h2load. rows as in table(); result from parseH2load (mean and max latency: h2load reports no percentiles). */
+export function h2Table(scenario, rows) {
+  const rounds = rows.some((r) => r.round !== undefined);
+  const perCpu = (row) => (row.cpuSeconds > 0 ? row.result.requests / row.cpuSeconds : NaN);
+  const nginxOf = (row) => rows.find((r) => r.proxy === 'nginx' && r.result && r.round === row.round);
+  const lines = [
+    `### (${scenario.id}) ${scenario.title}`,
+    '',
+    `\`${scenario.cmd}\``,
+    '',
+    `| proxy |${rounds ? ' round | load 1m |' : ''} req/s | MiB/s | mean | max | errors | protocol, cipher | peak RSS MiB | req per CPU-s | vs nginx | vs nginx per core |`,
+    `|---|${rounds ? '--:|--:|' : ''}--:|--:|--:|--:|---|---|--:|--:|--:|--:|`,
+  ];
+  for (const row of rows) {
+    const roundCells = rounds ? ` ${row.round ?? ''} | ${row.load === undefined ? '' : row.load.toFixed(2)} |` : '';
+    if (!row.result) {
+      lines.push(`| ${row.proxy} |${roundCells} failed: ${row.failed ?? 'no result'} | | | | | | | | | |`);
+      continue;
+    }
+    const r = row.result;
+    const errs = [r.failed ? `failed ${r.failed}` : '', r.non2xx ? `non-2xx ${r.non2xx}` : ''].filter(Boolean).join(', ') || '0';
+    const n = nginxOf(row);
+    lines.push(
+      `| ${row.proxy} |${roundCells} ${fmt(r.rps)} | ${fmt(r.bytesPerSec / 1024 ** 2, 1)} | ${fmtMs(r.mean)} | ${fmtMs(r.max)} | ${errs} | ${r.protocol ?? '?'}, ${r.cipher ?? '?'} | ${fmt(row.rssKiB / 1024, 1)} | ${fmt(perCpu(row))} | ${ratio(r.rps, n?.result.rps)} | ${ratio(perCpu(row), n ? perCpu(n) : NaN)} |`,
+    );
+  }
+  if (rounds) lines.push('', ...medians(rows, perCpu, (r) => r.mean, 'mean'));
   if (scenario.note) lines.push('', scenario.note);
   return lines.join('\n');
 }

@@ -181,14 +181,14 @@ export const proxies = {
 http {
   access_log off;${nginxTemps(dir)}
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:${origins.http}; keepalive 64; keepalive_requests 1000000; }
+  upstream origin { server 127.0.0.1:${origins.http}; keepalive 32; keepalive_requests 1000000; }
   upstream wsorigin { server 127.0.0.1:${origins.ws}; }
   proxy_cache_path ${dir}/cache levels=1:2 keys_zone=bench:10m inactive=1h;
   server {
     listen 127.0.0.1:${port} backlog=4096;${
       tls
         ? `
-    listen 127.0.0.1:${tls.port} ssl backlog=4096;
+    listen 127.0.0.1:${tls.port} ssl http2 backlog=4096;
     ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key};
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -254,9 +254,8 @@ http {
   },
 
   caddy: {
-    tls: false,
     cache: false, // Caddy has no response cache of its own (a plugin, cache-handler, would be needed)
-    start(tmp, port, origins) {
+    start(tmp, port, origins, tls) {
       const dir = join(tmp, 'caddy');
       mkdirSync(dir, { recursive: true });
       const caddyfile = `{
@@ -300,7 +299,23 @@ ${[1, 6]
 		}
 	}
 }
-`;
+${
+  tls
+    ? `
+https://127.0.0.1:${tls.port} {
+	bind 127.0.0.1
+	tls ${tls.cert} ${tls.key}
+	reverse_proxy 127.0.0.1:${origins.http} {
+		transport http {
+			keepalive 90s
+			keepalive_idle_conns 128
+			keepalive_idle_conns_per_host 64
+		}
+	}
+}
+`
+    : ''
+}`;
       writeFileSync(join(dir, 'Caddyfile'), caddyfile);
       const env = { ...process.env, GOMAXPROCS: '1', HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
       return start('caddy', 'caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {

@@ -12,6 +12,13 @@ import { rewriteLocation, rewriteRefresh, type RedirectRule } from './location-r
 
 const NO_RULES: readonly RedirectRule[] = [];
 
+/**
+ * The lengths of the names looked at below (hop-by-hop, Content-Length, Location, Refresh):
+ * any other field passes without its name being lower-cased (most of them: Server, Date,
+ * Content-Type, ETag, Last-Modified...).
+ */
+const LOOKED_AT: readonly boolean[] = Array.from({ length: 32 }, (_, n) => n === 14 || n === 8 || n === 7 || [...HOP_BY_HOP].some((h) => h.length === n));
+
 export function clientResponseHeaders(raw: readonly string[], status: number, redirects: readonly RedirectRule[] = NO_RULES): string[] {
   const out: string[] = [];
   let nominated: string[] | undefined;
@@ -22,6 +29,10 @@ export function clientResponseHeaders(raw: readonly string[], status: number, re
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     let value = raw[i + 1]!;
+    if (LOOKED_AT[name.length] !== true) {
+      out.push(name, value);
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connectionTokens(value, (nominated ??= []));

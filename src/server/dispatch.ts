@@ -26,8 +26,11 @@ import type { ErrorLog } from '../log/error-log.js';
 import { offeredUpgrade, tunnelable } from '../proxy/upgrade-protocols.js';
 import { replayWithoutUpgrade } from './plain-replay.js';
 import { dropUnderscoredHeaders } from '../http/underscore-headers.js';
+import { isName } from '../http/header-name.js';
 import type { LeanRequest } from './lean/lean-request.js';
 import type { LeanResponse } from './lean/lean-response.js';
+import type { LeanH2Request } from './lean/lean-h2-request.js';
+import type { LeanH2Response } from './lean/lean-h2-response.js';
 import { recordRequest } from '../metrics/stats.js';
 
 export interface DispatchDeps {
@@ -127,15 +130,15 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
         if ((singletons & bit) !== 0) repeated = true;
         singletons |= bit;
       }
-      if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (name.length === 4 && isName(name, 'host')) {
         hostHeader = raw[i + 1]!;
         hosts++;
       } else if (h2 && name === ':authority') {
         authority = raw[i + 1]!;
-      } else if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      } else if (name.length === 14 && isName(name, 'content-length')) {
         // HTTP/1: node's parser has validated it; HTTP/2: nghttp2 does, checked again (1*DIGIT).
         contentLength = h2 && !DIGITS.test(raw[i + 1]!) ? NaN : Number(raw[i + 1]);
-      } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      } else if (name.length === 17 && isName(name, 'transfer-encoding')) {
         transferEncoding = raw[i + 1]!;
         transferEncodings++;
       } else if (name.indexOf('_') >= 0) {
@@ -303,6 +306,12 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     if (refused.has(req.socket)) return;
     inFlight.count++;
     start(req, res, null, req.socket, false);
+  }
+
+  /** The lean HTTP/2 path: a GET or HEAD stream that ended with its headers (lean/lean-h2.ts). */
+  function onLeanStream(req: LeanH2Request, res: LeanH2Response): void {
+    inFlight.count++;
+    start(req, res, null, req.stream.session ?? req.stream, false);
   }
 
   /** node's HTTP/2 compatibility API: a stream, on a session shared with other requests. */
@@ -481,5 +490,5 @@ export function createDispatcher(plan: ListenerPlan, deps: DispatchDeps) {
     }
   }
 
-  return { onRequest, onCheckContinue, onLeanRequest, onStream, onUpgrade, onConnect };
+  return { onRequest, onCheckContinue, onLeanRequest, onLeanStream, onStream, onUpgrade, onConnect };
 }

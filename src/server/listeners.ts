@@ -29,6 +29,7 @@ import { addAcceptHandles } from './accept-handles.js';
 import { LeanConnection, type LeanSettings } from './lean/lean-connection.js';
 import { keepAliveHeader, type LeanResponse } from './lean/lean-response.js';
 import type { LeanRequest } from './lean/lean-request.js';
+import { h2StreamListener } from './lean/lean-h2.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { NodeH1Writer } from '../http/node-writers.js';
 import type { Http01Answers } from '../tls/acme/challenges.js';
@@ -245,7 +246,14 @@ export function tlsListener(plan: ListenerPlan, deps: BaseDeps, opts: TlsListene
   sni.onDefaultChange(() => setDefault(opts.sni));
 
   const h2server = createH2Server({ settings: { maxConcurrentStreams: 128, maxHeaderListSize: 32 * 1024 } });
-  h2server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => h2.onStream(req, res));
+  // Bodiless GET/HEAD streams take the lean path, the rest node's compatibility objects (lean/lean-h2.ts).
+  h2server.on(
+    'stream',
+    h2StreamListener({
+      lean: (req, res) => h2.onLeanStream(req, res),
+      compat: (req: Http2ServerRequest, res: Http2ServerResponse) => h2.onStream(req, res),
+    }),
+  );
   const sessions = new H2Sessions(h2server, deps.client.keepalive_timeout);
 
   // https.Server registered exactly one listener for each: node's TLS wrapping ('connection')

@@ -2,6 +2,7 @@
  * How an upstream response's body is delimited, read from its header fields (RFC 9112 §6.3),
  * for both upstream clients: node's parser (h1/) and undici (undici/).
  */
+import { isName } from '../http/header-name.js';
 
 /** framingOf(): Transfer-Encoding without Content-Length: the parser reads the body. */
 export const TRANSFER_ENCODING = -1;
@@ -21,11 +22,11 @@ export function framingOf(headers: readonly string[]): number {
   let te = false;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+    if (name.length === 14 && isName(name, 'content-length')) {
       lengths++;
       const value = headers[i + 1]!;
       length = /^\d+$/.test(value) ? Number(value) : NaN;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+    } else if (name.length === 17 && isName(name, 'transfer-encoding')) {
       te = true;
     }
   }

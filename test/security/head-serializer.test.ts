@@ -35,7 +35,11 @@ test('head.ts: token names, field values without CR, LF, NUL, other controls or 
     refused(() => fieldLines(['X-Uri', value]), JSON.stringify(value));
     refused(() => checkFields(['X-Uri', value]), JSON.stringify(value));
   }
-  for (const name of ['', 'X Uri', 'X:Uri', 'X-Ur\u00ed', 'X\r\nY']) refused(() => fieldLines([name, 'v']), JSON.stringify(name));
+  for (const name of ['', 'X Uri', 'X:Uri', 'X-Ur\u00ed', 'X\r\nY', 'X: y\r\nZ']) refused(() => fieldLines([name, 'v']), JSON.stringify(name));
+  // fieldLines checks a block at once (one test and a line count): a field that smuggles a
+  // whole valid line in, among valid fields, is still refused.
+  refused(() => fieldLines(['Host', 'a', 'X-Uri', 'b\r\nX-Injected: 1', 'Accept', '*/*']), 'a line inside a value, among others');
+  refused(() => fieldLines(['Content-Length', 5 as unknown as string]), 'a value that is not a string');
   refused(() => fieldLines(['X-Odd']), 'a name without a value');
   for (const [status, reason] of [[99, 'x'], [1000, 'x'], [200.5, 'x'], [200, 'O\r\nK']] as const) refused(() => responseHead(status, reason, []), `${status} ${JSON.stringify(reason)}`);
   for (const target of ['', '/a b', '/a\r\nX: y', '/a\tb', '/a\u010a']) refused(() => requestHead('GET', target, []), JSON.stringify(target));
@@ -171,7 +175,7 @@ test('the lean response refuses a bad head before changing its state, and then a
   });
   let received = '';
   client.on('data', (d: Buffer) => (received += d.toString('latin1')));
-  const owner = { keepAliveHeader: 'Connection: keep-alive\r\n', responseDone() {} };
+  const owner = { keepAliveHeader: 'Connection: keep-alive\r\n', tls: false, responseDone() {} };
   const res = new LeanResponse(socket, owner, false);
   refused(() => res.writeHead(204, '', ['X-Path', '/a\r\nX: y']), 'CR LF in a value');
   refused(() => res.writeHead(200, 'O\nK', []), 'LF in the reason');

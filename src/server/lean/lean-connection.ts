@@ -18,6 +18,7 @@ import { available, closeParserLater, createParser, methods, type NodeHttpParser
 import { LeanRequest } from './lean-request.js';
 import { LeanResponse, type ResponseOwner } from './lean-response.js';
 import { crlfHead } from './line-ends.js';
+import { isName } from '../../http/header-name.js';
 
 const GET = methods.indexOf('GET');
 const HEAD = methods.indexOf('HEAD');
@@ -63,6 +64,7 @@ export class LeanConnection implements ResponseOwner {
   /** Closing gently (drain()): requests that come are answered, with Connection: close. */
   #draining = false;
   readonly keepAliveHeader: string;
+  readonly tls: boolean;
   /** Filled by the parser callbacks during one execute(). */
   #begun = 0;
   #completed = 0;
@@ -88,6 +90,7 @@ export class LeanConnection implements ResponseOwner {
         })
       : null;
     this.keepAliveHeader = settings.keepAliveHeader;
+    this.tls = (socket as { encrypted?: boolean }).encrypted === true;
     settings.open.add(this);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -307,22 +310,22 @@ function plainHeaders(headers: string[]): boolean {
     const name = headers[i]!;
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') hosts++;
+        if (isName(name, 'host')) hosts++;
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') return false;
+        if (isName(name, 'expect')) return false;
         break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') return false;
+        if (isName(name, 'upgrade')) return false;
         break;
       case 10:
-        if (name.toLowerCase() === 'connection' && headers[i + 1]!.toLowerCase() !== 'keep-alive') return false;
+        if (isName(name, 'connection') && !isName(headers[i + 1]!, 'keep-alive')) return false;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') return false;
+        if (isName(name, 'content-length')) return false;
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') return false;
+        if (isName(name, 'transfer-encoding')) return false;
         break;
     }
   }
