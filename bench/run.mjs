@@ -121,7 +121,7 @@ for (const s of allScenarios.filter((x) => x.kind === 'mem')) {
       : `memory per connection: ${s.n.toLocaleString('en-US')} idle WebSocket tunnels`;
   s.note =
     `Each proxy restarted just before, then 256 connections opened and closed once; ${s.procs} holder processes (bench/lib/hold.mjs), at most 64 attempts in flight each. ` +
-    `RSS of the proxy process(es) before opening and once settled with all open; KiB per connection = (held - before) / held. ` +
+    `RSS of the proxy process(es) at rest (just restarted, settled, nothing served but the readiness probe), before opening (after the 256) and once settled with all open; KiB per connection = (held - before) / held. ` +
     `fds: the proxy's open file descriptors (hard limit ${fdHardLimit} per process).`;
 }
 const only = list(process.env.BENCH_ONLY);
@@ -548,7 +548,7 @@ async function memRun(s, name, p, origins) {
   }
   if (cleaning) return null;
   log(
-    `(${s.id}) ${name}: held ${r.held}/${r.n}; rss ${(r.rssBefore / 1024).toFixed(1)} -> ${(r.rssHeld / 1024).toFixed(1)} MiB` +
+    `(${s.id}) ${name}: held ${r.held}/${r.n}; rss at rest ${(r.rssRest / 1024).toFixed(1)} MiB, ${(r.rssBefore / 1024).toFixed(1)} -> ${(r.rssHeld / 1024).toFixed(1)} MiB` +
       `${r.rssStable ? '' : ' (not settled)'} = ${r.perConnKiB.toFixed(1)} KiB per connection; after closing ${(r.rssAfterClose / 1024).toFixed(1)} MiB; ` +
       `fds ${r.fdsBefore} -> ${r.fdsHeld} -> ${r.fdsAfter}${r.closeLeft ? `; ${r.closeLeft} connections still open 5 s after the client ended them` : ''}; errors ${JSON.stringify(r.errors)}`,
   );

@@ -96,6 +96,9 @@ const addErrors = (into, from) => {
  * holder processes; `pid` is the proxy process (or processes) to measure.
  */
 export async function measureConnections({ mode, port, path, n, procs, pid, warm = 0, log = () => {} }) {
+  // Just started (the caller restarted the proxy), nothing served but the readiness probe: what
+  // the proxy costs a server at rest.
+  const rest = await stableRss(pid, 5000, 3);
   if (warm > 0) {
     // A first small round, opened and closed, so code paths run once (JIT, lazy setup) are
     // not counted as per-connection memory.
@@ -164,6 +167,7 @@ export async function measureConnections({ mode, port, path, n, procs, pid, warm
     n,
     ok,
     held,
+    rssRest: rest.kib,
     openMs,
     rssBefore: before.kib,
     rssHeld: after.kib,

@@ -142,7 +142,7 @@ export function wsTable(scenario, rows) {
   ];
   for (const row of rows) {
     if (!row.result) {
-      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | |`);
+      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | | |`);
       continue;
     }
     const r = row.result;
@@ -162,18 +162,18 @@ export function memTable(scenario, rows) {
   const lines = [
     `### (${scenario.id}) ${scenario.title}`,
     '',
-    '| proxy | held | RSS before MiB | RSS held MiB | KiB per connection | proxy fds held / after close | time to open | errors |',
-    '|---|--:|--:|--:|--:|--:|--:|---|',
+    '| proxy | held | RSS at rest after start MiB | RSS before MiB | RSS held MiB | KiB per connection | proxy fds held / after close | time to open | errors |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const row of rows) {
     if (!row.result) {
-      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | |`);
+      lines.push(`| ${row.proxy} | failed: ${row.failed ?? 'no result'} | | | | | | | |`);
       continue;
     }
     const r = row.result;
     const rssHeld = fmt(r.rssHeld / 1024, 1) + (r.rssStable ? '' : ' (not settled)');
     lines.push(
-      `| ${row.proxy} | ${fmt(r.held)} / ${fmt(r.n)} | ${fmt(r.rssBefore / 1024, 1)} | ${rssHeld} | ${fmt(r.perConnKiB, 1)} | ${fmt(r.fdsHeld)} / ${fmt(r.fdsAfter)} | ${fmt(r.openMs / 1000, 1)} s | ${errorList(r.errors)} |`,
+      `| ${row.proxy} | ${fmt(r.held)} / ${fmt(r.n)} | ${fmt(r.rssRest / 1024, 1)} | ${fmt(r.rssBefore / 1024, 1)} | ${rssHeld} | ${fmt(r.perConnKiB, 1)} | ${fmt(r.fdsHeld)} / ${fmt(r.fdsAfter)} | ${fmt(r.openMs / 1000, 1)} s | ${errorList(r.errors)} |`,
     );
   }
   if (scenario.note) lines.push('', scenario.note);
