@@ -11,7 +11,6 @@ import { StartError } from '../errors.js';
 import type { PorticoConfig } from '../config/schema.js';
 import { planTls } from '../compile/tls-plan.js';
 import { ensurePrivateDir, resolveDataDir } from '../tls/data-dir.js';
-import { InternalCa } from '../tls/internal-ca.js';
 import { fileProblem } from '../tls/file-problem.js';
 import type { ErrorLog } from '../log/error-log.js';
 import { asUser, describeUser, isRoot, lookUp, type RunAs } from './run-as.js';
@@ -59,6 +58,8 @@ export async function prepareDataDir(config: PorticoConfig, user: RunAs | undefi
     }
     if (!users.some((s) => s.source.kind === 'internal')) return;
     try {
+      // Imported only here: @peculiar/x509 is heap a server without the local CA never needs.
+      const { InternalCa } = await import('../tls/internal-ca.js');
       await InternalCa.open(dir, Date.now(), log);
     } catch (err) {
       throw new StartError(where, `${(err as Error).message}${await ownerHint(err as NodeJS.ErrnoException & { file?: string })}`);

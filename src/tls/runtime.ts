@@ -11,10 +11,10 @@ import { CertificateSlot } from './slot.js';
 import { withContextOptions } from './certificate.js';
 import { contextOptions } from '../compile/client-auth.js';
 import { FileCertificate } from './file-certificate.js';
-import { InternalCa } from './internal-ca.js';
-import { InternalCertificates } from './internal-certificates.js';
+import type { InternalCa } from './internal-ca.js';
+import type { InternalCertificates } from './internal-certificates.js';
 import { isLocalName } from '../compile/local-names.js';
-import { AcmeCertificates } from './acme/acme-certificates.js';
+import type { AcmeCertificates } from './acme/acme-certificates.js';
 import { AcmeChallenges, type Http01Answers } from './acme/challenges.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { Socket } from 'node:net';
@@ -106,7 +106,11 @@ export class TlsRuntime {
       }
       return { slots };
     }
+    // The local CA and ACME are imported when a server uses them: @peculiar/x509 and
+    // acme-client (with axios and node-forge) are 10 MiB of heap a process without them never
+    // needs (docs/benchmarks.md, "Memory").
     if (source.kind === 'internal') {
+      const [{ InternalCa }, { InternalCertificates }] = await Promise.all([import('./internal-ca.js'), import('./internal-certificates.js')]);
       this.#ca ??= await InternalCa.open(dataDir, now(), log);
       const accepts = acceptor(site);
       const certs = new InternalCertificates(this.#ca, { where: site.where, names: site.names, accepts }, now, log);
@@ -114,6 +118,7 @@ export class TlsRuntime {
       this.#internal.push(certs);
       return { slots: [certs.slot], onDemand: certs.onDemand };
     }
+    const { AcmeCertificates } = await import('./acme/acme-certificates.js');
     const acme = new AcmeCertificates(site, source, { dataDir, log, now, challenges: this.#challenges });
     await acme.load();
     this.#acme.push(acme);
