@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile, rename, readFile } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, childrenOf, killAfter } from '../helpers/cli.js';
+import { CLI, START_DEADLINE, childrenOf, killAfter } from '../helpers/cli.js';
 import { http, delay } from '../proxy/support.js';
 
 type T = { after: (fn: () => unknown) => void };
@@ -65,7 +65,7 @@ async function startAndSignalEarly(t: T, file: string): Promise<Started> {
   killAfter(t, () => [launcher.pid!, ...childrenOf(launcher.pid!), ...childrenOf(launcher.pid!).flatMap(childrenOf)]);
   const server = await until('the server process', () => childrenOf(launcher.pid!)[0]);
   launcher.kill('SIGUSR1');
-  const port = Number(await until('the serving line', () => /serving http:\/\/[^ ]+:(\d+)\//.exec(stderr)?.[1]));
+  const port = Number(await until('the serving line', () => /serving http:\/\/[^ ]+:(\d+)\//.exec(stderr)?.[1], START_DEADLINE));
   return { launcher, stderr: () => stderr, port, server };
 }
 
